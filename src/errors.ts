@@ -1,0 +1,66 @@
+/**
+ * Every failure agentrec raises is an AgentrecError with a stable code, the step it happened
+ * in (when there is one) and the underlying cause. Codes are part of the public surface:
+ * dead-letter records and logs carry them, so downstream tooling can group failures.
+ */
+export type ErrorCode =
+  | 'CONFIG_INVALID'
+  | 'TOPOLOGY_INVALID'
+  | 'TASK_STATE_ILLEGAL'
+  | 'DECODE_FAILED'
+  | 'VALIDATION_FAILED'
+  | 'ENCODE_FAILED'
+  | 'STATE_LOCKED'
+  | 'STATE_CORRUPT'
+  | 'STATE_IO'
+  | 'CHANGELOG_RESTORE_FAILED'
+  | 'KAFKA_UNAVAILABLE'
+  | 'KAFKA_DELIVERY_FAILED'
+  | 'MODEL_LOAD_FAILED'
+  | 'NUMERIC_INVALID';
+
+export class AgentrecError extends Error {
+  readonly code: ErrorCode;
+  readonly step?: string;
+  readonly field?: string;
+
+  constructor(code: ErrorCode, message: string, options: { step?: string; field?: string; cause?: unknown } = {}) {
+    const where = [options.step && `step '${options.step}'`, options.field && `field '${options.field}'`]
+      .filter(Boolean)
+      .join(', ');
+    super(where ? `[${code}] ${where}: ${message}` : `[${code}] ${message}`, { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.step = options.step;
+    this.field = options.field;
+  }
+}
+
+/** Config that failed validation; `path` is a JSON pointer such as `/operators/update/learningRate`. */
+export class ConfigError extends AgentrecError {
+  readonly path: string;
+  constructor(path: string, message: string) {
+    super('CONFIG_INVALID', `${path}: ${message}`);
+    this.path = path;
+  }
+}
+
+/** A record the pipeline cannot use. It goes to the dead-letter topic; the task keeps running. */
+export class BadRecordError extends AgentrecError {}
+
+/** State directory or store problems (locked, corrupt, I/O). Always names the directory. */
+export class StateError extends AgentrecError {
+  readonly directory?: string;
+  constructor(code: ErrorCode, message: string, options: { directory?: string; step?: string; cause?: unknown } = {}) {
+    super(code, options.directory ? `${message} (state directory ${options.directory})` : message, options);
+    this.directory = options.directory;
+  }
+}
+
+export function errorCode(err: unknown): ErrorCode | 'UNKNOWN' {
+  return err instanceof AgentrecError ? err.code : 'UNKNOWN';
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

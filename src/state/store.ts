@@ -1,0 +1,34 @@
+/**
+ * The one way state is reached (DESIGN.md §4, style rule 5). Keys and values are bytes; the
+ * embedding-row store and anything else typed sits on top. Implementations: RocksDB
+ * (rocksdb-store.ts, the only file that imports the binding) and in-memory (memory-store.ts).
+ * Wrappers stack: raw → changelogging → caching → metered.
+ */
+export interface KeyValueStore {
+  readonly name: string;
+  get(key: Buffer): Promise<Buffer | undefined>;
+  getMany(keys: Buffer[]): Promise<(Buffer | undefined)[]>;
+  put(key: Buffer, value: Buffer): Promise<void>;
+  delete(key: Buffer): Promise<void>;
+  /** Entries with gte <= key < lt in key order. */
+  range(options?: { gte?: Buffer; lt?: Buffer; limit?: number }): AsyncIterable<[Buffer, Buffer]>;
+  /**
+   * Makes every write so far durable in one atomic batch together with `appliedOffset`, the last
+   * input offset whose effects those writes contain. Before that batch is written, `publish`
+   * (when given) is awaited with what changed since the previous flush (value undefined =
+   * deleted): the runtime sends it to the changelog topic first, so the changelog is never
+   * behind local state and a partition that moves loses nothing.
+   */
+  flush(appliedOffset: number, publish?: (changes: ChangedEntry[]) => Promise<void>): Promise<void>;
+  /** Last input offset made durable by flush(), or -1 for a fresh store. */
+  appliedOffset(): Promise<number>;
+  /** Writes restored entries and the offset they are consistent with, atomically. */
+  restore(entries: ChangedEntry[], appliedOffset: number): Promise<void>;
+  /** Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface ChangedEntry {
+  key: Buffer;
+  value: Buffer | undefined;
+}

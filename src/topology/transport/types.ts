@@ -1,0 +1,78 @@
+/**
+ * What the runtime needs from a log: partitioned topics, consumer groups, producers. Two
+ * implementations: Kafka (kafka-transport.ts, @confluentinc/kafka-javascript) and the embedded
+ * in-process log (embedded-transport.ts). A topology runs unchanged on either.
+ */
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+export interface SourceRecord extends TopicPartition {
+  offset: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  /** Milliseconds since the epoch (the record's create time). */
+  timestamp: number;
+}
+
+export interface OutputRecord {
+  topic: string;
+  key: Buffer | null;
+  /** null = tombstone (deletes the key in a compacted topic). */
+  value: Buffer | null;
+  /** Explicit partition; otherwise the transport partitions by key (murmur2, like Kafka's default). */
+  partition?: number;
+}
+
+export interface TopicSpec {
+  topic: string;
+  partitions: number;
+  /** Topic-level configs, e.g. { 'cleanup.policy': 'compact' }. */
+  config?: Record<string, string>;
+}
+
+export interface CommitOffset extends TopicPartition {
+  /** The next offset to read (last processed + 1), as Kafka defines committed offsets. */
+  offset: number;
+}
+
+export interface ConsumerHandlers {
+  /** Called before any batch of the given partitions is delivered. */
+  onAssigned(partitions: TopicPartition[]): Promise<void>;
+  /** Called before the partitions go away; the runtime flushes and commits inside it. */
+  onRevoked(partitions: TopicPartition[]): Promise<void>;
+  /** Batches of one partition are delivered one at a time, in offset order. */
+  onBatch(partition: TopicPartition, records: SourceRecord[]): Promise<void>;
+}
+
+export interface GroupConsumer {
+  start(handlers: ConsumerHandlers): Promise<void>;
+  pause(partitions: TopicPartition[]): void;
+  resume(partitions: TopicPartition[]): void;
+  commit(offsets: CommitOffset[]): Promise<void>;
+  /** Committed offsets of the group (next offset to read), undefined where none. */
+  committed(partitions: TopicPartition[]): Promise<(number | undefined)[]>;
+  /** Stops fetching, revokes every owned partition through onRevoked, leaves the group. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface Producer {
+  /** Resolves once every record is acknowledged by the log; rejects if any delivery failed. */
+  send(records: OutputRecord[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface Transport {
+  readonly kind: 'embedded' | 'kafka';
+  /** Creates missing topics with their partition count and config; existing topics are left alone. */
+  ensureTopics(specs: TopicSpec[]): Promise<void>;
+  createConsumer(options: { groupId: string; topics: string[]; clientId?: string }): GroupConsumer;
+  createProducer(options?: { clientId?: string }): Producer;
+  /**
+   * Reads one partition from `fromOffset` (default: the beginning) up to the end it had when the
+   * call started, in chunks; used to restore state from a changelog topic.
+   */
+  readToEnd(partition: TopicPartition, fromOffset?: number): AsyncIterable<SourceRecord[]>;
+  close(): Promise<void>;
+}

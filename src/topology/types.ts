@@ -1,0 +1,80 @@
+import type { OperatorFunction } from 'rxjs';
+import type { KeyValueStore } from '../state/store.js';
+
+/** Where a record came from. Every value flowing through a topology carries its origin. */
+export interface RecordMeta {
+  topic: string;
+  partition: number;
+  offset: number;
+  timestamp: number;
+  /** The record key as a string (agentrec keys by user id). */
+  key: string | null;
+}
+
+export interface Envelope<T> {
+  meta: RecordMeta;
+  value: T;
+}
+
+/**
+ * A micro-batch of one partition: what one poll returned. Operators see batches (batch costs)
+ * but keep per-record semantics. Contract: every step emits exactly one output batch per
+ * input batch, in order (records may be dropped, added or transformed inside it), so the
+ * runtime knows when a batch is done and can commit its offsets.
+ */
+export interface Batch<T> {
+  partition: number;
+  records: Envelope<T>[];
+}
+
+/** What a store-using step declares; the runtime opens one store per task (partition). */
+export interface StoreSpec {
+  /** Unique within the topology; names the state directory and the changelog topic. */
+  name: string;
+  /** Whether every flush is published to a compacted changelog topic (default true). */
+  changelog?: boolean;
+}
+
+export interface StepMetricsSink {
+  /** Rows created / expired / filtered and other step-specific counts. */
+  count(name: string, value?: number): void;
+  /** Step-specific gauges, e.g. the running training loss. */
+  gauge(name: string, value: number): void;
+}
+
+/** Everything a step may touch at run time. Created per task (= per partition). */
+export interface StepContext {
+  readonly topology: string;
+  readonly step: string;
+  readonly partition: number;
+  /** Stores this step declared in `stores`. */
+  store(name: string): KeyValueStore;
+  /** Sends a record that this step cannot process to the dead-letter topic; the task keeps running. */
+  deadLetter(meta: RecordMeta, error: unknown): void;
+  /** Milliseconds since the epoch; the test driver controls it. */
+  now(): number;
+  readonly metrics: StepMetricsSink;
+  /** Values other steps of the same task published (e.g. the scored request cache). */
+  readonly shared: Map<string, unknown>;
+}
+
+export interface StepDefinition<In, Out> {
+  /** Explicit, unique, stable: names metrics labels, state directories, errors. Never generated. */
+  readonly name: string;
+  /** The operator kind (decode, encode, sparseLookup, …), for describe() and metrics. */
+  readonly kind: string;
+  /** Plain-data options shown by describe(). */
+  readonly options?: Readonly<Record<string, unknown>>;
+  readonly stores?: readonly StoreSpec[];
+  /** Topics this step writes besides the sink (e.g. a model topic), created with the topology. */
+  readonly topics?: readonly { topic: string; partitions?: number; config?: Record<string, string> }[];
+  /** Called once per task; per-task state lives in the closure, never at module scope. */
+  create(ctx: StepContext): OperatorFunction<Batch<In>, Batch<Out>>;
+}
+
+/** Turns a value into bytes and back. Serdes throw BadRecordError with the failing field. */
+export interface Serde<T> {
+  readonly name: string;
+  serialize(value: T): Buffer;
+  deserialize(bytes: Buffer): T;
+}
