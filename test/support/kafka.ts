@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { describe } from 'vitest';
+import { describe, inject } from 'vitest';
 
 /** The broker list for integration tests, or undefined when none is available. */
-export const kafkaBrokers: string | undefined = process.env.KAFKA_BROKERS;
+export const kafkaBrokers: string | undefined = inject('kafkaBrokers') || undefined;
 
 if (!kafkaBrokers && process.env.CI === 'true') {
   // In CI a missing broker is a failure, never a skip.
