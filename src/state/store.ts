@@ -24,6 +24,11 @@ export interface KeyValueStore {
   appliedOffset(): Promise<number>;
   /** Writes restored entries and the offset they are consistent with, atomically. */
   restore(entries: ChangedEntry[], appliedOffset: number): Promise<void>;
+  /**
+   * True when buffered writes have grown past the store's bound; the runtime then flushes at the
+   * next batch boundary (only there is the offset consistent with the writes).
+   */
+  needsFlush?(): boolean;
   /** Idempotent. */
   close(): Promise<void>;
 }
