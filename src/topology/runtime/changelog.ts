@@ -1,0 +1,43 @@
+import type { ChangedEntry } from '../../state/store.js';
+import type { OutputRecord, SourceRecord } from '../transport/types.js';
+
+/**
+ * Changelog wire format. Each flush publishes its changed entries (key = store key, value =
+ * store value, null = deleted) followed by one marker record whose value is the input offset
+ * the flush made durable. A restore applies entries only up to the last marker it reads, so a
+ * flush cut short by a crash (entries without their marker) is never half-applied.
+ */
+export const APPLIED_OFFSET_MARKER = Buffer.from('\u0000agentrec/applied-offset');
+
+export function changelogRecords(topic: string, partition: number, changes: ChangedEntry[], appliedOffset: number): OutputRecord[] {
+  const records: OutputRecord[] = changes.map((c) => ({ topic, partition, key: c.key, value: c.value ?? null }));
+  records.push({ topic, partition, key: APPLIED_OFFSET_MARKER, value: Buffer.from(String(appliedOffset)) });
+  return records;
+}
+
+/** Folds changelog records into the state they describe. */
+export class ChangelogReplay {
+  private readonly committed = new Map<string, ChangedEntry>();
+  private pending = new Map<string, ChangedEntry>();
+  appliedOffset = -1;
+  recordsRead = 0;
+
+  add(records: SourceRecord[]): void {
+    for (const record of records) {
+      this.recordsRead++;
+      if (!record.key) continue;
+      if (record.key.equals(APPLIED_OFFSET_MARKER)) {
+        for (const [k, v] of this.pending) this.committed.set(k, v);
+        this.pending = new Map();
+        this.appliedOffset = Number(record.value?.toString() ?? '-1');
+        continue;
+      }
+      this.pending.set(record.key.toString('latin1'), { key: record.key, value: record.value ?? undefined });
+    }
+  }
+
+  /** Entries of complete flushes only; anything after the last marker is dropped. */
+  entries(): ChangedEntry[] {
+    return [...this.committed.values()];
+  }
+}

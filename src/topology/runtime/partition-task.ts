@@ -1,0 +1,297 @@
+import { AgentrecError, errorCode, errorMessage } from '../../errors.js';
+import type { RuntimeMetrics } from '../../metrics.js';
+import type { KeyValueStore } from '../../state/store.js';
+import type { RawRecord, Topology } from '../topology.js';
+import type { OutputRecord, Producer, SourceRecord, Transport } from '../transport/types.js';
+import type { Batch, Envelope, RecordMeta, Serde, StepContext, StepDefinition } from '../types.js';
+import { ChangelogReplay, changelogRecords } from './changelog.js';
+import { TaskPipeline } from './pipeline.js';
+import { TaskLifecycle, TaskState } from './task-state.js';
+
+/** The dead-letter record (schemas/dead-letter.v1.avsc). */
+export interface DeadLetter {
+  topology: string;
+  step: string;
+  errorCode: string;
+  reason: string;
+  sourceTopic: string;
+  sourcePartition: number;
+  sourceOffset: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  failedAt: number;
+}
+
+export interface PartitionTaskDeps {
+  topology: Topology;
+  partition: number;
+  producer: Producer;
+  transport: Transport;
+  metrics: RuntimeMetrics;
+  deadLetterSerde: Serde<DeadLetter>;
+  openStore(storeName: string, partition: number): Promise<KeyValueStore>;
+  now(): number;
+  log(message: string): void;
+}
+
+/**
+ * Everything one partition owns: the live operator chain, its stores, the outputs in flight and
+ * the offsets. Order of a commit (what makes kill -9 exact): outputs acknowledged → changelog
+ * published → state + applied offset written in one batch → input offset committed. On restart
+ * records at or below the state's applied offset are skipped, so no update is applied twice.
+ */
+export class PartitionTask {
+  readonly lifecycle: TaskLifecycle;
+  private readonly stores = new Map<string, KeyValueStore>();
+  private readonly shared = new Map<string, unknown>();
+  private pipeline?: TaskPipeline;
+  private appliedOffset = -1;
+  private lastProcessed = -1;
+  private lastFlushed = -1;
+  private lastCommitted = -1;
+  private readonly inFlight = new Set<Promise<void>>();
+  private inFlightRecords = 0;
+  private sendFailure: unknown;
+  private deadLetters: OutputRecord[] = [];
+  private currentRaw = new Map<number, SourceRecord>();
+  private exclusive: Promise<unknown> = Promise.resolve();
+  private readonly labels: { topology: string; partition: string };
+
+  constructor(private readonly deps: PartitionTaskDeps) {
+    this.lifecycle = new TaskLifecycle(`${deps.topology.name}/${deps.partition}`);
+    this.labels = { topology: deps.topology.name, partition: String(deps.partition) };
+  }
+
+  get partition(): number {
+    return this.deps.partition;
+  }
+
+  get state(): TaskState {
+    return this.lifecycle.state;
+  }
+
+  /** Output records sent and not yet acknowledged (drives backpressure). */
+  get pendingRecords(): number {
+    return this.inFlightRecords;
+  }
+
+  /** True when a store's write-back buffer passed its bound: commit at this batch boundary. */
+  get needsCommit(): boolean {
+    return [...this.stores.values()].some((s) => s.needsFlush?.() ?? false);
+  }
+
+  /** Opens stores, restores them from their changelogs where local state is missing or stale. */
+  init(committedOffset: number | undefined): Promise<void> {
+    return this.serial(async () => {
+      this.lifecycle.transition(TaskState.Restoring);
+      const applied: number[] = [];
+      for (const spec of this.deps.topology.stores) {
+        const store = await this.deps.openStore(spec.name, this.deps.partition);
+        this.stores.set(spec.name, store);
+        let local = await store.appliedOffset();
+        const stale = committedOffset !== undefined && local + 1 < committedOffset;
+        if (spec.changelog !== false && (local < 0 || stale)) {
+          local = await this.restore(spec.name, spec.changelogTopic, store, local);
+        }
+        applied.push(local);
+      }
+      this.appliedOffset = applied.length ? Math.min(...applied) : -1;
+      this.lastFlushed = this.appliedOffset;
+      this.pipeline = new TaskPipeline(this.deps.topology.steps, (step) => this.contextFor(step), this.deps.metrics, this.deps.topology.name);
+      this.lifecycle.transition(TaskState.Running);
+    });
+  }
+
+  /** Runs one polled batch through the chain and sends its outputs (acknowledged at commit). */
+  process(records: SourceRecord[]): Promise<void> {
+    return this.serial(async () => {
+      this.lifecycle.expect(TaskState.Running);
+      if (records.length === 0) return;
+      const fresh = records.filter((r) => r.offset > this.appliedOffset);
+      if (fresh.length < records.length) this.deps.metrics.skippedReplayed.inc(this.labels, records.length - fresh.length);
+      if (fresh.length > 0) await this.runBatch(fresh);
+      this.lastProcessed = Math.max(this.lastProcessed, records[records.length - 1].offset);
+    });
+  }
+
+  /**
+   * Makes everything processed so far durable and returns the input offset to commit (next to
+   * read), or undefined when nothing advanced since the last commit.
+   */
+  commit(): Promise<number | undefined> {
+    return this.serial(() => this.commitNow());
+  }
+
+  suspend(): void {
+    this.lifecycle.transition(TaskState.Suspended);
+  }
+
+  resume(): void {
+    this.lifecycle.transition(TaskState.Running);
+  }
+
+  /** Flushes nothing by itself: the runner commits first. Idempotent. */
+  close(): Promise<void> {
+    return this.serial(async () => {
+      if (this.lifecycle.state === TaskState.Closed) return;
+      this.lifecycle.transition(TaskState.Closed);
+      this.pipeline?.close();
+      await Promise.allSettled(this.inFlight);
+      for (const store of this.stores.values()) await store.close();
+    });
+  }
+
+  private async runBatch(records: SourceRecord[]): Promise<void> {
+    const topology = this.deps.topology;
+    this.currentRaw = new Map(records.map((r) => [r.offset, r]));
+    const batch: Batch<RawRecord> = { partition: this.deps.partition, records: records.map(toEnvelope) };
+    const out = await this.pipeline!.run(batch);
+    const sink = topology.sink;
+    const outputs: OutputRecord[] = [];
+    for (const record of out.records) {
+      try {
+        const key = sink.key ? sink.key(record.value, record.meta) : record.meta.key;
+        outputs.push({ topic: sink.topic, key: key === null ? null : Buffer.from(key), value: sink.serde.serialize(record.value) });
+      } catch (err) {
+        this.deadLetter(sink.name, record.meta, err);
+      }
+    }
+    this.deps.metrics.recordsOut.inc({ ...this.labels, step: sink.name }, outputs.length);
+    const toSend = this.deadLetters.length ? outputs.concat(this.deadLetters.splice(0)) : outputs;
+    this.currentRaw = new Map();
+    if (toSend.length === 0) return;
+    const count = toSend.length;
+    this.inFlightRecords += count;
+    this.deps.metrics.inFlight.set(this.labels, this.inFlightRecords);
+    // A failed delivery is kept and rethrown by the next commit, so nothing is committed past it.
+    const sent: Promise<void> = this.deps.producer.send(toSend).then(
+      () => undefined,
+      (err) => {
+        this.sendFailure ??= err;
+      },
+    );
+    const tracked = sent.finally(() => {
+      this.inFlight.delete(tracked);
+      this.inFlightRecords -= count;
+      this.deps.metrics.inFlight.set(this.labels, this.inFlightRecords);
+    });
+    this.inFlight.add(tracked);
+  }
+
+  /** Resolves once in-flight outputs drop to `threshold` records or fewer. */
+  async whenPendingBelow(threshold: number): Promise<void> {
+    while (this.inFlightRecords > threshold && this.inFlight.size > 0) await Promise.race(this.inFlight);
+  }
+
+  private async commitNow(): Promise<number | undefined> {
+    await Promise.all(this.inFlight);
+    if (this.sendFailure !== undefined) {
+      throw new AgentrecError('KAFKA_DELIVERY_FAILED', `outputs of partition ${this.deps.partition} were not delivered: ${errorMessage(this.sendFailure)}`, {
+        cause: this.sendFailure,
+      });
+    }
+    if (this.lastProcessed > this.lastFlushed) {
+      for (const [name, store] of this.stores) {
+        const spec = this.deps.topology.stores.find((s) => s.name === name)!;
+        const publish =
+          spec.changelog === false
+            ? undefined
+            : (changes: Parameters<NonNullable<Parameters<KeyValueStore['flush']>[1]>>[0]) =>
+                this.deps.producer.send(changelogRecords(spec.changelogTopic, this.deps.partition, changes, this.lastProcessed));
+        await store.flush(this.lastProcessed, publish);
+      }
+      this.lastFlushed = this.lastProcessed;
+    }
+    if (this.lastProcessed > this.lastCommitted) {
+      this.lastCommitted = this.lastProcessed;
+      return this.lastProcessed + 1;
+    }
+    return undefined;
+  }
+
+  private async restore(storeName: string, topic: string, store: KeyValueStore, localOffset: number): Promise<number> {
+    const started = performance.now();
+    const replay = new ChangelogReplay();
+    try {
+      for await (const chunk of this.deps.transport.readToEnd({ topic, partition: this.deps.partition })) replay.add(chunk);
+    } catch (err) {
+      throw new AgentrecError('CHANGELOG_RESTORE_FAILED', `reading ${topic}[${this.deps.partition}]: ${errorMessage(err)}`, { cause: err });
+    }
+    if (replay.appliedOffset <= localOffset) return localOffset;
+    const entries = replay.entries();
+    await store.restore(entries, replay.appliedOffset);
+    const seconds = (performance.now() - started) / 1000;
+    const labels = { topology: this.deps.topology.name, store: storeName, partition: String(this.deps.partition) };
+    this.deps.metrics.restoreDuration.set(labels, seconds);
+    this.deps.metrics.restoredRows.inc(labels, entries.length);
+    this.deps.log(
+      `restored store '${storeName}' partition ${this.deps.partition}: ${entries.length} entries from ${replay.recordsRead} changelog records in ${seconds.toFixed(3)} s (applied offset ${replay.appliedOffset})`,
+    );
+    return replay.appliedOffset;
+  }
+
+  private contextFor(step: StepDefinition<unknown, unknown>): StepContext {
+    const { topology, metrics } = this.deps;
+    const labels = { topology: topology.name, step: step.name, partition: String(this.deps.partition) };
+    const owned = new Set((step.stores ?? []).map((s) => s.name));
+    return {
+      topology: topology.name,
+      step: step.name,
+      partition: this.deps.partition,
+      store: (name) => {
+        const store = this.stores.get(name);
+        if (!store || !owned.has(name)) {
+          throw new AgentrecError('TOPOLOGY_INVALID', `store '${name}' is not declared by this step`, { step: step.name });
+        }
+        return store;
+      },
+      deadLetter: (meta, error) => this.deadLetter(step.name, meta, error),
+      now: this.deps.now,
+      metrics: {
+        count: (event, value = 1) => metrics.stepEvents.inc({ ...labels, event }, value),
+        gauge: (name, value) => metrics.stepValue.set({ ...labels, name }, value),
+      },
+      shared: this.shared,
+    };
+  }
+
+  private deadLetter(stepName: string, meta: RecordMeta, error: unknown): void {
+    const raw = this.currentRaw.get(meta.offset);
+    const code = errorCode(error);
+    const record: DeadLetter = {
+      topology: this.deps.topology.name,
+      step: stepName,
+      errorCode: code,
+      reason: errorMessage(error),
+      sourceTopic: meta.topic,
+      sourcePartition: meta.partition,
+      sourceOffset: meta.offset,
+      key: raw?.key ?? (meta.key === null ? null : Buffer.from(meta.key)),
+      value: raw?.value ?? null,
+      failedAt: this.deps.now(),
+    };
+    this.deps.metrics.deadLettered.inc({ ...this.labels, step: stepName, code });
+    this.deps.log(`dead-lettered ${meta.topic}[${meta.partition}]@${meta.offset} at step '${stepName}': ${record.reason}`);
+    this.deadLetters.push({ topic: this.deps.topology.deadLetterTopic, key: record.key, value: this.deps.deadLetterSerde.serialize(record) });
+  }
+
+  /** Process, commit and close never interleave: each waits for the one before. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.exclusive.then(fn, fn);
+    this.exclusive = next.catch(() => undefined);
+    return next;
+  }
+}
+
+function toEnvelope(record: SourceRecord): Envelope<RawRecord> {
+  return {
+    meta: {
+      topic: record.topic,
+      partition: record.partition,
+      offset: record.offset,
+      timestamp: record.timestamp,
+      key: record.key === null ? null : record.key.toString('utf8'),
+    },
+    value: { key: record.key, value: record.value },
+  };
+}

@@ -1,0 +1,55 @@
+import { ConfigError } from '../../errors.js';
+
+export interface RunnerConfig {
+  /** Consumer group; instances with the same id split the partitions. Default: topology name. */
+  groupId: string;
+  /** Root of per-partition state directories. */
+  stateDir: string;
+  stateBackend: 'rocksdb' | 'memory';
+  /** Write-back cache bound per store and partition, bytes. */
+  cacheBytes: number;
+  /** How often outputs are awaited, state flushed and offsets committed. */
+  commitIntervalMs: number;
+  /** Per-partition bound on output records sent but not acknowledged; above it the partition pauses. */
+  maxInFlightRecords: number;
+  /** Port for GET /metrics; undefined = no HTTP server. */
+  metricsPort?: number;
+  /** Node.js default process metrics in the registry. */
+  processMetrics: boolean;
+}
+
+export const runnerDefaults: RunnerConfig = {
+  groupId: '',
+  stateDir: '.state',
+  stateBackend: 'rocksdb',
+  cacheBytes: 64 * 1024 * 1024,
+  commitIntervalMs: 1000,
+  maxInFlightRecords: 20_000,
+  metricsPort: undefined,
+  processMetrics: false,
+};
+
+function positiveInteger(path: string, value: unknown, min = 1): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) throw new ConfigError(path, `must be an integer >= ${min}, got ${String(value)}`);
+  return value;
+}
+
+/** Validated once, at construction; every error names its path under /runtime. */
+export function resolveRunnerConfig(topologyName: string, input: Partial<RunnerConfig>): RunnerConfig {
+  const config = { ...runnerDefaults, groupId: topologyName, ...stripUndefined(input) };
+  if (typeof config.groupId !== 'string' || config.groupId.length === 0) throw new ConfigError('/runtime/groupId', 'must be a non-empty string');
+  if (typeof config.stateDir !== 'string' || config.stateDir.length === 0) throw new ConfigError('/runtime/stateDir', 'must be a non-empty path');
+  if (config.stateBackend !== 'rocksdb' && config.stateBackend !== 'memory') throw new ConfigError('/runtime/stateBackend', "must be 'rocksdb' or 'memory'");
+  positiveInteger('/runtime/cacheBytes', config.cacheBytes, 1024);
+  positiveInteger('/runtime/commitIntervalMs', config.commitIntervalMs, 1);
+  positiveInteger('/runtime/maxInFlightRecords', config.maxInFlightRecords, 1);
+  if (config.metricsPort !== undefined) {
+    const port = positiveInteger('/runtime/metricsPort', config.metricsPort, 0);
+    if (port > 65535) throw new ConfigError('/runtime/metricsPort', 'must be <= 65535');
+  }
+  return Object.freeze(config);
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,206 @@
+import { AgentrecError, errorMessage } from '../../errors.js';
+import { RuntimeMetrics } from '../../metrics.js';
+import type { KeyValueStore } from '../../state/store.js';
+import type { Topology } from '../topology.js';
+import type { GroupConsumer, Producer, SourceRecord, TopicPartition, TopicSpec, Transport } from '../transport/types.js';
+import type { Serde } from '../types.js';
+import { defaultDeadLetterSerde } from './dead-letter-serde.js';
+import { startMetricsServer } from './metrics-server.js';
+import { PartitionTask, type DeadLetter } from './partition-task.js';
+import { resolveRunnerConfig, type RunnerConfig } from './runner-config.js';
+import { openTaskStore } from './open-task-store.js';
+
+export interface RunnerOptions extends Partial<RunnerConfig> {
+  transport: Transport;
+  /** Clock for steps (TTL, time buckets); the test driver supplies a manual one. */
+  now?: () => number;
+  log?: (message: string) => void;
+  deadLetterSerde?: Serde<DeadLetter>;
+  /** Overrides how stores are opened (tests inject failures). */
+  openStore?: (topology: Topology, storeName: string, partition: number, config: RunnerConfig) => Promise<KeyValueStore>;
+}
+
+/**
+ * Executes a topology on a transport: joins the consumer group, runs one PartitionTask per
+ * assigned partition, commits on an interval, pauses partitions whose outputs pile up, and on
+ * revoke or stop drains, flushes and commits before letting go. Scale out = another runner with
+ * the same group id.
+ */
+export class TopologyRunner {
+  readonly metrics: RuntimeMetrics;
+  readonly config: RunnerConfig;
+  private readonly tasks = new Map<number, PartitionTask>();
+  private consumer?: GroupConsumer;
+  private producer?: Producer;
+  private commitTimer?: NodeJS.Timeout;
+  private metricsServer?: { port: number; close(): Promise<void> };
+  private stopping?: Promise<void>;
+  private failed?: unknown;
+  private readonly doneDeferred: { promise: Promise<void>; resolve(): void; reject(e: unknown): void };
+  private readonly log: (message: string) => void;
+  private readonly now: () => number;
+
+  constructor(
+    readonly topology: Topology,
+    private readonly options: RunnerOptions,
+  ) {
+    this.config = resolveRunnerConfig(topology.name, options);
+    this.metrics = new RuntimeMetrics({ defaultMetrics: this.config.processMetrics });
+    this.log = options.log ?? ((m) => console.error(`[agentrec ${topology.name}] ${m}`));
+    this.now = options.now ?? Date.now;
+    let resolve!: () => void;
+    let reject!: (e: unknown) => void;
+    const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+    promise.catch(() => undefined);
+    this.doneDeferred = { promise, resolve, reject };
+  }
+
+  /** Resolves when the runner stopped cleanly; rejects with the error that stopped it. */
+  get done(): Promise<void> {
+    return this.doneDeferred.promise;
+  }
+
+  get metricsPort(): number | undefined {
+    return this.metricsServer?.port;
+  }
+
+  /** Partitions this instance currently owns. */
+  get assignedPartitions(): number[] {
+    return [...this.tasks.keys()].sort((a, b) => a - b);
+  }
+
+  /** Topics the topology reads, writes or keeps state in, with partition counts and configs. */
+  topicSpecs(): TopicSpec[] {
+    const t = this.topology;
+    const specs: TopicSpec[] = [
+      { topic: t.source.topic, partitions: t.source.partitions },
+      { topic: t.sink.topic, partitions: t.sink.partitions },
+      { topic: t.deadLetterTopic, partitions: 1 },
+      ...t.stores.filter((s) => s.changelog !== false).map((s) => ({ topic: s.changelogTopic, partitions: t.source.partitions, config: { 'cleanup.policy': 'compact' } })),
+    ];
+    for (const step of t.steps) {
+      for (const extra of step.topics ?? []) specs.push({ topic: extra.topic, partitions: extra.partitions ?? 1, config: extra.config });
+    }
+    return specs;
+  }
+
+  async start(): Promise<void> {
+    const { transport } = this.options;
+    await transport.ensureTopics(this.topicSpecs());
+    if (this.config.metricsPort !== undefined) this.metricsServer = await startMetricsServer(this.metrics.registry, this.config.metricsPort);
+    this.producer = transport.createProducer({ clientId: `${this.config.groupId}-producer` });
+    this.consumer = transport.createConsumer({ groupId: this.config.groupId, topics: [this.topology.source.topic], clientId: this.config.groupId });
+    await this.consumer.start({
+      onAssigned: (tps) => this.guard(() => this.onAssigned(tps)),
+      onRevoked: (tps) => this.guard(() => this.onRevoked(tps)),
+      onBatch: (tp, records) => this.guard(() => this.onBatch(tp, records)),
+    });
+    this.commitTimer = setInterval(() => void this.guard(() => this.commitAll()), this.config.commitIntervalMs);
+  }
+
+  /** Drains in-flight work, flushes state, commits, leaves the group. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      clearInterval(this.commitTimer);
+      try {
+        await this.consumer?.stop();
+      } finally {
+        for (const task of this.tasks.values()) await task.close();
+        this.tasks.clear();
+        await this.producer?.close();
+        await this.metricsServer?.close();
+      }
+      if (this.failed === undefined) this.doneDeferred.resolve();
+    })();
+    return this.stopping;
+  }
+
+  /** Commits every task now (tests and the test driver use it to reach a known point). */
+  async commitAll(): Promise<void> {
+    const started = performance.now();
+    const offsets: { topic: string; partition: number; offset: number }[] = [];
+    for (const task of this.tasks.values()) {
+      const offset = await task.commit();
+      if (offset !== undefined) offsets.push({ topic: this.topology.source.topic, partition: task.partition, offset });
+    }
+    if (offsets.length === 0) return;
+    await this.consumer!.commit(offsets);
+    for (const o of offsets) this.metrics.commits.inc({ topology: this.topology.name, partition: String(o.partition) });
+    this.metrics.commitDuration.observe({ topology: this.topology.name }, (performance.now() - started) / 1000);
+  }
+
+  private async onAssigned(partitions: TopicPartition[]): Promise<void> {
+    const committed = await this.consumer!.committed(partitions);
+    for (const [i, tp] of partitions.entries()) {
+      const task = new PartitionTask({
+        topology: this.topology,
+        partition: tp.partition,
+        producer: this.producer!,
+        transport: this.options.transport,
+        metrics: this.metrics,
+        deadLetterSerde: this.options.deadLetterSerde ?? defaultDeadLetterSerde(),
+        openStore: (store, partition) => (this.options.openStore ?? openTaskStore)(this.topology, store, partition, this.config),
+        now: this.now,
+        log: this.log,
+      });
+      this.tasks.set(tp.partition, task);
+      await task.init(committed[i]);
+    }
+    this.metrics.assignedPartitions.set({ topology: this.topology.name }, this.tasks.size);
+    this.log(`assigned partitions [${partitions.map((p) => p.partition).join(', ')}]`);
+  }
+
+  private async onRevoked(partitions: TopicPartition[]): Promise<void> {
+    const offsets: { topic: string; partition: number; offset: number }[] = [];
+    const revoked: PartitionTask[] = [];
+    for (const tp of partitions) {
+      const task = this.tasks.get(tp.partition);
+      if (!task) continue;
+      revoked.push(task);
+      const offset = await task.commit();
+      if (offset !== undefined) offsets.push({ ...tp, offset });
+    }
+    if (offsets.length) await this.consumer!.commit(offsets);
+    for (const task of revoked) {
+      await task.close();
+      this.tasks.delete(task.partition);
+    }
+    this.metrics.assignedPartitions.set({ topology: this.topology.name }, this.tasks.size);
+    this.log(`revoked partitions [${partitions.map((p) => p.partition).join(', ')}]`);
+  }
+
+  private async onBatch(tp: TopicPartition, records: SourceRecord[]): Promise<void> {
+    const task = this.tasks.get(tp.partition);
+    if (!task) throw new AgentrecError('TASK_STATE_ILLEGAL', `batch for unassigned partition ${tp.topic}[${tp.partition}]`);
+    await task.process(records);
+    if (task.pendingRecords > this.config.maxInFlightRecords) this.applyBackpressure(tp, task);
+    if (task.needsCommit) await this.commitAll();
+  }
+
+  /** Pauses the partition until its unacknowledged outputs drop to half the bound. */
+  private applyBackpressure(tp: TopicPartition, task: PartitionTask): void {
+    const labels = { topology: this.topology.name, partition: String(tp.partition) };
+    this.consumer!.pause([tp]);
+    this.metrics.paused.set(labels, 1);
+    void task.whenPendingBelow(this.config.maxInFlightRecords / 2).then(() => {
+      this.metrics.paused.set(labels, 0);
+      if (this.tasks.get(tp.partition) === task) this.consumer!.resume([tp]);
+    });
+  }
+
+  /** A failure in any handler stops the runner: better to stop than to commit past lost work. */
+  private async guard(fn: () => Promise<void>): Promise<void> {
+    if (this.failed !== undefined) throw this.failed;
+    try {
+      await fn();
+    } catch (err) {
+      if (this.failed === undefined) {
+        this.failed = err;
+        this.log(`stopping after error: ${errorMessage(err)}`);
+        this.doneDeferred.reject(err);
+        setImmediate(() => void this.stop().catch(() => undefined));
+      }
+      throw err;
+    }
+  }
+}
