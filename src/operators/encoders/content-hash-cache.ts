@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { AgentrecError, ConfigError } from '../../errors.js';
 import type { CacheStats } from './text-encoder.js';
 
 /**
@@ -20,10 +21,11 @@ export class ContentHashCache<V> {
   private misses = 0;
   private evictions = 0;
 
-  /** `capacity` must be a positive integer; callers that want no cache should not create one. */
-  constructor(capacity: number) {
+  /** Callers that want no cache should not create one, so `capacity` must be positive;
+   * `configPath` is where it came from in the topology config, for the error. */
+  constructor(capacity: number, configPath = '/cacheSize') {
     if (!Number.isInteger(capacity) || capacity <= 0) {
-      throw new RangeError(`ContentHashCache capacity must be a positive integer, got ${capacity}`);
+      throw new ConfigError(configPath, `must be a positive integer, got ${capacity}`);
     }
     this.capacity = capacity;
   }
@@ -72,7 +74,7 @@ export class ContentHashCache<V> {
     if (missTexts.length === 0) return results;
     const computed = await compute(missTexts);
     if (computed.length !== missTexts.length) {
-      throw new Error(`cache compute returned ${computed.length} results for ${missTexts.length} texts`);
+      throw new AgentrecError('ENCODE_FAILED', `encoder returned ${computed.length} results for ${missTexts.length} texts`);
     }
     for (const { position, missSlot } of pending) results[position] = computed[missSlot];
     for (const [key, missSlot] of missIndex) this.store(key, computed[missSlot]);

@@ -128,7 +128,8 @@ export function fmBackward(
     const g = dScores[c];
     const out = candidateGradients[c];
     if (g === 0) {
-      out.fill(0);
+      // A loop, not out.fill(0): for 33 floats the builtin's call overhead costs more than the stores.
+      for (let k = 0; k <= dim; k++) out[k] = 0;
       continue;
     }
     const candidate = candidates[c];

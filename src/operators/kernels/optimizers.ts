@@ -1,3 +1,4 @@
+import { ConfigError } from '../../errors.js';
 import { nonNegative, objectOrEmpty, optionalNumber, positive, rejectUnknownKeys } from './validate.js';
 
 /**
@@ -187,6 +188,6 @@ export function adamUpdate(values: Float32Array, state: AdamState, gradient: Arr
   }
 }
 
-function rangeError(path: string, value: number): Error {
-  return new RangeError(`${path}: must be < 1, got ${value}`);
+function rangeError(path: string, value: number): ConfigError {
+  return new ConfigError(path, `must be < 1, got ${value}`);
 }

@@ -1,11 +1,8 @@
+import { avroSerde } from '../../serde/avro-serde.js';
+import type { DeadLetterRecord } from '../../serde/records.js';
 import type { Serde } from '../types.js';
-import type { DeadLetter } from './partition-task.js';
 
-// TODO(lead): switch to the Avro dead-letter schema once src/serde lands.
-export function defaultDeadLetterSerde(): Serde<DeadLetter> {
-  return {
-    name: 'json:dead-letter',
-    serialize: (v) => Buffer.from(JSON.stringify({ ...v, key: v.key?.toString('base64') ?? null, value: v.value?.toString('base64') ?? null })),
-    deserialize: (b) => JSON.parse(b.toString()),
-  };
+/** Dead letters are Avro (schemas/dead-letter.v1.avsc) so any consumer can read and replay them. */
+export function defaultDeadLetterSerde(): Serde<DeadLetterRecord> {
+  return avroSerde<DeadLetterRecord>('dead-letter');
 }

@@ -1,5 +1,6 @@
 import { AgentrecError, errorCode, errorMessage } from '../../errors.js';
 import type { RuntimeMetrics } from '../../metrics.js';
+import type { DeadLetterRecord } from '../../serde/records.js';
 import type { KeyValueStore } from '../../state/store.js';
 import type { RawRecord, Topology } from '../topology.js';
 import type { OutputRecord, Producer, SourceRecord, Transport } from '../transport/types.js';
@@ -9,18 +10,7 @@ import { TaskPipeline } from './pipeline.js';
 import { TaskLifecycle, TaskState } from './task-state.js';
 
 /** The dead-letter record (schemas/dead-letter.v1.avsc). */
-export interface DeadLetter {
-  topology: string;
-  step: string;
-  errorCode: string;
-  reason: string;
-  sourceTopic: string;
-  sourcePartition: number;
-  sourceOffset: number;
-  key: Buffer | null;
-  value: Buffer | null;
-  failedAt: number;
-}
+export type DeadLetter = DeadLetterRecord;
 
 export interface PartitionTaskDeps {
   topology: Topology;

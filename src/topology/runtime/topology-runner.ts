@@ -36,6 +36,7 @@ export class TopologyRunner {
   private metricsServer?: { port: number; close(): Promise<void> };
   private stopping?: Promise<void>;
   private failed?: unknown;
+  private deadLetterSerde?: Serde<DeadLetter>;
   private readonly doneDeferred: { promise: Promise<void>; resolve(): void; reject(e: unknown): void };
   private readonly log: (message: string) => void;
   private readonly now: () => number;
@@ -138,7 +139,7 @@ export class TopologyRunner {
         producer: this.producer!,
         transport: this.options.transport,
         metrics: this.metrics,
-        deadLetterSerde: this.options.deadLetterSerde ?? defaultDeadLetterSerde(),
+        deadLetterSerde: (this.deadLetterSerde ??= this.options.deadLetterSerde ?? defaultDeadLetterSerde()),
         openStore: (store, partition) => (this.options.openStore ?? openTaskStore)(this.topology, store, partition, this.config),
         now: this.now,
         log: this.log,

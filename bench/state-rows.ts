@@ -1,0 +1,254 @@
+/**
+ * Row read+update throughput of the state layer — EmbeddingRowStore over the byte-bounded
+ * write-back CachingStore over RocksDB — against raw RocksDB getMany/batch of the same row bytes,
+ * in one run, on one database, with the same access sequence.
+ *
+ *   npx tsx bench/state-rows.ts                      # 2,000,000 users, d=32, AdaGrad (1 slot), 64 MiB cache
+ *   npx tsx bench/state-rows.ts --users 200000 --batches 400
+ *
+ * Options: --users N  --dim D  --cache-mib M  --batch B (rows per poll)  --batches K (timed, per
+ * side)  --dist zipf|uniform  --zipf-s S  --commit-every C (polls per flush)  --dir PATH (keep
+ * the preloaded database there and reuse it when it already has the rows).
+ * Env: BENCH_USERS, BENCH_BATCHES override the defaults the same way.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { CachingStore } from '../src/state/caching-store.js';
+import { EmbeddingRowStore, rowKey } from '../src/state/embedding-row-store.js';
+import type { EmbeddingRow } from '../src/state/embedding-row-store.js';
+import { ROW_HEADER_BYTES } from '../src/state/embedding-row-codec.js';
+import { openRocksDbStore } from '../src/state/rocksdb-store.js';
+
+const { values: args } = parseArgs({
+  options: {
+    users: { type: 'string', default: process.env.BENCH_USERS ?? '2000000' },
+    dim: { type: 'string', default: '32' },
+    'cache-mib': { type: 'string', default: '64' },
+    batch: { type: 'string', default: '500' },
+    batches: { type: 'string', default: process.env.BENCH_BATCHES ?? '2000' },
+    dist: { type: 'string', default: 'zipf' },
+    'zipf-s': { type: 'string', default: '1.0' },
+    'commit-every': { type: 'string', default: '20' },
+    dir: { type: 'string' },
+  },
+});
+const users = Number(args.users);
+const dim = Number(args.dim);
+const cacheBytes = Number(args['cache-mib']) * 1024 * 1024;
+const batchSize = Number(args.batch);
+const timedBatches = Number(args.batches);
+const warmupBatches = Math.max(1, Math.round(timedBatches / 10));
+const commitEvery = Number(args['commit-every']);
+const SLOTS = 1;
+const SEED = 20240611;
+const MiB = 1024 * 1024;
+
+// The raw baseline must read the very bytes the store wrote: RocksDbStore tags user keys with a
+// leading 0x01 byte (rocksdb-store.ts), so the baseline addresses the same physical keys.
+const USER_TAG = 0x01;
+
+interface RawDb {
+  open(options: object, callback: (error?: Error | null) => void): void;
+  close(callback: (error?: Error | null) => void): void;
+  getMany(keys: Buffer[], options: object, callback: (error: Error | null, values: (Buffer | undefined)[]) => void): void;
+  batch(operations: { type: 'put'; key: Buffer; value: Buffer }[], options: object, callback: (error?: Error | null) => void): void;
+}
+const rocksdb = createRequire(import.meta.url)('rocksdb') as (location: string) => RawDb;
+
+const rssAtStart = process.memoryUsage().rss;
+
+/** Deterministic uniform [0,1) stream (mulberry32). */
+function uniformStream(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** User ids, zipf-ranked (hot users) or uniform; ranks are scattered over the id space. */
+function idSampler(seed: number): { next: () => number; tableBytes: number } {
+  const random = uniformStream(seed);
+  let multiplier = 2654435761;
+  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+  while (gcd(multiplier, users) !== 1) multiplier += 2;
+  const scatter = (rank: number): number => (rank * multiplier) % users;
+  if (args.dist === 'uniform') return { next: () => Math.floor(random() * users), tableBytes: 0 };
+  const s = Number(args['zipf-s']);
+  const cdf = new Float64Array(users);
+  let total = 0;
+  for (let rank = 0; rank < users; rank++) cdf[rank] = total += 1 / Math.pow(rank + 1, s);
+  return {
+    tableBytes: cdf.byteLength,
+    next: () => {
+      const target = random() * total;
+      let low = 0;
+      let high = users - 1;
+      while (low < high) {
+        const mid = (low + high) >>> 1;
+        if (cdf[mid] < target) low = mid + 1;
+        else high = mid;
+      }
+      return scatter(low);
+    },
+  };
+}
+
+/** The same AdaGrad-shaped step on both sides, so only the state path differs. */
+function adagradStep(values: Float32Array, accumulators: Float32Array): void {
+  for (let i = 0; i < values.length; i++) {
+    const gradient = 0.1 * values[i] + 0.001;
+    accumulators[i] += gradient * gradient;
+    values[i] -= (0.05 * gradient) / Math.sqrt(accumulators[i] + 1e-8);
+  }
+}
+
+const mib = (bytes: number): string => (bytes / MiB).toFixed(1);
+
+async function preload(directory: string): Promise<void> {
+  const store = await openRocksDbStore(directory);
+  const rows = new EmbeddingRowStore(store, { dim, slotCount: SLOTS, slotInitialValue: 0.1, init: { seed: SEED } });
+  if ((await store.appliedOffset()) === users) {
+    console.log(`preload: reusing ${users.toLocaleString()} rows already in ${directory}`);
+    await store.close();
+    return;
+  }
+  const started = performance.now();
+  const chunk = 20_000;
+  let nextReport = 0.1;
+  for (let first = 0; first < users; first += chunk) {
+    const keys: Buffer[] = [];
+    for (let id = first; id < Math.min(users, first + chunk); id++) keys.push(rowKey('user', `user-${id}`));
+    await rows.getRows(keys, Date.now());
+    await store.flush(Math.min(users, first + chunk));
+    const done = Math.min(users, first + chunk) / users;
+    if (done >= nextReport || done === 1) {
+      const seconds = (performance.now() - started) / 1000;
+      console.log(`preload: ${(done * 100).toFixed(0)}% (${Math.round(done * users).toLocaleString()} rows, ${seconds.toFixed(1)} s)`);
+      nextReport += 0.1;
+    }
+  }
+  await store.close();
+}
+
+async function runRaw(directory: string): Promise<number> {
+  const db = rocksdb(directory);
+  await new Promise<void>((resolve, reject) => db.open({ createIfMissing: false }, (e) => (e ? reject(e) : resolve())));
+  const sampler = idSampler(SEED);
+  const floats = dim * (1 + SLOTS);
+  const poll = async (): Promise<void> => {
+    const keys: Buffer[] = [];
+    for (let i = 0; i < batchSize; i++) {
+      const key = rowKey('user', `user-${sampler.next()}`);
+      const tagged = Buffer.allocUnsafe(key.length + 1);
+      tagged[0] = USER_TAG;
+      key.copy(tagged, 1);
+      keys.push(tagged);
+    }
+    const values = await new Promise<(Buffer | undefined)[]>((resolve, reject) =>
+      db.getMany(keys, { asBuffer: true }, (e, found) => (e ? reject(e) : resolve(found))),
+    );
+    const operations = keys.map((key, i) => {
+      const stored = values[i] as Buffer;
+      const data = new Float32Array(floats);
+      new Uint8Array(data.buffer).set(stored.subarray(ROW_HEADER_BYTES));
+      adagradStep(data.subarray(0, dim), data.subarray(dim));
+      const value = Buffer.alloc(stored.length);
+      stored.copy(value, 0, 0, ROW_HEADER_BYTES);
+      value.set(new Uint8Array(data.buffer), ROW_HEADER_BYTES);
+      return { type: 'put' as const, key, value };
+    });
+    await new Promise<void>((resolve, reject) => db.batch(operations, { sync: false }, (e) => (e ? reject(e) : resolve())));
+  };
+  for (let i = 0; i < warmupBatches; i++) await poll();
+  const started = performance.now();
+  for (let i = 0; i < timedBatches; i++) await poll();
+  const seconds = (performance.now() - started) / 1000;
+  await new Promise<void>((resolve) => db.close(() => resolve()));
+  return (timedBatches * batchSize) / seconds;
+}
+
+async function runStateLayer(directory: string): Promise<{ rate: number; cache: CachingStore; flushes: number }> {
+  const cache = new CachingStore(await openRocksDbStore(directory), { maxBytes: cacheBytes });
+  const rows = new EmbeddingRowStore(cache, { dim, slotCount: SLOTS, slotInitialValue: 0.1, init: { seed: SEED } });
+  const sampler = idSampler(SEED);
+  let offset = await cache.appliedOffset();
+  let flushes = 0;
+  let pollsSinceFlush = 0;
+  const poll = async (): Promise<void> => {
+    const keys: Buffer[] = [];
+    for (let i = 0; i < batchSize; i++) keys.push(rowKey('user', `user-${sampler.next()}`));
+    const found = await rows.getRows(keys, Date.now());
+    const touched = new Set<EmbeddingRow>();
+    for (const row of found) {
+      if (!row) throw new Error('preloaded row missing');
+      adagradStep(row.values, row.slots);
+      touched.add(row);
+    }
+    await rows.putRows(touched);
+    offset += batchSize;
+    // The runtime commits on an interval and whenever the cache asks to (dirty bytes at the bound).
+    if (++pollsSinceFlush >= commitEvery || cache.needsFlush()) {
+      await cache.flush(offset);
+      flushes++;
+      pollsSinceFlush = 0;
+    }
+  };
+  for (let i = 0; i < warmupBatches; i++) await poll();
+  flushes = 0;
+  const started = performance.now();
+  for (let i = 0; i < timedBatches; i++) await poll();
+  await cache.flush(offset);
+  const seconds = (performance.now() - started) / 1000;
+  return { rate: (timedBatches * batchSize) / seconds, cache, flushes };
+}
+
+async function main(): Promise<void> {
+  const began = performance.now();
+  const directory = args.dir ?? (await mkdtemp(join(tmpdir(), 'agentrec-bench-rows-')));
+  const rowBytes = ROW_HEADER_BYTES + dim * (1 + SLOTS) * 4;
+  console.log(
+    `state-rows: ${users.toLocaleString()} users, d=${dim}, ${SLOTS} optimizer slot (${rowBytes} B/row, ` +
+      `~${mib(users * rowBytes)} MiB of rows), cache ${mib(cacheBytes)} MiB, ${args.dist} ids` +
+      `${args.dist === 'zipf' ? ` (s=${args['zipf-s']})` : ''}, polls of ${batchSize}, ` +
+      `${timedBatches} timed polls per side after ${warmupBatches} warm-up, flush every ${commitEvery} polls`,
+  );
+  try {
+    await preload(directory);
+    const rssBefore = process.memoryUsage().rss;
+    const rawRate = await runRaw(directory);
+    console.log(`raw RocksDB getMany+batch:                  ${Math.round(rawRate).toLocaleString()} rows/s`);
+    const { rate, cache, flushes } = await runStateLayer(directory);
+    console.log(
+      `EmbeddingRowStore+CachingStore+RocksDbStore: ${Math.round(rate).toLocaleString()} rows/s ` +
+        `(${flushes} flushes in the timed part)`,
+    );
+    console.log(`ratio state layer / raw: ${(rate / rawRate).toFixed(2)}x`);
+
+    const memory = process.memoryUsage();
+    const { clean, dirty } = cache.cachedBytes;
+    const samplerBytes = args.dist === 'zipf' ? users * 8 : 0;
+    const rocksOverhead = 8 * MiB + 2 * 4 * MiB; // block cache + up to two memtables
+    const expectedCeiling = cacheBytes + rssAtStart + rocksOverhead + samplerBytes;
+    console.log(
+      `memory: rss ${mib(memory.rss)} MiB (heap ${mib(memory.heapUsed)}, external ${mib(memory.external)}); ` +
+        `cache holds ${mib(clean + dirty)} MiB accounted of its ${mib(cacheBytes)} MiB bound`,
+    );
+    console.log(
+      `        bound ${mib(cacheBytes)} + stated overhead ${mib(expectedCeiling - cacheBytes)} MiB ` +
+        `(process at start ${mib(rssAtStart)}, RocksDB block cache + memtables ${mib(rocksOverhead)}, ` +
+        `zipf table ${mib(samplerBytes)}) = ${mib(expectedCeiling)} MiB; rss before the timed runs ${mib(rssBefore)} MiB`,
+    );
+    await cache.close();
+  } finally {
+    if (!args.dir) await rm(directory, { recursive: true, force: true });
+  }
+  console.log(`total ${((performance.now() - began) / 1000).toFixed(1)} s`);
+}
+
+await main();

@@ -1,0 +1,13 @@
+import type { Serde } from '../topology/types.js';
+
+/**
+ * Pass-through for topologies that move records without looking inside (mirroring, replay,
+ * dead-letter forwarding). Returns the same Buffer, not a copy: callers must not mutate it.
+ */
+export function bytesSerde(): Serde<Buffer> {
+  return {
+    name: 'bytes',
+    serialize: (value) => value,
+    deserialize: (bytes) => bytes,
+  };
+}

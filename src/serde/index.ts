@@ -1,0 +1,27 @@
+export { avroSerde, type AvroSerde, type AvroSerdeOptions } from './avro-serde.js';
+export { bytesSerde } from './bytes-serde.js';
+export { jsonSerde } from './json-serde.js';
+export { canonicalSchema, parsingCanonicalForm, type CanonicalSchema } from './parsing-canonical-form.js';
+export { rabinFingerprint64, toSignedFingerprint } from './rabin-fingerprint.js';
+export type {
+  Candidate,
+  DeadLetterRecord,
+  EventKind,
+  EventSource,
+  Feedback,
+  FeedbackSignal,
+  ScoreRecord,
+  ScoredCandidate,
+  TrajectoryEvent,
+  TrajectoryEventV1,
+} from './records.js';
+export { SchemaRegistry, type RegisteredSchema, type SchemaSource } from './schema-registry.js';
+export {
+  SINGLE_OBJECT_HEADER_LENGTH,
+  SINGLE_OBJECT_MARKER,
+  assertSingleObjectHeader,
+  singleObjectHeader,
+  writerFingerprint,
+} from './single-object-encoding.js';
+export { stringSerde } from './string-serde.js';
+export { validateTrajectoryEvent } from './validate-trajectory-event.js';

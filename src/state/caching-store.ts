@@ -1,0 +1,219 @@
+import { ConfigError, StateError } from '../errors.js';
+import { overlayRange, sortedOverlay } from './overlay-range.js';
+import type { ChangedEntry, KeyValueStore } from './store.js';
+
+/**
+ * What one cached entry costs beyond its key and value bytes: the Map slot, the entry object
+ * and the Buffer objects' headers (measured roughly with bench/state-rows.ts). Counting it
+ * keeps the byte bound honest for small rows, where the headers rival the payload.
+ */
+export const CACHE_ENTRY_OVERHEAD_BYTES = 200;
+
+export interface CachingStoreOptions {
+  /** Bound on cached bytes (keys + values + per-entry overhead), > 0. */
+  maxBytes: number;
+  /** JSON pointer reported when `maxBytes` is invalid. Default '/cacheBytes'. */
+  configPath?: string;
+}
+
+interface CacheSlot {
+  key: Buffer;
+  /** undefined caches "absent": a miss or a delete, so repeated lookups skip the inner store. */
+  value: Buffer | undefined;
+  bytes: number;
+}
+
+/**
+ * A bounded write-back cache in front of any KeyValueStore. Clean entries are evicted least
+ * recently used first; dirty entries are pinned until flush(), because writing them to the
+ * inner store early would leave it holding state newer than its stored offset after a crash.
+ * When dirty bytes reach the bound, needsFlush() asks the runtime to commit at the next batch
+ * boundary; flush() hands the dirty set to the inner store, which writes it in one batch with
+ * the offset.
+ *
+ * @example
+ *   const store = new CachingStore(await openRocksDbStore(dir), { maxBytes: 64 << 20 });
+ *   if (store.needsFlush()) await store.flush(lastOffset, publish);
+ */
+export class CachingStore implements KeyValueStore {
+  readonly name: string;
+  private readonly maxBytes: number;
+  private readonly dirty = new Map<string, CacheSlot>();
+  // Map iteration order is insertion order, so re-inserting on access keeps this LRU-ordered.
+  private readonly clean = new Map<string, CacheSlot>();
+  private dirtyBytes = 0;
+  private cleanBytes = 0;
+  // Bumped by every flush/restore: inner reads that straddle one may return pre-flush values
+  // and must not be cached over what the flush settled.
+  private generation = 0;
+  private closed = false;
+
+  constructor(
+    private readonly inner: KeyValueStore,
+    options: CachingStoreOptions,
+  ) {
+    const path = options.configPath ?? '/cacheBytes';
+    if (typeof options.maxBytes !== 'number' || !Number.isFinite(options.maxBytes) || options.maxBytes <= 0) {
+      throw new ConfigError(path, `must be a finite number > 0, got ${String(options.maxBytes)}`);
+    }
+    this.maxBytes = options.maxBytes;
+    this.name = inner.name;
+  }
+
+  /** Bytes held now, dirty and clean; dirty bytes may exceed the bound until the next flush. */
+  get cachedBytes(): { dirty: number; clean: number; bound: number } {
+    return { dirty: this.dirtyBytes, clean: this.cleanBytes, bound: this.maxBytes };
+  }
+
+  async get(key: Buffer): Promise<Buffer | undefined> {
+    return (await this.getMany([key]))[0];
+  }
+
+  async getMany(keys: Buffer[]): Promise<(Buffer | undefined)[]> {
+    this.assertOpen();
+    const results: (Buffer | undefined)[] = new Array(keys.length);
+    const missesById = new Map<string, { key: Buffer; indexes: number[] }>();
+    keys.forEach((key, index) => {
+      const id = key.toString('latin1');
+      const slot = this.dirty.get(id) ?? this.touchClean(id);
+      if (slot) results[index] = slot.value;
+      else {
+        const miss = missesById.get(id);
+        if (miss) miss.indexes.push(index);
+        else missesById.set(id, { key, indexes: [index] });
+      }
+    });
+    if (missesById.size === 0) return results;
+    const misses = [...missesById.entries()];
+    const generation = this.generation;
+    const values = await this.inner.getMany(misses.map(([, miss]) => miss.key));
+    const cacheable = generation === this.generation;
+    misses.forEach(([id, miss], i) => {
+      const value = values[i];
+      for (const index of miss.indexes) results[index] = value;
+      if (cacheable && !this.dirty.has(id) && !this.clean.has(id)) this.insertClean(id, miss.key, value);
+    });
+    this.evictClean();
+    return results;
+  }
+
+  async put(key: Buffer, value: Buffer): Promise<void> {
+    this.assertOpen();
+    this.markDirty(key, value);
+  }
+
+  async delete(key: Buffer): Promise<void> {
+    this.assertOpen();
+    this.markDirty(key, undefined);
+  }
+
+  range(options: { gte?: Buffer; lt?: Buffer; limit?: number } = {}): AsyncIterable<[Buffer, Buffer]> {
+    this.assertOpen();
+    // Clean entries equal the inner store's; only dirty ones need overlaying. The inner range
+    // gets no limit because dirty deletes may hide some of its entries.
+    const overlay = sortedOverlay(this.dirty.values(), options);
+    return overlayRange(this.inner.range({ gte: options.gte, lt: options.lt }), overlay, options.limit);
+  }
+
+  async flush(appliedOffset: number, publish?: (changes: ChangedEntry[]) => Promise<void>): Promise<void> {
+    this.assertOpen();
+    const flushing = [...this.dirty.entries()];
+    for (const [, slot] of flushing) {
+      if (slot.value === undefined) await this.inner.delete(slot.key);
+      else await this.inner.put(slot.key, slot.value);
+    }
+    // Slots stay dirty (pinned) until the inner flush succeeded; if publish throws, the next
+    // flush hands the same writes over again, which is idempotent.
+    await this.inner.flush(appliedOffset, publish);
+    this.generation++;
+    for (const [id, slot] of flushing) {
+      if (this.dirty.get(id) !== slot) continue;
+      this.dirty.delete(id);
+      this.dirtyBytes -= slot.bytes;
+      this.insertClean(id, slot.key, slot.value);
+    }
+    this.evictClean();
+  }
+
+  appliedOffset(): Promise<number> {
+    this.assertOpen();
+    return this.inner.appliedOffset();
+  }
+
+  async restore(entries: ChangedEntry[], appliedOffset: number): Promise<void> {
+    this.assertOpen();
+    if (this.dirty.size > 0) {
+      throw new StateError('STATE_IO', `restore() called on '${this.name}' with ${this.dirty.size} unflushed writes`);
+    }
+    await this.inner.restore(entries, appliedOffset);
+    this.generation++;
+    for (const { key } of entries) {
+      const id = key.toString('latin1');
+      const slot = this.clean.get(id);
+      if (slot) {
+        this.clean.delete(id);
+        this.cleanBytes -= slot.bytes;
+      }
+    }
+  }
+
+  needsFlush(): boolean {
+    return this.dirtyBytes >= this.maxBytes || (this.inner.needsFlush?.() ?? false);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.dirty.clear();
+    this.clean.clear();
+    this.dirtyBytes = 0;
+    this.cleanBytes = 0;
+    await this.inner.close();
+  }
+
+  private markDirty(key: Buffer, value: Buffer | undefined): void {
+    const id = key.toString('latin1');
+    const cleanSlot = this.clean.get(id);
+    if (cleanSlot) {
+      this.clean.delete(id);
+      this.cleanBytes -= cleanSlot.bytes;
+    }
+    const previous = this.dirty.get(id);
+    if (previous) this.dirtyBytes -= previous.bytes;
+    const slot: CacheSlot = { key, value, bytes: slotBytes(key, value) };
+    this.dirty.set(id, slot);
+    this.dirtyBytes += slot.bytes;
+    this.evictClean();
+  }
+
+  private touchClean(id: string): CacheSlot | undefined {
+    const slot = this.clean.get(id);
+    if (slot) {
+      this.clean.delete(id);
+      this.clean.set(id, slot);
+    }
+    return slot;
+  }
+
+  private insertClean(id: string, key: Buffer, value: Buffer | undefined): void {
+    const slot: CacheSlot = { key, value, bytes: slotBytes(key, value) };
+    this.clean.set(id, slot);
+    this.cleanBytes += slot.bytes;
+  }
+
+  private evictClean(): void {
+    if (this.cleanBytes + this.dirtyBytes <= this.maxBytes) return;
+    for (const [id, slot] of this.clean) {
+      this.clean.delete(id);
+      this.cleanBytes -= slot.bytes;
+      if (this.cleanBytes + this.dirtyBytes <= this.maxBytes) return;
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StateError('STATE_IO', `store '${this.name}' is closed`);
+  }
+}
+
+function slotBytes(key: Buffer, value: Buffer | undefined): number {
+  return key.length + (value?.length ?? 0) + CACHE_ENTRY_OVERHEAD_BYTES;
+}

@@ -1,0 +1,262 @@
+import { ConfigError, StateError } from '../errors.js';
+import { fillDeterministic } from './deterministic-init.js';
+import type { InitDistribution } from './deterministic-init.js';
+import { decodeHeader, decodeRecord, encodeRow, encodeSighting, KIND_ROW } from './embedding-row-codec.js';
+import { rowKeyNamespace } from './row-key.js';
+import type { KeyValueStore } from './store.js';
+
+export { rowKey, parseRowKey } from './row-key.js';
+export type { RowNamespace } from './row-key.js';
+
+/** Lifecycle policy of one namespace's rows. */
+export interface RowPolicy {
+  /** A row is created on its minCount-th sighting; before that getRows returns undefined. */
+  minCount?: number;
+  /** Rows untouched (not put) for longer than this are deleted; Infinity = never. */
+  ttlMs?: number;
+}
+
+export interface EmbeddingRowStoreConfig extends RowPolicy {
+  /** Embedding dimension, 1..65535. */
+  dim: number;
+  /** Optimizer floats per embedding float: AdaGrad 1 (accumulator), FTRL 2 (z, n). Default 0. */
+  slotCount?: number;
+  /** Initial value of every slot float (e.g. AdaGrad's initial accumulator). Default 0. */
+  slotInitialValue?: number;
+  init?: {
+    /** Default 'uniform' (bit-identical on every platform). */
+    distribution?: InitDistribution;
+    /** Half-width for uniform, std for normal. Default 0.01. */
+    scale?: number;
+    /** 32-bit unsigned; change it to draw a different (still reproducible) initialisation. */
+    seed?: number;
+  };
+  /** Per-namespace overrides of minCount / ttlMs, e.g. `{ feature: { minCount: 3 } }`. */
+  namespaces?: Record<string, RowPolicy>;
+}
+
+export interface EmbeddingRow {
+  readonly key: Buffer;
+  /** `dim` floats; update in place, then putRows(). */
+  readonly values: Float32Array;
+  /** `slotCount * dim` optimizer floats, laid out slot-major: slot s of float i is [s*dim + i]. */
+  readonly slots: Float32Array;
+  /** Sightings including those before the row was admitted. */
+  seenCount: number;
+  lastTouchedMs: number;
+}
+
+/** Plain counters (monotonic) for the runtime to export as metrics. */
+export interface RowStoreCounters {
+  created: number;
+  expired: number;
+  filtered: number;
+}
+
+interface ResolvedPolicy {
+  minCount: number;
+  ttlMs: number;
+}
+
+/**
+ * Embedding rows (values + optimizer slots + small metadata) under exact keys in any
+ * KeyValueStore. Missing rows are created deterministically from (key, seed); a frequency
+ * filter keeps rare features from getting rows; rows expire after a TTL.
+ *
+ * Reads alone are not writes: getRows bumps seenCount and lastTouchedMs on the returned object,
+ * and those persist with the next putRows of that row, so scoring-only traffic does not dirty
+ * the cache. Creating a row and counting a filtered sighting are written at once.
+ *
+ * @example
+ *   const rows = new EmbeddingRowStore(store, { dim: 32, slotCount: 1, namespaces: { feature: { minCount: 3 } } });
+ *   const [user, tool] = await rows.getRows([rowKey('user', 'u42'), rowKey('feature', 'tool=git')], Date.now());
+ *   if (user) { user.values[0] += 0.1; await rows.putRows([user]); }
+ */
+export class EmbeddingRowStore {
+  readonly dim: number;
+  readonly slotCount: number;
+  readonly counters: RowStoreCounters = { created: 0, expired: 0, filtered: 0 };
+  private readonly slotInitialValue: number;
+  private readonly distribution: InitDistribution;
+  private readonly scale: number;
+  private readonly seed: number;
+  private readonly defaultPolicy: ResolvedPolicy;
+  private readonly policies = new Map<string, ResolvedPolicy>();
+
+  constructor(
+    private readonly store: KeyValueStore,
+    config: EmbeddingRowStoreConfig,
+    options: { configPath?: string } = {},
+  ) {
+    const path = options.configPath ?? '/state';
+    this.dim = integerIn(config.dim, 1, 0xffff, `${path}/dim`);
+    this.slotCount = integerIn(config.slotCount ?? 0, 0, 255, `${path}/slotCount`);
+    this.slotInitialValue = finite(config.slotInitialValue ?? 0, `${path}/slotInitialValue`);
+    const distribution = config.init?.distribution ?? 'uniform';
+    if (distribution !== 'uniform' && distribution !== 'normal') {
+      throw new ConfigError(`${path}/init/distribution`, `must be 'uniform' or 'normal', got ${JSON.stringify(distribution)}`);
+    }
+    this.distribution = distribution;
+    this.scale = finite(config.init?.scale ?? 0.01, `${path}/init/scale`);
+    if (this.scale < 0) throw new ConfigError(`${path}/init/scale`, `must be >= 0, got ${this.scale}`);
+    this.seed = integerIn(config.init?.seed ?? 0, 0, 0xffffffff, `${path}/init/seed`);
+    this.defaultPolicy = resolvePolicy(config, { minCount: 1, ttlMs: Infinity }, path);
+    for (const [namespace, policy] of Object.entries(config.namespaces ?? {})) {
+      if (namespace.length === 0 || namespace.includes('\u0000')) {
+        throw new ConfigError(`${path}/namespaces`, `namespace ${JSON.stringify(namespace)} must be non-empty and free of NUL`);
+      }
+      this.policies.set(namespace, resolvePolicy(policy, this.defaultPolicy, `${path}/namespaces/${escapePointer(namespace)}`));
+    }
+  }
+
+  /**
+   * One entry per key, in order: the row, or undefined while the frequency filter holds it
+   * back. The same key twice yields the same object, so updates from one batch accumulate.
+   */
+  async getRows(keys: readonly Buffer[], now: number): Promise<(EmbeddingRow | undefined)[]> {
+    const stored = await this.store.getMany([...keys]);
+    const results: (EmbeddingRow | undefined)[] = new Array(keys.length);
+    // Per call: the row returned for a key, or the pending sighting count of a filtered key.
+    const seen = new Map<string, EmbeddingRow | { sightings: number }>();
+    const writes = new Map<string, { key: Buffer; value: Buffer | undefined }>();
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i];
+      const id = key.toString('latin1');
+      const earlier = seen.get(id);
+      if (earlier && 'values' in earlier) {
+        earlier.seenCount++;
+        earlier.lastTouchedMs = now;
+        results[i] = earlier;
+        continue;
+      }
+      const policy = this.policyFor(key);
+      let sightings: number;
+      if (earlier) {
+        sightings = earlier.sightings;
+      } else {
+        const record = stored[i] && decodeRecord(stored[i] as Buffer, key);
+        const expired = record !== undefined && now - record.lastTouchedMs > policy.ttlMs;
+        if (record?.data && !expired) {
+          this.assertShape(key, record.dim, record.slotCount);
+          const row = this.rowFrom(key, record.data, record.seenCount + 1, now);
+          seen.set(id, row);
+          results[i] = row;
+          continue;
+        }
+        if (expired) {
+          if (record.kind === KIND_ROW) this.counters.expired++;
+          writes.set(id, { key, value: undefined });
+        }
+        sightings = record && !expired ? record.seenCount : 0;
+      }
+      sightings++;
+      if (sightings >= policy.minCount) {
+        const row = this.createRow(key, sightings, now);
+        this.counters.created++;
+        seen.set(id, row);
+        writes.set(id, { key, value: encodeRow(row.values, row.slots, this.slotCount, row.seenCount, now) });
+        results[i] = row;
+      } else {
+        this.counters.filtered++;
+        seen.set(id, { sightings });
+        writes.set(id, { key, value: encodeSighting(sightings, now) });
+        results[i] = undefined;
+      }
+    }
+    for (const { key, value } of writes.values()) {
+      if (value === undefined) await this.store.delete(key);
+      else await this.store.put(key, value);
+    }
+    return results;
+  }
+
+  /** Stores rows (values, slots, seenCount, lastTouchedMs) as they are now. */
+  async putRows(rows: Iterable<EmbeddingRow>): Promise<void> {
+    for (const row of rows) {
+      await this.store.put(row.key, encodeRow(row.values, row.slots, this.slotCount, row.seenCount, row.lastTouchedMs));
+    }
+  }
+
+  /**
+   * Deletes rows (and held-back sightings) untouched for longer than their namespace's ttlMs.
+   * Scans the whole store, so run it on a timer, not per batch. Returns the rows deleted.
+   */
+  async expire(now: number): Promise<number> {
+    const hasFiniteTtl =
+      Number.isFinite(this.defaultPolicy.ttlMs) || [...this.policies.values()].some((p) => Number.isFinite(p.ttlMs));
+    if (!hasFiniteTtl) return 0;
+    const doomed: Buffer[] = [];
+    let rows = 0;
+    for await (const [key, value] of this.store.range()) {
+      const namespace = rowKeyNamespace(key);
+      const header = namespace === undefined ? undefined : decodeHeader(value);
+      if (!header || now - header.lastTouchedMs <= this.policyFor(key).ttlMs) continue;
+      doomed.push(key);
+      if (header.kind === KIND_ROW) rows++;
+    }
+    // Deleting after the scan keeps the iteration independent of the store's write buffering.
+    for (const key of doomed) await this.store.delete(key);
+    this.counters.expired += rows;
+    return rows;
+  }
+
+  private policyFor(key: Buffer): ResolvedPolicy {
+    if (this.policies.size === 0) return this.defaultPolicy;
+    const namespace = rowKeyNamespace(key);
+    return (namespace !== undefined && this.policies.get(namespace)) || this.defaultPolicy;
+  }
+
+  private createRow(key: Buffer, seenCount: number, now: number): EmbeddingRow {
+    const data = new Float32Array(this.dim * (1 + this.slotCount));
+    const row = this.rowFrom(key, data, seenCount, now);
+    fillDeterministic(key, this.seed, row.values, this.distribution, this.scale);
+    row.slots.fill(this.slotInitialValue);
+    return row;
+  }
+
+  private rowFrom(key: Buffer, data: Float32Array, seenCount: number, now: number): EmbeddingRow {
+    return {
+      key,
+      values: data.subarray(0, this.dim),
+      slots: data.subarray(this.dim),
+      seenCount,
+      lastTouchedMs: now,
+    };
+  }
+
+  private assertShape(key: Buffer, dim: number, slotCount: number): void {
+    if (dim !== this.dim || slotCount !== this.slotCount) {
+      throw new StateError(
+        'STATE_CORRUPT',
+        `row ${JSON.stringify(key.toString('utf8'))} was stored with dim ${dim} and ${slotCount} slots; ` +
+          `the store is configured for dim ${this.dim} and ${this.slotCount} slots (changing them needs fresh state)`,
+      );
+    }
+  }
+}
+
+function resolvePolicy(policy: RowPolicy, fallback: ResolvedPolicy, path: string): ResolvedPolicy {
+  const minCount = policy.minCount === undefined ? fallback.minCount : integerIn(policy.minCount, 1, 0xffffffff, `${path}/minCount`);
+  const ttlMs = policy.ttlMs ?? fallback.ttlMs;
+  if (typeof ttlMs !== 'number' || Number.isNaN(ttlMs) || ttlMs <= 0) {
+    throw new ConfigError(`${path}/ttlMs`, `must be > 0 (Infinity = never expire), got ${String(ttlMs)}`);
+  }
+  return { minCount, ttlMs };
+}
+
+function integerIn(value: unknown, min: number, max: number, path: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(path, `must be an integer in [${min}, ${max}], got ${String(value)}`);
+  }
+  return value;
+}
+
+function finite(value: unknown, path: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new ConfigError(path, `must be a finite number, got ${String(value)}`);
+  return value;
+}
+
+/** RFC 6901 escaping so a namespace like `a/b` still yields an unambiguous pointer. */
+function escapePointer(segment: string): string {
+  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
+}

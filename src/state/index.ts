@@ -1,0 +1,12 @@
+export type { ChangedEntry, KeyValueStore } from './store.js';
+export { MemoryStore } from './memory-store.js';
+export { openRocksDbStore, RocksDbStore } from './rocksdb-store.js';
+export type { RocksDbStoreOptions } from './rocksdb-store.js';
+export { CachingStore, CACHE_ENTRY_OVERHEAD_BYTES } from './caching-store.js';
+export type { CachingStoreOptions } from './caching-store.js';
+export { EmbeddingRowStore } from './embedding-row-store.js';
+export type { EmbeddingRow, EmbeddingRowStoreConfig, RowPolicy, RowStoreCounters } from './embedding-row-store.js';
+export { rowKey, parseRowKey, rowKeyNamespace } from './row-key.js';
+export type { RowNamespace } from './row-key.js';
+export { openPartitionStore } from './open-partition-state.js';
+export type { PartitionStateOptions } from './open-partition-state.js';

@@ -1,0 +1,304 @@
+import { createRequire } from 'node:module';
+import { StateError } from '../errors.js';
+import type { ErrorCode } from '../errors.js';
+import { overlayRange, sortedOverlay } from './overlay-range.js';
+import type { ChangedEntry, KeyValueStore } from './store.js';
+
+/** The slice of the rocksdb@5 (abstract-leveldown 7) callback API this store uses. */
+interface RocksDbHandle {
+  open(options: Record<string, unknown>, callback: (error?: Error | null) => void): void;
+  close(callback: (error?: Error | null) => void): void;
+  getMany(keys: Buffer[], options: { asBuffer: true }, callback: (error: Error | null, values: (Buffer | undefined)[]) => void): void;
+  batch(operations: RocksDbOperation[], options: { sync: boolean }, callback: (error?: Error | null) => void): void;
+  iterator(options: Record<string, unknown>): RocksDbIterator;
+}
+interface RocksDbIterator {
+  next(callback: (error: Error | null | undefined, key?: Buffer, value?: Buffer) => void): void;
+  end(callback: (error?: Error | null) => void): void;
+}
+type RocksDbOperation = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
+type RocksDbFactory = (location: string) => RocksDbHandle;
+
+// The binding ships no types and is CommonJS; requiring it keeps the untyped surface inside
+// the one interface above.
+const openBinding = (): RocksDbFactory => createRequire(import.meta.url)('rocksdb') as RocksDbFactory;
+
+// User keys and store metadata share one keyspace; a leading tag byte keeps them apart so no
+// user key can ever overwrite the stored offset.
+const META_TAG = 0x00;
+const USER_TAG = 0x01;
+const OFFSET_KEY = Buffer.from([META_TAG, ...Buffer.from('appliedOffset')]);
+const USER_LOW = Buffer.from([USER_TAG]);
+const USER_HIGH = Buffer.from([USER_TAG + 1]);
+
+export interface RocksDbStoreOptions {
+  /** Store name shown in errors and metrics; defaults to the directory. */
+  name?: string;
+  /**
+   * Buffered (unflushed) bytes past which needsFlush() turns true. The store buffers every
+   * write until flush so RocksDB only ever holds state consistent with its stored offset.
+   * Default 64 MiB.
+   */
+  bufferBytes?: number;
+  /** RocksDB block cache, bytes. Default 8 MiB (the binding's default). */
+  blockCacheBytes?: number;
+  /** RocksDB memtable size, bytes. Default 4 MiB. */
+  writeBufferBytes?: number;
+  /**
+   * fsync the WAL on every flush. Off by default: a process crash (kill -9) loses nothing
+   * written to the OS; only a machine crash can, and the changelog restores from that.
+   */
+  syncWrites?: boolean;
+  /**
+   * Open without taking the directory's LOCK, for inspecting the state of a running task
+   * (tooling, tests). Sees what was flushed when it opened; every write throws.
+   */
+  readOnly?: boolean;
+}
+
+/**
+ * Opens (creating if missing) the RocksDB store in `directory`. Fails with STATE_LOCKED when
+ * another open store holds the directory and STATE_CORRUPT when its files are damaged; both
+ * errors name the directory.
+ *
+ * @example
+ *   const store = await openRocksDbStore('/var/lib/agentrec/recommender/rows/3');
+ *   await store.put(key, value);
+ *   await store.flush(offset, (changes) => changelog.publish(changes));
+ */
+export async function openRocksDbStore(directory: string, options: RocksDbStoreOptions = {}): Promise<RocksDbStore> {
+  const bufferBytes = options.bufferBytes ?? 64 * 1024 * 1024;
+  if (!(bufferBytes > 0)) throw new StateError('STATE_IO', `bufferBytes must be > 0, got ${bufferBytes}`, { directory });
+  const db = openBinding()(directory);
+  await new Promise<void>((resolve, reject) =>
+    db.open(
+      {
+        createIfMissing: !options.readOnly,
+        readOnly: options.readOnly ?? false,
+        cacheSize: options.blockCacheBytes ?? 8 * 1024 * 1024,
+        writeBufferSize: options.writeBufferBytes ?? 4 * 1024 * 1024,
+      },
+      (error) => (error ? reject(toStateError(error, directory, 'open')) : resolve()),
+    ),
+  );
+  const store = new RocksDbStore(db, directory, options.name ?? directory, bufferBytes, options.syncWrites ?? false, options.readOnly ?? false);
+  try {
+    // Reading the offset at open touches the newest table files, so damage that RocksDB's own
+    // open checks miss surfaces here as STATE_CORRUPT rather than mid-stream.
+    await store.appliedOffset();
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  return store;
+}
+
+export class RocksDbStore implements KeyValueStore {
+  readonly name: string;
+  readonly directory: string;
+  // Unflushed writes keyed by the user key's latin1 string (byte-exact, byte-ordered).
+  private readonly buffered = new Map<string, ChangedEntry>();
+  private bufferedBytes = 0;
+  private storedOffset: number | undefined;
+  private closing: Promise<void> | undefined;
+
+  /** Use openRocksDbStore(); the constructor assumes an open handle. */
+  constructor(
+    private readonly db: RocksDbHandle,
+    directory: string,
+    name: string,
+    private readonly bufferBound: number,
+    private readonly syncWrites: boolean,
+    private readonly readOnly: boolean,
+  ) {
+    this.directory = directory;
+    this.name = name;
+  }
+
+  async get(key: Buffer): Promise<Buffer | undefined> {
+    return (await this.getMany([key]))[0];
+  }
+
+  async getMany(keys: Buffer[]): Promise<(Buffer | undefined)[]> {
+    this.assertOpen();
+    const results: (Buffer | undefined)[] = new Array(keys.length);
+    const missIndexes: number[] = [];
+    const missKeys: Buffer[] = [];
+    keys.forEach((key, index) => {
+      const pending = this.buffered.get(key.toString('latin1'));
+      if (pending) results[index] = pending.value;
+      else {
+        missIndexes.push(index);
+        missKeys.push(tagged(key));
+      }
+    });
+    if (missKeys.length === 0) return results;
+    const values = await this.call<(Buffer | undefined)[]>('get', (done) =>
+      this.db.getMany(missKeys, { asBuffer: true }, (error, found) => done(error, found)),
+    );
+    missIndexes.forEach((index, i) => (results[index] = values[i] ?? undefined));
+    return results;
+  }
+
+  async put(key: Buffer, value: Buffer): Promise<void> {
+    this.assertWritable();
+    this.buffer(key, value);
+  }
+
+  async delete(key: Buffer): Promise<void> {
+    this.assertWritable();
+    this.buffer(key, undefined);
+  }
+
+  range(options: { gte?: Buffer; lt?: Buffer; limit?: number } = {}): AsyncIterable<[Buffer, Buffer]> {
+    this.assertOpen();
+    // Snapshot the buffer now: the base iterator reads an implicit RocksDB snapshot too.
+    const overlay = sortedOverlay(this.buffered.values(), options);
+    return overlayRange(this.scan(options.gte, options.lt), overlay, options.limit);
+  }
+
+  async flush(appliedOffset: number, publish?: (changes: ChangedEntry[]) => Promise<void>): Promise<void> {
+    this.assertWritable();
+    const flushing = [...this.buffered.entries()];
+    if (publish && flushing.length > 0) await publish(flushing.map(([, entry]) => entry));
+    const operations: RocksDbOperation[] = flushing.map(([, { key, value }]) =>
+      value === undefined ? { type: 'del', key: tagged(key) } : { type: 'put', key: tagged(key), value },
+    );
+    operations.push({ type: 'put', key: OFFSET_KEY, value: encodeOffset(appliedOffset) });
+    await this.writeBatch(operations);
+    // A write that raced the publish replaced its entry object and stays for the next flush.
+    for (const [id, entry] of flushing) {
+      if (this.buffered.get(id) === entry) {
+        this.buffered.delete(id);
+        this.bufferedBytes -= entryBytes(entry);
+      }
+    }
+    this.storedOffset = appliedOffset;
+  }
+
+  async appliedOffset(): Promise<number> {
+    this.assertOpen();
+    if (this.storedOffset === undefined) {
+      const [stored] = await this.call<(Buffer | undefined)[]>('get', (done) =>
+        this.db.getMany([OFFSET_KEY], { asBuffer: true }, (error, found) => done(error, found)),
+      );
+      this.storedOffset = stored ? decodeOffset(stored, this.directory) : -1;
+    }
+    return this.storedOffset;
+  }
+
+  async restore(entries: ChangedEntry[], appliedOffset: number): Promise<void> {
+    this.assertWritable();
+    if (this.buffered.size > 0) {
+      // Restored entries would land under writes that were made against older state.
+      throw new StateError('STATE_IO', `restore() called with ${this.buffered.size} unflushed writes`, {
+        directory: this.directory,
+      });
+    }
+    const operations: RocksDbOperation[] = entries.map(({ key, value }) =>
+      value === undefined ? { type: 'del', key: tagged(key) } : { type: 'put', key: tagged(key), value },
+    );
+    operations.push({ type: 'put', key: OFFSET_KEY, value: encodeOffset(appliedOffset) });
+    await this.writeBatch(operations);
+    this.storedOffset = appliedOffset;
+  }
+
+  needsFlush(): boolean {
+    return this.bufferedBytes >= this.bufferBound;
+  }
+
+  /** Unflushed writes are dropped: they were never consistent with a stored offset. */
+  close(): Promise<void> {
+    this.closing ??= new Promise<void>((resolve, reject) =>
+      this.db.close((error) => (error ? reject(toStateError(error, this.directory, 'close')) : resolve())),
+    );
+    return this.closing;
+  }
+
+  private buffer(key: Buffer, value: Buffer | undefined): void {
+    const id = key.toString('latin1');
+    const previous = this.buffered.get(id);
+    if (previous) this.bufferedBytes -= entryBytes(previous);
+    const entry = { key, value };
+    this.buffered.set(id, entry);
+    this.bufferedBytes += entryBytes(entry);
+  }
+
+  private async *scan(gte: Buffer | undefined, lt: Buffer | undefined): AsyncGenerator<[Buffer, Buffer]> {
+    const iterator = this.db.iterator({
+      gte: gte ? tagged(gte) : USER_LOW,
+      lt: lt ? tagged(lt) : USER_HIGH,
+      keyAsBuffer: true,
+      valueAsBuffer: true,
+    });
+    try {
+      for (;;) {
+        const next = await this.call<[Buffer, Buffer] | undefined>('range', (done) =>
+          iterator.next((error, key, value) => done(error, key && value ? [key, value] : undefined)),
+        );
+        if (!next) return;
+        yield [next[0].subarray(1), next[1]];
+      }
+    } finally {
+      await new Promise<void>((resolve) => iterator.end(() => resolve()));
+    }
+  }
+
+  private writeBatch(operations: RocksDbOperation[]): Promise<void> {
+    return this.call<void>('write', (done) =>
+      this.db.batch(operations, { sync: this.syncWrites }, (error) => done(error, undefined)),
+    );
+  }
+
+  private call<T>(what: string, start: (done: (error: Error | null | undefined, value: T) => void) => void): Promise<T> {
+    return new Promise<T>((resolve, reject) =>
+      start((error, value) => (error ? reject(toStateError(error, this.directory, what)) : resolve(value))),
+    );
+  }
+
+  private assertWritable(): void {
+    this.assertOpen();
+    if (this.readOnly) throw new StateError('STATE_IO', `store '${this.name}' was opened read-only`, { directory: this.directory });
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new StateError('STATE_IO', `store '${this.name}' is closed`, { directory: this.directory });
+  }
+}
+
+function tagged(key: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(key.length + 1);
+  out[0] = USER_TAG;
+  key.copy(out, 1);
+  return out;
+}
+
+function entryBytes(entry: ChangedEntry): number {
+  // Map slot, entry object and Buffer headers cost about this much beyond the raw bytes.
+  return entry.key.length + (entry.value?.length ?? 0) + 128;
+}
+
+function encodeOffset(offset: number): Buffer {
+  const out = Buffer.alloc(8);
+  out.writeBigInt64BE(BigInt(offset));
+  return out;
+}
+
+function decodeOffset(bytes: Buffer, directory: string): number {
+  if (bytes.length !== 8) throw new StateError('STATE_CORRUPT', `stored offset has ${bytes.length} bytes, expected 8`, { directory });
+  return Number(bytes.readBigInt64BE());
+}
+
+function toStateError(error: Error, directory: string, operation: string): StateError {
+  const message = error.message ?? String(error);
+  let code: ErrorCode = 'STATE_IO';
+  if (/corruption/i.test(message)) code = 'STATE_CORRUPT';
+  else if (operation === 'open' && /lock hold by|While lock file|[/\\]LOCK\b/.test(message)) code = 'STATE_LOCKED';
+  const explanation =
+    code === 'STATE_LOCKED'
+      ? 'another open store (this process or another instance) holds the state directory'
+      : code === 'STATE_CORRUPT'
+        ? 'RocksDB files are damaged; delete the directory to rebuild it from the changelog'
+        : `RocksDB ${operation} failed`;
+  return new StateError(code, `${explanation}: ${message}`, { directory, cause: error });
+}

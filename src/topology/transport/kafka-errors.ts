@@ -1,0 +1,52 @@
+import { AgentrecError } from '../../errors.js';
+
+/** The librdkafka error codes the transport reacts to (values from librdkafka 2.15 rdkafka.h). */
+export const LibrdkafkaCode = {
+  TRANSPORT: -195,
+  RESOLVE: -193,
+  ALL_BROKERS_DOWN: -187,
+  TIMED_OUT: -185,
+  QUEUE_FULL: -184,
+  ASSIGN_PARTITIONS: -175,
+  REVOKE_PARTITIONS: -174,
+  OFFSET_INVALID: -1001,
+  REQUEST_TIMED_OUT: 7,
+  TOPIC_ALREADY_EXISTS: 36,
+} as const;
+
+const UNREACHABLE_CODES: ReadonlySet<number> = new Set([
+  LibrdkafkaCode.TRANSPORT,
+  LibrdkafkaCode.RESOLVE,
+  LibrdkafkaCode.ALL_BROKERS_DOWN,
+  LibrdkafkaCode.TIMED_OUT,
+  LibrdkafkaCode.REQUEST_TIMED_OUT,
+]);
+
+export function librdkafkaCode(error: unknown): number | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** Whether the error means "no broker answered" rather than "the broker said no". */
+export function isUnreachable(error: unknown): boolean {
+  const code = librdkafkaCode(error);
+  return code !== undefined && UNREACHABLE_CODES.has(code);
+}
+
+export function kafkaUnavailable(brokers: string, action: string, cause?: unknown): AgentrecError {
+  const reason = cause instanceof Error ? `: ${cause.message}` : '';
+  return new AgentrecError('KAFKA_UNAVAILABLE', `cannot ${action}: Kafka at ${brokers} did not answer${reason}`, { cause });
+}
+
+/** Rejects with `onTimeout()` when `promise` has not settled within `ms`. */
+export async function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

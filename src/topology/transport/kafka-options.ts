@@ -1,0 +1,167 @@
+import { ConfigError } from '../../errors.js';
+
+/** librdkafka properties passed through as given, for what the typed options do not cover. */
+export type LibrdkafkaProperties = Record<string, string | number | boolean>;
+
+export interface KafkaConsumerTuning {
+  /** Most records one poll returns; one poll of one partition is one batch. Default 5000. */
+  maxBatchSize?: number;
+  /** How long one poll waits for its first record before returning empty (ms). Default 100. */
+  pollTimeoutMs?: number;
+  /**
+   * Records a partition may hold fetched but not yet handed to onBatch before its fetching is
+   * paused (backpressure against a slow handler). Default 2 × maxBatchSize.
+   */
+  maxBufferedRecordsPerPartition?: number;
+  /** Default 'cooperative-sticky' (incremental rebalancing: unaffected partitions keep flowing). */
+  assignmentStrategy?: 'cooperative-sticky' | 'range' | 'roundrobin';
+  /** Default 30000. */
+  sessionTimeoutMs?: number;
+  /** Default 300000; also bounds how long onRevoked may take during a rebalance. */
+  maxPollIntervalMs?: number;
+  /** How long the broker may hold a fetch waiting for data (ms). Default 100. */
+  fetchWaitMaxMs?: number;
+  /** Records librdkafka prefetches per partition. Default 20000. */
+  queuedMinMessages?: number;
+  librdkafka?: LibrdkafkaProperties;
+}
+
+export interface KafkaProducerTuning {
+  /** Default 5. */
+  lingerMs?: number;
+  /** Default 10000. */
+  batchNumMessages?: number;
+  /** Default 'none'. */
+  compression?: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+  /** How long a record may wait for delivery before it fails (ms). Default 30000. */
+  messageTimeoutMs?: number;
+  /** Records librdkafka may hold unacknowledged before send() waits for room. Default 200000. */
+  maxQueuedMessages?: number;
+  librdkafka?: LibrdkafkaProperties;
+}
+
+export interface KafkaTransportOptions {
+  /** Comma-separated host:port list. */
+  brokers: string;
+  /** Default 'agentrec'. */
+  clientId?: string;
+  /** Bound on connecting and on admin/metadata requests before KAFKA_UNAVAILABLE (ms). Default 10000. */
+  connectTimeoutMs?: number;
+  /** Replication factor of topics ensureTopics creates; -1 = the broker's default. Default -1. */
+  replicationFactor?: number;
+  consumer?: KafkaConsumerTuning;
+  producer?: KafkaProducerTuning;
+  /**
+   * Where a consumer reports an error it cannot hand back through a promise (a handler that
+   * rejected, a fatal client error). The consumer has stopped when this is called. Default:
+   * rethrown as an uncaught exception, so a broken pipeline never goes unnoticed.
+   */
+  onError?: (error: unknown) => void;
+}
+
+export interface ResolvedKafkaOptions {
+  brokers: string;
+  clientId: string;
+  connectTimeoutMs: number;
+  replicationFactor: number;
+  consumer: Required<Omit<KafkaConsumerTuning, 'librdkafka'>> & { librdkafka: LibrdkafkaProperties };
+  producer: Required<Omit<KafkaProducerTuning, 'librdkafka'>> & { librdkafka: LibrdkafkaProperties };
+  onError: (error: unknown) => void;
+}
+
+/** Properties that carry the transport's guarantees; a passthrough may not override them. */
+const RESERVED_CONSUMER_PROPERTIES = [
+  'bootstrap.servers',
+  'group.id',
+  'enable.auto.commit',
+  'enable.auto.offset.store',
+  'rebalance_cb',
+  'offset_commit_cb',
+];
+const RESERVED_PRODUCER_PROPERTIES = ['bootstrap.servers', 'enable.idempotence', 'acks', 'dr_cb', 'dr_msg_cb', 'partitioner'];
+
+export function resolveKafkaOptions(options: KafkaTransportOptions): ResolvedKafkaOptions {
+  if (typeof options !== 'object' || options === null) throw new ConfigError('', 'must be an object');
+  if (typeof options.brokers !== 'string' || !/^[^\s,]+:\d+(,[^\s,]+:\d+)*$/.test(options.brokers)) {
+    throw new ConfigError('/brokers', 'must be a comma-separated host:port list');
+  }
+  const clientId = options.clientId ?? 'agentrec';
+  if (typeof clientId !== 'string' || clientId.length === 0) throw new ConfigError('/clientId', 'must be a non-empty string');
+  const consumer = options.consumer ?? {};
+  const producer = options.producer ?? {};
+  const maxBatchSize = integer(consumer.maxBatchSize, 5000, 1, 1_000_000, '/consumer/maxBatchSize');
+  const strategy = consumer.assignmentStrategy ?? 'cooperative-sticky';
+  if (!['cooperative-sticky', 'range', 'roundrobin'].includes(strategy)) {
+    throw new ConfigError('/consumer/assignmentStrategy', "must be 'cooperative-sticky', 'range' or 'roundrobin'");
+  }
+  const compression = producer.compression ?? 'none';
+  if (!['none', 'gzip', 'snappy', 'lz4', 'zstd'].includes(compression)) {
+    throw new ConfigError('/producer/compression', "must be 'none', 'gzip', 'snappy', 'lz4' or 'zstd'");
+  }
+  const replicationFactor = integer(options.replicationFactor, -1, -1, 1000, '/replicationFactor');
+  if (replicationFactor === 0) throw new ConfigError('/replicationFactor', 'must be -1 (broker default) or >= 1');
+  if (options.onError !== undefined && typeof options.onError !== 'function') {
+    throw new ConfigError('/onError', 'must be a function');
+  }
+  return {
+    brokers: options.brokers,
+    clientId,
+    connectTimeoutMs: integer(options.connectTimeoutMs, 10_000, 100, 600_000, '/connectTimeoutMs'),
+    replicationFactor,
+    consumer: {
+      maxBatchSize,
+      pollTimeoutMs: integer(consumer.pollTimeoutMs, 100, 1, 60_000, '/consumer/pollTimeoutMs'),
+      maxBufferedRecordsPerPartition: integer(
+        consumer.maxBufferedRecordsPerPartition,
+        2 * maxBatchSize,
+        1,
+        100_000_000,
+        '/consumer/maxBufferedRecordsPerPartition',
+      ),
+      assignmentStrategy: strategy,
+      sessionTimeoutMs: integer(consumer.sessionTimeoutMs, 30_000, 1000, 3_600_000, '/consumer/sessionTimeoutMs'),
+      maxPollIntervalMs: integer(consumer.maxPollIntervalMs, 300_000, 1000, 86_400_000, '/consumer/maxPollIntervalMs'),
+      fetchWaitMaxMs: integer(consumer.fetchWaitMaxMs, 100, 0, 300_000, '/consumer/fetchWaitMaxMs'),
+      queuedMinMessages: integer(consumer.queuedMinMessages, 20_000, 1, 10_000_000, '/consumer/queuedMinMessages'),
+      librdkafka: passthrough(consumer.librdkafka, RESERVED_CONSUMER_PROPERTIES, '/consumer/librdkafka'),
+    },
+    producer: {
+      lingerMs: integer(producer.lingerMs, 5, 0, 900_000, '/producer/lingerMs'),
+      batchNumMessages: integer(producer.batchNumMessages, 10_000, 1, 1_000_000, '/producer/batchNumMessages'),
+      compression,
+      messageTimeoutMs: integer(producer.messageTimeoutMs, 30_000, 1, 2_147_483_647, '/producer/messageTimeoutMs'),
+      maxQueuedMessages: integer(producer.maxQueuedMessages, 200_000, 1, 2_147_483_647, '/producer/maxQueuedMessages'),
+      librdkafka: passthrough(producer.librdkafka, RESERVED_PRODUCER_PROPERTIES, '/producer/librdkafka'),
+    },
+    onError:
+      options.onError ??
+      ((error: unknown) => {
+        // Rethrown outside any promise chain so it surfaces as an uncaught exception.
+        setImmediate(() => {
+          throw error;
+        });
+      }),
+  };
+}
+
+function integer(value: number | undefined, fallback: number, min: number, max: number, path: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(path, `must be an integer in ${min}..${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function passthrough(properties: LibrdkafkaProperties | undefined, reserved: string[], path: string): LibrdkafkaProperties {
+  if (properties === undefined) return {};
+  if (typeof properties !== 'object' || properties === null) throw new ConfigError(path, 'must be an object');
+  for (const [name, value] of Object.entries(properties)) {
+    if (reserved.includes(name)) {
+      throw new ConfigError(`${path}/${name}`, 'is set by the transport and cannot be overridden');
+    }
+    if (!['string', 'number', 'boolean'].includes(typeof value)) {
+      throw new ConfigError(`${path}/${name}`, 'must be a string, number or boolean');
+    }
+  }
+  return { ...properties };
+}

@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import type { RdKafka } from '@confluentinc/kafka-javascript';
+import { AgentrecError, errorMessage } from '../../errors.js';
+import { readerConfig } from './kafka-client-config.js';
+import { isUnreachable, kafkaUnavailable } from './kafka-errors.js';
+import { connectClient, consumeBatch, createNativeConsumer, disconnectClient } from './kafka-native.js';
+import type { ResolvedKafkaOptions } from './kafka-options.js';
+import type { SourceRecord, TopicPartition } from './types.js';
+
+/**
+ * Reads one partition from `fromOffset` up to the high watermark it had when the read began,
+ * with a group-less consumer (assign(), nothing committed): the changelog restore path.
+ */
+export async function* readPartitionToEnd(
+  options: ResolvedKafkaOptions,
+  target: TopicPartition,
+  fromOffset?: number,
+): AsyncGenerator<SourceRecord[]> {
+  const where = `${target.topic}[${target.partition}]`;
+  // librdkafka's KafkaConsumer insists on a group.id even when it never joins the group.
+  const config = readerConfig(options, `${options.clientId}-reader`, `agentrec-reader-${randomUUID()}`);
+  const consumer = createNativeConsumer(config, options.consumer.pollTimeoutMs);
+  consumer.on('event.error', () => undefined);
+  let reachedEnd = false;
+  let endOffset = 0;
+  consumer.on('partition.eof', (eof) => {
+    if (eof.offset >= endOffset) reachedEnd = true;
+  });
+  await connectClient(consumer, options.brokers, options.connectTimeoutMs, `read ${where}`);
+  try {
+    const watermarks = await new Promise<RdKafka.WatermarkOffsets>((resolve, reject) => {
+      consumer.queryWatermarkOffsets(target.topic, target.partition, options.connectTimeoutMs, (error, offsets) =>
+        error ? reject(error) : resolve(offsets),
+      );
+    }).catch((error: unknown) => {
+      throw isUnreachable(error)
+        ? kafkaUnavailable(options.brokers, `read ${where}`, error)
+        : new AgentrecError('CHANGELOG_RESTORE_FAILED', `cannot read ${where}: ${errorMessage(error)}`, { cause: error });
+    });
+    endOffset = watermarks.highOffset;
+    const start = Math.max(fromOffset ?? watermarks.lowOffset, watermarks.lowOffset);
+    if (start >= endOffset) return;
+    consumer.assign([{ topic: target.topic, partition: target.partition, offset: start }]);
+    let next = start;
+    let lastProgress = Date.now();
+    while (next < endOffset && !reachedEnd) {
+      const messages = await consumeBatch(consumer, options.consumer.maxBatchSize).catch((error: unknown) => {
+        throw isUnreachable(error)
+          ? kafkaUnavailable(options.brokers, `read ${where}`, error)
+          : new AgentrecError('CHANGELOG_RESTORE_FAILED', `cannot read ${where}: ${errorMessage(error)}`, { cause: error });
+      });
+      if (messages.length === 0) {
+        // Records below the watermark exist, so a long silence means the broker went away.
+        if (Date.now() - lastProgress > options.connectTimeoutMs) {
+          throw kafkaUnavailable(options.brokers, `read ${where} (stalled at offset ${next} of ${endOffset})`);
+        }
+        continue;
+      }
+      lastProgress = Date.now();
+      // Records appended after the read began belong to the live stream, not to this restore.
+      let count = messages.length;
+      while (count > 0 && messages[count - 1].offset >= endOffset) count--;
+      const chunk = count === messages.length ? messages : messages.slice(0, count);
+      if (chunk.length === 0) break;
+      for (const message of chunk) {
+        message.key ??= null;
+        message.timestamp ??= 0;
+      }
+      next = chunk[chunk.length - 1].offset + 1;
+      yield chunk as SourceRecord[];
+    }
+  } finally {
+    await disconnectClient(consumer);
+  }
+}

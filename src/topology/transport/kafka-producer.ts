@@ -1,0 +1,124 @@
+import { RdKafka } from '@confluentinc/kafka-javascript';
+import { AgentrecError, errorMessage } from '../../errors.js';
+import { producerConfig } from './kafka-client-config.js';
+import { LibrdkafkaCode, librdkafkaCode } from './kafka-errors.js';
+import { connectClient, disconnectClient } from './kafka-native.js';
+import type { ResolvedKafkaOptions } from './kafka-options.js';
+import type { OutputRecord, Producer } from './types.js';
+
+/** How long send() sleeps when librdkafka's local queue is full, waiting for acknowledgements. */
+const QUEUE_FULL_BACKOFF_MS = 2;
+
+/**
+ * One send() call. Every record of the call carries this object as its delivery-report opaque,
+ * so a send costs one promise, not one per record.
+ */
+class PendingSend {
+  private remaining: number;
+  private failed = 0;
+  private firstFailure: unknown;
+  private readonly topics = new Set<string>();
+  readonly done: Promise<void>;
+  private resolve!: () => void;
+  private reject!: (error: unknown) => void;
+
+  constructor(count: number) {
+    this.remaining = count;
+    this.done = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  settle(error: unknown, topic: string): void {
+    if (error) {
+      this.failed++;
+      this.firstFailure ??= error;
+      this.topics.add(topic);
+    }
+    if (--this.remaining > 0) return;
+    if (this.failed === 0) {
+      this.resolve();
+      return;
+    }
+    this.reject(
+      new AgentrecError(
+        'KAFKA_DELIVERY_FAILED',
+        `${this.failed} record(s) to ${[...this.topics].join(', ')} were not delivered: ${errorMessage(this.firstFailure)}`,
+        { cause: this.firstFailure },
+      ),
+    );
+  }
+}
+
+/** Idempotent, batching producer; send() resolves when every record of the call is acknowledged. */
+export class KafkaProducer implements Producer {
+  private readonly client: RdKafka.Producer;
+  private connection: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly options: ResolvedKafkaOptions, clientId: string) {
+    const config = producerConfig(options, clientId);
+    this.client = new RdKafka.Producer(config.global, config.topic);
+    this.client.on('delivery-report', (error, report) => {
+      (report.opaque as PendingSend).settle(error, report.topic);
+    });
+    // Errors librdkafka recovers from by itself (reconnects) arrive here too; failures that
+    // matter reach the caller through delivery reports.
+    this.client.on('event.error', () => undefined);
+  }
+
+  async send(records: OutputRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    if (this.closing) {
+      throw new AgentrecError('KAFKA_DELIVERY_FAILED', `${records.length} record(s) not sent: the producer is closed`);
+    }
+    await this.connect();
+    const pending = new PendingSend(records.length);
+    // A plain loop, no await per record: the only pause is when librdkafka's queue is full.
+    for (let index = 0; index < records.length; ) {
+      const record = records[index];
+      try {
+        this.client.produce(record.topic, record.partition ?? -1, record.value, record.key, null, pending);
+        index++;
+      } catch (error) {
+        if (librdkafkaCode(error) === LibrdkafkaCode.QUEUE_FULL) {
+          await new Promise((resolve) => setTimeout(resolve, QUEUE_FULL_BACKOFF_MS));
+          continue;
+        }
+        // Refused locally (e.g. an explicit partition the topic does not have): no report follows.
+        pending.settle(error, record.topic);
+        index++;
+      }
+    }
+    return pending.done;
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private connect(): Promise<void> {
+    this.connection ??= connectClient(this.client, this.options.brokers, this.options.connectTimeoutMs, 'connect the producer').then(
+      () => {
+        // A librdkafka thread serves delivery reports, so no JS timer has to poll for them.
+        this.client.setPollInBackground(true);
+      },
+    );
+    return this.connection;
+  }
+
+  private async shutDown(): Promise<void> {
+    if (!this.connection) return;
+    try {
+      await this.connection;
+    } catch {
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      this.client.flush(this.options.producer.messageTimeoutMs, () => resolve());
+    });
+    await disconnectClient(this.client);
+  }
+}

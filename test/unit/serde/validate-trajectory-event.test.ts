@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { BadRecordError } from '../../../src/errors.js';
+import { validateTrajectoryEvent, type TrajectoryEvent } from '../../../src/serde/index.js';
+import { feedbackEvent, requestEvent, requestEventV1 } from './fixtures.js';
+
+function fieldOf(event: TrajectoryEvent): string | undefined {
+  try {
+    validateTrajectoryEvent(event);
+  } catch (err) {
+    expect(err).toBeInstanceOf(BadRecordError);
+    expect((err as BadRecordError).code).toBe('VALIDATION_FAILED');
+    return (err as BadRecordError).field;
+  }
+  return undefined;
+}
+
+const candidate = (actionId: string) => ({ actionId, tool: null, text: null });
+
+describe('validateTrajectoryEvent', () => {
+  it('returns valid events unchanged, v1 and v2, every kind', () => {
+    const valid = [
+      requestEvent(),
+      feedbackEvent(),
+      feedbackEvent({ feedback: { signal: 'CHOSEN', value: 1, actionId: 'act-deploy' } }),
+      feedbackEvent({ feedback: { signal: 'ACCEPT', value: 1, actionId: null } }),
+      requestEvent({ kind: 'TOOL_CALL', candidates: [] }),
+      requestEvent({ kind: 'AGENT_RESPONSE', candidates: [], requestId: 'evt-1' }),
+    ];
+    for (const event of valid) expect(validateTrajectoryEvent(event)).toBe(event);
+    const v1 = requestEventV1();
+    expect(validateTrajectoryEvent(v1)).toBe(v1);
+  });
+
+  it.each([
+    ['userId', requestEvent({ userId: '' })],
+    ['userId', requestEvent({ userId: '   ' })],
+    ['eventId', requestEvent({ eventId: '' })],
+    ['eventTime', requestEvent({ eventTime: 0 })],
+    ['eventTime', requestEvent({ eventTime: -5 })],
+    ['eventTime', requestEvent({ eventTime: Number.NaN })],
+    ['candidates', requestEvent({ candidates: [] })],
+    ['candidates[1].actionId', requestEvent({ candidates: [candidate('a'), candidate('')] })],
+    ['candidates[2].actionId', requestEvent({ candidates: [candidate('a'), candidate('b'), candidate('a')] })],
+    ['feedback', feedbackEvent({ feedback: null })],
+    ['feedback.value', feedbackEvent({ feedback: { signal: 'RATING', value: Number.NaN, actionId: 'a' } })],
+    ['feedback.value', feedbackEvent({ feedback: { signal: 'RATING', value: Number.POSITIVE_INFINITY, actionId: 'a' } })],
+    ['feedback.value', feedbackEvent({ feedback: { signal: 'ACCEPT', value: Number.NaN, actionId: 'a' } })],
+    ['requestId', feedbackEvent({ requestId: null })],
+    ['feedback.actionId', feedbackEvent({ feedback: { signal: 'CHOSEN', value: 1, actionId: null } })],
+  ])('names %s', (field, event) => {
+    expect(fieldOf(event)).toBe(field);
+  });
+
+  it('names the earlier duplicate in the message', () => {
+    expect(() => validateTrajectoryEvent(requestEvent({ candidates: [candidate('x'), candidate('y'), candidate('x')] }))).toThrow(
+      "duplicate actionId 'x' (also candidates[0])",
+    );
+  });
+
+  it('does not require candidates or feedback on kinds that do not use them', () => {
+    expect(fieldOf(requestEvent({ kind: 'TOOL_RESULT', candidates: [], feedback: null }))).toBeUndefined();
+  });
+});

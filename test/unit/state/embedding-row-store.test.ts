@@ -1,0 +1,176 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, StateError } from '../../../src/errors.js';
+import { CachingStore } from '../../../src/state/caching-store.js';
+import { EmbeddingRowStore, rowKey } from '../../../src/state/embedding-row-store.js';
+import type { EmbeddingRowStoreConfig } from '../../../src/state/embedding-row-store.js';
+import { MemoryStore } from '../../../src/state/memory-store.js';
+import { openRocksDbStore } from '../../../src/state/rocksdb-store.js';
+import type { KeyValueStore } from '../../../src/state/store.js';
+import { tempDirs } from './temp-dirs.js';
+
+const newDir = tempDirs('rows');
+const T0 = 1_700_000_000_000;
+const bytesOf = (values: Float32Array): string => Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('hex');
+
+describe('EmbeddingRowStore', () => {
+  const opened: KeyValueStore[] = [];
+  const rocks = async (dir?: string): Promise<KeyValueStore> => {
+    const store = new CachingStore(await openRocksDbStore(dir ?? (await newDir())), { maxBytes: 1 << 20 });
+    opened.push(store);
+    return store;
+  };
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((store) => store.close()));
+  });
+
+  it.each(['uniform', 'normal'] as const)(
+    'initialises a missing row identically from (key, seed) in two separate stores (%s)',
+    async (distribution) => {
+      const config: EmbeddingRowStoreConfig = { dim: 16, slotCount: 2, slotInitialValue: 0.1, init: { distribution, scale: 0.5, seed: 7 } };
+      const a = new EmbeddingRowStore(await rocks(), config);
+      const b = new EmbeddingRowStore(new MemoryStore(), config);
+      const keys = [rowKey('user', 'u1'), rowKey('feature', 'tool=git×domain=web')];
+      const [rowsA, rowsB] = [await a.getRows(keys, T0), await b.getRows(keys, T0 + 5)];
+      for (let i = 0; i < keys.length; i++) {
+        expect(bytesOf(rowsA[i]!.values)).toBe(bytesOf(rowsB[i]!.values));
+        expect(rowsA[i]!.values.some((value) => value !== 0)).toBe(true);
+        expect(Array.from(rowsA[i]!.slots)).toEqual(new Array(32).fill(Math.fround(0.1)));
+      }
+      expect(bytesOf(rowsA[0]!.values)).not.toBe(bytesOf(rowsA[1]!.values));
+      const bound = distribution === 'uniform' ? 0.5 : 0.5 * 6;
+      expect(rowsA.every((row) => row!.values.every((value) => Math.abs(value) <= bound))).toBe(true);
+
+      const otherSeed = new EmbeddingRowStore(new MemoryStore(), { ...config, init: { ...config.init, seed: 8 } });
+      const [reseeded] = await otherSeed.getRows([keys[0]], T0);
+      expect(bytesOf(reseeded!.values)).not.toBe(bytesOf(rowsA[0]!.values));
+    },
+  );
+
+  it('spreads uniform initial values over ±scale rather than clustering', async () => {
+    const rows = new EmbeddingRowStore(new MemoryStore(), { dim: 64, init: { scale: 1 } });
+    const keys = Array.from({ length: 200 }, (_, i) => rowKey('user', `user-${i}`));
+    const values = (await rows.getRows(keys, T0)).flatMap((row) => Array.from(row!.values));
+    const mean = values.reduce((sum, v) => sum + v, 0) / values.length;
+    const variance = values.reduce((sum, v) => sum + (v - mean) ** 2, 0) / values.length;
+    expect(Math.abs(mean)).toBeLessThan(0.02);
+    expect(variance).toBeGreaterThan(1 / 3 - 0.02);
+    expect(variance).toBeLessThan(1 / 3 + 0.02);
+    expect(new Set(values).size).toBeGreaterThan(values.length * 0.99);
+  });
+
+  it('persists updates made through putRows, and returns one shared object for a key repeated in a call', async () => {
+    const dir = await newDir();
+    const kv = await rocks(dir);
+    const rows = new EmbeddingRowStore(kv, { dim: 4, slotCount: 1 });
+    const key = rowKey('user', 'u42');
+    const [first, again] = await rows.getRows([key, key], T0);
+    expect(first).toBe(again);
+    first!.values.set([1, 2, 3, 4]);
+    first!.slots.set([0.5, 0.5, 0.5, 0.5]);
+    await rows.putRows([first!]);
+    await kv.flush(10);
+    await kv.close();
+
+    const reopened = new EmbeddingRowStore(await rocks(dir), { dim: 4, slotCount: 1 });
+    const [loaded] = await reopened.getRows([key], T0 + 1000);
+    expect(Array.from(loaded!.values)).toEqual([1, 2, 3, 4]);
+    expect(Array.from(loaded!.slots)).toEqual([0.5, 0.5, 0.5, 0.5]);
+    expect(loaded!.seenCount).toBe(3);
+    expect(loaded!.lastTouchedMs).toBe(T0 + 1000);
+    expect(reopened.counters.created).toBe(0);
+  });
+
+  it('holds a feature back until its minCount-th sighting, counting across calls and restarts, per namespace', async () => {
+    const dir = await newDir();
+    const config: EmbeddingRowStoreConfig = { dim: 8, namespaces: { feature: { minCount: 3 } } };
+    const kv = await rocks(dir);
+    const rows = new EmbeddingRowStore(kv, config);
+    const feature = rowKey('feature', 'repo=rare');
+    const user = rowKey('user', 'new-user');
+
+    const [firstFeature, firstUser] = await rows.getRows([feature, user], T0);
+    expect(firstFeature).toBeUndefined();
+    expect(firstUser).toBeDefined(); // users keep the default minCount of 1
+    expect(await rows.getRows([feature], T0 + 1)).toEqual([undefined]);
+    expect(rows.counters).toEqual({ created: 1, expired: 0, filtered: 2 });
+    await kv.flush(1);
+    await kv.close();
+
+    const restarted = new EmbeddingRowStore(await rocks(dir), config);
+    const [admitted] = await restarted.getRows([feature], T0 + 2);
+    expect(admitted).toBeDefined();
+    expect(admitted!.seenCount).toBe(3);
+    expect(restarted.counters).toEqual({ created: 1, expired: 0, filtered: 0 });
+
+    const fresh = new EmbeddingRowStore(new MemoryStore(), config);
+    const [one, two, sameInit] = await fresh.getRows([rowKey('feature', 'repo=rare'), feature, feature], T0);
+    expect([one, two]).toEqual([undefined, undefined]);
+    expect(sameInit).toBeDefined(); // the third sighting in one call admits it too
+    expect(bytesOf(sameInit!.values)).toBe(bytesOf(admitted!.values));
+  });
+
+  it('expires rows untouched past their namespace ttl, on read and by scan, and counts them', async () => {
+    const kv = new MemoryStore();
+    const rows = new EmbeddingRowStore(kv, { dim: 4, ttlMs: 1000, namespaces: { user: { ttlMs: 10_000 } } });
+    const stale = rowKey('feature', 'stale');
+    const scanned = rowKey('feature', 'scanned');
+    const user = rowKey('user', 'u');
+    const created = await rows.getRows([stale, scanned, user], T0);
+    created[0]!.values.fill(9);
+    await rows.putRows(created.map((row) => row!));
+
+    // On read: the stale row is dropped and comes back freshly initialised, not with its 9s.
+    const [reborn] = await rows.getRows([stale], T0 + 1500);
+    expect(Array.from(reborn!.values)).not.toContain(9);
+    expect(rows.counters.expired).toBe(1);
+
+    // By scan: 'scanned' is past the feature ttl, the user row is within its longer ttl.
+    expect(await rows.expire(T0 + 2000)).toBe(1);
+    expect(rows.counters).toMatchObject({ expired: 2, created: 4 });
+    expect(await kv.get(scanned)).toBeUndefined();
+    expect(await kv.get(user)).toBeDefined();
+    expect(await kv.get(stale)).toBeDefined();
+    expect(await rows.expire(T0 + 20_000)).toBe(2);
+    expect(await kv.get(user)).toBeUndefined();
+  });
+
+  it('forgets held-back sightings once they are older than the ttl', async () => {
+    const rows = new EmbeddingRowStore(new MemoryStore(), { dim: 4, minCount: 2, ttlMs: 1000 });
+    const key = rowKey('feature', 'f');
+    expect(await rows.getRows([key], T0)).toEqual([undefined]);
+    expect(await rows.getRows([key], T0 + 5000)).toEqual([undefined]);
+    expect(await rows.getRows([key], T0 + 5001)).not.toEqual([undefined]);
+  });
+
+  it('refuses rows stored with another dim or slot count with STATE_CORRUPT', async () => {
+    const kv = new MemoryStore();
+    const key = rowKey('user', 'u');
+    const narrow = new EmbeddingRowStore(kv, { dim: 4 });
+    await narrow.putRows((await narrow.getRows([key], T0)).map((row) => row!));
+    const wide = new EmbeddingRowStore(kv, { dim: 8 });
+    const error = await wide.getRows([key], T0).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StateError);
+    expect(error).toMatchObject({ code: 'STATE_CORRUPT' });
+  });
+
+  it.each([
+    [{ dim: 0 }, '/state/dim'],
+    [{ dim: 2.5 }, '/state/dim'],
+    [{ dim: 8, slotCount: -1 }, '/state/slotCount'],
+    [{ dim: 8, minCount: 0 }, '/state/minCount'],
+    [{ dim: 8, ttlMs: 0 }, '/state/ttlMs'],
+    [{ dim: 8, init: { scale: Number.NaN } }, '/state/init/scale'],
+    [{ dim: 8, init: { seed: -1 } }, '/state/init/seed'],
+    [{ dim: 8, namespaces: { feature: { minCount: 1.5 } } }, '/state/namespaces/feature/minCount'],
+  ] as [EmbeddingRowStoreConfig, string][])('rejects %j with a ConfigError at %s', (config, path) => {
+    const error = (() => {
+      try {
+        new EmbeddingRowStore(new MemoryStore(), config);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).path).toBe(path);
+  });
+});
