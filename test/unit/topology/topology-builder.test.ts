@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { mapValues } from '../../../src/operators/map-values.js';
+import { bytesSerde } from '../../../src/serde/bytes-serde.js';
+import { describeTopology, renderTopology } from '../../../src/topology/describe.js';
+import { recordStep } from '../../../src/topology/step.js';
+import { topology } from '../../../src/topology/topology.js';
+import type { RawRecord } from '../../../src/topology/topology.js';
+
+const passthrough = (name: string) => mapValues(name, (r: RawRecord) => r.value ?? Buffer.alloc(0));
+
+describe('topology DSL', () => {
+  it('builds an immutable graph; partial chains can be reused', () => {
+    const base = topology('t').from('src', { topic: 'in', partitions: 3 });
+    const a = base.step(passthrough('a')).to('out', { topic: 'out', serde: bytesSerde() });
+    const b = base.step(passthrough('b')).to('out', { topic: 'out2', serde: bytesSerde() });
+    expect(a.steps.map((s) => s.name)).toEqual(['a']);
+    expect(b.steps.map((s) => s.name)).toEqual(['b']);
+    expect(Object.isFrozen(a)).toBe(true);
+    expect(Object.isFrozen(a.steps)).toBe(true);
+    expect(a.sink.partitions).toBe(3);
+    expect(a.deadLetterTopic).toBe('t.dead-letter');
+  });
+
+  it('rejects duplicate and malformed names, naming the step', () => {
+    const base = topology('t').from('src', { topic: 'in', partitions: 1 }).step(passthrough('a'));
+    expect(() => base.step(mapValues('a', (x: Buffer) => x))).toThrow(/step name 'a' is used twice/);
+    expect(() => base.step(mapValues('has space', (x: Buffer) => x))).toThrow(/step name 'has space'/);
+    expect(() => topology('t').from('src', { topic: 'in', partitions: 0 })).toThrow(/partitions/);
+  });
+
+  it('collects stores with their changelog topics', () => {
+    const stateful = recordStep<Buffer, Buffer>('count', 'count', () => (v) => v, { stores: [{ name: 'counts' }] });
+    const t = topology('t').from('src', { topic: 'in', partitions: 2 }).step(passthrough('a')).step(stateful).to('out', { topic: 'out', serde: bytesSerde() });
+    expect(t.stores).toEqual([{ name: 'counts', step: 'count', changelogTopic: 't.counts.changelog' }]);
+  });
+
+  it('describes itself as text, JSON and Mermaid', () => {
+    const t = topology('t').from('src', { topic: 'in', partitions: 2 }).step(passthrough('a')).to('out', { topic: 'out', serde: bytesSerde() });
+    expect(describeTopology(t).steps).toEqual([{ name: 'a', kind: 'mapValues', stores: [] }]);
+    expect(JSON.parse(renderTopology(t, 'json')).sink.topic).toBe('out');
+    const text = renderTopology(t, 'text');
+    expect(text).toContain('-> a (mapValues)');
+    expect(text).toContain('source src <- topic in (2 partitions)');
+    const mermaid = renderTopology(t, 'mermaid');
+    expect(mermaid.startsWith('flowchart LR')).toBe(true);
+    expect(mermaid).toContain('src --> a');
+    expect(mermaid).toContain('a --> out');
+  });
+});
