@@ -3,11 +3,13 @@ import { overlayRange, sortedOverlay } from './overlay-range.js';
 import type { ChangedEntry, KeyValueStore } from './store.js';
 
 /**
- * What one cached entry costs beyond its key and value bytes: the Map slot, the entry object
- * and the Buffer objects' headers (measured roughly with bench/state-rows.ts). Counting it
- * keeps the byte bound honest for small rows, where the headers rival the payload.
+ * What one cached entry costs beyond its key and value bytes: the Map slot, the latin1 key
+ * string and the value Buffer's objects. Measured with --expose-gc on Node 20 for 15-byte keys
+ * and 272-byte rows: ~255 bytes of heap and external memory beyond the payload (the slot of a
+ * dirty entry also keeps its key Buffer; it is short-lived). Counting it keeps the byte bound
+ * honest for small rows, where the headers rival the payload.
  */
-export const CACHE_ENTRY_OVERHEAD_BYTES = 200;
+export const CACHE_ENTRY_OVERHEAD_BYTES = 260;
 
 export interface CachingStoreOptions {
   /** Bound on cached bytes (keys + values + per-entry overhead), > 0. */
@@ -40,7 +42,9 @@ export class CachingStore implements KeyValueStore {
   private readonly maxBytes: number;
   private readonly dirty = new Map<string, CacheSlot>();
   // Map iteration order is insertion order, so re-inserting on access keeps this LRU-ordered.
-  private readonly clean = new Map<string, CacheSlot>();
+  // Values only (null = known absent): clean entries need no key Buffer, the latin1 id is the
+  // key, and a slot object per entry would cost more than many rows' payload.
+  private readonly clean = new Map<string, Buffer | null>();
   private dirtyBytes = 0;
   private cleanBytes = 0;
   // Bumped by every flush/restore: inner reads that straddle one may return pre-flush values
@@ -75,8 +79,10 @@ export class CachingStore implements KeyValueStore {
     const missesById = new Map<string, { key: Buffer; indexes: number[] }>();
     keys.forEach((key, index) => {
       const id = key.toString('latin1');
-      const slot = this.dirty.get(id) ?? this.touchClean(id);
+      const slot = this.dirty.get(id);
+      const cached = slot ? undefined : this.touchClean(id);
       if (slot) results[index] = slot.value;
+      else if (cached !== undefined) results[index] = cached ?? undefined;
       else {
         const miss = missesById.get(id);
         if (miss) miss.indexes.push(index);
@@ -91,7 +97,7 @@ export class CachingStore implements KeyValueStore {
     misses.forEach(([id, miss], i) => {
       const value = values[i];
       for (const index of miss.indexes) results[index] = value;
-      if (cacheable && !this.dirty.has(id) && !this.clean.has(id)) this.insertClean(id, miss.key, value);
+      if (cacheable && !this.dirty.has(id) && !this.clean.has(id)) this.insertClean(id, value);
     });
     this.evictClean();
     return results;
@@ -130,7 +136,7 @@ export class CachingStore implements KeyValueStore {
       if (this.dirty.get(id) !== slot) continue;
       this.dirty.delete(id);
       this.dirtyBytes -= slot.bytes;
-      this.insertClean(id, slot.key, slot.value);
+      this.insertClean(id, slot.value);
     }
     this.evictClean();
   }
@@ -149,11 +155,7 @@ export class CachingStore implements KeyValueStore {
     this.generation++;
     for (const { key } of entries) {
       const id = key.toString('latin1');
-      const slot = this.clean.get(id);
-      if (slot) {
-        this.clean.delete(id);
-        this.cleanBytes -= slot.bytes;
-      }
+      this.dropClean(id);
     }
   }
 
@@ -172,11 +174,7 @@ export class CachingStore implements KeyValueStore {
 
   private markDirty(key: Buffer, value: Buffer | undefined): void {
     const id = key.toString('latin1');
-    const cleanSlot = this.clean.get(id);
-    if (cleanSlot) {
-      this.clean.delete(id);
-      this.cleanBytes -= cleanSlot.bytes;
-    }
+    this.dropClean(id);
     const previous = this.dirty.get(id);
     if (previous) this.dirtyBytes -= previous.bytes;
     const slot: CacheSlot = { key, value, bytes: slotBytes(key, value) };
@@ -185,26 +183,33 @@ export class CachingStore implements KeyValueStore {
     this.evictClean();
   }
 
-  private touchClean(id: string): CacheSlot | undefined {
-    const slot = this.clean.get(id);
-    if (slot) {
+  /** The cached value (null = known absent) moved to most recent, or undefined when not cached. */
+  private touchClean(id: string): Buffer | null | undefined {
+    const value = this.clean.get(id);
+    if (value !== undefined) {
       this.clean.delete(id);
-      this.clean.set(id, slot);
+      this.clean.set(id, value);
     }
-    return slot;
+    return value;
   }
 
-  private insertClean(id: string, key: Buffer, value: Buffer | undefined): void {
-    const slot: CacheSlot = { key, value, bytes: slotBytes(key, value) };
-    this.clean.set(id, slot);
-    this.cleanBytes += slot.bytes;
+  private insertClean(id: string, value: Buffer | undefined): void {
+    this.clean.set(id, value ?? null);
+    this.cleanBytes += cleanBytesOf(id, value);
+  }
+
+  private dropClean(id: string): void {
+    const value = this.clean.get(id);
+    if (value === undefined) return;
+    this.clean.delete(id);
+    this.cleanBytes -= cleanBytesOf(id, value ?? undefined);
   }
 
   private evictClean(): void {
     if (this.cleanBytes + this.dirtyBytes <= this.maxBytes) return;
-    for (const [id, slot] of this.clean) {
+    for (const [id, value] of this.clean) {
       this.clean.delete(id);
-      this.cleanBytes -= slot.bytes;
+      this.cleanBytes -= cleanBytesOf(id, value ?? undefined);
       if (this.cleanBytes + this.dirtyBytes <= this.maxBytes) return;
     }
   }
@@ -216,4 +221,8 @@ export class CachingStore implements KeyValueStore {
 
 function slotBytes(key: Buffer, value: Buffer | undefined): number {
   return key.length + (value?.length ?? 0) + CACHE_ENTRY_OVERHEAD_BYTES;
+}
+
+function cleanBytesOf(id: string, value: Buffer | undefined): number {
+  return id.length + (value?.length ?? 0) + CACHE_ENTRY_OVERHEAD_BYTES;
 }

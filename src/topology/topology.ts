@@ -103,8 +103,14 @@ export class TopologyBuilder<T> {
     for (const step of this.steps) {
       for (const store of step.stores ?? []) {
         checkName(`store of step '${step.name}'`, store.name);
-        if (stores.some((s) => s.name === store.name)) {
-          throw new AgentrecError('TOPOLOGY_INVALID', `store '${store.name}' is declared twice`, { step: step.name });
+        // Steps that declare the same store share it (e.g. lookup reads the rows update writes);
+        // the first declaring step is listed as its owner.
+        const existing = stores.find((s) => s.name === store.name);
+        if (existing) {
+          if ((existing.changelog ?? true) !== (store.changelog ?? true)) {
+            throw new AgentrecError('TOPOLOGY_INVALID', `store '${store.name}' is declared with and without a changelog`, { step: step.name });
+          }
+          continue;
         }
         stores.push(Object.freeze({ ...store, step: step.name, changelogTopic: `${this.topologyName}.${store.name}.changelog` }));
       }

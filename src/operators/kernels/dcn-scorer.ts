@@ -3,6 +3,7 @@ import {
   createCrossNetworkWorkspace,
   crossNetworkBackward,
   crossNetworkForward,
+  crossNetworkSharedFirstLayer,
   initCrossNetwork,
   resolveCrossNetworkLayout,
   type CrossNetworkLayout,
@@ -63,6 +64,8 @@ export interface DcnScorerWorkspace {
   readonly inputs: Float32Array;
   readonly cross: readonly CrossNetworkWorkspace[];
   readonly mlp: readonly MlpWorkspace[];
+  /** Layer 0's candidate-independent part, once per request (crossNetworkSharedFirstLayer). */
+  readonly sharedFirstLayer: Float32Array;
   readonly dCrossOutput: Float32Array;
   readonly dInput: Float32Array;
   /** Σ over candidates of dLoss/dx0 for the context blocks (user, pooled, dense). */
@@ -106,6 +109,7 @@ export function createDcnScorerWorkspace(model: DcnScorerModel, maxCandidates: n
     inputs: new Float32Array(maxCandidates * model.inputDim),
     cross: Array.from({ length: maxCandidates }, () => createCrossNetworkWorkspace(model.cross)),
     mlp: Array.from({ length: maxCandidates }, () => createMlpWorkspace(model.mlp)),
+    sharedFirstLayer: new Float32Array(model.inputDim),
     dCrossOutput: new Float32Array(model.inputDim),
     dInput: new Float32Array(model.inputDim),
     dContext: new Float64Array(model.inputDim),
@@ -148,14 +152,17 @@ export function dcnScorerForward(
     if (!dense) throw new RangeError('the DCN scorer was configured with denseInput but the context has no dense vector');
     for (let k = 0; k < dim; k++) inputs[3 * dim + k] = dense[k];
   }
-  const crossParameters = parameters;
+  const candidateFrom = 2 * dim;
+  const candidateTo = 3 * dim;
+  const shared = workspace.sharedFirstLayer;
+  crossNetworkSharedFirstLayer(model.cross, parameters, inputs, 0, candidateFrom, candidateTo, shared);
   const mlpParameters = parameters.subarray(model.mlpOffset);
   for (let c = 0; c < candidateCount; c++) {
     const at = c * inputDim;
     if (c > 0) inputs.copyWithin(at, 0, inputDim);
     const candidate = candidates[c];
-    for (let k = 0; k < dim; k++) inputs[at + 2 * dim + k] = candidate[k];
-    const crossed = crossNetworkForward(model.cross, crossParameters, inputs, workspace.cross[c], at);
+    for (let k = 0; k < dim; k++) inputs[at + candidateFrom + k] = candidate[k];
+    const crossed = crossNetworkForward(model.cross, parameters, inputs, workspace.cross[c], at, shared, candidateFrom, candidateTo);
     scores[c] = mlpForward(model.mlp, mlpParameters, crossed, workspace.mlp[c])[0];
   }
 }
@@ -163,8 +170,9 @@ export function dcnScorerForward(
 /**
  * Given dScores[c] = dLoss/dScore_c for the last forward: accumulates dense-parameter gradients
  * into parameterGradients (cross block, then MLP block at mlpOffset) and overwrites the row
- * gradients. Candidates with a zero gradient are skipped (and get zero gradient rows), so a
- * logistic update on one candidate costs one backward, not candidateCount.
+ * gradients. Candidates with dScores[c] === 0 are skipped — no backward, and their gradient row is
+ * not written (update only candidates with a non-zero dScore) — so a logistic update on one
+ * candidate costs one backward, not candidateCount.
  */
 export function dcnScorerBackward(
   model: DcnScorerModel,
@@ -182,12 +190,9 @@ export function dcnScorerBackward(
   const mlpGradients = parameterGradients.subarray(model.mlpOffset);
   dContext.fill(0);
   for (let c = 0; c < candidateCount; c++) {
-    const out = rowGradients.candidates[c];
     const g = dScores[c];
-    if (g === 0) {
-      out.fill(0);
-      continue;
-    }
+    if (g === 0) continue;
+    const out = rowGradients.candidates[c];
     dOutput[0] = g;
     mlpBackward(model.mlp, mlpParameters, workspace.mlp[c], dOutput, mlpGradients, dCrossOutput);
     crossNetworkBackward(model.cross, parameters, workspace.cross[c], dCrossOutput, parameterGradients, dInput);

@@ -30,7 +30,7 @@ export interface FmWorkspace {
   readonly dim: number;
   /** S = Σ x_i v_i (float64 so long contexts do not lose the small rows). */
   readonly contextSum: Float64Array;
-  /** A = Σ_c g_c a_c, filled by fmBackward. */
+  /** Scratch for fmBackward: A = Σ_c g_c a_c, then G·S + A. */
   readonly candidateGradientSum: Float64Array;
   /** bias + Σ x_i w_i + ½(||S||² − Q): the part of every candidate's score that does not depend on it. */
   contextConstant: number;
@@ -60,13 +60,23 @@ export function fmPrepareContext(
   for (let i = 0; i < count; i++) {
     const row = rows[i];
     const x = weights[i];
-    let squaredNorm = 0;
-    for (let k = 0; k < dim; k++) {
+    let norm0 = 0;
+    let norm1 = 0;
+    let k = 0;
+    for (; k + 1 < dim; k += 2) {
+      const v0 = row[k];
+      const v1 = row[k + 1];
+      sum[k] += x * v0;
+      sum[k + 1] += x * v1;
+      norm0 += v0 * v0;
+      norm1 += v1 * v1;
+    }
+    for (; k < dim; k++) {
       const value = row[k];
       sum[k] += x * value;
-      squaredNorm += value * value;
+      norm0 += value * value;
     }
-    weightedSquaredNorms += x * x * squaredNorm;
+    weightedSquaredNorms += x * x * (norm0 + norm1);
     linear += x * row[dim];
   }
   let sumSquaredNorm = 0;
@@ -86,9 +96,20 @@ export function fmScore(
   const constant = workspace.contextConstant;
   for (let c = 0; c < count; c++) {
     const candidate = candidates[c];
-    let score = constant + candidate[dim];
-    for (let k = 0; k < dim; k++) score += sum[k] * candidate[k];
-    scores[c] = score;
+    // Four accumulators: one running sum would be bound by add latency (see dotAt).
+    let s0 = constant + candidate[dim];
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    let k = 0;
+    for (; k + 3 < dim; k += 4) {
+      s0 += sum[k] * candidate[k];
+      s1 += sum[k + 1] * candidate[k + 1];
+      s2 += sum[k + 2] * candidate[k + 2];
+      s3 += sum[k + 3] * candidate[k + 3];
+    }
+    for (; k < dim; k++) s0 += sum[k] * candidate[k];
+    scores[c] = s0 + s1 + s2 + s3;
   }
 }
 
@@ -102,11 +123,16 @@ export function fmScoreOne(workspace: FmWorkspace, candidate: Float32Array): num
 }
 
 /**
- * Writes (overwrites) the loss gradient for every context row into contextGradients[i] and for
- * every candidate row into candidateGradients[c] (all `dim + 1` long, linear term last), given
- * dScores[c] = dLoss/dScore_c. Returns dLoss/dBias. Candidates with a zero gradient get a zero
- * gradient row, so the caller may skip their update. A row that appears twice in the context must
- * be passed once with its weights summed, or the caller must add the two gradients.
+ * Overwrites contextGradients[i] with the loss gradient of every context row and
+ * candidateGradients[c] with that of every judged candidate (all `dim + 1` long, linear term
+ * last), given dScores[c] = dLoss/dScore_c. Returns dLoss/dBias.
+ *
+ * candidateGradients[c] is written only where dScores[c] !== 0 and is left as it was otherwise:
+ * a logistic or squared loss involves one candidate of twenty, and zeroing the other nineteen rows
+ * cost more than the whole useful backward. The caller updates only candidates with dScores[c] !== 0
+ * (it must skip the others anyway: an optimizer step with L2 would shrink rows the event never
+ * judged). A row that appears twice in the context must be passed once with its weights summed,
+ * or the caller must add the two gradients.
  */
 export function fmBackward(
   workspace: FmWorkspace,
@@ -126,12 +152,8 @@ export function fmBackward(
   let total = 0;
   for (let c = 0; c < candidateCount; c++) {
     const g = dScores[c];
+    if (g === 0) continue;
     const out = candidateGradients[c];
-    if (g === 0) {
-      // A loop, not out.fill(0): for 33 floats the builtin's call overhead costs more than the stores.
-      for (let k = 0; k <= dim; k++) out[k] = 0;
-      continue;
-    }
     const candidate = candidates[c];
     for (let k = 0; k < dim; k++) {
       gradientSum[k] += g * candidate[k];
@@ -140,11 +162,15 @@ export function fmBackward(
     out[dim] = g;
     total += g;
   }
+  // dv_i = x_i·(G·S + A) − x_i²·G·v_i: the bracket is the same for every context row.
+  const shared = gradientSum;
+  for (let k = 0; k < dim; k++) shared[k] += total * sum[k];
   for (let i = 0; i < contextCount; i++) {
     const row = rows[i];
     const x = weights[i];
+    const self = x * x * total;
     const out = contextGradients[i];
-    for (let k = 0; k < dim; k++) out[k] = x * (total * (sum[k] - x * row[k]) + gradientSum[k]);
+    for (let k = 0; k < dim; k++) out[k] = x * shared[k] - self * row[k];
     out[dim] = x * total;
   }
   return total;

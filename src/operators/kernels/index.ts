@@ -1,11 +1,12 @@
 /** The learning math: plain functions over Float32Array, scheduled by the interact/update operators. */
-export { isFiniteArray, dot, addScaled, clamp } from './vector.js';
+export { isFiniteArray, dot, dotAt, addScaled, clamp } from './vector.js';
 export { splitmix32, fnv1a32, deriveSeed, fillUniform, fillGaussian, fillGlorotUniform, type Random } from './prng.js';
 export { fmRowLength, createFmWorkspace, fmPrepareContext, fmScore, fmScoreOne, fmBackward, type FmWorkspace } from './fm.js';
 export {
   resolveCrossNetworkLayout,
   createCrossNetworkWorkspace,
   initCrossNetwork,
+  crossNetworkSharedFirstLayer,
   crossNetworkForward,
   crossNetworkBackward,
   type CrossNetworkLayout,

@@ -1,5 +1,6 @@
 import { ConfigError } from '../../errors.js';
 import { fillGlorotUniform, type Random } from './prng.js';
+import { dotAt } from './vector.js';
 import { objectOrEmpty, positiveInteger, rejectUnknownKeys } from './validate.js';
 
 /**
@@ -80,7 +81,7 @@ export function initMlp(layout: MlpLayout, parameters: Float32Array, random: Ran
 export function mlpForward(
   layout: MlpLayout,
   parameters: Float32Array,
-  input: ArrayLike<number>,
+  input: Float32Array,
   workspace: MlpWorkspace,
   inputOffset = 0,
 ): Float32Array {
@@ -96,9 +97,7 @@ export function mlpForward(
     const inAt = activationOffsets[l];
     const outAt = activationOffsets[l + 1];
     for (let o = 0; o < fanOut; o++) {
-      let sum = parameters[b + o];
-      const row = w + o * fanIn;
-      for (let i = 0; i < fanIn; i++) sum += parameters[row + i] * a[inAt + i];
+      const sum = parameters[b + o] + dotAt(parameters, w + o * fanIn, a, inAt, fanIn);
       a[outAt + o] = l < last && sum < 0 ? 0 : sum;
     }
   }

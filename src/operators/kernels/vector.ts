@@ -24,6 +24,26 @@ export function dot(a: Float32Array, b: Float32Array, length: number): number {
   return sum;
 }
 
+/**
+ * Σ a[aOffset+i]·b[bOffset+i] for i < length, with four independent accumulators: a single running
+ * sum is bound by floating-point add latency, not by the multiplies.
+ */
+export function dotAt(a: Float32Array, aOffset: number, b: Float32Array, bOffset: number, length: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let i = 0;
+  for (; i + 3 < length; i += 4) {
+    s0 += a[aOffset + i] * b[bOffset + i];
+    s1 += a[aOffset + i + 1] * b[bOffset + i + 1];
+    s2 += a[aOffset + i + 2] * b[bOffset + i + 2];
+    s3 += a[aOffset + i + 3] * b[bOffset + i + 3];
+  }
+  for (; i < length; i++) s0 += a[aOffset + i] * b[bOffset + i];
+  return s0 + s1 + s2 + s3;
+}
+
 /** out[i] += scale·x[i] over the first `length` elements. */
 export function addScaled(out: Float32Array, x: Float32Array, scale: number, length: number): void {
   for (let i = 0; i < length; i++) out[i] += scale * x[i];

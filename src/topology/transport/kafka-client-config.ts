@@ -51,6 +51,7 @@ export function groupConsumerConfig(
       'max.poll.interval.ms': tuning.maxPollIntervalMs,
       'fetch.wait.max.ms': tuning.fetchWaitMaxMs,
       'queued.min.messages': tuning.queuedMinMessages,
+      'fetch.queue.backoff.ms': tuning.fetchQueueBackoffMs,
       rebalance_cb: onRebalance,
     },
     topic: { ...extra.topic, 'auto.offset.reset': 'earliest' },
@@ -74,6 +75,7 @@ export function readerConfig(
       'enable.partition.eof': true,
       'fetch.wait.max.ms': options.consumer.fetchWaitMaxMs,
       'queued.min.messages': options.consumer.queuedMinMessages,
+      'fetch.queue.backoff.ms': options.consumer.fetchQueueBackoffMs,
     },
     topic: { ...extra.topic, 'auto.offset.reset': 'earliest' },
   };

@@ -13,13 +13,14 @@ type ConsumerState = 'idle' | 'running' | 'stopping' | 'stopped';
 
 /** What the consumer knows about one partition it owns. */
 interface OwnedPartition {
+  readonly key: string;
   readonly partition: TopicPartition;
   /** Fetched records not yet handed to onBatch, in offset order, as polls returned them. */
   readonly buffered: RdKafka.Message[][];
   bufferedCount: number;
   /** The onBatch call in progress; the next batch of this partition waits for it. */
   inFlight: Promise<void> | undefined;
-  /** Fetching paused because the buffer is full (the handler is slower than the broker). */
+  /** Fetching paused because this partition alone fills the buffer (its handler is slow). */
   backpressured: boolean;
   /** Revocation has begun: nothing more is delivered, buffered records are dropped. */
   revoking: boolean;
@@ -32,6 +33,10 @@ interface OwnedPartition {
  * through rebalance_cb, whose assign/unassign librdkafka lets us delay: assigned partitions are
  * only fetched after onAssigned resolved, revoked ones only released after their in-flight
  * batch and onRevoked resolved.
+ *
+ * Flow control: polling waits while the flowing partitions buffer maxBufferedRecords, which
+ * bounds memory without touching librdkafka; only a partition that alone fills the buffer is
+ * paused in librdkafka (pausing discards its prefetched records, so it is kept for that case).
  */
 export class KafkaGroupConsumer implements GroupConsumer {
   private readonly client: NativeConsumer;
@@ -44,6 +49,8 @@ export class KafkaGroupConsumer implements GroupConsumer {
   /** Rebalance events are handled strictly one after another, in the order librdkafka raised them. */
   private rebalances: Promise<void> = Promise.resolve();
   private pollLoop: Promise<void> | undefined;
+  /** Set while polling waits for buffered records to drain. */
+  private wakePoller: (() => void) | undefined;
   private stopping: Promise<void> | undefined;
   /** An onRevoked failure during stop(), which stop() rejects with once the group is left. */
   private stopFailure: unknown;
@@ -55,7 +62,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
     clientId: string,
   ) {
     const config = groupConsumerConfig(options, groupId, clientId, (error, assignment) => {
-      this.enqueueRebalance(() => this.rebalance(error, assignment));
+      void this.enqueueRebalance(() => this.rebalance(error, assignment));
     });
     this.client = createNativeConsumer(config, options.consumer.pollTimeoutMs);
     // Transient broker errors are retried by librdkafka; fatal ones surface from consume().
@@ -88,6 +95,8 @@ export class KafkaGroupConsumer implements GroupConsumer {
       const owned = this.owned.get(key);
       if (owned && !owned.backpressured) this.setFetching(owned, false);
     }
+    // Its buffered records no longer count against the others' buffer.
+    this.wake();
   }
 
   resume(partitions: TopicPartition[]): void {
@@ -154,6 +163,10 @@ export class KafkaGroupConsumer implements GroupConsumer {
   private async poll(): Promise<void> {
     const maxRecords = this.options.consumer.maxBatchSize;
     while (this.state === 'running') {
+      if (this.bufferedInFlowingPartitions() >= this.options.consumer.maxBufferedRecords) {
+        await new Promise<void>((resolve) => (this.wakePoller = resolve));
+        continue;
+      }
       let messages: RdKafka.Message[];
       try {
         messages = await consumeBatch(this.client, maxRecords);
@@ -170,6 +183,21 @@ export class KafkaGroupConsumer implements GroupConsumer {
     }
   }
 
+  private wake(): void {
+    const wakePoller = this.wakePoller;
+    this.wakePoller = undefined;
+    wakePoller?.();
+  }
+
+  /** Buffered records of partitions still fetching; paused ones must not stall the rest. */
+  private bufferedInFlowingPartitions(): number {
+    let total = 0;
+    for (const owned of this.owned.values()) {
+      if (!owned.backpressured && !this.pausedByCaller.has(owned.key)) total += owned.bufferedCount;
+    }
+    return total;
+  }
+
   /** Splits one poll's records per partition; each partition keeps its own order. */
   private dispatch(messages: RdKafka.Message[]): void {
     let start = 0;
@@ -184,9 +212,10 @@ export class KafkaGroupConsumer implements GroupConsumer {
         const chunk = start === 0 && end === messages.length ? messages : messages.slice(start, end);
         owned.buffered.push(chunk);
         owned.bufferedCount += chunk.length;
-        if (!owned.backpressured && owned.bufferedCount >= this.options.consumer.maxBufferedRecordsPerPartition) {
+        const hogging = owned.bufferedCount >= this.options.consumer.maxBufferedRecords && this.owned.size > 1;
+        if (hogging && !owned.backpressured) {
           owned.backpressured = true;
-          if (!this.pausedByCaller.has(partitionKey(owned.partition))) this.setFetching(owned, false);
+          if (!this.pausedByCaller.has(owned.key)) this.setFetching(owned, false);
         }
         this.deliver(owned);
       }
@@ -197,14 +226,15 @@ export class KafkaGroupConsumer implements GroupConsumer {
   /** Starts the partition's next onBatch unless one is running, it is paused, or it is going away. */
   private deliver(owned: OwnedPartition): void {
     if (owned.inFlight || owned.revoking || owned.bufferedCount === 0 || this.state !== 'running') return;
-    if (this.pausedByCaller.has(partitionKey(owned.partition))) return;
+    if (this.pausedByCaller.has(owned.key)) return;
     const records = this.takeBatch(owned);
     owned.inFlight = this.handlers!.onBatch(owned.partition, records).then(
       () => {
         owned.inFlight = undefined;
-        if (owned.backpressured && owned.bufferedCount < this.options.consumer.maxBufferedRecordsPerPartition) {
+        // Hysteresis: refetch once half drained, so the partition neither starves nor flaps.
+        if (owned.backpressured && owned.bufferedCount <= this.options.consumer.maxBufferedRecords / 2) {
           owned.backpressured = false;
-          if (!owned.revoking && !this.pausedByCaller.has(partitionKey(owned.partition))) this.setFetching(owned, true);
+          if (!owned.revoking && !this.pausedByCaller.has(owned.key)) this.setFetching(owned, true);
         }
         this.deliver(owned);
       },
@@ -224,6 +254,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
       batch = batch.concat(owned.buffered.shift()!);
     }
     owned.bufferedCount -= batch.length;
+    this.wake();
     for (const message of batch) {
       // librdkafka's messages already have the SourceRecord fields but for the optional ones.
       message.key ??= null;
@@ -270,7 +301,9 @@ export class KafkaGroupConsumer implements GroupConsumer {
     // delivered and go back to the group when the consumer leaves.
     if (accepted && this.state === 'running') {
       for (const partition of partitions) {
-        this.owned.set(partitionKey(partition), {
+        const key = partitionKey(partition);
+        this.owned.set(key, {
+          key,
           partition,
           buffered: [],
           bufferedCount: 0,
@@ -297,6 +330,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
       revoked.push(owned);
     }
     if (revoked.length === 0) return;
+    this.wake();
     await Promise.all(revoked.map((owned) => owned.inFlight));
     try {
       await this.handlers!.onRevoked(revoked.map((owned) => owned.partition));
@@ -305,9 +339,8 @@ export class KafkaGroupConsumer implements GroupConsumer {
       else this.stopFailure ??= error;
     } finally {
       for (const owned of revoked) {
-        const key = partitionKey(owned.partition);
-        this.owned.delete(key);
-        this.pausedByCaller.delete(key);
+        this.owned.delete(owned.key);
+        this.pausedByCaller.delete(owned.key);
       }
     }
   }
@@ -324,31 +357,31 @@ export class KafkaGroupConsumer implements GroupConsumer {
   /** A handler rejected or the client failed: stop consuming (skipping nothing), then report. */
   private fail(error: unknown): void {
     if (this.state !== 'running') return;
-    void this.stop().finally(() => this.options.onError(error));
+    void this.stop()
+      .catch(() => undefined)
+      .finally(() => this.options.onError(error));
   }
 
   private async shutDown(): Promise<void> {
-    if (this.state === 'idle') {
+    if (this.state === 'idle' || this.state === 'stopped') {
       this.state = 'stopped';
       return;
     }
-    if (this.state === 'stopped') return;
     this.state = 'stopping';
+    this.wake();
     await this.pollLoop;
     // Queued behind any rebalance in progress, so every owned partition is revoked exactly once.
     await this.enqueueRebalance(() => this.revoke([...this.owned.values()].map((owned) => owned.partition)));
-    if (this.connection) {
-      const connected = await this.connection.then(
-        () => true,
-        () => false,
-      );
-      if (connected) {
-        // Leaving the group revokes our (now empty-handed) partitions through rebalance_cb,
-        // which only unassigns them: onRevoked already ran above.
-        this.client.unsubscribe();
-        await disconnectClient(this.client);
-        await this.rebalances;
-      }
+    const connected = await this.connection?.then(
+      () => true,
+      () => false,
+    );
+    if (connected) {
+      // Leaving the group revokes our (now empty-handed) partitions through rebalance_cb,
+      // which only unassigns them: onRevoked already ran above.
+      this.client.unsubscribe();
+      await disconnectClient(this.client);
+      await this.rebalances;
     }
     this.state = 'stopped';
     if (this.stopFailure !== undefined) throw this.stopFailure;

@@ -9,10 +9,11 @@ export interface KafkaConsumerTuning {
   /** How long one poll waits for its first record before returning empty (ms). Default 100. */
   pollTimeoutMs?: number;
   /**
-   * Records a partition may hold fetched but not yet handed to onBatch before its fetching is
-   * paused (backpressure against a slow handler). Default 2 × maxBatchSize.
+   * Records fetched but not yet handed to onBatch, at most. Polling waits while the flowing
+   * partitions hold this many; a partition that alone holds this many (its handler is slow) has
+   * its fetching paused so it cannot hold up the others. Default 2 × maxBatchSize.
    */
-  maxBufferedRecordsPerPartition?: number;
+  maxBufferedRecords?: number;
   /** Default 'cooperative-sticky' (incremental rebalancing: unaffected partitions keep flowing). */
   assignmentStrategy?: 'cooperative-sticky' | 'range' | 'roundrobin';
   /** Default 30000. */
@@ -23,6 +24,11 @@ export interface KafkaConsumerTuning {
   fetchWaitMaxMs?: number;
   /** Records librdkafka prefetches per partition. Default 20000. */
   queuedMinMessages?: number;
+  /**
+   * How long librdkafka waits before refilling a partition's prefetch queue once it was full
+   * (ms). librdkafka's default of 1000 stalls a fast consumer for a second at a time. Default 10.
+   */
+  fetchQueueBackoffMs?: number;
   librdkafka?: LibrdkafkaProperties;
 }
 
@@ -111,18 +117,13 @@ export function resolveKafkaOptions(options: KafkaTransportOptions): ResolvedKaf
     consumer: {
       maxBatchSize,
       pollTimeoutMs: integer(consumer.pollTimeoutMs, 100, 1, 60_000, '/consumer/pollTimeoutMs'),
-      maxBufferedRecordsPerPartition: integer(
-        consumer.maxBufferedRecordsPerPartition,
-        2 * maxBatchSize,
-        1,
-        100_000_000,
-        '/consumer/maxBufferedRecordsPerPartition',
-      ),
+      maxBufferedRecords: integer(consumer.maxBufferedRecords, 2 * maxBatchSize, 1, 100_000_000, '/consumer/maxBufferedRecords'),
       assignmentStrategy: strategy,
       sessionTimeoutMs: integer(consumer.sessionTimeoutMs, 30_000, 1000, 3_600_000, '/consumer/sessionTimeoutMs'),
       maxPollIntervalMs: integer(consumer.maxPollIntervalMs, 300_000, 1000, 86_400_000, '/consumer/maxPollIntervalMs'),
       fetchWaitMaxMs: integer(consumer.fetchWaitMaxMs, 100, 0, 300_000, '/consumer/fetchWaitMaxMs'),
       queuedMinMessages: integer(consumer.queuedMinMessages, 20_000, 1, 10_000_000, '/consumer/queuedMinMessages'),
+      fetchQueueBackoffMs: integer(consumer.fetchQueueBackoffMs, 10, 0, 300_000, '/consumer/fetchQueueBackoffMs'),
       librdkafka: passthrough(consumer.librdkafka, RESERVED_CONSUMER_PROPERTIES, '/consumer/librdkafka'),
     },
     producer: {

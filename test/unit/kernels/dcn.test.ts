@@ -3,6 +3,7 @@ import {
   createCrossNetworkWorkspace,
   crossNetworkBackward,
   crossNetworkForward,
+  crossNetworkSharedFirstLayer,
   initCrossNetwork,
   resolveCrossNetworkLayout,
 } from '../../../src/operators/kernels/dcn.js';
@@ -56,6 +57,17 @@ describe.each([
     expect(finiteDifferenceMismatches(x0, dx0, loss, fdOptions)).toEqual([]);
   });
 
+  it('gives the same output when layer 0 reuses a shared part computed from another x0', () => {
+    const plain = crossNetworkForward(layout, parameters, x0, workspace).slice();
+    const other = x0.slice();
+    other[1] += 0.7; // differs from x0 only inside the varying block [1, 3)
+    other[2] -= 0.4;
+    const shared = new Float32Array(layout.inputDim);
+    crossNetworkSharedFirstLayer(layout, parameters, other, 0, 1, 3, shared);
+    const reused = crossNetworkForward(layout, parameters, x0, createCrossNetworkWorkspace(layout), 0, shared, 1, 3);
+    for (let i = 0; i < plain.length; i++) expect(reused[i]).toBeCloseTo(plain[i], 5);
+  });
+
   it('accumulates parameter gradients across backward calls', () => {
     const twice = new Float32Array(layout.parameterCount);
     loss();
@@ -100,7 +112,7 @@ describe('MLP', () => {
   it('is a linear map without hidden layers', () => {
     const linear = resolveMlpLayout({ inputDim: 3, outputDim: 2 });
     const weights = new Float32Array([1, 2, 3, -1, 0, 1, 0.5, -0.5]);
-    const out = mlpForward(linear, weights, [1, -1, 2], createMlpWorkspace(linear));
+    const out = mlpForward(linear, weights, new Float32Array([1, -1, 2]), createMlpWorkspace(linear));
     expect(Array.from(out)).toEqual([1 - 2 + 6 + 0.5, -1 + 0 + 2 - 0.5]);
   });
 });
@@ -151,10 +163,14 @@ describe.each([
   it('user, feature and candidate row gradients match finite differences; the extra element is ignored', () => {
     expect(finiteDifferenceMismatches(context.user, grads.user, loss, options)).toEqual([]);
     context.features.forEach((f, i) => expect(finiteDifferenceMismatches(f, grads.features[i], loss, options)).toEqual([]));
-    candidates.forEach((c, i) => expect(finiteDifferenceMismatches(c, grads.candidates[i], loss, options)).toEqual([]));
+    candidates.forEach((c, i) => {
+      const expected = upstream[i] === 0 ? new Float32Array(dim + 1) : grads.candidates[i];
+      expect(finiteDifferenceMismatches(c, expected, loss, options)).toEqual([]);
+    });
     if (context.dense && grads.dense) expect(finiteDifferenceMismatches(context.dense, grads.dense, loss, options)).toEqual([]);
     expect(grads.user[dim]).toBe(0);
-    expect(Array.from(grads.candidates[1])).toEqual([0, 0, 0, 0, 0]);
+    // Candidate 1 has dScore 0: skipped, its gradient row is left as it was.
+    expect(Array.from(grads.candidates[1])).toEqual([9, 9, 9, 9, 9]);
     expect(grads.candidates[0].some((g) => g !== 0)).toBe(true);
   });
 

@@ -1,0 +1,125 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { AgentrecError, errorMessage } from './errors.js';
+import { renderTopology, type DescribeFormat } from './topology/describe.js';
+import { ProgressReporter } from './topology/runtime/progress-reporter.js';
+import { TopologyRunner } from './topology/runtime/topology-runner.js';
+import { loadTopologyModule } from './topology/topology-module.js';
+import { createEmbeddedTransport } from './topology/transport/embedded-transport.js';
+import { createKafkaTransport } from './topology/transport/kafka-transport.js';
+import type { Transport } from './topology/transport/types.js';
+
+const usage = `agentrec — streaming recommender layer for AI agents
+
+usage:
+  agentrec run <topology-file> [options]       run a topology (embedded log unless --brokers)
+  agentrec describe <topology-file> [--format text|json|mermaid]
+
+run options (environment variable in brackets):
+  --brokers <host:port,...>   Kafka bootstrap servers [AGENTREC_BROKERS]; omit for the embedded log
+  --group <id>                consumer group id, default the topology name [AGENTREC_GROUP_ID]
+  --state-dir <dir>           RocksDB state root, default .state [AGENTREC_STATE_DIR]
+  --memory-state              keep state in memory (no RocksDB)
+  --metrics-port <port>       serve Prometheus /metrics, default 9464, 0 = any free port [AGENTREC_METRICS_PORT]
+  --events <n>                embedded mode: simulated events to generate, 0 = until Ctrl-C (default 20000)
+  --rate <n>                  embedded mode: simulated events per second, 0 = unthrottled (default 0)
+  --set key=value             topology setting (repeatable), e.g. --set interaction=dcn
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      brokers: { type: 'string' },
+      group: { type: 'string' },
+      'state-dir': { type: 'string' },
+      'memory-state': { type: 'boolean' },
+      'metrics-port': { type: 'string' },
+      events: { type: 'string' },
+      rate: { type: 'string' },
+      set: { type: 'string', multiple: true },
+      format: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, file] = positionals;
+  if (values.help || !command || !file) {
+    process.stdout.write(usage);
+    return values.help ? 0 : 2;
+  }
+  const brokers = values.brokers ?? process.env.AGENTREC_BROKERS;
+  const settings = Object.fromEntries((values.set ?? []).map((kv) => [kv.split('=')[0], kv.split('=').slice(1).join('=')]));
+  const { topology, module } = await loadTopologyModule(file, { transport: brokers ? 'kafka' : 'embedded', settings });
+
+  if (command === 'describe') {
+    process.stdout.write(renderTopology(topology, (values.format ?? 'text') as DescribeFormat) + '\n');
+    return 0;
+  }
+  if (command !== 'run') {
+    process.stderr.write(`unknown command '${command}'\n${usage}`);
+    return 2;
+  }
+
+  const transport: Transport = brokers ? createKafkaTransport({ brokers }) : createEmbeddedTransport();
+  const runner = new TopologyRunner(topology, {
+    transport,
+    groupId: values.group ?? process.env.AGENTREC_GROUP_ID,
+    stateDir: values['state-dir'] ?? process.env.AGENTREC_STATE_DIR,
+    stateBackend: values['memory-state'] ? 'memory' : undefined,
+    metricsPort: Number(values['metrics-port'] ?? process.env.AGENTREC_METRICS_PORT ?? 9464),
+    processMetrics: true,
+  });
+  const stop = new AbortController();
+  const shutdown = (signal: string) => {
+    if (stop.signal.aborted) return;
+    process.stderr.write(`\n${signal}: draining, flushing state and committing offsets…\n`);
+    stop.abort();
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+
+  await runner.start();
+  process.stderr.write(
+    `agentrec: running '${topology.name}' on ${brokers ? `Kafka ${brokers}` : 'the embedded log'}; metrics on http://localhost:${runner.metricsPort}/metrics\n`,
+  );
+  const progress = new ProgressReporter(runner, (line) => process.stderr.write(line + '\n'));
+  progress.start();
+
+  let simulation: Promise<void> = new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve()));
+  if (!brokers && module.simulate) {
+    const producer = transport.createProducer();
+    const events = Number(values.events ?? 20_000);
+    simulation = module
+      .simulate({
+        topology,
+        produce: (records) => producer.send(records),
+        events,
+        rate: Number(values.rate ?? 0),
+        signal: stop.signal,
+        log: (line) => process.stderr.write(line + '\n'),
+      })
+      .then(async () => {
+        // Let the pipeline drain what the simulation produced, then stop (unless endless).
+        if (events > 0 && !stop.signal.aborted) await progress.waitUntilIdle(stop.signal);
+      });
+  }
+  const outcome = await Promise.race([simulation.then(() => 'finished' as const), runner.done.then(() => 'finished' as const, (e: unknown) => e)]);
+  progress.stop();
+  await runner.stop().catch(() => undefined);
+  await progress.summary();
+  await transport.close();
+  if (outcome !== 'finished') {
+    process.stderr.write(`agentrec: stopped with error: ${errorMessage(outcome)}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`agentrec: ${err instanceof AgentrecError ? err.message : errorMessage(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,41 @@
+import type { ScoreRecord } from '../serde/records.js';
+import { recordStep } from '../topology/step.js';
+import type { StepDefinition } from '../topology/types.js';
+import type { LookedUpEvent } from './recommender/types.js';
+
+export interface EmitOptions {
+  /** Only the top K candidates in the record; default all (every candidate gets a score and rank). */
+  topK?: number;
+}
+
+/**
+ * Scored requests → score records for downstream agent runtimes (schemas/score-record.v1.avsc):
+ * request id, user id, model version, every candidate with score and rank (1 = best, ties broken
+ * by the request's candidate order) and the user's embedding. Keyed by user by the sink (the
+ * input key). Events that were not scored produce no record.
+ *
+ * @example
+ * .step(emit('emit')).to('scores', { topic: 'agent.scores', serde: avroSerde('score-record') })
+ */
+export function emit(name: string, options: EmitOptions = {}): StepDefinition<LookedUpEvent, ScoreRecord> {
+  return recordStep<LookedUpEvent, ScoreRecord>(
+    name,
+    'emit',
+    (ctx) => (e) => {
+      if (e.role !== 'score' || !e.scores || !e.request) return undefined;
+      const scores = e.scores;
+      const order = e.request.candidates.map((_, i) => i).sort((a, b) => scores[b] - scores[a] || a - b);
+      const ranked = order.map((i, rank) => ({ actionId: e.request!.candidates[i], score: scores[i], rank: rank + 1 }));
+      return {
+        requestId: e.request.requestId,
+        userId: e.request.userId,
+        eventTime: e.request.eventTime,
+        modelVersion: e.modelVersion ?? 'unknown',
+        scoredAt: ctx.now(),
+        candidates: options.topK ? ranked.slice(0, options.topK) : ranked,
+        userEmbedding: Array.from(e.userEmbedding ?? []),
+      };
+    },
+    { options: options.topK ? { topK: options.topK } : {} },
+  );
+}

@@ -1,0 +1,119 @@
+import { AgentrecError, ConfigError } from '../errors.js';
+import type { TrajectoryEvent } from '../serde/records.js';
+import { batchStep } from '../topology/step.js';
+import type { Batch, Envelope, StepDefinition } from '../topology/types.js';
+import { createTextEncoder } from './encoders/create-text-encoder.js';
+import type { SparseFeature, TextEncoder } from './encoders/text-encoder.js';
+import type { EncodedEvent } from './recommender/types.js';
+
+type StructuredField = 'tool' | 'domain' | 'repo' | 'errorType' | 'agent';
+type TextField = 'text' | 'code';
+const STRUCTURED: readonly StructuredField[] = ['tool', 'domain', 'repo', 'errorType', 'agent'];
+
+export interface EncodeOptions {
+  /** Structured fields that become exact-key features (`tool=git`). Default: all five. */
+  fields?: StructuredField[];
+  /** Pairs crossed into one feature (`tool=git×domain=web`). Default [['tool', 'domain']]. */
+  crosses?: [StructuredField, StructuredField][];
+  /** Event-time buckets (UTC): hour of day and day of week. Default both. */
+  time?: { hourOfDay?: boolean; dayOfWeek?: boolean };
+  /** `attributes` map keys (schema v2) that become exact-key features. */
+  attributes?: string[];
+  /**
+   * Free text. Without modelDir: hashed n-grams → learned rows (sparse). With modelDir: a
+   * pretrained transformers.js encoder from that local folder → one dense vector (of `text`).
+   */
+  text?: { fields?: TextField[]; modelDir?: string; buckets?: number; batchSize?: number; cacheSize?: number };
+}
+
+/**
+ * Trajectory event → features. Structured fields become exact keys (no hashing, so no
+ * collisions); crosses and time buckets add interactions the FM would otherwise have to learn;
+ * text becomes hashed n-gram features or a pretrained dense vector. Only REQUEST events carry
+ * context to encode; every other kind passes through with no features.
+ *
+ * @example
+ * .step(encode('encode', { crosses: [['tool', 'domain']], text: { fields: ['text'] } }))
+ */
+export function encode(name: string, options: EncodeOptions = {}): StepDefinition<TrajectoryEvent, EncodedEvent> {
+  const fields = options.fields ?? [...STRUCTURED];
+  for (const [i, f] of fields.entries()) if (!STRUCTURED.includes(f)) throw new ConfigError(`/encode/fields/${i}`, `unknown field '${f}'`);
+  const crosses = options.crosses ?? [['tool', 'domain']];
+  for (const [i, pair] of crosses.entries()) {
+    if (!Array.isArray(pair) || pair.length !== 2 || !pair.every((f) => STRUCTURED.includes(f))) {
+      throw new ConfigError(`/encode/crosses/${i}`, `must be a pair of ${STRUCTURED.join('|')}`);
+    }
+  }
+  const textFields = options.text?.fields ?? ['text'];
+  for (const [i, f] of textFields.entries()) if (f !== 'text' && f !== 'code') throw new ConfigError(`/encode/text/fields/${i}`, "must be 'text' or 'code'");
+  const modelDir = options.text?.modelDir;
+  const hourOfDay = options.time?.hourOfDay ?? true;
+  const dayOfWeek = options.time?.dayOfWeek ?? true;
+  const attributes = options.attributes ?? [];
+
+  return batchStep<TrajectoryEvent, EncodedEvent>(
+    name,
+    'encode',
+    (ctx) => {
+      // Encoders are per task: the transformers one holds a model session and a cache.
+      const encoders = new Map<TextField, TextEncoder>(
+        (modelDir ? (['text'] as TextField[]) : textFields).map((field) => [
+          field,
+          createTextEncoder({ field, modelDir, buckets: modelDir ? undefined : options.text?.buckets, batchSize: options.text?.batchSize, cacheSize: options.text?.cacheSize, configPath: '/encode/text' }),
+        ]),
+      );
+      return async (batch: Batch<TrajectoryEvent>) => {
+        const out: Envelope<EncodedEvent>[] = batch.records.map((r) => ({ meta: r.meta, value: { event: r.value, features: r.value.kind === 'REQUEST' ? structuredFeatures(r.value) : [] } }));
+        const requests = out.filter((r) => r.value.event.kind === 'REQUEST');
+        const failed = new Set<Envelope<EncodedEvent>>();
+        for (const [field, encoder] of encoders) {
+          const texts = requests.map((r) => r.value.event[field] ?? '');
+          let encoded;
+          try {
+            encoded = await encoder.encode(texts);
+          } catch (err) {
+            if (err instanceof AgentrecError && err.code === 'MODEL_LOAD_FAILED') throw err; // a task problem, not a record problem
+            // One bad text must not fail the batch: retry one by one and dead-letter the culprit.
+            encoded = [];
+            for (const [i, text] of texts.entries()) {
+              try {
+                encoded.push((await encoder.encode([text]))[0]);
+              } catch (e) {
+                ctx.deadLetter(requests[i].meta, new AgentrecError('ENCODE_FAILED', (e as Error).message, { step: name, field, cause: e }));
+                failed.add(requests[i]);
+                encoded.push({});
+              }
+            }
+          }
+          requests.forEach((r, i) => {
+            const e = encoded[i];
+            if (e.sparse) r.value.features.push(...e.sparse);
+            if (e.dense) r.value.dense = e.dense;
+          });
+        }
+        ctx.metrics.count('requests_encoded', requests.length - failed.size);
+        return { partition: batch.partition, records: failed.size ? out.filter((r) => !failed.has(r)) : out };
+      };
+    },
+    { options: { fields, crosses, hourOfDay, dayOfWeek, attributes, text: modelDir ? { encoder: 'transformers', modelDir } : { encoder: 'hashed-ngram', fields: textFields } } },
+  );
+
+  function structuredFeatures(event: TrajectoryEvent): SparseFeature[] {
+    const features: SparseFeature[] = [];
+    for (const field of fields) {
+      const value = event[field];
+      if (value) features.push({ key: `${field}=${value}`, weight: 1 });
+    }
+    for (const [a, b] of crosses) {
+      if (event[a] && event[b]) features.push({ key: `${a}=${event[a]}×${b}=${event[b]}`, weight: 1 });
+    }
+    const at = new Date(event.eventTime);
+    if (hourOfDay) features.push({ key: `hour=${at.getUTCHours()}`, weight: 1 });
+    if (dayOfWeek) features.push({ key: `dow=${at.getUTCDay()}`, weight: 1 });
+    for (const key of attributes) {
+      const value = event.attributes?.[key];
+      if (value !== undefined) features.push({ key: `attr.${key}=${value}`, weight: 1 });
+    }
+    return features;
+  }
+}

@@ -1,0 +1,259 @@
+import { EmbeddingRowStore, rowKey } from '../../state/embedding-row-store.js';
+import type { EmbeddingRow } from '../../state/embedding-row-store.js';
+import type { KeyValueStore } from '../../state/store.js';
+import type { StepContext } from '../../topology/types.js';
+import { createDcnScorerWorkspace, dcnScorerBackward, dcnScorerForward, initDcnScorer, type DcnScorerWorkspace } from '../kernels/dcn-scorer.js';
+import { createFmWorkspace, fmBackward, fmPrepareContext, fmScore, type FmWorkspace } from '../kernels/fm.js';
+import { adagradUpdate, ftrlUpdate } from '../kernels/optimizers.js';
+import { deriveSeed, fillUniform, splitmix32 } from '../kernels/prng.js';
+import { isFiniteArray } from '../kernels/vector.js';
+import type { RecommenderModel } from './recommender-model.js';
+import type { LookedUpEvent, RequestSnapshot } from './types.js';
+
+const DENSE_KEY = rowKey('model', 'dense');
+
+/**
+ * One partition's live copy of a recommender model: its row store, its dense weights (bias,
+ * text projection, DCN/MLP weights) and the scratch buffers of the kernels. Shared by the
+ * sparseLookup, interact and update steps of one task through ctx.shared; never across tasks.
+ *
+ * Dense layout: [bias | projection d×D | dcn params] followed by the same number of AdaGrad
+ * accumulators. Stored as one value, so dense weights flush atomically with the rows.
+ */
+export class ModelTask {
+  readonly rows: EmbeddingRowStore;
+  readonly requests: KeyValueStore;
+  private readonly store: KeyValueStore;
+  readonly dense: Float32Array;
+  private readonly denseAccumulators: Float32Array;
+  private readonly denseGradient: Float32Array;
+  private readonly projectionOffset = 1;
+  private readonly dcnOffset: number;
+  private readonly fm: FmWorkspace;
+  private readonly dcn?: DcnScorerWorkspace;
+  private readonly contextRows: Float32Array[] = [];
+  private readonly contextWeights: Float64Array;
+  private readonly contextGradients: Float32Array[];
+  private readonly candidateGradients: Float32Array[];
+  private readonly candidateValues: Float32Array[] = [];
+  private readonly zeroRow: Float32Array;
+  private readonly projected: Float32Array;
+  private readonly projectedGradient: Float32Array;
+  private loaded = false;
+  denseDirty = false;
+  /** Feedback updates applied by this task: part of the model version in score records. */
+  updates = 0;
+
+  constructor(
+    readonly model: RecommenderModel,
+    store: KeyValueStore,
+    requests: KeyValueStore,
+    readonly partition: number,
+  ) {
+    this.store = store;
+    this.rows = new EmbeddingRowStore(store, model.rowStore, { configPath: '/model/rows' });
+    this.requests = requests;
+    const d = model.dim;
+    const rowLength = d + 1;
+    this.dcnOffset = this.projectionOffset + d * model.denseInputDim;
+    const size = this.dcnOffset + (model.dcn?.parameterCount ?? 0);
+    this.dense = new Float32Array(size);
+    this.denseAccumulators = new Float32Array(size);
+    this.denseGradient = new Float32Array(size);
+    this.fm = createFmWorkspace(d);
+    if (model.dcn) this.dcn = createDcnScorerWorkspace(model.dcn, model.maxCandidates);
+    const maxContext = model.maxFeatures + 2;
+    this.contextWeights = new Float64Array(maxContext);
+    this.contextGradients = Array.from({ length: maxContext }, () => new Float32Array(rowLength));
+    this.candidateGradients = Array.from({ length: model.maxCandidates }, () => new Float32Array(rowLength));
+    this.zeroRow = new Float32Array(rowLength);
+    this.projected = new Float32Array(rowLength);
+    this.projectedGradient = new Float32Array(rowLength);
+  }
+
+  /** The task's instance, created on first use by whichever step gets there first. */
+  static of(ctx: StepContext, model: RecommenderModel): ModelTask {
+    const key = `agentrec/model/${model.name}`;
+    let task = ctx.shared.get(key) as ModelTask | undefined;
+    if (!task) {
+      task = new ModelTask(model, ctx.store(model.rowsStore), ctx.store(model.requestsStore), ctx.partition);
+      ctx.shared.set(key, task);
+    }
+    return task;
+  }
+
+  /** Loads dense weights (or initialises them deterministically from the row seed). */
+  async ensureLoaded(): Promise<void> {
+    if (this.loaded) return;
+    const stored = await this.store.get(DENSE_KEY);
+    const size = this.dense.length;
+    if (stored && stored.length === size * 8 + 8) {
+      const floats = new Float32Array(stored.buffer.slice(stored.byteOffset, stored.byteOffset + size * 8));
+      this.dense.set(floats.subarray(0, size));
+      this.denseAccumulators.set(floats.subarray(size));
+      this.updates = Number(stored.readBigUInt64LE(size * 8));
+    } else {
+      const seed = this.model.rowStore.init?.seed ?? 0;
+      if (this.model.denseInputDim > 0) {
+        const limit = Math.sqrt(6 / (this.model.dim + this.model.denseInputDim));
+        fillUniform(this.dense, splitmix32(deriveSeed(seed, 'projection')), limit, this.projectionOffset, this.model.dim * this.model.denseInputDim);
+      }
+      if (this.model.dcn) initDcnScorer(this.model.dcn, this.dense.subarray(this.dcnOffset), seed);
+    }
+    this.loaded = true;
+  }
+
+  /** Writes dense weights into the store (flushed with the rows and the offset at commit). */
+  async saveDense(): Promise<void> {
+    if (!this.denseDirty) return;
+    const size = this.dense.length;
+    const buffer = Buffer.alloc(size * 8 + 8);
+    Buffer.from(this.dense.buffer, this.dense.byteOffset, size * 4).copy(buffer, 0);
+    Buffer.from(this.denseAccumulators.buffer, this.denseAccumulators.byteOffset, size * 4).copy(buffer, size * 4);
+    buffer.writeBigUInt64LE(BigInt(this.updates), size * 8);
+    await this.store.put(DENSE_KEY, buffer);
+    this.denseDirty = false;
+  }
+
+  get version(): string {
+    return `${this.model.interaction}-d${this.model.dim}/p${this.partition}/u${this.updates}`;
+  }
+
+  /** Scores every candidate of the event into `scores`. */
+  score(e: LookedUpEvent, scores: Float32Array): void {
+    const count = e.candidates.length;
+    this.prepare(e);
+    if (this.dcn && this.model.dcn) {
+      dcnScorerForward(this.model.dcn, this.dense.subarray(this.dcnOffset), this.dcn, this.dcnContext(e), this.candidateValues, scores, count);
+      for (let c = 0; c < count; c++) scores[c] += this.dense[0];
+    } else {
+      fmPrepareContext(this.fm, this.dense[0], this.contextRows, this.contextWeights, this.contextRows.length);
+      fmScore(this.fm, this.candidateValues, scores, count);
+    }
+  }
+
+  /**
+   * Applies dLoss/dScore (from the last score() of the same event) to every row the event
+   * touched and to the dense weights. Returns false, changing nothing, when a gradient is not
+   * finite (the caller dead-letters the record).
+   */
+  learn(e: LookedUpEvent, dScores: Float32Array): boolean {
+    const count = e.candidates.length;
+    const contextCount = this.contextRows.length;
+    this.denseGradient.fill(0);
+    let biasGradient = 0;
+    for (let c = 0; c < count; c++) biasGradient += dScores[c];
+    if (this.dcn && this.model.dcn) {
+      dcnScorerBackward(
+        this.model.dcn,
+        this.dense.subarray(this.dcnOffset),
+        this.dcn,
+        this.dcnContext(e),
+        dScores,
+        this.denseGradient.subarray(this.dcnOffset),
+        {
+          user: this.contextGradients[0],
+          features: this.contextGradients.slice(1, 1 + e.features.length),
+          candidates: this.candidateGradients,
+          dense: e.dense ? this.projectedGradient : undefined,
+        },
+        count,
+      );
+    } else {
+      fmBackward(this.fm, this.contextRows, this.contextWeights, this.candidateValues, dScores, this.contextGradients, this.candidateGradients, contextCount, count);
+      if (e.dense) this.projectedGradient.set(this.contextGradients[contextCount - 1]);
+    }
+    this.denseGradient[0] = biasGradient;
+    if (e.dense) this.accumulateProjectionGradient(e.dense);
+    for (let i = 0; i < contextCount; i++) if (!isFiniteArray(this.contextGradients[i])) return false;
+    if (!isFiniteArray(this.denseGradient)) return false;
+    for (let c = 0; c < count; c++) if (dScores[c] !== 0 && !isFiniteArray(this.candidateGradients[c])) return false;
+
+    if (e.user) this.applySparse(e.user, this.contextGradients[0]);
+    e.features.forEach((f, i) => this.applySparse(f.row, this.contextGradients[1 + i]));
+    e.candidates.forEach((row, c) => {
+      if (row && dScores[c] !== 0) this.applySparse(row, this.candidateGradients[c]);
+    });
+    adagradUpdate(this.dense, this.denseAccumulators, this.denseGradient, this.model.denseOptimizer);
+    this.denseDirty = true;
+    this.updates++;
+    return true;
+  }
+
+  async storeRequest(snapshot: RequestSnapshot): Promise<void> {
+    await this.requests.put(Buffer.from(snapshot.requestId), Buffer.from(JSON.stringify(snapshot)));
+  }
+
+  async findRequests(requestIds: string[]): Promise<(RequestSnapshot | undefined)[]> {
+    const values = await this.requests.getMany(requestIds.map((id) => Buffer.from(id)));
+    return values.map((v) => (v ? (JSON.parse(v.toString()) as RequestSnapshot) : undefined));
+  }
+
+  /** Deletes scored requests older than the TTL (event time), so the store stays bounded. */
+  async purgeRequests(now: number): Promise<number> {
+    const expired: Buffer[] = [];
+    for await (const [key, value] of this.requests.range()) {
+      const snapshot = JSON.parse(value.toString()) as RequestSnapshot;
+      if (now - snapshot.eventTime > this.model.requestTtlMs) expired.push(key);
+    }
+    for (const key of expired) await this.requests.delete(key);
+    return expired.length;
+  }
+
+  private prepare(e: LookedUpEvent): void {
+    const rows = this.contextRows;
+    rows.length = 0;
+    rows.push(e.user?.values ?? this.zeroRow);
+    this.contextWeights[0] = 1;
+    e.features.forEach((f, i) => {
+      rows.push(f.row.values);
+      this.contextWeights[i + 1] = f.weight;
+    });
+    if (e.dense) {
+      this.project(e.dense);
+      this.contextWeights[rows.length] = 1;
+      rows.push(this.projected);
+    }
+    this.candidateValues.length = 0;
+    for (const row of e.candidates) this.candidateValues.push(row?.values ?? this.zeroRow);
+  }
+
+  private dcnContext(e: LookedUpEvent) {
+    return {
+      user: e.user?.values ?? this.zeroRow,
+      features: e.features.map((f) => f.row.values),
+      featureWeights: e.features.map((f) => f.weight / Math.max(1, e.features.length)),
+      featureCount: e.features.length,
+      dense: e.dense ? this.projected : undefined,
+    };
+  }
+
+  /** projected = P · dense (P is d×D, row-major), with a zero linear weight. */
+  private project(dense: Float32Array): void {
+    const d = this.model.dim;
+    const D = this.model.denseInputDim;
+    for (let k = 0; k < d; k++) {
+      let s = 0;
+      const at = this.projectionOffset + k * D;
+      for (let j = 0; j < D; j++) s += this.dense[at + j] * dense[j];
+      this.projected[k] = s;
+    }
+    this.projected[d] = 0;
+  }
+
+  private accumulateProjectionGradient(dense: Float32Array): void {
+    const d = this.model.dim;
+    const D = this.model.denseInputDim;
+    for (let k = 0; k < d; k++) {
+      const g = this.projectedGradient[k];
+      const at = this.projectionOffset + k * D;
+      for (let j = 0; j < D; j++) this.denseGradient[at + j] += g * dense[j];
+    }
+  }
+
+  private applySparse(row: EmbeddingRow, gradient: Float32Array): void {
+    const optimizer = this.model.sparseOptimizer;
+    if (optimizer.kind === 'adagrad') adagradUpdate(row.values, row.slots, gradient, optimizer.config);
+    else ftrlUpdate(row.values, row.slots, gradient, optimizer.config);
+  }
+}

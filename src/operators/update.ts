@@ -1,0 +1,138 @@
+import { AgentrecError } from '../errors.js';
+import type { TrajectoryEvent } from '../serde/records.js';
+import type { EmbeddingRow } from '../state/embedding-row-store.js';
+import { batchStep } from '../topology/step.js';
+import type { Batch, StepDefinition } from '../topology/types.js';
+import { logisticLoss, softmaxCrossEntropyLoss, squaredLoss } from './kernels/losses.js';
+import { ModelTask } from './recommender/model-task.js';
+import type { RecommenderModel } from './recommender/recommender-model.js';
+import type { LookedUpEvent } from './recommender/types.js';
+
+export interface UpdateOptions {
+  model: RecommenderModel;
+  /** Smoothing of the progress gauges (running loss, hit@1): weight of the newest event. */
+  metricsSmoothing?: number;
+}
+
+/**
+ * Online learning from feedback, record by record in offset order. Each feedback is turned into
+ * a loss on the scores of the request it answers — recomputed from the current rows, so the
+ * model state is the same however the stream was cut into batches:
+ *   ACCEPT, LIKE → logistic, label 1 on the named action (default: the top-scored one)
+ *   REJECT, DISLIKE, CORRECTION → logistic, label 0
+ *   RATING → squared loss towards (value − center) · scale
+ *   CHOSEN → softmax cross-entropy over the request's candidates
+ * weighted by source (real vs simulated). Gradients reach only the rows the event touched (the
+ * user's own row, its feature rows, the candidate rows) plus the shared dense weights; no other
+ * user's row moves. Scored requests are stored here, for feedback that arrives later.
+ *
+ * Progress gauges: `loss` and `hit_at_1` (was the chosen/accepted action ranked first before
+ * this update — progressive validation).
+ *
+ * @example
+ * .step(update('learn', { model }))
+ */
+export function update(name: string, options: UpdateOptions): StepDefinition<LookedUpEvent, LookedUpEvent> {
+  const { model } = options;
+  const smoothing = options.metricsSmoothing ?? 0.01;
+  return batchStep<LookedUpEvent, LookedUpEvent>(
+    name,
+    'update',
+    (ctx) => {
+      const task = ModelTask.of(ctx, model);
+      const scores = new Float32Array(model.maxCandidates);
+      const dScores = new Float32Array(model.maxCandidates);
+      let runningLoss: number | undefined;
+      let runningHit: number | undefined;
+      let nextPurgeAt = 0;
+      const smooth = (previous: number | undefined, value: number) => (previous === undefined ? value : previous + smoothing * (value - previous));
+
+      return async (batch: Batch<LookedUpEvent>) => {
+        await task.ensureLoaded();
+        const touched = new Set<EmbeddingRow>();
+        const kept = [];
+        for (const record of batch.records) {
+          const e = record.value;
+          const time = e.event.eventTime;
+          const rows = [e.user, ...e.features.map((f) => f.row), ...e.candidates].filter((r): r is EmbeddingRow => r !== undefined);
+          for (const row of rows) {
+            row.lastTouchedMs = time;
+            touched.add(row);
+          }
+          if (e.role === 'score' && e.request) await task.storeRequest(e.request);
+          if (e.role === 'learn') {
+            const outcome = learnFrom(e);
+            if (outcome === 'invalid') {
+              ctx.deadLetter(record.meta, new AgentrecError('NUMERIC_INVALID', 'gradient is not finite; no row was changed', { step: name, field: 'feedback.value' }));
+              continue;
+            }
+            ctx.metrics.count(outcome === 'applied' ? (e.matched ? 'feedback_applied' : 'feedback_applied_without_request') : 'feedback_ignored');
+          }
+          kept.push(record);
+        }
+        // Every row read this batch is written back (sighting counts, last-touched time), so the
+        // stored bytes are the same whatever the batch boundaries were.
+        if (touched.size) await task.rows.putRows([...touched]);
+        await task.saveDense();
+        const latest = batch.records.reduce((max, r) => Math.max(max, r.value.event.eventTime), 0);
+        if (latest >= nextPurgeAt) {
+          const purged = await task.purgeRequests(latest);
+          if (purged) ctx.metrics.count('requests_expired', purged);
+          nextPurgeAt = latest + model.requestTtlMs / 4;
+        }
+        if (runningLoss !== undefined) ctx.metrics.gauge('loss', runningLoss);
+        if (runningHit !== undefined) ctx.metrics.gauge('hit_at_1', runningHit);
+        ctx.metrics.gauge('updates', task.updates);
+        return { partition: batch.partition, records: kept };
+      };
+
+      function learnFrom(e: LookedUpEvent): 'applied' | 'ignored' | 'invalid' {
+        const feedback = e.event.feedback;
+        const request = e.request;
+        if (!feedback || !request) return 'ignored';
+        const count = e.candidates.length;
+        task.score(e, scores);
+        const weight = sampleWeight(e.event);
+        let index = feedback.actionId ? request.candidates.indexOf(feedback.actionId) : argmax(scores, count);
+        if (index < 0) return 'ignored';
+        let loss: number;
+        switch (feedback.signal) {
+          case 'CHOSEN':
+            loss = count > 1 ? softmaxCrossEntropyLoss(scores, index, weight, dScores, count) : logisticLoss(scores, index, 1, weight, dScores, count);
+            break;
+          case 'ACCEPT':
+          case 'LIKE':
+            loss = logisticLoss(scores, index, 1, weight, dScores, count);
+            break;
+          case 'REJECT':
+          case 'DISLIKE':
+          case 'CORRECTION':
+            loss = logisticLoss(scores, index, 0, weight, dScores, count);
+            break;
+          case 'RATING':
+            loss = squaredLoss(scores, index, (feedback.value - model.rating.center) * model.rating.scale, weight, dScores, count);
+            break;
+          default:
+            index = -1;
+            return 'ignored';
+        }
+        const positive = feedback.signal === 'CHOSEN' || feedback.signal === 'ACCEPT' || feedback.signal === 'LIKE';
+        if (positive && count > 1) runningHit = smooth(runningHit, argmax(scores, count) === index ? 1 : 0);
+        if (!task.learn(e, dScores)) return 'invalid';
+        if (weight > 0) runningLoss = smooth(runningLoss, loss / weight);
+        return 'applied';
+      }
+    },
+    { options: { model: model.name, optimizer: model.sparseOptimizer.kind, sampleWeights: model.sampleWeights, requestTtlMs: model.requestTtlMs }, stores: model.stores },
+  );
+
+  function sampleWeight(event: TrajectoryEvent): number {
+    return event.source === 'SIMULATED' ? model.sampleWeights.simulated : model.sampleWeights.real;
+  }
+}
+
+function argmax(values: Float32Array, count: number): number {
+  let best = 0;
+  for (let i = 1; i < count; i++) if (values[i] > values[best]) best = i;
+  return best;
+}

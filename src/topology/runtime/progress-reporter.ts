@@ -1,0 +1,90 @@
+import type { TopologyRunner } from './topology-runner.js';
+
+interface Snapshot {
+  at: number;
+  input: number;
+  output: number;
+  deadLettered: number;
+  gauges: Map<string, number>;
+}
+
+/**
+ * Long runs show progress: every interval one line with throughput, totals and whatever the
+ * steps report as gauges (training loss, AUC, rows…), read from the runner's own metrics.
+ */
+export class ProgressReporter {
+  private timer?: NodeJS.Timeout;
+  private readonly started = performance.now();
+  private last?: Snapshot;
+
+  constructor(
+    private readonly runner: TopologyRunner,
+    private readonly write: (line: string) => void,
+    private readonly intervalMs = 2000,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.tick(), this.intervalMs);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Resolves once no record has entered the topology for two intervals. */
+  async waitUntilIdle(signal: AbortSignal): Promise<void> {
+    let previous = -1;
+    let quiet = 0;
+    while (!signal.aborted && quiet < 2) {
+      await new Promise((r) => setTimeout(r, this.intervalMs / 2));
+      const now = (await this.snapshot()).input;
+      quiet = now === previous ? quiet + 1 : 0;
+      previous = now;
+    }
+  }
+
+  async summary(): Promise<void> {
+    const s = await this.snapshot();
+    const seconds = (performance.now() - this.started) / 1000;
+    this.write(`done: ${s.input} records in, ${s.output} out, ${s.deadLettered} dead-lettered in ${seconds.toFixed(1)} s${formatGauges(s.gauges)}`);
+  }
+
+  private async tick(): Promise<void> {
+    const s = await this.snapshot();
+    const rate = this.last ? ((s.input - this.last.input) * 1000) / (s.at - this.last.at) : 0;
+    this.last = s;
+    const elapsed = ((performance.now() - this.started) / 1000).toFixed(0).padStart(4);
+    this.write(
+      `[${elapsed}s] in ${s.input.toLocaleString('en')} (${Math.round(rate).toLocaleString('en')}/s) out ${s.output.toLocaleString('en')} dead-lettered ${s.deadLettered}${formatGauges(s.gauges)}`,
+    );
+  }
+
+  private async snapshot(): Promise<Snapshot> {
+    const { metrics, topology } = this.runner;
+    const firstStep = topology.steps[0]?.name;
+    const sum = (values: { value: number; labels: Record<string, string | number> }[], step?: string) =>
+      values.filter((v) => step === undefined || v.labels.step === step).reduce((a, v) => a + v.value, 0);
+    // Step gauges are per partition; show their mean across partitions.
+    const sums = new Map<string, { total: number; count: number }>();
+    for (const v of (await metrics.stepValue.get()).values) {
+      const name = String(v.labels.name);
+      const entry = sums.get(name) ?? { total: 0, count: 0 };
+      entry.total += v.value;
+      entry.count++;
+      sums.set(name, entry);
+    }
+    const gauges = new Map([...sums].map(([name, { total, count }]) => [name, total / count]));
+    return {
+      at: performance.now(),
+      input: sum((await metrics.recordsIn.get()).values, firstStep),
+      output: sum((await metrics.recordsOut.get()).values, topology.sink.name),
+      deadLettered: sum((await metrics.deadLettered.get()).values),
+      gauges,
+    };
+  }
+}
+
+function formatGauges(gauges: Map<string, number>): string {
+  if (gauges.size === 0) return '';
+  return ' | ' + [...gauges].map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(3)}`).join('  ');
+}
