@@ -1,4 +1,7 @@
 #!/usr/bin/env node
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AgentrecError, errorMessage } from './errors.js';
 import { renderTopology, type DescribeFormat } from './topology/describe.js';
@@ -62,10 +65,13 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const transport: Transport = brokers ? createKafkaTransport({ brokers }) : createEmbeddedTransport();
+  // The embedded log lives and dies with the process, so its state must too: state left from an
+  // earlier run would claim offsets this fresh log has not reached yet.
+  const embeddedStateDir = brokers ? undefined : mkdtempSync(join(tmpdir(), 'agentrec-embedded-'));
   const runner = new TopologyRunner(topology, {
     transport,
     groupId: values.group ?? process.env.AGENTREC_GROUP_ID,
-    stateDir: values['state-dir'] ?? process.env.AGENTREC_STATE_DIR,
+    stateDir: embeddedStateDir ?? values['state-dir'] ?? process.env.AGENTREC_STATE_DIR,
     stateBackend: values['memory-state'] ? 'memory' : undefined,
     metricsPort: Number(values['metrics-port'] ?? process.env.AGENTREC_METRICS_PORT ?? 9464),
     processMetrics: true,
@@ -109,6 +115,7 @@ async function main(argv: string[]): Promise<number> {
   await runner.stop().catch(() => undefined);
   await progress.summary();
   await transport.close();
+  if (embeddedStateDir) rmSync(embeddedStateDir, { recursive: true, force: true });
   if (outcome !== 'finished') {
     process.stderr.write(`agentrec: stopped with error: ${errorMessage(outcome)}\n`);
     return 1;
