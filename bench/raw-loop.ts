@@ -34,12 +34,12 @@ export async function rawConsumeProduceLoop(options: {
   expected: number;
 }): Promise<LoopResult> {
   const resolved = resolveKafkaOptions({ brokers: options.brokers, clientId: 'raw-loop' });
-  let consumer: NativeConsumer | undefined;
+  // Rebalances are applied at once: the baseline has no per-partition state to hand over.
   const config = groupConsumerConfig(resolved, options.groupId, 'raw-loop', (error, assignment) => {
-    if (librdkafkaCode(error) === LibrdkafkaCode.ASSIGN_PARTITIONS) consumer!.incrementalAssign(assignment);
-    else consumer!.incrementalUnassign(assignment);
+    if (librdkafkaCode(error) === LibrdkafkaCode.ASSIGN_PARTITIONS) consumer.incrementalAssign(assignment);
+    else consumer.incrementalUnassign(assignment);
   });
-  consumer = createNativeConsumer(config, resolved.consumer.pollTimeoutMs);
+  const consumer: NativeConsumer = createNativeConsumer(config, resolved.consumer.pollTimeoutMs);
   const producerSettings = producerConfig(resolved, 'raw-loop');
   const producer = new RdKafka.Producer(producerSettings.global, producerSettings.topic);
 

@@ -57,9 +57,14 @@ function renderMermaid(d: TopologyDescription): string {
   const id = (name: string) => name.replace(/[^a-zA-Z0-9_]/g, '_');
   const lines = ['flowchart LR', `  ${id(d.source.name)}[/"${d.source.topic}"/]`];
   let previous = id(d.source.name);
+  const drawnStores = new Set<string>();
   for (const step of d.steps) {
     lines.push(`  ${id(step.name)}["${step.name}<br/><i>${step.kind}</i>"]`, `  ${previous} --> ${id(step.name)}`);
-    for (const store of step.stores) lines.push(`  ${id(step.name)} <--> store_${id(store)}[("${store}")]`);
+    for (const store of step.stores) {
+      const node = `store_${id(store)}`;
+      lines.push(`  ${id(step.name)} <--> ${drawnStores.has(store) ? node : `${node}[("${store}")]`}`);
+      drawnStores.add(store);
+    }
     previous = id(step.name);
   }
   lines.push(`  ${id(d.sink.name)}[/"${d.sink.topic}"/]`, `  ${previous} --> ${id(d.sink.name)}`);

@@ -369,6 +369,50 @@ describeKafka('Kafka transport', () => {
     await consumer.stop();
   });
 
+  it('a partition whose handler is stuck does not hold up the others', async () => {
+    const kafka = transport({ consumer: { maxBatchSize: 10, maxBufferedRecords: 20 } });
+    const topic = uniqueName('stuck');
+    await kafka.ensureTopics([{ topic, partitions: 2 }]);
+    await kafka.createProducer().send([...keyed(topic, 200, (i) => `a${i}`, 0), ...keyed(topic, 200, (i) => `b${i}`, 1)]);
+    const consumer = kafka.createConsumer({ groupId: uniqueName('g'), topics: [topic] });
+    const recorder = new Recorder();
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    recorder.onBatchHook = async (partition) => {
+      if (partition.partition === 0) await released;
+    };
+    await consumer.start(recorder);
+    // Far more than the 20-record buffer goes through partition 1 while partition 0 is stuck.
+    await waitFor(() => recorder.countOn(1) === 200, 'partition 1 past the stuck partition 0');
+    expect(recorder.batches.filter((b) => b.partition.partition === 0).length).toBe(1);
+    release();
+    await waitFor(() => recorder.countOn(0) === 200, 'partition 0 after it is unstuck');
+    const offsets0 = recorder.records.filter((r) => r.partition === 0).map((r) => r.offset);
+    expect(offsets0).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    expect(Math.max(...recorder.batches.map((b) => b.records.length))).toBeLessThanOrEqual(10);
+    await consumer.stop();
+  });
+
+  it('a rejecting onBatch stops the consumer, revokes its partitions and reports through onError', async () => {
+    const errors: unknown[] = [];
+    const kafka = transport({ onError: (error) => errors.push(error) });
+    const topic = uniqueName('failing');
+    await kafka.ensureTopics([{ topic, partitions: 1 }]);
+    await kafka.createProducer().send(keyed(topic, 10, (i) => `k${i}`));
+    const consumer = kafka.createConsumer({ groupId: uniqueName('g'), topics: [topic] });
+    const recorder = new Recorder();
+    const boom = new Error('handler failed');
+    recorder.onBatchHook = async () => {
+      throw boom;
+    };
+    await consumer.start(recorder);
+    await waitFor(() => errors.length === 1, 'the error report');
+    expect(errors[0]).toBe(boom);
+    expect(recorder.batches.length).toBe(1);
+    expect(recorder.events.map((e) => e.kind)).toEqual(['assigned', 'revoked']);
+    await expect(consumer.commit([{ topic, partition: 0, offset: 1 }])).rejects.toMatchObject({ code: 'TASK_STATE_ILLEGAL' });
+  });
+
   it('readToEnd returns exactly the records present when it started', async () => {
     const kafka = transport({ consumer: { maxBatchSize: 10 } });
     const topic = uniqueName('restore');

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { APPLIED_OFFSET_MARKER, ChangelogReplay, changelogRecords } from '../../../src/topology/runtime/changelog.js';
+import type { SourceRecord } from '../../../src/topology/transport/types.js';
+
+const asSource = (records: ReturnType<typeof changelogRecords>): SourceRecord[] =>
+  records.map((r, offset) => ({ topic: r.topic, partition: r.partition ?? 0, offset, key: r.key, value: r.value, timestamp: 0 }));
+
+describe('changelog', () => {
+  it('publishes changes followed by an applied-offset marker on the task partition', () => {
+    const records = changelogRecords('t.s.changelog', 2, [{ key: Buffer.from('a'), value: Buffer.from('1') }, { key: Buffer.from('b'), value: undefined }], 41);
+    expect(records.map((r) => r.partition)).toEqual([2, 2, 2]);
+    expect(records[1].value).toBeNull();
+    expect(records[2].key).toEqual(APPLIED_OFFSET_MARKER);
+    expect(records[2].value?.toString()).toBe('41');
+  });
+
+  it('restores only complete flushes: entries after the last marker are dropped', () => {
+    const replay = new ChangelogReplay();
+    replay.add(asSource(changelogRecords('c', 0, [{ key: Buffer.from('a'), value: Buffer.from('1') }], 10)));
+    replay.add(asSource(changelogRecords('c', 0, [{ key: Buffer.from('a'), value: Buffer.from('2') }, { key: Buffer.from('b'), value: Buffer.from('3') }], 20)));
+    // A flush cut short by a crash: its entries arrived, its marker did not.
+    replay.add(asSource(changelogRecords('c', 0, [{ key: Buffer.from('a'), value: Buffer.from('99') }], 30)).slice(0, 1));
+    expect(replay.appliedOffset).toBe(20);
+    const entries = new Map(replay.entries().map((e) => [e.key.toString(), e.value?.toString()]));
+    expect(entries).toEqual(new Map([['a', '2'], ['b', '3']]));
+  });
+
+  it('keeps deletions as tombstones so a restore removes the row', () => {
+    const replay = new ChangelogReplay();
+    replay.add(asSource(changelogRecords('c', 0, [{ key: Buffer.from('a'), value: Buffer.from('1') }], 1)));
+    replay.add(asSource(changelogRecords('c', 0, [{ key: Buffer.from('a'), value: undefined }], 2)));
+    expect(replay.entries()).toEqual([{ key: Buffer.from('a'), value: undefined }]);
+  });
+});
