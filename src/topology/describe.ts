@@ -1,3 +1,4 @@
+import { changelogTopic } from './runtime/changelog.js';
 import type { Topology } from './topology.js';
 
 export type DescribeFormat = 'text' | 'json' | 'mermaid';
@@ -12,7 +13,8 @@ export interface TopologyDescription {
 }
 
 /** The topology as plain data: what `agentrec describe` prints and what tooling can diff. */
-export function describeTopology(topology: Topology): TopologyDescription {
+/** `groupId` (default: the topology name) names the changelog topics, as the runtime does. */
+export function describeTopology(topology: Topology, groupId: string = topology.name): TopologyDescription {
   return {
     name: topology.name,
     source: { ...topology.source },
@@ -24,7 +26,7 @@ export function describeTopology(topology: Topology): TopologyDescription {
     })),
     sink: { name: topology.sink.name, topic: topology.sink.topic, partitions: topology.sink.partitions, serde: topology.sink.serde.name },
     deadLetterTopic: topology.deadLetterTopic,
-    stores: topology.stores.map((s) => ({ name: s.name, step: s.step, changelogTopic: s.changelog === false ? null : s.changelogTopic })),
+    stores: topology.stores.map((s) => ({ name: s.name, step: s.step, changelogTopic: s.changelog === false ? null : changelogTopic(groupId, s.name) })),
   };
 }
 

@@ -7,6 +7,8 @@ import type { SourceRecord } from './transport/types.js';
 export interface TestDriverOptions extends Omit<RunnerOptions, 'transport' | 'now'> {
   /** Initial clock value, ms since the epoch. */
   startTime?: number;
+  /** Most records one delivered batch holds (the embedded transport's maxBatch). */
+  maxBatch?: number;
 }
 
 /**
@@ -29,14 +31,15 @@ export class TopologyTestDriver {
     readonly topology: Topology,
     options: TestDriverOptions,
   ) {
-    this.clock = options.startTime ?? Date.UTC(2026, 0, 1);
+    const { startTime, maxBatch, ...runnerOptions } = options;
+    this.clock = startTime ?? Date.UTC(2026, 0, 1);
     this.log = new EmbeddedLog(() => this.clock);
     this.runner = new TopologyRunner(topology, {
       commitIntervalMs: 60_000,
       stateBackend: 'memory',
       log: () => undefined,
-      ...options,
-      transport: createEmbeddedTransport({ log: this.log }),
+      ...runnerOptions,
+      transport: createEmbeddedTransport({ log: this.log, maxBatch }),
       now: () => this.clock,
     });
   }

@@ -34,7 +34,7 @@ export interface Topology {
   readonly sink: SinkSpec<unknown>;
   readonly deadLetterTopic: string;
   /** Every store any step declared, with the step that owns it. */
-  readonly stores: readonly (StoreSpec & { step: string; changelogTopic: string })[];
+  readonly stores: readonly (StoreSpec & { step: string })[];
 }
 
 const NAME = /^[a-z][a-z0-9_.-]{0,99}$/i;
@@ -112,7 +112,7 @@ export class TopologyBuilder<T> {
           }
           continue;
         }
-        stores.push(Object.freeze({ ...store, step: step.name, changelogTopic: `${this.topologyName}.${store.name}.changelog` }));
+        stores.push(Object.freeze({ ...store, step: step.name }));
       }
     }
     const sink: SinkSpec<T> = Object.freeze({ name: sinkName, topic: spec.topic, partitions, serde: spec.serde, key: spec.key });

@@ -281,7 +281,8 @@ describeKafka('Kafka transport', () => {
   });
 
   it('splits partitions between two members, awaiting onRevoked before the partition moves', async () => {
-    const kafka = transport();
+    // Quick heartbeats so a rebalance completes well within the slow onRevoked below.
+    const kafka = transport({ consumer: { librdkafka: { 'heartbeat.interval.ms': 200 } } });
     const topic = uniqueName('split');
     const groupId = uniqueName('g');
     const partitions = 4;
@@ -289,21 +290,22 @@ describeKafka('Kafka transport', () => {
 
     const a = kafka.createConsumer({ groupId, topics: [topic], clientId: 'member-a' });
     const aRecorder = new Recorder();
+    const b = kafka.createConsumer({ groupId, topics: [topic], clientId: 'member-b' });
+    const bRecorder = new Recorder();
     let revokeFinishedAt = 0;
+    let bAssignedAt = 0;
     aRecorder.onRevokedHook = async () => {
-      // A slow flush: the partition must not reach the other member before this is done.
-      await sleep(500);
+      // A slow flush: b must not get the partition before it is done, however long b waits.
+      const until = Date.now() + 3000;
+      while (bAssignedAt === 0 && Date.now() < until) await sleep(20);
       revokeFinishedAt = Date.now();
     };
     await a.start(aRecorder);
     await waitFor(() => aRecorder.owned.size === partitions, 'a owns every partition');
 
-    const b = kafka.createConsumer({ groupId, topics: [topic], clientId: 'member-b' });
-    const bRecorder = new Recorder();
-    let bAssignedAt = 0;
     const bAssigned = bRecorder.onAssigned.bind(bRecorder);
     bRecorder.onAssigned = async (assigned) => {
-      if (assigned.length > 0 && bAssignedAt === 0) bAssignedAt = Date.now();
+      if (bAssignedAt === 0) bAssignedAt = Date.now();
       await bAssigned(assigned);
     };
     await b.start(bRecorder);
@@ -373,7 +375,8 @@ describeKafka('Kafka transport', () => {
     const kafka = transport({ consumer: { maxBatchSize: 10, maxBufferedRecords: 20 } });
     const topic = uniqueName('stuck');
     await kafka.ensureTopics([{ topic, partitions: 2 }]);
-    await kafka.createProducer().send([...keyed(topic, 200, (i) => `a${i}`, 0), ...keyed(topic, 200, (i) => `b${i}`, 1)]);
+    const producer = kafka.createProducer();
+    await producer.send(keyed(topic, 200, (i) => `a${i}`, 0));
     const consumer = kafka.createConsumer({ groupId: uniqueName('g'), topics: [topic] });
     const recorder = new Recorder();
     let release!: () => void;
@@ -382,7 +385,9 @@ describeKafka('Kafka transport', () => {
       if (partition.partition === 0) await released;
     };
     await consumer.start(recorder);
-    // Far more than the 20-record buffer goes through partition 1 while partition 0 is stuck.
+    await waitFor(() => recorder.countOn(0) > 0, 'partition 0 stuck in its first batch');
+    // Written behind partition 0's backlog, and far more than the 20-record buffer.
+    await producer.send(keyed(topic, 200, (i) => `b${i}`, 1));
     await waitFor(() => recorder.countOn(1) === 200, 'partition 1 past the stuck partition 0');
     expect(recorder.batches.filter((b) => b.partition.partition === 0).length).toBe(1);
     release();

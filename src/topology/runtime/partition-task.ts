@@ -5,7 +5,7 @@ import type { KeyValueStore } from '../../state/store.js';
 import type { RawRecord, Topology } from '../topology.js';
 import type { OutputRecord, Producer, SourceRecord, Transport } from '../transport/types.js';
 import type { Batch, Envelope, RecordMeta, Serde, StepContext, StepDefinition } from '../types.js';
-import { ChangelogReplay, changelogRecords } from './changelog.js';
+import { ChangelogReplay, changelogRecords, changelogTopic } from './changelog.js';
 import { TaskPipeline } from './pipeline.js';
 import { TaskLifecycle, TaskState } from './task-state.js';
 
@@ -14,6 +14,8 @@ export type DeadLetter = DeadLetterRecord;
 
 export interface PartitionTaskDeps {
   topology: Topology;
+  /** The application id: names the changelog topics. */
+  groupId: string;
   partition: number;
   producer: Producer;
   transport: Transport;
@@ -81,7 +83,7 @@ export class PartitionTask {
         let local = await store.appliedOffset();
         const stale = committedOffset !== undefined && local + 1 < committedOffset;
         if (spec.changelog !== false && (local < 0 || stale)) {
-          local = await this.restore(spec.name, spec.changelogTopic, store, local);
+          local = await this.restore(spec.name, changelogTopic(this.deps.groupId, spec.name), store, local);
         }
         applied.push(local);
       }
@@ -187,7 +189,7 @@ export class PartitionTask {
           spec.changelog === false
             ? undefined
             : (changes: Parameters<NonNullable<Parameters<KeyValueStore['flush']>[1]>>[0]) =>
-                this.deps.producer.send(changelogRecords(spec.changelogTopic, this.deps.partition, changes, this.lastProcessed));
+                this.deps.producer.send(changelogRecords(changelogTopic(this.deps.groupId, spec.name), this.deps.partition, changes, this.lastProcessed));
         await store.flush(this.lastProcessed, publish);
       }
       this.lastFlushed = this.lastProcessed;

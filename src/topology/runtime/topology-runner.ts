@@ -4,6 +4,7 @@ import type { KeyValueStore } from '../../state/store.js';
 import type { Topology } from '../topology.js';
 import type { GroupConsumer, Producer, SourceRecord, TopicPartition, TopicSpec, Transport } from '../transport/types.js';
 import type { Serde } from '../types.js';
+import { changelogTopic } from './changelog.js';
 import { defaultDeadLetterSerde } from './dead-letter-serde.js';
 import { startMetricsServer } from './metrics-server.js';
 import { PartitionTask, type DeadLetter } from './partition-task.js';
@@ -77,7 +78,7 @@ export class TopologyRunner {
       { topic: t.source.topic, partitions: t.source.partitions },
       { topic: t.sink.topic, partitions: t.sink.partitions },
       { topic: t.deadLetterTopic, partitions: 1 },
-      ...t.stores.filter((s) => s.changelog !== false).map((s) => ({ topic: s.changelogTopic, partitions: t.source.partitions, config: { 'cleanup.policy': 'compact' } })),
+      ...t.stores.filter((s) => s.changelog !== false).map((s) => ({ topic: changelogTopic(this.config.groupId, s.name), partitions: t.source.partitions, config: { 'cleanup.policy': 'compact' } })),
     ];
     for (const step of t.steps) {
       for (const extra of step.topics ?? []) specs.push({ topic: extra.topic, partitions: extra.partitions ?? 1, config: extra.config });
@@ -135,6 +136,7 @@ export class TopologyRunner {
     for (const [i, tp] of partitions.entries()) {
       const task = new PartitionTask({
         topology: this.topology,
+        groupId: this.config.groupId,
         partition: tp.partition,
         producer: this.producer!,
         transport: this.options.transport,
