@@ -29,6 +29,18 @@ export function sparseLookup(name: string, options: SparseLookupOptions): StepDe
     'sparseLookup',
     (ctx) => {
       const reported = { created: 0, expired: 0, filtered: 0 };
+      // Users, actions and features repeat constantly; building their key bytes once saves a
+      // UTF-8 encode per row per event. Bounded: cleared when full.
+      const keyCache = new Map<string, Buffer>();
+      const key = (namespace: 'user' | 'feature' | 'action', id: string): Buffer => {
+        const cacheKey = `${namespace}\u0000${id}`;
+        let bytes = keyCache.get(cacheKey);
+        if (!bytes) {
+          if (keyCache.size >= 200_000) keyCache.clear();
+          keyCache.set(cacheKey, (bytes = rowKey(namespace, id)));
+        }
+        return bytes;
+      };
       return async (batch: Batch<EncodedEvent>) => {
       const task = ModelTask.of(ctx, model);
       await task.ensureLoaded();
@@ -72,12 +84,12 @@ export function sparseLookup(name: string, options: SparseLookupOptions): StepDe
         }
         const plan = { user: -1, features: [] as number[], weights: [] as number[], candidates: [] as number[] };
         if (request) {
-          plan.user = keys.push(rowKey('user', request.userId)) - 1;
+          plan.user = keys.push(key('user', request.userId)) - 1;
           for (const f of request.features) {
-            plan.features.push(keys.push(rowKey('feature', f.key)) - 1);
+            plan.features.push(keys.push(key('feature', f.key)) - 1);
             plan.weights.push(f.weight);
           }
-          for (const actionId of request.candidates) plan.candidates.push(keys.push(rowKey('action', actionId)) - 1);
+          for (const actionId of request.candidates) plan.candidates.push(keys.push(key('action', actionId)) - 1);
         }
         plans.push(plan);
         const dense = request?.dense ? Float32Array.from(request.dense) : undefined;

@@ -1,0 +1,168 @@
+/**
+ * End to end through a real broker with RocksDB state: the agent-recommender topology (decode →
+ * encode → lookup → score → learn → emit) against a decode-only pass-through of the same events
+ * (the framework's floor), in the same run, plus event → score latency at a fixed input rate.
+ *
+ *   npx tsx bench/recommender-e2e.ts [--events 100000] [--rate 1000] [--seconds 20] [--transport kafka|embedded]
+ *
+ * Broker: KAFKA_BROKERS or 127.0.0.1:9092 (npm run kafka:start).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import agentRecommender from '../topologies/agent-recommender.js';
+import { decode } from '../src/operators/decode.js';
+import { mapValues } from '../src/operators/map-values.js';
+import { avroSerde } from '../src/serde/avro-serde.js';
+import type { ScoreRecord, TrajectoryEvent } from '../src/serde/records.js';
+import { SimulatedUsers } from '../src/simulation/simulated-users.js';
+import { TopologyRunner } from '../src/topology/runtime/topology-runner.js';
+import { topology, type Topology } from '../src/topology/topology.js';
+import { createEmbeddedTransport } from '../src/topology/transport/embedded-transport.js';
+import { createKafkaTransport } from '../src/topology/transport/kafka-transport.js';
+import type { OutputRecord, Transport } from '../src/topology/transport/types.js';
+
+const { values } = parseArgs({
+  options: {
+    events: { type: 'string', default: '100000' },
+    rate: { type: 'string', default: '1000' },
+    seconds: { type: 'string', default: '20' },
+    transport: { type: 'string', default: 'kafka' },
+    partitions: { type: 'string', default: '4' },
+  },
+});
+const events = Number(values.events);
+const partitions = Number(values.partitions);
+const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
+const run = `bench-${Date.now().toString(36)}`;
+const eventSerde = avroSerde<TrajectoryEvent>('trajectory-event');
+const makeTransport = (): Transport => (values.transport === 'embedded' ? sharedEmbedded : createKafkaTransport({ brokers }));
+const sharedEmbedded = createEmbeddedTransport();
+
+function simulatedRecords(topic: string, count: number, seed: number): OutputRecord[] {
+  const users = new SimulatedUsers({ users: 5000, actions: 300, candidates: 20, seed });
+  return Array.from({ length: count }, () => {
+    const event = users.next();
+    return { topic, key: Buffer.from(event.userId), value: eventSerde.serialize(event) };
+  });
+}
+
+async function fill(topic: string, records: OutputRecord[]): Promise<void> {
+  const transport = makeTransport();
+  await transport.ensureTopics([{ topic, partitions }]);
+  const producer = transport.createProducer();
+  for (let i = 0; i < records.length; i += 5000) await producer.send(records.slice(i, i + 5000));
+  await producer.close();
+  if (transport !== sharedEmbedded) await transport.close();
+}
+
+/** Runs `t` until `expected` records entered its first step; returns records/s from the first record on. */
+async function throughput(label: string, t: Topology, expected: number): Promise<{ rate: number; seconds: number }> {
+  const stateDir = mkdtempSync(join(tmpdir(), 'agentrec-bench-'));
+  const transport = makeTransport();
+  const runner = new TopologyRunner(t, { transport, groupId: `${run}-${label}`, stateDir, log: () => undefined, commitIntervalMs: 1000 });
+  await runner.start();
+  const firstStep = t.steps[0].name;
+  const processed = async () => (await runner.metrics.recordsIn.get()).values.filter((v) => v.labels.step === firstStep).reduce((a, v) => a + v.value, 0);
+  let started = 0;
+  let lastPrint = 0;
+  for (;;) {
+    const n = await processed();
+    if (n > 0 && !started) started = performance.now();
+    if (n >= expected) break;
+    if (performance.now() - lastPrint > 2000) {
+      process.stderr.write(`  ${label}: ${n.toLocaleString('en')} / ${expected.toLocaleString('en')}\n`);
+      lastPrint = performance.now();
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await runner.stop();
+  if (transport !== sharedEmbedded) await transport.close();
+  rmSync(stateDir, { recursive: true, force: true });
+  return { rate: expected / seconds, seconds };
+}
+
+async function latency(rate: number, seconds: number): Promise<{ p50: number; p99: number; samples: number }> {
+  const input = `${run}.latency.in`;
+  const output = `${run}.latency.out`;
+  const t = agentRecommender({ transport: 'kafka', settings: { inputTopic: input, outputTopic: output, partitions: String(partitions) } });
+  const stateDir = mkdtempSync(join(tmpdir(), 'agentrec-bench-'));
+  const transport = makeTransport();
+  const runner = new TopologyRunner(t, { transport, groupId: `${run}-latency`, stateDir, log: () => undefined });
+  await runner.start();
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  const scoreSerde = avroSerde<ScoreRecord>('score-record');
+  const reader = transport.createConsumer({ groupId: `${run}-latency-reader`, topics: [output] });
+  await reader.start({
+    onAssigned: async () => undefined,
+    onRevoked: async () => undefined,
+    onBatch: async (_tp, records) => {
+      const now = performance.now();
+      for (const r of records) {
+        const sent = sentAt.get(scoreSerde.deserialize(r.value!).requestId);
+        if (sent !== undefined) latencies.push(now - sent);
+      }
+    },
+  });
+  const producer = transport.createProducer();
+  const users = new SimulatedUsers({ users: 5000, actions: 300, candidates: 20, seed: 99 });
+  const total = rate * seconds;
+  const started = performance.now();
+  for (let i = 0; i < total; i++) {
+    const event = users.next();
+    const due = started + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    if (event.kind === 'REQUEST') sentAt.set(event.requestId!, performance.now());
+    void producer.send([{ topic: input, key: Buffer.from(event.userId), value: eventSerde.serialize(event) }]);
+  }
+  await new Promise((r) => setTimeout(r, 3000));
+  await reader.stop();
+  await producer.close();
+  await runner.stop();
+  if (transport !== sharedEmbedded) await transport.close();
+  rmSync(stateDir, { recursive: true, force: true });
+  latencies.sort((a, b) => a - b);
+  const pick = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
+  return { p50: pick(0.5), p99: pick(0.99), samples: latencies.length };
+}
+
+async function main(): Promise<void> {
+  console.log(`agentrec end-to-end benchmark: ${events.toLocaleString('en')} simulated events, ${partitions} partitions, transport ${values.transport}`);
+  const recInput = `${run}.rec.in`;
+  const passInput = `${run}.pass.in`;
+  const records = simulatedRecords(recInput, events, 7);
+  await fill(recInput, records);
+  await fill(
+    passInput,
+    records.map((r) => ({ ...r, topic: passInput })),
+  );
+  const passthrough = topology('bench-passthrough')
+    .from('in', { topic: passInput, partitions })
+    .step(decode('decode', { serde: eventSerde }))
+    .step(mapValues('identity', (e: TrajectoryEvent) => e))
+    .to('out', { topic: `${run}.pass.out`, serde: eventSerde });
+  const rec = agentRecommender({ transport: 'kafka', settings: { inputTopic: recInput, outputTopic: `${run}.rec.out`, partitions: String(partitions) } });
+  const base = await throughput('passthrough', passthrough, events);
+  const full = await throughput('recommender', rec, events);
+  console.log(`decode → re-encode pass-through (baseline): ${Math.round(base.rate).toLocaleString('en')} events/s (${base.seconds.toFixed(1)} s)`);
+  console.log(`agent-recommender, FM d=32, RocksDB:        ${Math.round(full.rate).toLocaleString('en')} events/s (${full.seconds.toFixed(1)} s)`);
+  console.log(`ratio recommender / pass-through:           ${(full.rate / base.rate).toFixed(2)}`);
+  if (values.transport === 'kafka') {
+    const rate = Number(values.rate);
+    const l = await latency(rate, Number(values.seconds));
+    console.log(`event → score latency at ${rate} events/s: p50 ${l.p50.toFixed(1)} ms, p99 ${l.p99.toFixed(1)} ms (${l.samples} requests)`);
+  }
+  console.log(`process RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
