@@ -16,14 +16,15 @@ export interface SparseLookupOptions {
  * (stored by `update` when that request was scored, or scored earlier in this batch), so the
  * update uses exactly the features that were scored. Feedback whose request is unknown or past
  * its TTL falls back to user + action when it names an action, and is otherwise ignored
- * (counted as `feedback_unmatched`). Rows come from one getRows call per batch: the same row
- * used by two events of the batch is the same object, so updates accumulate in order.
+ * (counted as `feedback_unmatched`). Rows are read at each event's own time; the same row used
+ * by two events of the batch is the same object, so updates accumulate in order.
  *
  * @example
  * .step(sparseLookup('lookup', { model }))
  */
 export function sparseLookup(name: string, options: SparseLookupOptions): StepDefinition<EncodedEvent, LookedUpEvent> {
   const { model } = options;
+  const rowTtlMs = model.rowStore.ttlMs ?? Infinity;
   return batchStep<EncodedEvent, LookedUpEvent>(
     name,
     'sparseLookup',
@@ -49,8 +50,8 @@ export function sparseLookup(name: string, options: SparseLookupOptions): StepDe
       const storedById = new Map(feedbackIds.map((id, i) => [id, stored[i]]));
       const scoredInBatch = new Map<string, RequestSnapshot>();
 
-      const keys: Buffer[] = [];
-      const plans: { user: number; features: number[]; weights: number[]; candidates: number[] }[] = [];
+      // Per record: the row keys it needs, laid out [user, ...features, ...candidates].
+      const plans: { keys: Buffer[]; ids: string[]; weights: number[]; candidates: number }[] = [];
       const out = batch.records.map((record) => {
         const { event } = record.value;
         let role: LookedUpEvent['role'] = 'ignore';
@@ -82,32 +83,63 @@ export function sparseLookup(name: string, options: SparseLookupOptions): StepDe
             ctx.metrics.count('feedback_unmatched');
           }
         }
-        const plan = { user: -1, features: [] as number[], weights: [] as number[], candidates: [] as number[] };
+        const plan = { keys: [] as Buffer[], ids: [] as string[], weights: [] as number[], candidates: 0 };
+        const need = (namespace: 'user' | 'feature' | 'action', id: string) => {
+          plan.keys.push(key(namespace, id));
+          plan.ids.push(`${namespace}\u0000${id}`);
+        };
         if (request) {
-          plan.user = keys.push(key('user', request.userId)) - 1;
+          need('user', request.userId);
           for (const f of request.features) {
-            plan.features.push(keys.push(key('feature', f.key)) - 1);
+            need('feature', f.key);
             plan.weights.push(f.weight);
           }
-          for (const actionId of request.candidates) plan.candidates.push(keys.push(key('action', actionId)) - 1);
+          for (const actionId of request.candidates) need('action', actionId);
+          plan.candidates = request.candidates.length;
         }
         plans.push(plan);
         const dense = request?.dense ? Float32Array.from(request.dense) : undefined;
         return { meta: record.meta, value: { event, role, request, matched, features: [], candidates: [], dense } as LookedUpEvent };
       });
 
-      const now = batch.records.reduce((max, r) => Math.max(max, r.value.event.eventTime), 0);
-      const rows: (EmbeddingRow | undefined)[] = keys.length ? await task.rows.getRows(keys, now) : [];
-      out.forEach((record, i) => {
+      // Rows are read at each record's own event time, so the frequency filter's sightings and
+      // row expiry come out exactly as with one record per batch (one getRows for the whole batch
+      // at its latest time stamped sightings with that time and skipped expiry between two uses
+      // inside the batch). A row already read in this batch is reused, not read again: the same
+      // object, so the updates of this batch accumulate on it in order.
+      const live = new Map<string, EmbeddingRow>();
+      for (const [i, record] of out.entries()) {
         const plan = plans[i];
-        const value = record.value;
-        if (plan.user >= 0) value.user = rows[plan.user];
-        plan.features.forEach((k, j) => {
-          const row = rows[k];
-          if (row) value.features.push({ row, weight: plan.weights[j] });
+        if (plan.keys.length === 0) continue;
+        const time = record.value.event.eventTime;
+        const rows: (EmbeddingRow | undefined)[] = new Array(plan.keys.length);
+        const missing: number[] = [];
+        plan.ids.forEach((id, j) => {
+          const row = live.get(id);
+          if (row && !(time - row.lastTouchedMs > rowTtlMs)) {
+            row.seenCount++;
+            row.lastTouchedMs = time;
+            rows[j] = row;
+          } else {
+            missing.push(j);
+          }
         });
-        value.candidates = plan.candidates.map((k) => rows[k]);
-      });
+        if (missing.length) {
+          const fetched = await task.rows.getRows(missing.map((j) => plan.keys[j]), time);
+          missing.forEach((j, m) => {
+            rows[j] = fetched[m];
+            if (fetched[m]) live.set(plan.ids[j], fetched[m]);
+            else live.delete(plan.ids[j]);
+          });
+        }
+        const value = record.value;
+        value.user = rows[0];
+        plan.weights.forEach((weight, j) => {
+          const row = rows[1 + j];
+          if (row) value.features.push({ row, weight });
+        });
+        value.candidates = rows.slice(1 + plan.weights.length, 1 + plan.weights.length + plan.candidates);
+      }
       // The row store keeps running totals; metrics get the increase since the last batch.
       for (const counter of ['created', 'expired', 'filtered'] as const) {
         const total = task.rows.counters[counter];

@@ -385,12 +385,16 @@ describeKafka('Kafka transport', () => {
       if (partition.partition === 0) await released;
     };
     await consumer.start(recorder);
-    await waitFor(() => recorder.countOn(0) > 0, 'partition 0 stuck in its first batch');
-    // Written behind partition 0's backlog, and far more than the 20-record buffer.
-    await producer.send(keyed(topic, 200, (i) => `b${i}`, 1));
-    await waitFor(() => recorder.countOn(1) === 200, 'partition 1 past the stuck partition 0');
-    expect(recorder.batches.filter((b) => b.partition.partition === 0).length).toBe(1);
-    release();
+    try {
+      await waitFor(() => recorder.countOn(0) > 0, 'partition 0 stuck in its first batch');
+      // Written behind partition 0's backlog, and far more than the 20-record buffer.
+      await producer.send(keyed(topic, 200, (i) => `b${i}`, 1));
+      await waitFor(() => recorder.countOn(1) === 200, 'partition 1 past the stuck partition 0');
+      expect(recorder.batches.filter((b) => b.partition.partition === 0).length).toBe(1);
+    } finally {
+      // stop() waits for in-flight batches, so a failed assertion must not leave one hanging.
+      release();
+    }
     await waitFor(() => recorder.countOn(0) === 200, 'partition 0 after it is unstuck');
     const offsets0 = recorder.records.filter((r) => r.partition === 0).map((r) => r.offset);
     expect(offsets0).toEqual(Array.from({ length: 200 }, (_, i) => i));

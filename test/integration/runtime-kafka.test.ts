@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, expect, it, vi } from 'vitest';
 import { BadRecordError } from '../../src/errors.js';
 import { decode } from '../../src/operators/decode.js';
@@ -20,8 +23,13 @@ interface Tick {
   seq: number;
 }
 
+/** A tick with how many earlier ticks of its user the partition's state had seen. */
+interface Counted extends Tick {
+  seen?: number;
+}
+
 /** What the sink writes: the tick plus where it was read from, so duplicates can be traced. */
-interface Annotated extends Tick {
+interface Annotated extends Counted {
   sourcePartition: number;
   sourceOffset: number;
 }
@@ -30,10 +38,35 @@ const PARTITIONS = 4;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * decode (JSON, seq must be an integer) → annotate → sink. `paceMs` slows every batch down so
- * a test can act while the runner is still in the middle of its input.
+ * Per-user tick counter in a changelogged store. Without lost or doubly applied state, the
+ * count a tick sees equals its seq, whichever runner and state directory processes it.
  */
-function tickTopology(name: string, options: { paceMs?: number } = {}): Topology {
+const countTicks = batchStep<Tick, Counted>(
+  'count',
+  'count',
+  (ctx) => {
+    const store = ctx.store('seen');
+    return async (batch) => {
+      const records = [];
+      for (const record of batch.records) {
+        const key = Buffer.from(record.value.user);
+        const seen = (await store.get(key))?.readUInt32BE(0) ?? 0;
+        const next = Buffer.alloc(4);
+        next.writeUInt32BE(seen + 1);
+        await store.put(key, next);
+        records.push({ meta: record.meta, value: { ...record.value, seen } });
+      }
+      return { partition: batch.partition, records };
+    };
+  },
+  { stores: [{ name: 'seen' }] },
+);
+
+/**
+ * decode (JSON, seq must be an integer) → [pace] → [count] → annotate → sink. `paceMs` slows
+ * every batch down so a test can act while the runner is in the middle of its input.
+ */
+function tickTopology(name: string, options: { paceMs?: number; counting?: boolean } = {}): Topology {
   const decoded = topology(name)
     .from('ticks-in', { topic: `${name}.in`, partitions: PARTITIONS })
     .step(
@@ -53,8 +86,9 @@ function tickTopology(name: string, options: { paceMs?: number } = {}): Topology
             return batch;
           }),
         );
-  return paced
-    .step(mapValues('annotate', (tick: Tick, meta): Annotated => ({ ...tick, sourcePartition: meta.partition, sourceOffset: meta.offset })))
+  const counted = options.counting ? paced.step(countTicks) : paced;
+  return counted
+    .step(mapValues('annotate', (tick: Counted, meta): Annotated => ({ ...tick, sourcePartition: meta.partition, sourceOffset: meta.offset })))
     .to('ticks-out', { topic: `${name}.out`, serde: jsonSerde<Annotated>('json:annotated') });
 }
 
@@ -160,9 +194,13 @@ function expectCompleteAndOrdered(tail: TopicTail, produced: number, users: numb
     const firstSightings: number[] = [];
     const seen = new Set<number>();
     for (const { value } of outputs) {
-      if (seen.has(value.seq)) duplicates++;
-      else firstSightings.push(value.seq);
+      if (seen.has(value.seq)) {
+        duplicates++;
+        continue;
+      }
+      firstSightings.push(value.seq);
       seen.add(value.seq);
+      if (value.seen !== undefined) expect(value.seen, `count state when ${user} seq ${value.seq} was processed`).toBe(value.seq);
     }
     expect(firstSightings, `ticks of ${user}`).toEqual(expected);
     expect(new Set(outputs.map((o) => o.partition)).size, `partitions of ${user}`).toBe(1);
@@ -208,9 +246,17 @@ describeKafka('TopologyRunner on the real broker', () => {
     return created;
   };
 
+  const stateDirs: string[] = [];
+  const stateDir = async (): Promise<string> => {
+    const dir = await mkdtemp(join(tmpdir(), 'agentrec-runtime-'));
+    stateDirs.push(dir);
+    return dir;
+  };
+
   afterEach(async () => {
     await Promise.allSettled(runners.splice(0).map((r) => r.stop()));
     await Promise.allSettled(transports.splice(0).map((t) => t.close()));
+    await Promise.all(stateDirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
     failures.length = 0;
   });
 
@@ -292,14 +338,15 @@ describeKafka('TopologyRunner on the real broker', () => {
     expect(failures).toEqual([]);
   });
 
-  it('a runner stopped gracefully and restarted resumes from its committed offsets without duplicates', async () => {
+  it('a runner stopped gracefully and restarted resumes from its committed offsets and local state without duplicates', async () => {
     const name = uniqueName('rt-resume');
-    const t = tickTopology(name);
+    const t = tickTopology(name, { counting: true });
+    const local = { stateBackend: 'rocksdb' as const, stateDir: await stateDir() };
     const io = kafka();
     const users = 300;
     const firstPart = 8_000;
     const total = 20_000;
-    const first = runner(t, { transport: kafka(), groupId: name });
+    const first = runner(t, { transport: kafka(), groupId: name, ...local });
     await io.ensureTopics(first.topicSpecs());
     const producer = io.createProducer();
     await producer.send(ticks(t.source.topic, 0, firstPart, users));
@@ -311,7 +358,7 @@ describeKafka('TopologyRunner on the real broker', () => {
     expect(first.assignedPartitions).toEqual([]);
 
     await producer.send(ticks(t.source.topic, firstPart, total - firstPart, users));
-    const second = runner(t, { transport: kafka(), groupId: name });
+    const second = runner(t, { transport: kafka(), groupId: name, ...local });
     await second.start();
     await out.until((tail) => uniqueTicks(tail) >= total, `all ${total} ticks`);
     await sleep(500);
@@ -321,6 +368,8 @@ describeKafka('TopologyRunner on the real broker', () => {
     expect(out.count).toBe(total);
     expect(await stepTotal(first, 'recordsIn', 'decode')).toBe(firstPart);
     expect(await stepTotal(second, 'recordsIn', 'decode')).toBe(total - firstPart);
+    // Local state was current, so nothing was read back from the changelog.
+    expect((await second.metrics.restoredRows.get()).values.reduce((n, v) => n + v.value, 0)).toBe(0);
     expect(failures).toEqual([]);
   });
 
@@ -470,10 +519,16 @@ describeKafka('TopologyRunner on the real broker', () => {
 
   it('stop() with outputs in flight drains, flushes and commits: the next runner gets no record twice', async () => {
     const name = uniqueName('rt-shutdown');
-    const t = tickTopology(name, { paceMs: 20 });
+    const t = tickTopology(name, { paceMs: 20, counting: true });
     const io = kafka();
     // Outputs stay unacknowledged for ~300 ms and batches are paced, so stop() lands mid-stream.
-    const first = runner(t, { transport: kafka({ producer: { lingerMs: 300 }, consumer: { maxBatchSize: 100 } }), groupId: name, commitIntervalMs: 5_000 });
+    const first = runner(t, {
+      transport: kafka({ producer: { lingerMs: 300 }, consumer: { maxBatchSize: 100 } }),
+      groupId: name,
+      commitIntervalMs: 5_000,
+      stateBackend: 'rocksdb',
+      stateDir: await stateDir(),
+    });
     await io.ensureTopics(first.topicSpecs());
     const total = 20_000;
     const users = 400;
@@ -494,15 +549,17 @@ describeKafka('TopologyRunner on the real broker', () => {
     // Everything the first runner read was written before stop() returned.
     expect(out.count).toBe(processedByFirst);
 
-    const second = runner(t, { transport: kafka(), groupId: name });
+    // Another machine: empty state directory, so its counts come from the changelog stop() flushed.
+    const second = runner(t, { transport: kafka(), groupId: name, stateBackend: 'rocksdb', stateDir: await stateDir() });
     await second.start();
     await out.until((tail) => uniqueTicks(tail) >= total, `all ${total} ticks`);
     await sleep(500);
     await out.poll();
 
-    expect(await stepTotal(second, 'recordsIn', 'decode')).toBe(total - processedByFirst);
     expect(expectCompleteAndOrdered(out, total, users)).toBe(0);
     expect(out.count).toBe(total);
+    expect(await stepTotal(second, 'recordsIn', 'decode')).toBe(total - processedByFirst);
+    expect((await second.metrics.restoredRows.get()).values.reduce((n, v) => n + v.value, 0)).toBeGreaterThan(0);
     expect(failures).toEqual([]);
   });
 });

@@ -172,7 +172,7 @@ export class ModelTask {
     if (e.user) this.applySparse(e.user, this.contextGradients[0]);
     e.features.forEach((f, i) => this.applySparse(f.row, this.contextGradients[1 + i]));
     e.candidates.forEach((row, c) => {
-      if (row) this.applySparse(row, this.candidateGradients[c]);
+      if (row && dScores[c] !== 0) this.applySparse(row, this.candidateGradients[c]);
     });
     adagradUpdate(this.dense, this.denseAccumulators, this.denseGradient, this.model.denseOptimizer);
     this.denseDirty = true;

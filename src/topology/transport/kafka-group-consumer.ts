@@ -212,7 +212,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
         const chunk = start === 0 && end === messages.length ? messages : messages.slice(start, end);
         owned.buffered.push(chunk);
         owned.bufferedCount += chunk.length;
-        const hogging = false;
+        const hogging = owned.bufferedCount >= this.options.consumer.maxBufferedRecords && this.owned.size > 1;
         if (hogging && !owned.backpressured) {
           owned.backpressured = true;
           if (!this.pausedByCaller.has(owned.key)) this.setFetching(owned, false);
@@ -282,7 +282,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
       await this.assign(partitions, cooperative);
     } else {
       // REVOKE_PARTITIONS, or a rebalance error: either way these partitions are no longer ours.
-      void this.revoke(partitions);
+      await this.revoke(partitions);
       this.release(() => (cooperative ? this.client.incrementalUnassign(partitions) : this.client.unassign()));
     }
   }

@@ -55,6 +55,7 @@ class PendingSend {
 export class KafkaProducer implements Producer {
   private readonly client: RdKafka.Producer;
   private connection: Promise<void> | undefined;
+  private connected = false;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly options: ResolvedKafkaOptions, clientId: string) {
@@ -73,7 +74,7 @@ export class KafkaProducer implements Producer {
     if (this.closing) {
       throw new AgentrecError('KAFKA_DELIVERY_FAILED', `${records.length} record(s) not sent: the producer is closed`);
     }
-    await this.connect();
+    if (!this.connected) await this.connect();
     const pending = new PendingSend(records.length);
     // A plain loop, no await per record: the only pause is when librdkafka's queue is full.
     for (let index = 0; index < records.length; ) {
@@ -104,6 +105,7 @@ export class KafkaProducer implements Producer {
       () => {
         // A librdkafka thread serves delivery reports, so no JS timer has to poll for them.
         this.client.setPollInBackground(true);
+        this.connected = true;
       },
     );
     return this.connection;

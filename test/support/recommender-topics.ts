@@ -1,0 +1,39 @@
+import agentRecommender, { simulate } from '../../topologies/agent-recommender.js';
+import { avroSerde } from '../../src/serde/avro-serde.js';
+import type { ScoreRecord } from '../../src/serde/records.js';
+import type { Transport } from '../../src/topology/transport/types.js';
+
+/** The `--set` settings that give one test run its own input and output topics. */
+export function recommenderSettings(input: string, output: string, partitions: number): Record<string, string> {
+  return { inputTopic: input, outputTopic: output, partitions: String(partitions) };
+}
+
+/**
+ * Fills the input topic with `events` simulated trajectory events (Avro, keyed by userId) through
+ * the topology's own `simulate`, so the run sees exactly what `agentrec run` would produce.
+ */
+export async function prefillTrajectories(transport: Transport, settings: Record<string, string>, events: number): Promise<void> {
+  const topology = agentRecommender({ transport: 'kafka', settings });
+  await transport.ensureTopics([{ topic: topology.source.topic, partitions: topology.source.partitions }]);
+  const producer = transport.createProducer({ clientId: 'prefill' });
+  try {
+    await simulate({ topology, produce: (records) => producer.send(records), events, rate: 0, signal: new AbortController().signal, log: () => undefined });
+  } finally {
+    await producer.close();
+  }
+}
+
+/** Every requestId in a score topic (with how often it appears: outputs are at-least-once). */
+export async function scoredRequestIds(transport: Transport, topic: string, partitions: number): Promise<Map<string, number>> {
+  const serde = avroSerde<ScoreRecord>('score-record');
+  const counts = new Map<string, number>();
+  for (let partition = 0; partition < partitions; partition++) {
+    for await (const chunk of transport.readToEnd({ topic, partition })) {
+      for (const record of chunk) {
+        const { requestId } = serde.deserialize(record.value!);
+        counts.set(requestId, (counts.get(requestId) ?? 0) + 1);
+      }
+    }
+  }
+  return counts;
+}
