@@ -17,6 +17,11 @@ import { LibrdkafkaCode, librdkafkaCode } from '../src/topology/transport/kafka-
 import { connectClient, consumeBatch, createNativeConsumer, disconnectClient, type NativeConsumer } from '../src/topology/transport/kafka-native.js';
 import { resolveKafkaOptions } from '../src/topology/transport/kafka-options.js';
 import { createKafkaTransport, type KafkaTransportOptions } from '../src/topology/transport/kafka-transport.js';
+import { decode } from '../src/operators/decode.js';
+import { mapValues } from '../src/operators/map-values.js';
+import { bytesSerde } from '../src/serde/bytes-serde.js';
+import { TopologyRunner } from '../src/topology/runtime/topology-runner.js';
+import { topology } from '../src/topology/topology.js';
 
 export interface LoopResult {
   records: number;
@@ -201,6 +206,39 @@ export async function fillTopic(options: {
   }
 }
 
+/**
+ * The same copy through the whole framework: a decode → map → encode topology run by
+ * TopologyRunner (tasks, RxJS operator chain, metrics, dead-letter handling, offset commits
+ * after acknowledged outputs). Clock stops once every record left the sink and was committed.
+ */
+export async function frameworkPassThrough(options: { brokers: string; inputTopic: string; outputTopic: string; groupId: string; expected: number }): Promise<LoopResult> {
+  const t = topology('bench-passthrough')
+    .from('in', { topic: options.inputTopic, partitions: 4 })
+    .step(decode('decode', { serde: bytesSerde() }))
+    .step(mapValues('map', (value: Buffer) => value))
+    .to('out', { topic: options.outputTopic, serde: bytesSerde() });
+  const transport = createKafkaTransport({ brokers: options.brokers, clientId: 'framework-loop' });
+  const runner = new TopologyRunner(t, { transport, groupId: options.groupId, stateBackend: 'memory', log: () => undefined });
+  await runner.start();
+  const count = async (step: string, metric: 'recordsIn' | 'recordsOut') =>
+    (await runner.metrics[metric].get()).values.filter((v) => v.labels.step === step).reduce((a, v) => a + v.value, 0);
+  let firstAt = 0;
+  let cpuAtFirst = process.cpuUsage();
+  for (;;) {
+    if (!firstAt && (await count('decode', 'recordsIn')) > 0) {
+      firstAt = performance.now();
+      cpuAtFirst = process.cpuUsage();
+    }
+    if ((await count('out', 'recordsOut')) >= options.expected) break;
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  await runner.commitAll();
+  const result = { records: options.expected, seconds: (performance.now() - firstAt) / 1000, cpuSeconds: cpuSince(cpuAtFirst) };
+  await runner.stop();
+  await transport.close();
+  return result;
+}
+
 async function main(): Promise<void> {
   const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
   const count = Number(process.argv[2] ?? 500_000);
@@ -211,7 +249,7 @@ async function main(): Promise<void> {
   const loadSeconds = (performance.now() - loadStart) / 1000;
   console.log(`preloaded ${count} x 200-byte records into 4 partitions in ${loadSeconds.toFixed(1)} s`);
 
-  const outputs = { raw: `bench-raw-output-${run}`, transport: `bench-transport-output-${run}` };
+  const outputs = { raw: `bench-raw-output-${run}`, transport: `bench-transport-output-${run}`, framework: `bench-framework-output-${run}` };
   const setup = createKafkaTransport({ brokers });
   await setup.ensureTopics(Object.values(outputs).map((topic) => ({ topic, partitions: 4 })));
   await setup.close();
@@ -226,8 +264,11 @@ async function main(): Promise<void> {
     expected: count,
   });
   report('Transport (onBatch → send → commit)', viaTransport);
-  const ratio = viaTransport.records / viaTransport.seconds / (raw.records / raw.seconds);
-  console.log(`throughput ratio transport / raw: ${ratio.toFixed(2)}`);
+  const viaFramework = await frameworkPassThrough({ brokers, inputTopic, outputTopic: outputs.framework, groupId: `bench-framework-${run}`, expected: count });
+  report('framework topology (decode → map → encode, TopologyRunner)', viaFramework);
+  const rate = (r: LoopResult) => r.records / r.seconds;
+  console.log(`throughput ratio transport / raw: ${(rate(viaTransport) / rate(raw)).toFixed(2)}`);
+  console.log(`throughput ratio framework / raw: ${(rate(viaFramework) / rate(raw)).toFixed(2)}`);
   if (raw.cpuSeconds && viaTransport.cpuSeconds) {
     console.log(`CPU-per-record ratio raw / transport: ${(raw.cpuSeconds / raw.records / (viaTransport.cpuSeconds / viaTransport.records)).toFixed(2)}`);
   }

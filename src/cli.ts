@@ -64,11 +64,13 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
 
-  const transport: Transport = brokers ? createKafkaTransport({ brokers }) : createEmbeddedTransport();
+  let runner: TopologyRunner | undefined;
+  // A consumer or producer that dies on its own (outside any handler) must stop the runner too.
+  const transport: Transport = brokers ? createKafkaTransport({ brokers, onError: (error) => runner?.fail(error) }) : createEmbeddedTransport();
   // The embedded log lives and dies with the process, so its state must too: state left from an
   // earlier run would claim offsets this fresh log has not reached yet.
   const embeddedStateDir = brokers ? undefined : mkdtempSync(join(tmpdir(), 'agentrec-embedded-'));
-  const runner = new TopologyRunner(topology, {
+  runner = new TopologyRunner(topology, {
     transport,
     groupId: values.group ?? process.env.AGENTREC_GROUP_ID,
     stateDir: embeddedStateDir ?? values['state-dir'] ?? process.env.AGENTREC_STATE_DIR,

@@ -45,7 +45,8 @@ export class PartitionTask {
   private inFlightRecords = 0;
   private sendFailure: unknown;
   private deadLetters: OutputRecord[] = [];
-  private currentRaw = new Map<number, SourceRecord>();
+  /** The batch being processed, for dead letters (raw bytes) and the sink (raw keys). */
+  private currentRaw: SourceRecord[] = [];
   private exclusive: Promise<unknown> = Promise.resolve();
   private readonly labels: { topology: string; partition: string };
 
@@ -99,7 +100,8 @@ export class PartitionTask {
     return this.serial(async () => {
       this.lifecycle.expect(TaskState.Running);
       if (records.length === 0) return;
-      const fresh = records.filter((r) => r.offset > this.appliedOffset);
+      // Only right after a restart can a batch start at or below the applied offset.
+      const fresh = records[0].offset > this.appliedOffset ? records : records.filter((r) => r.offset > this.appliedOffset);
       if (fresh.length < records.length) this.deps.metrics.skippedReplayed.inc(this.labels, records.length - fresh.length);
       if (fresh.length > 0) await this.runBatch(fresh);
       this.lastProcessed = Math.max(this.lastProcessed, records[records.length - 1].offset);
@@ -108,10 +110,16 @@ export class PartitionTask {
 
   /**
    * Makes everything processed so far durable and returns the input offset to commit (next to
-   * read), or undefined when nothing advanced since the last commit.
+   * read), or undefined when nothing advanced since the last confirmed commit. `always` returns
+   * the offset even then (on revoke: the next owner must find it committed).
    */
-  commit(): Promise<number | undefined> {
-    return this.serial(() => this.commitNow());
+  commit(always = false): Promise<number | undefined> {
+    return this.serial(() => this.commitNow(always));
+  }
+
+  /** The consumer group accepted `offset`: later commits need not repeat it. */
+  confirmCommitted(offset: number): void {
+    this.lastCommitted = Math.max(this.lastCommitted, offset - 1);
   }
 
   suspend(): void {
@@ -135,22 +143,29 @@ export class PartitionTask {
 
   private async runBatch(records: SourceRecord[]): Promise<void> {
     const topology = this.deps.topology;
-    this.currentRaw = new Map(records.map((r) => [r.offset, r]));
+    this.currentRaw = records;
     const batch: Batch<RawRecord> = { partition: this.deps.partition, records: records.map(toEnvelope) };
     const out = await this.pipeline!.run(batch);
     const sink = topology.sink;
     const outputs: OutputRecord[] = [];
     for (const record of out.records) {
       try {
-        const key = sink.key ? sink.key(record.value, record.meta) : record.meta.key;
-        outputs.push({ topic: sink.topic, key: key === null ? null : Buffer.from(key), value: sink.serde.serialize(record.value) });
+        let key: Buffer | null;
+        if (sink.key) {
+          const chosen = sink.key(record.value, record.meta);
+          key = chosen === null ? null : Buffer.from(chosen);
+        } else {
+          // Keyed as the input: reuse the input's key bytes instead of re-encoding the string.
+          key = this.rawRecord(record.meta.offset)?.key ?? (record.meta.key === null ? null : Buffer.from(record.meta.key));
+        }
+        outputs.push({ topic: sink.topic, key, value: sink.serde.serialize(record.value) });
       } catch (err) {
         this.deadLetter(sink.name, record.meta, err);
       }
     }
     this.deps.metrics.recordsOut.inc({ ...this.labels, step: sink.name }, outputs.length);
     const toSend = this.deadLetters.length ? outputs.concat(this.deadLetters.splice(0)) : outputs;
-    this.currentRaw = new Map();
+    this.currentRaw = [];
     if (toSend.length === 0) return;
     const count = toSend.length;
     this.inFlightRecords += count;
@@ -175,7 +190,7 @@ export class PartitionTask {
     while (this.inFlightRecords > threshold && this.inFlight.size > 0) await Promise.race(this.inFlight);
   }
 
-  private async commitNow(): Promise<number | undefined> {
+  private async commitNow(always: boolean): Promise<number | undefined> {
     await Promise.all(this.inFlight);
     if (this.sendFailure !== undefined) {
       throw new AgentrecError('KAFKA_DELIVERY_FAILED', `outputs of partition ${this.deps.partition} were not delivered: ${errorMessage(this.sendFailure)}`, {
@@ -194,10 +209,9 @@ export class PartitionTask {
       }
       this.lastFlushed = this.lastProcessed;
     }
-    if (this.lastProcessed > this.lastCommitted) {
-      this.lastCommitted = this.lastProcessed;
-      return this.lastProcessed + 1;
-    }
+    // Marked committed only once the group accepted it (confirmCommitted): a commit that fails
+    // or races a revoke is retried, never assumed.
+    if (this.lastProcessed > this.lastCommitted || (always && this.lastProcessed >= 0)) return this.lastProcessed + 1;
     return undefined;
   }
 
@@ -248,7 +262,7 @@ export class PartitionTask {
   }
 
   private deadLetter(stepName: string, meta: RecordMeta, error: unknown): void {
-    const raw = this.currentRaw.get(meta.offset);
+    const raw = this.rawRecord(meta.offset);
     const code = errorCode(error);
     const record: DeadLetter = {
       topology: this.deps.topology.name,
@@ -265,6 +279,14 @@ export class PartitionTask {
     this.deps.metrics.deadLettered.inc({ ...this.labels, step: stepName, code });
     this.deps.log(`dead-lettered ${meta.topic}[${meta.partition}]@${meta.offset} at step '${stepName}': ${record.reason}`);
     this.deadLetters.push({ topic: this.deps.topology.deadLetterTopic, key: record.key, value: this.deps.deadLetterSerde.serialize(record) });
+  }
+
+  /** The source record at `offset` in the current batch (offsets of one poll are usually contiguous). */
+  private rawRecord(offset: number): SourceRecord | undefined {
+    const records = this.currentRaw;
+    if (records.length === 0) return undefined;
+    const guess = records[offset - records[0].offset];
+    return guess?.offset === offset ? guess : records.find((r) => r.offset === offset);
   }
 
   /** Process, commit and close never interleave: each waits for the one before. */

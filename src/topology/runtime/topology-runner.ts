@@ -126,7 +126,15 @@ export class TopologyRunner {
       if (offset !== undefined) offsets.push({ topic: this.topology.source.topic, partition: task.partition, offset });
     }
     if (offsets.length === 0) return;
-    await this.consumer!.commit(offsets);
+    try {
+      await this.consumer!.commit(offsets);
+    } catch (err) {
+      // Not fatal: state already holds its applied offset, so whoever resumes from the older
+      // commit skips what was applied. The offsets stay unconfirmed and go out with the next commit.
+      this.log(`offset commit failed, will retry: ${errorMessage(err)}`);
+      return;
+    }
+    for (const o of offsets) this.tasks.get(o.partition)?.confirmCommitted(o.offset);
     for (const o of offsets) this.metrics.commits.inc({ topology: this.topology.name, partition: String(o.partition) });
     this.metrics.commitDuration.observe({ topology: this.topology.name }, (performance.now() - started) / 1000);
   }
@@ -160,7 +168,7 @@ export class TopologyRunner {
       const task = this.tasks.get(tp.partition);
       if (!task) continue;
       revoked.push(task);
-      const offset = await task.commit();
+      const offset = await task.commit(true);
       if (offset !== undefined) offsets.push({ ...tp, offset });
     }
     if (offsets.length) await this.consumer!.commit(offsets);
@@ -191,18 +199,25 @@ export class TopologyRunner {
     });
   }
 
-  /** A failure in any handler stops the runner: better to stop than to commit past lost work. */
+  /**
+   * Stops the runner because of `error` (also for errors the transport reports on its own, e.g.
+   * a consumer that died): `done` rejects with it. Better to stop than to commit past lost work.
+   */
+  fail(error: unknown): void {
+    if (this.failed !== undefined) return;
+    this.failed = error;
+    this.log(`stopping after error: ${errorMessage(error)}`);
+    this.doneDeferred.reject(error);
+    setImmediate(() => void this.stop().catch(() => undefined));
+  }
+
+  /** A failure in any handler fails the runner. */
   private async guard(fn: () => Promise<void>): Promise<void> {
     if (this.failed !== undefined) throw this.failed;
     try {
       await fn();
     } catch (err) {
-      if (this.failed === undefined) {
-        this.failed = err;
-        this.log(`stopping after error: ${errorMessage(err)}`);
-        this.doneDeferred.reject(err);
-        setImmediate(() => void this.stop().catch(() => undefined));
-      }
+      this.fail(err);
       throw err;
     }
   }
