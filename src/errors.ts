@@ -23,6 +23,8 @@ export class AgentrecError extends Error {
   readonly code: ErrorCode;
   readonly step?: string;
   readonly field?: string;
+  /** The message without the code/step/field prefix, for re-raising with more context. */
+  readonly detail: string;
 
   constructor(code: ErrorCode, message: string, options: { step?: string; field?: string; cause?: unknown } = {}) {
     const where = [options.step && `step '${options.step}'`, options.field && `field '${options.field}'`]
@@ -30,6 +32,7 @@ export class AgentrecError extends Error {
       .join(', ');
     super(where ? `[${code}] ${where}: ${message}` : `[${code}] ${message}`, { cause: options.cause });
     this.name = new.target.name;
+    this.detail = message;
     this.code = code;
     this.step = options.step;
     this.field = options.field;

@@ -27,14 +27,14 @@ export function decode<T>(name: string, options: DecodeOptions<T>): StepDefiniti
       try {
         value = options.serde.deserialize(raw.value);
       } catch (err) {
-        if (err instanceof BadRecordError) throw new BadRecordError(err.code, err.message, { step: name, field: err.field, cause: err });
+        if (err instanceof BadRecordError) throw new BadRecordError(err.code, err.detail, { step: name, field: err.field, cause: err });
         throw new BadRecordError('DECODE_FAILED', `cannot decode with ${options.serde.name}: ${(err as Error).message}`, { step: name, cause: err });
       }
       if (options.validate) {
         try {
           options.validate(value);
         } catch (err) {
-          if (err instanceof BadRecordError) throw new BadRecordError(err.code, err.message, { step: name, field: err.field, cause: err });
+          if (err instanceof BadRecordError) throw new BadRecordError(err.code, err.detail, { step: name, field: err.field, cause: err });
           throw err;
         }
       }

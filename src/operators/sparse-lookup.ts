@@ -1,3 +1,4 @@
+import { AgentrecError } from '../errors.js';
 import { rowKey } from '../state/embedding-row-store.js';
 import type { EmbeddingRow } from '../state/embedding-row-store.js';
 import { batchStep } from '../topology/step.js';
@@ -45,14 +46,22 @@ export function sparseLookup(name: string, options: SparseLookupOptions): StepDe
       return async (batch: Batch<EncodedEvent>) => {
       const task = ModelTask.of(ctx, model);
       await task.ensureLoaded();
-      const feedbackIds = batch.records.filter((r) => r.value.event.kind === 'FEEDBACK').map((r) => r.value.event.requestId ?? '');
+      // A text vector the model has no projection for would turn every score into NaN.
+      const records = batch.records.filter((record) => {
+        const dense = record.value.dense;
+        if (!dense || dense.length === model.denseInputDim) return true;
+        const why = `encode produced a ${dense.length}-dimensional text vector but /model/denseInputDim is ${model.denseInputDim}`;
+        ctx.deadLetter(record.meta, new AgentrecError('CONFIG_INVALID', why, { step: name, field: 'text' }));
+        return false;
+      });
+      const feedbackIds = records.filter((r) => r.value.event.kind === 'FEEDBACK').map((r) => r.value.event.requestId ?? '');
       const stored = feedbackIds.length ? await task.findRequests(feedbackIds) : [];
       const storedById = new Map(feedbackIds.map((id, i) => [id, stored[i]]));
       const scoredInBatch = new Map<string, RequestSnapshot>();
 
       // Per record: the row keys it needs, laid out [user, ...features, ...candidates].
       const plans: { keys: Buffer[]; ids: string[]; weights: number[]; candidates: number }[] = [];
-      const out = batch.records.map((record) => {
+      const out = records.map((record) => {
         const { event } = record.value;
         let role: LookedUpEvent['role'] = 'ignore';
         let request: RequestSnapshot | undefined;
@@ -121,6 +130,7 @@ export function sparseLookup(name: string, options: SparseLookupOptions): StepDe
             row.lastTouchedMs = time;
             rows[j] = row;
           } else {
+            if (row) task.expiredInBatch.add(row);
             missing.push(j);
           }
         });

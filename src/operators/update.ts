@@ -72,6 +72,8 @@ export function update(name: string, options: UpdateOptions): StepDefinition<Loo
         }
         // Every row read this batch is written back (sighting counts, last-touched time), so the
         // stored bytes are the same whatever the batch boundaries were.
+        for (const row of task.expiredInBatch) touched.delete(row);
+        task.expiredInBatch.clear();
         if (touched.size) await task.rows.putRows([...touched]);
         await task.saveDense();
         const latest = batch.records.reduce((max, r) => Math.max(max, r.value.event.eventTime), 0);

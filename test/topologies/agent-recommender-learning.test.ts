@@ -4,7 +4,12 @@ import type { ScoreRecord, TrajectoryEvent } from '../../src/serde/records.js';
 import { SimulatedUsers } from '../../src/simulation/simulated-users.js';
 import { TopologyTestDriver, type TestDriverOptions } from '../../src/topology/test-driver.js';
 import { tempDirs } from '../unit/state/temp-dirs.js';
-import { describeKey, pipeEvents, snapshotStore, stepEvents, storeRecorder } from '../unit/operators/recommender-harness.js';
+import { decode, emit, encode, interact, recommenderModel, sparseLookup, update } from '../../src/operators/index.js';
+import { avroSerde } from '../../src/serde/avro-serde.js';
+import { validateTrajectoryEvent } from '../../src/serde/validate-trajectory-event.js';
+import { KIND_SIGHTING } from '../../src/state/embedding-row-codec.js';
+import { topology, type Topology } from '../../src/topology/topology.js';
+import { describeKey, pipeEvents, snapshotStore, stepEvents, storeRecorder, trajectorySerde } from '../unit/operators/recommender-harness.js';
 
 const CANDIDATES = 10;
 
@@ -34,7 +39,7 @@ describe('agent-recommender learns from simulated users', () => {
   it.each([
     ['fm', 12_000],
     ['dcn', 12_000],
-  ])('%s over %i simulated events: hit@1 on the last 40%% of requests is well above chance (0.1)', async (interaction, count) => {
+  ])('%s over %i simulated events: hit@1 on the later requests is well above chance (0.1)', async (interaction, count) => {
     driver = await TopologyTestDriver.start(agentRecommender({ transport: 'embedded', settings: { interaction } }));
     const events = simulatedEvents(count, 11);
     pipeEvents(driver, events);
@@ -60,33 +65,65 @@ describe('agent-recommender state does not depend on batch boundaries', () => {
   });
   const tempDir = tempDirs('agent-recommender-batches');
 
-  async function finalState(events: TrajectoryEvent[], options: Partial<TestDriverOptions>, settings: Record<string, string> = {}) {
+  async function finalState(events: TrajectoryEvent[], options: Partial<TestDriverOptions>, build: () => Topology) {
     const recorder = storeRecorder();
-    driver = await TopologyTestDriver.start(agentRecommender({ transport: 'embedded', settings }), { ...options, openStore: recorder.openStore });
+    driver = await TopologyTestDriver.start(build(), { ...options, openStore: recorder.openStore });
     pipeEvents(driver, events);
     await driver.settle(60_000);
     const rows = await snapshotStore(recorder.stores, 'rec');
     const requests = await snapshotStore(recorder.stores, 'rec-requests');
     const batches = (await driver.metrics.stepDuration.get()).values.find((v) => v.metricName === 'agentrec_step_batch_duration_seconds_count' && v.labels.step === 'learn')?.value;
+    const expired = await stepEvents(driver, 'lookup', 'rows_expired');
+    const filtered = await stepEvents(driver, 'lookup', 'rows_filtered');
     await driver.close();
     driver = undefined;
-    return { rows, requests, batches };
+    return { rows, requests, batches, expired, filtered };
+  }
+
+  function expectSameBytes(a: Map<string, Buffer>, b: Map<string, Buffer>): void {
+    expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
+    const differing = [...a].filter(([key, value]) => !b.get(key)!.equals(value)).map(([key]) => describeKey(key));
+    expect(differing).toEqual([]);
   }
 
   it.each([['fm'], ['dcn']])('%s: maxBatch 1 (memory) and maxBatch 500 (RocksDB) end with byte-identical rows, dense weights and stored requests', async (interaction) => {
     const events = simulatedEvents(1500, 5);
-    const one = await finalState(events, { maxBatch: 1, stateBackend: 'memory' }, { interaction });
-    const many = await finalState(events, { maxBatch: 500, stateBackend: 'rocksdb', stateDir: await tempDir() }, { interaction });
+    const build = () => agentRecommender({ transport: 'embedded', settings: { interaction } });
+    const one = await finalState(events, { maxBatch: 1, stateBackend: 'memory' }, build);
+    const many = await finalState(events, { maxBatch: 500, stateBackend: 'rocksdb', stateDir: await tempDir() }, build);
     // The two runs really were cut differently.
     expect(one.batches).toBe(1500);
     expect(many.batches).toBeLessThan(20);
 
     const namespaces = new Set([...one.rows.keys()].map((k) => describeKey(k).namespace));
     expect([...namespaces].sort()).toEqual(['action', 'feature', 'model', 'user']);
-    expect([...many.rows.keys()].sort()).toEqual([...one.rows.keys()].sort());
-    const differing = [...one.rows].filter(([key, value]) => !many.rows.get(key)!.equals(value)).map(([key]) => describeKey(key));
-    expect(differing).toEqual([]);
-    expect([...many.requests.keys()].sort()).toEqual([...one.requests.keys()].sort());
-    for (const [key, value] of one.requests) expect(many.requests.get(key)!.equals(value)).toBe(true);
+    expectSameBytes(one.rows, many.rows);
+    expectSameBytes(one.requests, many.requests);
+  }, 30_000);
+
+  it('with a frequency filter and a row TTL shorter than a batch, held-back sightings and expired rows come out the same', async () => {
+    // One event a minute and a 30 min TTL: a 500-event batch spans 8 h, so rows expire between two
+    // uses inside one batch, and sightings are stamped with their own event's time.
+    const users = new SimulatedUsers({ users: 50, actions: 30, candidates: CANDIDATES, seed: 5, stepMs: 60_000 });
+    const events = Array.from({ length: 1500 }, () => users.next());
+    const build = () => {
+      const model = recommenderModel({ name: 'rec', dim: 8, rows: { featureMinCount: 3, actionMinCount: 2, ttlMs: 30 * 60_000 } });
+      return topology('filtered-recommender')
+        .from('trajectories', { topic: 'trajectories', partitions: 2 })
+        .step(decode('decode', { serde: trajectorySerde, validate: validateTrajectoryEvent }))
+        .step(encode('encode'))
+        .step(sparseLookup('lookup', { model }))
+        .step(interact('score', { model }))
+        .step(update('learn', { model }))
+        .step(emit('emit'))
+        .to('scores', { topic: 'scores', serde: avroSerde<ScoreRecord>('score-record') });
+    };
+    const one = await finalState(events, { maxBatch: 1 }, build);
+    const many = await finalState(events, { maxBatch: 500 }, build);
+    expect(many.batches).toBeLessThan(10);
+    expect(one.expired).toBeGreaterThan(0);
+    expect(one.filtered).toBeGreaterThan(0);
+    expect([...one.rows.values()].some((bytes) => bytes[0] === KIND_SIGHTING)).toBe(true);
+    expectSameBytes(one.rows, many.rows);
   }, 30_000);
 });

@@ -136,6 +136,11 @@ describe('agent-recommender: delayed feedback', () => {
       ['user:user-b', 'model:dense', 'action:x1', 'action:x2', 'action:x3', ...scoredFeatures.map((f) => `feature:${f}`)].sort(),
     );
     for (const key of laterOnly) expect(changed).not.toContain(`feature:${key}`);
+    // Softmax over the candidates: every scored row gets a gradient, not just a new sighting count.
+    const moved = (namespace: string, id: string) => !payload(after, entryKey(partition, namespace, id)).equals(payload(before, entryKey(partition, namespace, id)));
+    for (const [namespace, id] of [['user', user], ['action', 'x1'], ['action', 'x2'], ['action', 'x3'], ...scoredFeatures.map((f) => ['feature', f])]) {
+      expect(moved(namespace, id), `${namespace}:${id}`).toBe(true);
+    }
     expect(await stepEvents(driver, 'learn', 'feedback_applied')).toBe(1);
 
     // Past the 6 h TTL: the request's features are no longer trusted; user and action only.
@@ -149,6 +154,8 @@ describe('agent-recommender: delayed feedback', () => {
     after = await snapshotStore(recorder.stores, 'rec');
     changed = [...changedKeys(before, after)].map((k) => describeKey(k)).map((k) => `${k.namespace}:${k.id}`);
     expect(changed.sort()).toEqual(['action:y1', 'model:dense', 'user:user-b']);
+    expect(moved('user', user)).toBe(true);
+    expect(moved('action', 'y1')).toBe(true);
     expect(await stepEvents(driver, 'learn', 'feedback_applied_without_request')).toBe(1);
 
     // Unknown request, or another user's request, and no action named: nothing to learn from.
@@ -164,6 +171,9 @@ describe('agent-recommender: delayed feedback', () => {
     // user-c's request may share user-b's partition: only its own scoring rows may appear.
     for (const k of changedByUnmatched) expect(`${k.namespace}:${k.id}`).not.toMatch(/^(user:user-b|action:y|action:x|model:dense)/);
     expect(await stepEvents(driver, 'lookup', 'feedback_unmatched')).toBe(2);
+    const exposition = await driver.metrics.registry.getSingleMetricAsString('agentrec_step_events_total');
+    const unmatchedLine = exposition.split('\n').find((line) => line.includes('event="feedback_unmatched"') && line.includes('step="lookup"'));
+    expect(unmatchedLine).toMatch(/ 2$/);
     expect(await stepEvents(driver, 'learn', 'feedback_applied')).toBe(1);
     expect(await stepEvents(driver, 'learn', 'feedback_applied_without_request')).toBe(1);
     expect(driver.readOutput()).toHaveLength(4);

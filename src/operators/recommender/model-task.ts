@@ -40,6 +40,11 @@ export class ModelTask {
   private readonly projected: Float32Array;
   private readonly projectedGradient: Float32Array;
   private loaded = false;
+  /**
+   * Rows of the current batch that expired before a later event of the same batch used their key
+   * again: sparseLookup read the key afresh, so `update` must not write these objects back over it.
+   */
+  readonly expiredInBatch = new Set<EmbeddingRow>();
   denseDirty = false;
   /** Feedback updates applied by this task: part of the model version in score records. */
   updates = 0;
@@ -224,7 +229,9 @@ export class ModelTask {
       features: e.features.map((f) => f.row.values),
       featureWeights: e.features.map((f) => f.weight / Math.max(1, e.features.length)),
       featureCount: e.features.length,
-      dense: e.dense ? this.projected : undefined,
+      // Feedback that fell back to user + action has no text vector; a zero block stands in, as
+      // the FM path simply leaves the projected context out.
+      dense: e.dense ? this.projected : this.model.dcn?.denseInput ? this.zeroRow : undefined,
     };
   }
 

@@ -1,0 +1,205 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import agentRecommender from '../../topologies/agent-recommender.js';
+import { makeTinyModel } from '../../scripts/make-tiny-model.js';
+import { decode, emit, encode, interact, recommenderModel, sparseLookup, update, type RecommenderModelOptions } from '../../src/operators/index.js';
+import type { RequestSnapshot } from '../../src/operators/recommender/types.js';
+import { avroSerde } from '../../src/serde/avro-serde.js';
+import type { DeadLetterRecord, ScoreRecord } from '../../src/serde/records.js';
+import { validateTrajectoryEvent } from '../../src/serde/validate-trajectory-event.js';
+import { TopologyTestDriver } from '../../src/topology/test-driver.js';
+import { topology } from '../../src/topology/topology.js';
+import { tempDirs } from '../unit/state/temp-dirs.js';
+import {
+  T0,
+  changedKeys,
+  decodeRow,
+  describeKey,
+  entryKey,
+  feedbackEvent,
+  partitionOf,
+  payload,
+  pipeEvents,
+  requestEvent,
+  snapshotStore,
+  stepEvents,
+  storeRecorder,
+  trajectorySerde,
+} from '../unit/operators/recommender-harness.js';
+
+const DIM = 32;
+
+function label(key: string): string {
+  const k = describeKey(key);
+  return `${k.namespace}:${k.id}`;
+}
+
+async function storedRequest(recorder: ReturnType<typeof storeRecorder>, partition: number, requestId: string): Promise<RequestSnapshot> {
+  const value = await recorder.stores.get(`rec-requests/${partition}`)!.get(Buffer.from(requestId));
+  return JSON.parse(value!.toString()) as RequestSnapshot;
+}
+
+/** The dense weights value: [bias | projection d×D | dcn…] then as many AdaGrad accumulators, then a u64 update count. */
+function denseWeights(bytes: Buffer): Float32Array {
+  const floats = (bytes.length - 8) / 8;
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + floats * 4));
+}
+
+describe('agent-recommender text features', () => {
+  let driver: TopologyTestDriver | undefined;
+  afterEach(async () => {
+    await driver?.close();
+    driver = undefined;
+  });
+  const tempDir = tempDirs('agent-recommender-text');
+
+  it('hashed n-gram encoder (default): request text becomes learned feature rows that feedback moves', async () => {
+    const recorder = storeRecorder();
+    driver = await TopologyTestDriver.start(agentRecommender(), { openStore: recorder.openStore });
+    const user = 'user-text';
+    const partition = partitionOf(driver, user);
+    pipeEvents(driver, [requestEvent(user, 'q-1', ['a', 'b'], { text: 'refactor the login flow' })]);
+    await driver.settle();
+    const before = await snapshotStore(recorder.stores, 'rec');
+    const request = await storedRequest(recorder, partition, 'q-1');
+    const textKeys = request.features.filter((f) => f.key.startsWith('text.text#'));
+    // Unigrams, bigrams and character trigrams of four words: well over a dozen buckets, unit norm.
+    expect(textKeys.length).toBeGreaterThan(12);
+    expect(textKeys.reduce((s, f) => s + f.weight * f.weight, 0)).toBeCloseTo(1, 5);
+    for (const f of textKeys) expect(decodeRow(before, entryKey(partition, 'feature', f.key)).data).toHaveLength((DIM + 1) * 2);
+
+    pipeEvents(driver, [feedbackEvent(user, 'q-1', { signal: 'ACCEPT', value: 1, actionId: 'b' }, { eventTime: T0 + 1000 })]);
+    await driver.settle();
+    const after = await snapshotStore(recorder.stores, 'rec');
+    for (const f of textKeys) {
+      const key = entryKey(partition, 'feature', f.key);
+      expect(payload(after, key).equals(payload(before, key)), f.key).toBe(false);
+    }
+  });
+
+  it.each([['fm'], ['dcn']])('tiny transformers model (%s): requests carry a dense vector, no text rows, and feedback trains the projection', async (interaction) => {
+    const tiny = makeTinyModel(await tempDir(), 'tiny-bert', { hidden: 32 });
+    const recorder = storeRecorder();
+    const t = agentRecommender({ transport: 'embedded', settings: { modelDir: tiny.modelDir, denseInputDim: '32', interaction } });
+    driver = await TopologyTestDriver.start(t, { openStore: recorder.openStore });
+    const user = 'user-dense';
+    const partition = partitionOf(driver, user);
+    pipeEvents(driver, [
+      requestEvent(user, 'd-1', ['a', 'b', 'c'], { text: 'fix the failing test' }),
+      feedbackEvent(user, 'd-1', { signal: 'CHOSEN', value: 1, actionId: 'c' }, { eventTime: T0 + 1000 }),
+    ]);
+    await driver.settle(30_000);
+    const request = await storedRequest(recorder, partition, 'd-1');
+    expect(request.dense).toHaveLength(32);
+    expect(Math.hypot(...request.dense!)).toBeCloseTo(1, 4);
+    expect(request.features.some((f) => f.key.startsWith('text.'))).toBe(false);
+    const first = await snapshotStore(recorder.stores, 'rec');
+    const projection = (bytes: Buffer) => denseWeights(bytes).subarray(1, 1 + DIM * 32);
+
+    pipeEvents(driver, [
+      requestEvent(user, 'd-2', ['a', 'b', 'c'], { text: 'deploy the pipeline', eventTime: T0 + 2000 }),
+      feedbackEvent(user, 'd-2', { signal: 'CHOSEN', value: 1, actionId: 'a' }, { eventTime: T0 + 3000 }),
+    ]);
+    await driver.settle(30_000);
+    const second = await snapshotStore(recorder.stores, 'rec');
+    const denseKey = entryKey(partition, 'model', 'dense');
+    const movedBefore = projection(first.get(denseKey)!);
+    const movedAfter = projection(second.get(denseKey)!);
+    const moved = movedAfter.filter((v, i) => v !== movedBefore[i]).length;
+    // Every projection weight sees a gradient: dense vectors have no exact zeros.
+    expect(moved).toBeGreaterThan(DIM * 32 * 0.9);
+    const scores = driver.readOutput<ScoreRecord>().map((r) => r.value);
+    expect(scores).toHaveLength(2);
+    for (const s of scores) expect(s.candidates.every((c) => Number.isFinite(c.score))).toBe(true);
+    expect(await stepEvents(driver, 'learn', 'feedback_applied')).toBe(2);
+
+    // Feedback past its request falls back to user + action: no text vector, and still learns.
+    pipeEvents(driver, [
+      feedbackEvent(user, 'd-unknown', { signal: 'ACCEPT', value: 1, actionId: 'b' }, { eventTime: T0 + 4000 }),
+      requestEvent(user, 'd-3', ['a', 'b', 'c'], { text: 'review the query', eventTime: T0 + 5000 }),
+    ]);
+    await driver.settle(30_000);
+    expect(await stepEvents(driver, 'learn', 'feedback_applied_without_request')).toBe(1);
+    expect(driver.readOutput<ScoreRecord>().map((r) => r.value.requestId)).toEqual(['d-3']);
+    expect(driver.readTopic(t.deadLetterTopic)).toEqual([]);
+  }, 60_000);
+
+  it('a text vector whose width differs from denseInputDim dead-letters the request, naming the setting, instead of emitting NaN scores', async () => {
+    const tiny = makeTinyModel(await tempDir(), 'tiny-16', { hidden: 16 });
+    const t = agentRecommender({ transport: 'embedded', settings: { modelDir: tiny.modelDir, denseInputDim: '32' } });
+    driver = await TopologyTestDriver.start(t);
+    pipeEvents(driver, [requestEvent('user-narrow', 'n-1', ['a', 'b'])]);
+    await driver.settle(30_000);
+    expect(driver.readOutput()).toEqual([]);
+    const dead = driver.readTopic(t.deadLetterTopic).map((r) => avroSerde<DeadLetterRecord>('dead-letter').deserialize(r.value!));
+    expect(dead).toHaveLength(1);
+    expect(dead[0]).toMatchObject({ step: 'lookup', errorCode: 'CONFIG_INVALID' });
+    expect(dead[0].reason).toContain('16-dimensional');
+    expect(dead[0].reason).toContain('/model/denseInputDim is 32');
+  }, 60_000);
+});
+
+function smallRecommender(modelOptions: Partial<RecommenderModelOptions>) {
+  const model = recommenderModel({ name: 'rec', dim: 8, ...modelOptions });
+  return topology('small-recommender')
+    .from('trajectories', { topic: 'trajectories', partitions: 2 })
+    .step(decode('decode', { serde: trajectorySerde, validate: validateTrajectoryEvent }))
+    .step(encode('encode', { text: { buckets: 1024 } }))
+    .step(sparseLookup('lookup', { model }))
+    .step(interact('score', { model }))
+    .step(update('learn', { model }))
+    .step(emit('emit'))
+    .to('scores', { topic: 'scores', serde: avroSerde<ScoreRecord>('score-record') });
+}
+
+describe('optimizer and loss options', () => {
+  let driver: TopologyTestDriver | undefined;
+  afterEach(async () => {
+    await driver?.close();
+    driver = undefined;
+  });
+
+  it('FTRL rows carry z and n; RATING feedback pulls the rated action towards (stars − center) · scale and leaves the other candidates alone', async () => {
+    const recorder = storeRecorder();
+    driver = await TopologyTestDriver.start(smallRecommender({ optimizer: { kind: 'ftrl', learningRate: 0.1 }, rating: { center: 3, scale: 1 } }), { openStore: recorder.openStore });
+    const user = 'user-ftrl';
+    const partition = partitionOf(driver, user);
+    const scoreOf = (s: ScoreRecord, actionId: string) => s.candidates.find((c) => c.actionId === actionId)!.score;
+    const history: ScoreRecord[] = [];
+    let before = new Map<string, Buffer>();
+    for (let round = 0; round < 12; round++) {
+      const t = T0 + round * 10_000;
+      pipeEvents(driver, [requestEvent(user, `f-${round}`, ['good', 'bad', 'other'], { eventTime: t })]);
+      await driver.settle();
+      history.push(...driver.readOutput<ScoreRecord>().map((r) => r.value));
+      if (round === 0) before = await snapshotStore(recorder.stores, 'rec');
+      pipeEvents(driver, [
+        feedbackEvent(user, `f-${round}`, { signal: 'RATING', value: 5, actionId: 'good' }, { eventTime: t + 1 }),
+        feedbackEvent(user, `f-${round}`, { signal: 'RATING', value: 1, actionId: 'bad' }, { eventTime: t + 2 }),
+      ]);
+      await driver.settle();
+      if (round === 0) {
+        const after = await snapshotStore(recorder.stores, 'rec');
+        const request = await storedRequest(recorder, partition, 'f-0');
+        const changed = [...changedKeys(before, after)].map(label).sort();
+        expect(changed).toEqual(['action:bad', 'action:good', 'action:other', 'model:dense', 'user:user-ftrl', ...request.features.map((f) => `feature:${f.key}`)].sort());
+        // Squared loss on one candidate: 'other' only gets its sighting count written back.
+        const other = entryKey(partition, 'action', 'other');
+        expect(payload(after, other).equals(payload(before, other))).toBe(true);
+        const userRow = decodeRow(after, entryKey(partition, 'user', user));
+        expect(userRow.slotCount).toBe(2);
+        const n = userRow.data!.subarray(2 * (8 + 1));
+        expect(n.every((v) => v > 0)).toBe(true);
+        expect(decodeRow(before, entryKey(partition, 'user', user)).data!.subarray(2 * (8 + 1)).every((v) => v === 0)).toBe(true);
+      }
+    }
+    expect(history).toHaveLength(12);
+    const [first, last] = [history[0], history[history.length - 1]];
+    // Targets are +2 (5 stars) and −2 (1 star): both scores move steadily towards them.
+    expect(scoreOf(last, 'good')).toBeGreaterThan(scoreOf(first, 'good') + 0.5);
+    expect(scoreOf(last, 'good')).toBeLessThan(2);
+    expect(scoreOf(last, 'bad')).toBeLessThan(scoreOf(first, 'bad') - 0.5);
+    expect(scoreOf(last, 'bad')).toBeGreaterThan(-2);
+    expect(last.candidates.map((c) => c.actionId)).toEqual(['good', 'other', 'bad']);
+    expect(await stepEvents(driver, 'learn', 'feedback_applied')).toBe(24);
+  });
+});
