@@ -64,13 +64,14 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
 
-  let runner: TopologyRunner | undefined;
-  // A consumer or producer that dies on its own (outside any handler) must stop the runner too.
-  const transport: Transport = brokers ? createKafkaTransport({ brokers, onError: (error) => runner?.fail(error) }) : createEmbeddedTransport();
+  // A consumer or producer that dies on its own (outside any handler) must stop the runner too;
+  // the transport exists before the runner, hence the late binding.
+  const failRunner: { runner?: TopologyRunner } = {};
+  const transport: Transport = brokers ? createKafkaTransport({ brokers, onError: (error) => failRunner.runner?.fail(error) }) : createEmbeddedTransport();
   // The embedded log lives and dies with the process, so its state must too: state left from an
   // earlier run would claim offsets this fresh log has not reached yet.
   const embeddedStateDir = brokers ? undefined : mkdtempSync(join(tmpdir(), 'agentrec-embedded-'));
-  runner = new TopologyRunner(topology, {
+  const runner = new TopologyRunner(topology, {
     transport,
     groupId: values.group ?? process.env.AGENTREC_GROUP_ID,
     stateDir: embeddedStateDir ?? values['state-dir'] ?? process.env.AGENTREC_STATE_DIR,
@@ -78,6 +79,7 @@ async function main(argv: string[]): Promise<number> {
     metricsPort: Number(values['metrics-port'] ?? process.env.AGENTREC_METRICS_PORT ?? 9464),
     processMetrics: true,
   });
+  failRunner.runner = runner;
   const stop = new AbortController();
   const shutdown = (signal: string) => {
     if (stop.signal.aborted) return;
