@@ -1,3 +1,4 @@
+import { decodeRequestSnapshot } from '../../src/operators/recommender/request-snapshot-codec.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import agentRecommender from '../../topologies/agent-recommender.js';
 import { makeTinyModel } from '../../scripts/make-tiny-model.js';
@@ -35,7 +36,7 @@ function label(key: string): string {
 
 async function storedRequest(recorder: ReturnType<typeof storeRecorder>, partition: number, requestId: string): Promise<RequestSnapshot> {
   const value = await recorder.stores.get(`rec-requests/${partition}`)!.get(Buffer.from(requestId));
-  return JSON.parse(value!.toString()) as RequestSnapshot;
+  return decodeRequestSnapshot(value!);
 }
 
 /** The dense weights value: [bias | projection d×D | dcn…] then as many AdaGrad accumulators, then a u64 update count. */

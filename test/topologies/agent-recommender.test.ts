@@ -1,3 +1,4 @@
+import { decodeRequestSnapshot } from '../../src/operators/recommender/request-snapshot-codec.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import agentRecommender from '../../topologies/agent-recommender.js';
 import type { RequestSnapshot } from '../../src/operators/recommender/types.js';
@@ -46,7 +47,7 @@ function background(users: number): TrajectoryEvent[] {
 async function storedRequest(recorder: ReturnType<typeof storeRecorder>, partition: number, requestId: string): Promise<RequestSnapshot> {
   const value = await recorder.stores.get(`rec-requests/${partition}`)!.get(Buffer.from(requestId));
   if (!value) throw new Error(`request ${requestId} was not stored`);
-  return JSON.parse(value.toString()) as RequestSnapshot;
+  return decodeRequestSnapshot(value);
 }
 
 describe('agent-recommender: learning touches only the rows an event uses', () => {

@@ -8,6 +8,7 @@ import { adagradUpdate, ftrlUpdate } from '../kernels/optimizers.js';
 import { deriveSeed, fillUniform, splitmix32 } from '../kernels/prng.js';
 import { isFiniteArray } from '../kernels/vector.js';
 import type { RecommenderModel } from './recommender-model.js';
+import { decodeRequestSnapshot, encodeRequestSnapshot } from './request-snapshot-codec.js';
 import type { LookedUpEvent, RequestSnapshot } from './types.js';
 
 const DENSE_KEY = rowKey('model', 'dense');
@@ -186,19 +187,19 @@ export class ModelTask {
   }
 
   async storeRequest(snapshot: RequestSnapshot): Promise<void> {
-    await this.requests.put(Buffer.from(snapshot.requestId), Buffer.from(JSON.stringify(snapshot)));
+    await this.requests.put(Buffer.from(snapshot.requestId), encodeRequestSnapshot(snapshot));
   }
 
   async findRequests(requestIds: string[]): Promise<(RequestSnapshot | undefined)[]> {
     const values = await this.requests.getMany(requestIds.map((id) => Buffer.from(id)));
-    return values.map((v) => (v ? (JSON.parse(v.toString()) as RequestSnapshot) : undefined));
+    return values.map((v) => (v ? decodeRequestSnapshot(v) : undefined));
   }
 
   /** Deletes scored requests older than the TTL (event time), so the store stays bounded. */
   async purgeRequests(now: number): Promise<number> {
     const expired: Buffer[] = [];
     for await (const [key, value] of this.requests.range()) {
-      const snapshot = JSON.parse(value.toString()) as RequestSnapshot;
+      const snapshot = decodeRequestSnapshot(value);
       if (now - snapshot.eventTime > this.model.requestTtlMs) expired.push(key);
     }
     for (const key of expired) await this.requests.delete(key);
