@@ -10,7 +10,7 @@
  *   agentrec run topologies/agent-recommender.ts --brokers 127.0.0.1:9092
  *   --set interaction=dcn   --set dim=16   --set partitions=8   --set modelDir=.models/tiny-bert
  */
-import { decode, emit, encode, interact, recommenderModel, sparseLookup, update } from '../src/operators/index.js';
+import { decode, emit, encode, interact, modelTopicName, recommenderModel, sparseLookup, update } from '../src/operators/index.js';
 import { avroSerde } from '../src/serde/avro-serde.js';
 import type { ScoreRecord, TrajectoryEvent } from '../src/serde/records.js';
 import { validateTrajectoryEvent } from '../src/serde/validate-trajectory-event.js';
@@ -34,7 +34,9 @@ export default function agentRecommender(env: TopologyEnv = { transport: 'embedd
     .step(encode('encode', { crosses: [['tool', 'domain'], ['domain', 'repo']], text: { fields: ['text'], modelDir: s.modelDir } }))
     .step(sparseLookup('lookup', { model }))
     .step(interact('score', { model }))
-    .step(update('learn', { model }))
+    // Shared rows and dense weights reconcile across partitions and instances through a model
+    // topic when --set syncEveryEvents=N (off by default: exact crash replay holds per task).
+    .step(update('learn', { model, sync: { topic: modelTopicName(s.groupId ?? 'agent-recommender', 'rec'), everyEvents: Number(s.syncEveryEvents ?? 0) } }))
     .step(emit('emit'))
     .to('scores', { topic: s.outputTopic ?? 'agent.scores', serde: avroSerde<ScoreRecord>('score-record') });
 }

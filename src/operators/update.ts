@@ -2,14 +2,23 @@ import { AgentrecError } from '../errors.js';
 import type { TrajectoryEvent } from '../serde/records.js';
 import type { EmbeddingRow } from '../state/embedding-row-store.js';
 import { batchStep } from '../topology/step.js';
-import type { Batch, StepDefinition } from '../topology/types.js';
+import type { Batch, StepContext, StepDefinition } from '../topology/types.js';
 import { logisticLoss, softmaxCrossEntropyLoss, squaredLoss } from './kernels/losses.js';
+import { ModelSync } from './recommender/model-sync.js';
+import { modelSyncTopicSpec, resolveModelSyncConfig, type ModelSyncOptions } from './recommender/model-sync-config.js';
 import { ModelTask } from './recommender/model-task.js';
 import type { RecommenderModel } from './recommender/recommender-model.js';
 import type { LookedUpEvent } from './recommender/types.js';
 
 export interface UpdateOptions {
   model: RecommenderModel;
+  /**
+   * Reconcile shared rows (feature, action) and dense weights with the other tasks through a
+   * compacted model topic every `everyEvents` updates (delta averaging; user rows never). Off
+   * by default: with it on, a task's state depends on when other tasks' deltas arrive, so
+   * replay after a crash is exact only per task with sync off (see model-sync.ts).
+   */
+  sync?: ModelSyncOptions;
   /** Smoothing of the progress gauges (running loss, hit@1): weight of the newest event. */
   metricsSmoothing?: number;
 }
@@ -35,11 +44,13 @@ export interface UpdateOptions {
 export function update(name: string, options: UpdateOptions): StepDefinition<LookedUpEvent, LookedUpEvent> {
   const { model } = options;
   const smoothing = options.metricsSmoothing ?? 0.01;
+  const syncConfig = options.sync ? resolveModelSyncConfig(options.sync, '/update/sync') : undefined;
   return batchStep<LookedUpEvent, LookedUpEvent>(
     name,
     'update',
     (ctx) => {
       const task = ModelTask.of(ctx, model);
+      const sync = syncConfig && syncConfig.everyEvents > 0 ? new ModelSync(task, ctx.store(model.rowsStore), requireLog(ctx.log), options.sync!, '/update/sync') : undefined;
       const scores = new Float32Array(model.maxCandidates);
       const dScores = new Float32Array(model.maxCandidates);
       let runningLoss: number | undefined;
@@ -49,6 +60,7 @@ export function update(name: string, options: UpdateOptions): StepDefinition<Loo
 
       return async (batch: Batch<LookedUpEvent>) => {
         await task.ensureLoaded();
+        await sync?.ensureLoaded();
         const touched = new Set<EmbeddingRow>();
         const kept = [];
         for (const record of batch.records) {
@@ -61,6 +73,7 @@ export function update(name: string, options: UpdateOptions): StepDefinition<Loo
           }
           if (e.role === 'score' && e.request) await task.storeRequest(e.request);
           if (e.role === 'learn') {
+            sync?.beforeLearn(e);
             const outcome = learnFrom(e);
             if (outcome === 'invalid') {
               ctx.deadLetter(record.meta, new AgentrecError('NUMERIC_INVALID', 'gradient is not finite; no row was changed', { step: name, field: 'feedback.value' }));
@@ -77,6 +90,14 @@ export function update(name: string, options: UpdateOptions): StepDefinition<Loo
         if (touched.size) await task.rows.putRows([...touched]);
         await task.saveDense();
         const latest = batch.records.reduce((max, r) => Math.max(max, r.value.event.eventTime), 0);
+        const synced = await sync?.afterBatch(latest);
+        if (synced) {
+          ctx.metrics.count('model_syncs');
+          ctx.metrics.count('model_deltas_published', synced.published);
+          ctx.metrics.count('model_deltas_received', synced.received);
+          if (synced.rejected) ctx.metrics.count('model_deltas_rejected', synced.rejected);
+          ctx.metrics.gauge('model_sync_peers', synced.peers);
+        }
         if (latest >= nextPurgeAt) {
           const purged = await task.purgeRequests(latest);
           if (purged) ctx.metrics.count('requests_expired', purged);
@@ -125,7 +146,11 @@ export function update(name: string, options: UpdateOptions): StepDefinition<Loo
         return 'applied';
       }
     },
-    { options: { model: model.name, optimizer: model.sparseOptimizer.kind, sampleWeights: model.sampleWeights, requestTtlMs: model.requestTtlMs }, stores: model.stores },
+    {
+      options: { model: model.name, optimizer: model.sparseOptimizer.kind, sampleWeights: model.sampleWeights, requestTtlMs: model.requestTtlMs, syncEveryEvents: syncConfig?.everyEvents ?? 0 },
+      stores: model.stores,
+      topics: syncConfig && syncConfig.everyEvents > 0 ? [modelSyncTopicSpec(syncConfig)] : undefined,
+    },
   );
 
   function sampleWeight(event: TrajectoryEvent): number {
@@ -137,4 +162,9 @@ function argmax(values: Float32Array, count: number): number {
   let best = 0;
   for (let i = 1; i < count; i++) if (values[i] > values[best]) best = i;
   return best;
+}
+
+function requireLog(log: StepContext['log']): NonNullable<StepContext['log']> {
+  if (!log) throw new AgentrecError('TOPOLOGY_INVALID', 'model sync needs a runtime that gives steps access to the log');
+  return log;
 }

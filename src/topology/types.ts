@@ -1,5 +1,6 @@
 import type { OperatorFunction } from 'rxjs';
 import type { KeyValueStore } from '../state/store.js';
+import type { OutputRecord, SourceRecord, TopicPartition } from './transport/types.js';
 
 /** Where a record came from. Every value flowing through a topology carries its origin. */
 export interface RecordMeta {
@@ -56,6 +57,14 @@ export interface StepContext {
   readonly metrics: StepMetricsSink;
   /** Values other steps of the same task published (e.g. the scored request cache). */
   readonly shared: Map<string, unknown>;
+  /**
+   * Direct access to the log for steps that exchange data with other tasks (model sync).
+   * Records produced here are not tied to the batch's commit: use only for idempotent data.
+   */
+  readonly log?: {
+    produce(records: OutputRecord[]): Promise<void>;
+    readToEnd(partition: TopicPartition, fromOffset?: number): AsyncIterable<SourceRecord[]>;
+  };
 }
 
 export interface StepDefinition<In, Out> {

@@ -4,7 +4,7 @@ import type { KeyValueStore } from '../../state/store.js';
 import type { StepContext } from '../../topology/types.js';
 import { createDcnScorerWorkspace, dcnScorerBackward, dcnScorerForward, initDcnScorer, type DcnScorerWorkspace } from '../kernels/dcn-scorer.js';
 import { createFmWorkspace, fmBackward, fmPrepareContext, fmScore, type FmWorkspace } from '../kernels/fm.js';
-import { adagradUpdate, ftrlUpdate } from '../kernels/optimizers.js';
+import { adagradUpdate, adamUpdate, ftrlUpdate, type AdamState } from '../kernels/optimizers.js';
 import { deriveSeed, fillUniform, splitmix32 } from '../kernels/prng.js';
 import { isFiniteArray } from '../kernels/vector.js';
 import type { RecommenderModel } from './recommender-model.js';
@@ -26,7 +26,9 @@ export class ModelTask {
   readonly requests: KeyValueStore;
   private readonly store: KeyValueStore;
   readonly dense: Float32Array;
-  private readonly denseAccumulators: Float32Array;
+  /** Optimizer state of the dense weights: AdaGrad accumulators, or Adam's m then v. */
+  private readonly denseSlots: Float32Array;
+  private readonly adam?: AdamState;
   private readonly denseGradient: Float32Array;
   private readonly projectionOffset = 1;
   private readonly dcnOffset: number;
@@ -64,7 +66,11 @@ export class ModelTask {
     this.dcnOffset = this.projectionOffset + d * model.denseInputDim;
     const size = this.dcnOffset + (model.dcn?.parameterCount ?? 0);
     this.dense = new Float32Array(size);
-    this.denseAccumulators = new Float32Array(size);
+    const slotCount = model.denseOptimizer.kind === 'adam' ? 2 : 1;
+    this.denseSlots = new Float32Array(size * slotCount);
+    if (model.denseOptimizer.kind === 'adam') {
+      this.adam = { m: this.denseSlots.subarray(0, size), v: this.denseSlots.subarray(size), step: 0 };
+    }
     this.denseGradient = new Float32Array(size);
     this.fm = createFmWorkspace(d);
     if (model.dcn) this.dcn = createDcnScorerWorkspace(model.dcn, model.maxCandidates);
@@ -93,11 +99,14 @@ export class ModelTask {
     if (this.loaded) return;
     const stored = await this.store.get(DENSE_KEY);
     const size = this.dense.length;
-    if (stored && stored.length === size * 8 + 8) {
-      const floats = new Float32Array(stored.buffer.slice(stored.byteOffset, stored.byteOffset + size * 8));
+    const floatCount = size + this.denseSlots.length;
+    if (stored && stored.length === floatCount * 4 + 8) {
+      const floats = new Float32Array(stored.buffer.slice(stored.byteOffset, stored.byteOffset + floatCount * 4));
       this.dense.set(floats.subarray(0, size));
-      this.denseAccumulators.set(floats.subarray(size));
-      this.updates = Number(stored.readBigUInt64LE(size * 8));
+      this.denseSlots.set(floats.subarray(size));
+      this.updates = Number(stored.readBigUInt64LE(floatCount * 4));
+      // One dense step per applied feedback, so Adam's bias-correction step is the update count.
+      if (this.adam) this.adam.step = this.updates;
     } else {
       const seed = this.model.rowStore.init?.seed ?? 0;
       if (this.model.denseInputDim > 0) {
@@ -113,10 +122,11 @@ export class ModelTask {
   async saveDense(): Promise<void> {
     if (!this.denseDirty) return;
     const size = this.dense.length;
-    const buffer = Buffer.alloc(size * 8 + 8);
+    const slots = this.denseSlots.length;
+    const buffer = Buffer.alloc((size + slots) * 4 + 8);
     Buffer.from(this.dense.buffer, this.dense.byteOffset, size * 4).copy(buffer, 0);
-    Buffer.from(this.denseAccumulators.buffer, this.denseAccumulators.byteOffset, size * 4).copy(buffer, size * 4);
-    buffer.writeBigUInt64LE(BigInt(this.updates), size * 8);
+    Buffer.from(this.denseSlots.buffer, this.denseSlots.byteOffset, slots * 4).copy(buffer, size * 4);
+    buffer.writeBigUInt64LE(BigInt(this.updates), (size + slots) * 4);
     await this.store.put(DENSE_KEY, buffer);
     this.denseDirty = false;
   }
@@ -180,7 +190,9 @@ export class ModelTask {
     e.candidates.forEach((row, c) => {
       if (row && dScores[c] !== 0) this.applySparse(row, this.candidateGradients[c]);
     });
-    adagradUpdate(this.dense, this.denseAccumulators, this.denseGradient, this.model.denseOptimizer);
+    const dense = this.model.denseOptimizer;
+    if (dense.kind === 'adam') adamUpdate(this.dense, this.adam!, this.denseGradient, dense.config);
+    else adagradUpdate(this.dense, this.denseSlots, this.denseGradient, dense.config);
     this.denseDirty = true;
     this.updates++;
     return true;

@@ -1,7 +1,7 @@
 import { ConfigError } from '../../errors.js';
 import type { EmbeddingRowStoreConfig } from '../../state/embedding-row-store.js';
 import type { StoreSpec } from '../../topology/types.js';
-import { resolveAdagradConfig, resolveFtrlConfig, type AdagradConfig, type FtrlConfig } from '../kernels/optimizers.js';
+import { resolveAdagradConfig, resolveAdamConfig, resolveFtrlConfig, type AdagradConfig, type AdamConfig, type FtrlConfig } from '../kernels/optimizers.js';
 import { resolveDcnScorer, type DcnScorerModel } from '../kernels/dcn-scorer.js';
 
 export type Interaction = 'fm' | 'dcn';
@@ -18,6 +18,8 @@ export interface RecommenderModelOptions {
   denseInputDim?: number;
   /** Sparse-row optimizer; dense weights always use AdaGrad. */
   optimizer?: { kind?: 'adagrad' | 'ftrl'; learningRate?: number; l2?: number; l1?: number; beta?: number; initialAccumulator?: number };
+  /** Shared dense weights (bias, text projection, DCN/MLP): AdaGrad (default) or Adam. */
+  denseOptimizer?: 'adagrad' | 'adam';
   denseLearningRate?: number;
   /** Sample weight by feedback source: real feedback counts more than simulated users. */
   sampleWeights?: { real?: number; simulated?: number };
@@ -41,7 +43,7 @@ export interface RecommenderModel {
   readonly dcn?: DcnScorerModel;
   readonly denseInputDim: number;
   readonly sparseOptimizer: { kind: 'adagrad'; config: AdagradConfig } | { kind: 'ftrl'; config: FtrlConfig };
-  readonly denseOptimizer: AdagradConfig;
+  readonly denseOptimizer: { kind: 'adagrad'; config: AdagradConfig } | { kind: 'adam'; config: AdamConfig };
   readonly sampleWeights: { real: number; simulated: number };
   readonly requestTtlMs: number;
   readonly rating: { center: number; scale: number };
@@ -112,7 +114,14 @@ export function recommenderModel(options: RecommenderModelOptions): RecommenderM
     dcn,
     denseInputDim,
     sparseOptimizer,
-    denseOptimizer: resolveAdagradConfig({ learningRate: options.denseLearningRate ?? 0.01 }, `${p}/denseLearningRate`),
+    denseOptimizer:
+      (options.denseOptimizer ?? 'adagrad') === 'adagrad'
+        ? ({ kind: 'adagrad', config: resolveAdagradConfig({ learningRate: options.denseLearningRate ?? 0.01 }, `${p}/denseLearningRate`) } as const)
+        : options.denseOptimizer === 'adam'
+          ? ({ kind: 'adam', config: resolveAdamConfig({ learningRate: options.denseLearningRate ?? 0.001 }, `${p}/denseLearningRate`) } as const)
+          : (() => {
+              throw new ConfigError(`${p}/denseOptimizer`, "must be 'adagrad' or 'adam'");
+            })(),
     sampleWeights: {
       real: finiteIn(`${p}/sampleWeights/real`, options.sampleWeights?.real, 1, 0),
       simulated: finiteIn(`${p}/sampleWeights/simulated`, options.sampleWeights?.simulated, 0.5, 0),

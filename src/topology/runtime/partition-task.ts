@@ -5,6 +5,7 @@ import type { KeyValueStore } from '../../state/store.js';
 import type { RawRecord, Topology } from '../topology.js';
 import type { OutputRecord, Producer, SourceRecord, Transport } from '../transport/types.js';
 import type { Batch, Envelope, RecordMeta, Serde, StepContext, StepDefinition } from '../types.js';
+import { ChangeTrackingStore } from './change-tracking-store.js';
 import { ChangelogReplay, changelogRecords, changelogTopic } from './changelog.js';
 import { TaskPipeline } from './pipeline.js';
 import { TaskLifecycle, TaskState } from './task-state.js';
@@ -28,13 +29,17 @@ export interface PartitionTaskDeps {
 
 /**
  * Everything one partition owns: the live operator chain, its stores, the outputs in flight and
- * the offsets. Order of a commit (what makes kill -9 exact): outputs acknowledged → changelog
- * published → state + applied offset written in one batch → input offset committed. On restart
- * records at or below the state's applied offset are skipped, so no update is applied twice.
+ * the offsets. Order of a commit (what makes kill -9 exact): outputs acknowledged → every store's
+ * changelog published (changes + applied-offset marker) → each store's state + applied offset
+ * written in one batch → input offset committed. On restart records at or below the state's
+ * applied offset are skipped, so no update is applied twice. A task's stores are separate
+ * RocksDB instances, so a crash can land between two of their writes; because every changelog
+ * holds the commit before any store writes it, init() brings the lagging stores forward from
+ * their changelogs rather than replaying input into stores that already contain its effects.
  */
 export class PartitionTask {
   readonly lifecycle: TaskLifecycle;
-  private readonly stores = new Map<string, KeyValueStore>();
+  private readonly stores = new Map<string, ChangeTrackingStore>();
   private readonly shared = new Map<string, unknown>();
   private pipeline?: TaskPipeline;
   private appliedOffset = -1;
@@ -73,21 +78,37 @@ export class PartitionTask {
     return [...this.stores.values()].some((s) => s.needsFlush?.() ?? false);
   }
 
-  /** Opens stores, restores them from their changelogs where local state is missing or stale. */
+  /**
+   * Opens stores and makes them agree on one applied offset. Where local state is missing or
+   * behind what the group committed, the changelogs are the truth: every store is restored to
+   * the last commit all of them completed. Otherwise local state is the truth, and a store left
+   * one commit behind by a crash between two stores' writes is brought forward from its changelog.
+   */
   init(committedOffset: number | undefined): Promise<void> {
     return this.serial(async () => {
       this.lifecycle.transition(TaskState.Restoring);
-      const applied: number[] = [];
+      const local = new Map<string, number>();
       for (const spec of this.deps.topology.stores) {
-        const store = await this.deps.openStore(spec.name, this.deps.partition);
+        const store = new ChangeTrackingStore(await this.deps.openStore(spec.name, this.deps.partition));
         this.stores.set(spec.name, store);
-        let local = await store.appliedOffset();
-        const stale = committedOffset !== undefined && local + 1 < committedOffset;
-        if (spec.changelog !== false && (local < 0 || stale)) {
-          local = await this.restore(spec.name, changelogTopic(this.deps.groupId, spec.name), store, local);
-        }
-        applied.push(local);
+        local.set(spec.name, await store.appliedOffset());
       }
+      const logged = this.deps.topology.stores.filter((spec) => spec.changelog !== false).map((spec) => spec.name);
+      const untrusted = logged.some((name) => {
+        const offset = local.get(name)!;
+        return offset < 0 || (committedOffset !== undefined && offset + 1 < committedOffset);
+      });
+      if (untrusted) {
+        const replays = new Map<string, ChangelogReplay>();
+        for (const name of logged) replays.set(name, await this.readChangelog(name));
+        const target = Math.min(...[...replays.values()].map((r) => r.appliedOffset));
+        for (const name of logged) if (target > local.get(name)!) await this.restore(name, replays.get(name)!, target);
+      } else if (local.size > 0) {
+        const target = Math.max(...local.values());
+        for (const name of logged) if (local.get(name)! < target) await this.restore(name, await this.readChangelog(name), target);
+      }
+      const applied: number[] = [];
+      for (const store of this.stores.values()) applied.push(await store.appliedOffset());
       this.appliedOffset = applied.length ? Math.min(...applied) : -1;
       this.lastFlushed = this.appliedOffset;
       this.pipeline = new TaskPipeline(this.deps.topology.steps, (step) => this.contextFor(step), this.deps.metrics, this.deps.topology.name);
@@ -198,15 +219,7 @@ export class PartitionTask {
       });
     }
     if (this.lastProcessed > this.lastFlushed) {
-      for (const [name, store] of this.stores) {
-        const spec = this.deps.topology.stores.find((s) => s.name === name)!;
-        const publish =
-          spec.changelog === false
-            ? undefined
-            : (changes: Parameters<NonNullable<Parameters<KeyValueStore['flush']>[1]>>[0]) =>
-                this.deps.producer.send(changelogRecords(changelogTopic(this.deps.groupId, spec.name), this.deps.partition, changes, this.lastProcessed));
-        await store.flush(this.lastProcessed, publish);
-      }
+      await this.flushStores(this.lastProcessed);
       this.lastFlushed = this.lastProcessed;
     }
     // Marked committed only once the group accepted it (confirmCommitted): a commit that fails
@@ -215,25 +228,82 @@ export class PartitionTask {
     return undefined;
   }
 
-  private async restore(storeName: string, topic: string, store: KeyValueStore, localOffset: number): Promise<number> {
-    const started = performance.now();
+  /**
+   * Publishes every store's changelog (its changes, or only the marker when it has none) before
+   * any store writes its batch, so that whichever stores a crash leaves behind, their changelogs
+   * hold this commit. A failed publish stops every write.
+   */
+  private async flushStores(offset: number): Promise<void> {
+    const specs = this.deps.topology.stores;
+    const logged = specs.filter((spec) => spec.changelog !== false);
+    const topic = (name: string) => changelogTopic(this.deps.groupId, name);
+    const dirty = logged.filter((spec) => this.stores.get(spec.name)!.changed);
+    const later = specs.filter((spec) => !dirty.includes(spec));
+
+    let arrived = 0;
+    let allArrived!: () => void;
+    let failed!: (error: unknown) => void;
+    const dirtyPublished = new Promise<void>((resolve, reject) => ((allArrived = resolve), (failed = reject)));
+    const arrive = () => ++arrived === dirty.length && allArrived();
+    if (dirty.length === 0) allArrived();
+    const markers = Promise.all(
+      logged.filter((spec) => !dirty.includes(spec)).map((spec) => this.deps.producer.send(changelogRecords(topic(spec.name), this.deps.partition, [], offset))),
+    );
+    markers.catch(failed);
+    const allPublished = Promise.all([markers, dirtyPublished]);
+    allPublished.catch(() => undefined);
+    await Promise.all(
+      dirty.map((spec) => {
+        let published = false;
+        const flushed = this.stores.get(spec.name)!.flush(offset, async (changes) => {
+          try {
+            await this.deps.producer.send(changelogRecords(topic(spec.name), this.deps.partition, changes, offset));
+          } catch (error) {
+            failed(error);
+            throw error;
+          }
+          published = true;
+          arrive();
+          await allPublished;
+        });
+        // A store that turned out to have nothing to publish must not hold the others back.
+        return flushed.finally(() => published || arrive());
+      }),
+    );
+    await allPublished;
+    for (const spec of later) await this.stores.get(spec.name)!.flush(offset);
+  }
+
+  private async readChangelog(storeName: string): Promise<ChangelogReplay> {
+    const topic = changelogTopic(this.deps.groupId, storeName);
     const replay = new ChangelogReplay();
     try {
       for await (const chunk of this.deps.transport.readToEnd({ topic, partition: this.deps.partition })) replay.add(chunk);
     } catch (err) {
       throw new AgentrecError('CHANGELOG_RESTORE_FAILED', `reading ${topic}[${this.deps.partition}]: ${errorMessage(err)}`, { cause: err });
     }
-    if (replay.appliedOffset <= localOffset) return localOffset;
-    const entries = replay.entries();
-    await store.restore(entries, replay.appliedOffset);
+    return replay;
+  }
+
+  /** Brings one store to `target` with the entries its changelog (see readChangelog) holds for it. */
+  private async restore(storeName: string, replay: ChangelogReplay, target: number): Promise<void> {
+    const started = performance.now();
+    const topic = changelogTopic(this.deps.groupId, storeName);
+    const entries = replay.entriesAt(target);
+    if (!entries) {
+      throw new AgentrecError(
+        'CHANGELOG_RESTORE_FAILED',
+        `store '${storeName}' partition ${this.deps.partition} must be restored to applied offset ${target}, but ${topic}[${this.deps.partition}] ends at ${replay.appliedOffset} (previous ${replay.previousOffset})`,
+      );
+    }
+    await this.stores.get(storeName)!.restore(entries, target);
     const seconds = (performance.now() - started) / 1000;
     const labels = { topology: this.deps.topology.name, store: storeName, partition: String(this.deps.partition) };
     this.deps.metrics.restoreDuration.set(labels, seconds);
     this.deps.metrics.restoredRows.inc(labels, entries.length);
     this.deps.log(
-      `restored store '${storeName}' partition ${this.deps.partition}: ${entries.length} entries from ${replay.recordsRead} changelog records in ${seconds.toFixed(3)} s (applied offset ${replay.appliedOffset})`,
+      `restored store '${storeName}' partition ${this.deps.partition}: ${entries.length} entries from ${replay.recordsRead} changelog records in ${seconds.toFixed(3)} s (applied offset ${target})`,
     );
-    return replay.appliedOffset;
   }
 
   private contextFor(step: StepDefinition<unknown, unknown>): StepContext {
@@ -258,6 +328,10 @@ export class PartitionTask {
         gauge: (name, value) => metrics.stepValue.set({ ...labels, name }, value),
       },
       shared: this.shared,
+      log: {
+        produce: (records) => this.deps.producer.send(records),
+        readToEnd: (tp, from) => this.deps.transport.readToEnd(tp, from),
+      },
     };
   }
 
