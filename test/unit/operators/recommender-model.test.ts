@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { recommenderModel } from '../../../src/operators/recommender/recommender-model.js';
+
+describe('recommenderModel config', () => {
+  it('defaults to FM, AdaGrad rows and AdaGrad dense weights with rows of d + 1 floats', () => {
+    const model = recommenderModel({ name: 'rec' });
+    expect(model.interaction).toBe('fm');
+    expect(model.sparseOptimizer.kind).toBe('adagrad');
+    expect(model.denseOptimizer.kind).toBe('adagrad');
+    expect(model.rowStore.dim).toBe(33);
+    expect(model.stores.map((s) => s.name)).toEqual(['rec', 'rec-requests']);
+  });
+
+  it('takes FTRL rows (2 slots), Adam dense weights and DCN layers', () => {
+    const model = recommenderModel({ name: 'rec', dim: 8, optimizer: { kind: 'ftrl' }, denseOptimizer: 'adam', interaction: 'dcn', dcn: { crossLayers: 3, rank: 4 } });
+    expect(model.rowStore.slotCount).toBe(2);
+    expect(model.denseOptimizer.kind).toBe('adam');
+    expect(model.dcn?.cross.layers).toBe(3);
+    expect(model.dcn?.cross.rank).toBe(4);
+  });
+
+  it('rejects bad settings naming the path', () => {
+    expect(() => recommenderModel({ name: 'rec', dim: 0 })).toThrow(/\/model\/dim/);
+    expect(() => recommenderModel({ name: 'rec', interaction: 'mlp' as 'fm' })).toThrow(/\/model\/interaction/);
+    expect(() => recommenderModel({ name: 'rec', denseOptimizer: 'sgd' as 'adam' })).toThrow(/\/model\/denseOptimizer/);
+    expect(() => recommenderModel({ name: 'rec', optimizer: { kind: 'sgd' as 'ftrl' } })).toThrow(/\/model\/optimizer\/kind/);
+    expect(() => recommenderModel({ name: 'has space' })).toThrow(/\/model\/name/);
+  });
+});
