@@ -218,7 +218,7 @@ export async function frameworkPassThrough(options: { brokers: string; inputTopi
     .step(mapValues('map', (value: Buffer) => value))
     .to('out', { topic: options.outputTopic, serde: bytesSerde() });
   const transport = createKafkaTransport({ brokers: options.brokers, clientId: 'framework-loop' });
-  const runner = new TopologyRunner(t, { transport, groupId: options.groupId, stateBackend: 'memory', log: () => undefined });
+  const runner = new TopologyRunner(t, { transport, groupId: options.groupId, stateBackend: 'memory', log: () => undefined, maxInFlightRecords: Number(process.env.BENCH_MAX_IN_FLIGHT ?? 100_000) });
   await runner.start();
   const count = async (step: string, metric: 'recordsIn' | 'recordsOut') =>
     (await runner.metrics[metric].get()).values.filter((v) => v.labels.step === step).reduce((a, v) => a + v.value, 0);

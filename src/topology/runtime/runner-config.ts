@@ -10,7 +10,12 @@ export interface RunnerConfig {
   cacheBytes: number;
   /** How often outputs are awaited, state flushed and offsets committed. */
   commitIntervalMs: number;
-  /** Per-partition bound on output records sent but not acknowledged; above it the partition pauses. */
+  /**
+   * Per-partition bound on output records sent but not acknowledged; above it the partition
+   * pauses. Keep it well above one poll (5000 records by default): pausing a Kafka partition
+   * drops its prefetched records, so a bound near the batch size makes consumption stutter
+   * (measured: 0.52 → 0.72 of the raw loop's throughput going from 20k to 200k).
+   */
   maxInFlightRecords: number;
   /** Port for GET /metrics; undefined = no HTTP server. */
   metricsPort?: number;
@@ -24,7 +29,7 @@ export const runnerDefaults: RunnerConfig = {
   stateBackend: 'rocksdb',
   cacheBytes: 64 * 1024 * 1024,
   commitIntervalMs: 1000,
-  maxInFlightRecords: 20_000,
+  maxInFlightRecords: 100_000,
   metricsPort: undefined,
   processMetrics: false,
 };
