@@ -23,7 +23,15 @@ export interface EncodeOptions {
    * Free text. Without modelDir: hashed n-grams → learned rows (sparse). With modelDir: a
    * pretrained transformers.js encoder from that local folder → one dense vector (of `text`).
    */
-  text?: { fields?: TextField[]; modelDir?: string; buckets?: number; batchSize?: number; cacheSize?: number };
+  text?: {
+    fields?: TextField[];
+    modelDir?: string;
+    buckets?: number;
+    /** Hashed encoder n-grams; character trigrams add ~3× the rows per text (robust to typos, slower). */
+    ngrams?: { wordBigrams?: boolean; charTrigrams?: boolean };
+    batchSize?: number;
+    cacheSize?: number;
+  };
 }
 
 /**
@@ -59,7 +67,7 @@ export function encode(name: string, options: EncodeOptions = {}): StepDefinitio
       const encoders = new Map<TextField, TextEncoder>(
         (modelDir ? (['text'] as TextField[]) : textFields).map((field) => [
           field,
-          createTextEncoder({ field, modelDir, buckets: modelDir ? undefined : options.text?.buckets, batchSize: options.text?.batchSize, cacheSize: options.text?.cacheSize, configPath: '/encode/text' }),
+          createTextEncoder({ field, modelDir, buckets: modelDir ? undefined : options.text?.buckets, ngrams: modelDir ? undefined : options.text?.ngrams, batchSize: options.text?.batchSize, cacheSize: options.text?.cacheSize, configPath: '/encode/text' }),
         ]),
       );
       return async (batch: Batch<TrajectoryEvent>) => {

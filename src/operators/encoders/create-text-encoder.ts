@@ -10,6 +10,8 @@ export interface TextEncoderConfig {
   readonly modelDir?: string;
   /** Hashed encoder: number of learned rows. */
   readonly buckets?: number;
+  /** Hashed encoder: which n-grams (default all: word unigrams, word bigrams, char trigrams). */
+  readonly ngrams?: { readonly wordBigrams?: boolean; readonly charTrigrams?: boolean };
   /** Hashed encoder: characters encoded per text. */
   readonly maxChars?: number;
   /** Transformers encoder: texts per model run. */
@@ -38,12 +40,15 @@ export function createTextEncoder(config: TextEncoderConfig): TextEncoder {
     return new HashedNgramEncoder({
       field: config.field,
       buckets: config.buckets,
+      wordBigrams: config.ngrams?.wordBigrams,
+      charTrigrams: config.ngrams?.charTrigrams,
       maxChars: config.maxChars,
       configPath: at,
     });
   }
   rejectOption(config.buckets, `${at}/buckets`, 'only applies without modelDir (hashed encoder)');
   rejectOption(config.maxChars, `${at}/maxChars`, 'only applies without modelDir (hashed encoder)');
+  rejectOption(config.ngrams, `${at}/ngrams`, 'only applies without modelDir (hashed encoder)');
   return new TransformersEncoder({
     field: config.field,
     modelDir: config.modelDir,
