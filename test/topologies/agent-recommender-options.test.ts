@@ -63,8 +63,8 @@ describe('agent-recommender text features', () => {
     const before = await snapshotStore(recorder.stores, 'rec');
     const request = await storedRequest(recorder, partition, 'q-1');
     const textKeys = request.features.filter((f) => f.key.startsWith('text.text#'));
-    // Unigrams, bigrams and character trigrams of four words: well over a dozen buckets, unit norm.
-    expect(textKeys.length).toBeGreaterThan(12);
+    // The agent recommender hashes word unigrams and bigrams: four words → 4 + 3 buckets, unit norm.
+    expect(textKeys.length).toBe(7);
     expect(textKeys.reduce((s, f) => s + f.weight * f.weight, 0)).toBeCloseTo(1, 5);
     for (const f of textKeys) expect(decodeRow(before, entryKey(partition, 'feature', f.key)).data).toHaveLength((DIM + 1) * 2);
 
@@ -202,5 +202,21 @@ describe('optimizer and loss options', () => {
     expect(scoreOf(last, 'bad')).toBeGreaterThan(-2);
     expect(last.candidates.map((c) => c.actionId)).toEqual(['good', 'other', 'bad']);
     expect(await stepEvents(driver, 'learn', 'feedback_applied')).toBe(24);
+  });
+});
+
+describe('agent-recommender character trigrams', () => {
+  it('--set charTrigrams=true adds character trigram rows for the same text', async () => {
+    const recorder = storeRecorder();
+    const driver = await TopologyTestDriver.start(agentRecommender({ transport: 'embedded', settings: { charTrigrams: 'true' } }), { openStore: recorder.openStore });
+    try {
+      const user = 'user-text';
+      pipeEvents(driver, [requestEvent(user, 'q-1', ['a', 'b'], { text: 'refactor the login flow' })]);
+      await driver.settle();
+      const request = await storedRequest(recorder, partitionOf(driver, user), 'q-1');
+      expect(request.features.filter((f) => f.key.startsWith('text.text#')).length).toBeGreaterThan(12);
+    } finally {
+      await driver.close();
+    }
   });
 });
