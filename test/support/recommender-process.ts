@@ -14,10 +14,15 @@ export interface RecommenderProcessOptions {
   /** `--set` settings of topologies/agent-recommender.ts (inputTopic, outputTopic, partitions…). */
   settings: Record<string, string>;
   commitIntervalMs?: number;
+  /** Most records per polled batch (the Kafka consumer's maxBatchSize). */
+  maxBatch?: number;
   /** Static group membership: a restart with the same id takes the partitions back at once. */
   instanceId?: string;
-  /** `<store>:<n>`: the process SIGKILLs itself right after that store's n-th flush. */
-  killAfterFlush?: string;
+  /**
+   * `<store>:<n>`: in that store's n-th flush with changes the process SIGKILLs itself after the
+   * changelog got them and the task's other stores wrote theirs, before this store writes its own.
+   */
+  killBeforeWrite?: string;
 }
 
 export interface Exit {
@@ -39,8 +44,9 @@ export class RecommenderProcess {
     const args = ['--import', 'tsx', SCRIPT, '--brokers', options.brokers, '--group', options.group, '--state-dir', options.stateDir];
     for (const [key, value] of Object.entries(options.settings)) args.push('--set', `${key}=${value}`);
     if (options.commitIntervalMs !== undefined) args.push('--commit-interval-ms', String(options.commitIntervalMs));
+    if (options.maxBatch !== undefined) args.push('--max-batch', String(options.maxBatch));
     if (options.instanceId) args.push('--instance-id', options.instanceId);
-    if (options.killAfterFlush) args.push('--kill-after-flush', options.killAfterFlush);
+    if (options.killBeforeWrite) args.push('--kill-before-write', options.killBeforeWrite);
     this.child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
     this.child.stderr!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));

@@ -2,12 +2,12 @@
  * Test-only entry point: runs topologies/agent-recommender.ts on Kafka the way `agentrec run`
  * does, with what crash tests need on top: a short session timeout and static group membership
  * (a restarted process takes its partitions back at once instead of waiting for the killed
- * member's session to expire), a configurable commit interval, and an optional self-kill
- * between two stores' flushes. Run it as `node --import tsx test/support/run-agent-recommender.ts`
+ * member's session to expire), a configurable commit interval and batch size, and an optional
+ * self-kill that leaves one store a commit behind the others. Run it as `node --import tsx test/support/run-agent-recommender.ts`
  * so the process that is killed is the one holding the state (npx/tsx would add a parent).
  *
  *   --brokers h:p --group g --state-dir d [--set k=v]... [--commit-interval-ms n]
- *   [--instance-id id] [--kill-after-flush <store>:<n>]
+ *   [--max-batch n] [--instance-id id] [--kill-before-write <store>:<n>]
  *
  * Prints `agentrec-test: running` once the runner started; SIGTERM stops it gracefully (exit 0).
  */
@@ -29,20 +29,22 @@ async function main(argv: string[]): Promise<number> {
       'state-dir': { type: 'string' },
       set: { type: 'string', multiple: true },
       'commit-interval-ms': { type: 'string' },
+      'max-batch': { type: 'string' },
       'instance-id': { type: 'string' },
-      'kill-after-flush': { type: 'string' },
+      'kill-before-write': { type: 'string' },
     },
   });
   if (!values.brokers || !values.group || !values['state-dir']) throw new Error('--brokers, --group and --state-dir are required');
   const settings = Object.fromEntries((values.set ?? []).map((kv) => [kv.split('=')[0], kv.split('=').slice(1).join('=')]));
   const { topology } = await loadTopologyModule('topologies/agent-recommender.ts', { transport: 'kafka', settings });
-  const [killStore, killOnFlush] = (values['kill-after-flush'] ?? ':').split(':');
+  const [killStore, killOnFlush] = (values['kill-before-write'] ?? ':').split(':');
 
   let failure: unknown;
   const stop = new AbortController();
   const transport = createKafkaTransport({
     brokers: values.brokers,
     consumer: {
+      maxBatchSize: values['max-batch'] ? Number(values['max-batch']) : undefined,
       sessionTimeoutMs: 6000,
       librdkafka: values['instance-id'] ? { 'group.instance.id': values['instance-id'] } : {},
     },
@@ -57,7 +59,7 @@ async function main(argv: string[]): Promise<number> {
     stateDir: values['state-dir'],
     commitIntervalMs: Number(values['commit-interval-ms'] ?? 1000),
     metricsPort: 0,
-    log: (message) => process.stderr.write(`[agentrec] ${message}\n`),
+    log: (message) => process.stderr.write(`[agentrec +${Math.round(performance.now())} ms] ${message}\n`),
     openStore: async (t, store, partition, config) => {
       const opened = await openTaskStore(t, store, partition, config);
       return store === killStore ? new SelfKillingStore(opened, Number(killOnFlush)) : opened;

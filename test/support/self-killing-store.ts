@@ -1,13 +1,17 @@
 import type { ChangedEntry, KeyValueStore } from '../../src/state/store.js';
 
+/** Long enough for the task's other stores to write their batches of the same commit. */
+const OTHERS_WRITE_MS = 300;
+
 /**
- * A store that SIGKILLs its own process right after its `killOnFlush`-th flush wrote to disk:
- * a deterministic crash at the exact point between two stores' commits, where a random kill
- * lands only rarely. Everything else is delegated unchanged.
+ * A store that SIGKILLs its own process in its `killOnFlush`-th flush that publishes changes:
+ * after its changelog got them, before it writes its own batch, and after a pause in which the
+ * task's other stores write theirs. That leaves one store a commit behind the others, a crash
+ * point random kills hit only now and then. Everything else is delegated unchanged.
  */
 export class SelfKillingStore implements KeyValueStore {
   readonly name: string;
-  private flushes = 0;
+  private publishingFlushes = 0;
 
   constructor(
     private readonly inner: KeyValueStore,
@@ -36,14 +40,17 @@ export class SelfKillingStore implements KeyValueStore {
     return this.inner.range(options);
   }
 
-  async flush(appliedOffset: number, publish?: (changes: ChangedEntry[]) => Promise<void>): Promise<void> {
-    await this.inner.flush(appliedOffset, publish);
-    if (++this.flushes === this.killOnFlush) {
-      process.stderr.write(`self-kill after flush ${this.flushes} of '${this.name}' (applied offset ${appliedOffset})\n`);
+  flush(appliedOffset: number, publish?: (changes: ChangedEntry[]) => Promise<void>): Promise<void> {
+    if (!publish) return this.inner.flush(appliedOffset);
+    return this.inner.flush(appliedOffset, async (changes) => {
+      await publish(changes);
+      if (++this.publishingFlushes !== this.killOnFlush) return;
+      await new Promise((resolve) => setTimeout(resolve, OTHERS_WRITE_MS));
+      process.stderr.write(`self-kill before writing flush ${this.publishingFlushes} of '${this.name}' (applied offset ${appliedOffset})\n`);
       process.kill(process.pid, 'SIGKILL');
-      // SIGKILL is delivered asynchronously; nothing after the flush may run meanwhile.
+      // SIGKILL is delivered asynchronously; the write must not start meanwhile.
       await new Promise<never>(() => undefined);
-    }
+    });
   }
 
   appliedOffset(): Promise<number> {

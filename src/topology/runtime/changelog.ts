@@ -24,11 +24,19 @@ export function changelogRecords(topic: string, partition: number, changes: Chan
   return records;
 }
 
-/** Folds changelog records into the state they describe. */
+/**
+ * Folds changelog records into the state they describe. Besides the state at the last marker it
+ * keeps the state at the one before: a task commits all its stores together, and when a crash
+ * cut a commit short after some changelogs got their marker, the others' last complete commit is
+ * one marker back.
+ */
 export class ChangelogReplay {
   private readonly committed = new Map<string, ChangedEntry>();
+  private lastFlush = new Map<string, ChangedEntry>();
   private pending = new Map<string, ChangedEntry>();
   appliedOffset = -1;
+  /** The marker before appliedOffset's (-1 when there was none). */
+  previousOffset = -1;
   recordsRead = 0;
 
   add(records: SourceRecord[]): void {
@@ -36,8 +44,10 @@ export class ChangelogReplay {
       this.recordsRead++;
       if (!record.key) continue;
       if (record.key.equals(APPLIED_OFFSET_MARKER)) {
-        for (const [k, v] of this.pending) this.committed.set(k, v);
+        for (const [k, v] of this.lastFlush) this.committed.set(k, v);
+        this.lastFlush = this.pending;
         this.pending = new Map();
+        this.previousOffset = this.appliedOffset;
         this.appliedOffset = Number(record.value?.toString() ?? '-1');
         continue;
       }
@@ -47,6 +57,16 @@ export class ChangelogReplay {
 
   /** Entries of complete flushes only; anything after the last marker is dropped. */
   entries(): ChangedEntry[] {
-    return [...this.committed.values()];
+    return [...new Map([...this.committed, ...this.lastFlush]).values()];
+  }
+
+  /**
+   * The entries as of the marker for `offset`: the last or the one before it; undefined for any
+   * other offset (the changelog cannot describe that state).
+   */
+  entriesAt(offset: number): ChangedEntry[] | undefined {
+    if (offset === this.appliedOffset) return this.entries();
+    if (offset === this.previousOffset) return [...this.committed.values()];
+    return undefined;
   }
 }
