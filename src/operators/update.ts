@@ -55,7 +55,11 @@ export function update(name: string, options: UpdateOptions): StepDefinition<Loo
       const dScores = new Float32Array(model.maxCandidates);
       let runningLoss: number | undefined;
       let runningHit: number | undefined;
-      let nextPurgeAt = 0;
+      // Requests past their TTL are purged at fixed event-time boundaries (multiples of TTL/4)
+      // with the boundary as the cutoff, so what a purge deletes does not depend on batch
+      // boundaries or on a restart resetting this variable.
+      const purgeInterval = model.requestTtlMs / 4;
+      let lastPurgeBoundary = -Infinity;
       const smooth = (previous: number | undefined, value: number) => (previous === undefined ? value : previous + smoothing * (value - previous));
 
       return async (batch: Batch<LookedUpEvent>) => {
@@ -98,10 +102,11 @@ export function update(name: string, options: UpdateOptions): StepDefinition<Loo
           if (synced.rejected) ctx.metrics.count('model_deltas_rejected', synced.rejected);
           ctx.metrics.gauge('model_sync_peers', synced.peers);
         }
-        if (latest >= nextPurgeAt) {
-          const purged = await task.purgeRequests(latest);
+        const boundary = Math.floor(latest / purgeInterval) * purgeInterval;
+        if (boundary > lastPurgeBoundary) {
+          const purged = await task.purgeRequests(boundary);
           if (purged) ctx.metrics.count('requests_expired', purged);
-          nextPurgeAt = latest + model.requestTtlMs / 4;
+          lastPurgeBoundary = boundary;
         }
         if (runningLoss !== undefined) ctx.metrics.gauge('loss', runningLoss);
         if (runningHit !== undefined) ctx.metrics.gauge('hit_at_1', runningHit);

@@ -32,3 +32,16 @@ describe('changelog', () => {
     expect(replay.entries()).toEqual([{ key: Buffer.from('a'), value: undefined }]);
   });
 });
+
+describe('changelog replay at an earlier commit', () => {
+  it('gives the state at the last marker or the one before, and nothing for other offsets', () => {
+    const replay = new ChangelogReplay();
+    replay.add(asSource(changelogRecords('c', 0, [{ key: Buffer.from('a'), value: Buffer.from('1') }], 10)));
+    replay.add(asSource(changelogRecords('c', 0, [{ key: Buffer.from('a'), value: Buffer.from('2') }, { key: Buffer.from('b'), value: Buffer.from('3') }], 20)));
+    const at = (offset: number) => replay.entriesAt(offset)?.map((e) => `${e.key}=${e.value}`).sort();
+    expect(at(20)).toEqual(['a=2', 'b=3']);
+    expect(at(10)).toEqual(['a=1']);
+    expect(at(5)).toBeUndefined();
+    expect(replay.previousOffset).toBe(10);
+  });
+});
