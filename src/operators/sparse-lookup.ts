@@ -31,19 +31,19 @@ export function sparseLookup(name: string, options: SparseLookupOptions): StepDe
     'sparseLookup',
     (ctx) => {
       const reported = { created: 0, expired: 0, filtered: 0 };
-      // Users, actions and features repeat constantly; building their key bytes once saves a
-      // UTF-8 encode per row per event. Bounded: cleared when full.
-      const keyCache = new Map<string, Buffer>();
+      // Users, actions and features repeat constantly: their key bytes are built once, one map
+      // per namespace (no string concatenation on the hot path). Within a batch the same key is
+      // always the same Buffer object, so the batch's live rows can be found by identity; the
+      // caches are only ever cleared between batches.
+      const keyCaches = { user: new Map<string, Buffer>(), feature: new Map<string, Buffer>(), action: new Map<string, Buffer>() };
       const key = (namespace: 'user' | 'feature' | 'action', id: string): Buffer => {
-        const cacheKey = `${namespace}\u0000${id}`;
-        let bytes = keyCache.get(cacheKey);
-        if (!bytes) {
-          if (keyCache.size >= 200_000) keyCache.clear();
-          keyCache.set(cacheKey, (bytes = rowKey(namespace, id)));
-        }
+        const cache = keyCaches[namespace];
+        let bytes = cache.get(id);
+        if (!bytes) cache.set(id, (bytes = rowKey(namespace, id)));
         return bytes;
       };
       return async (batch: Batch<EncodedEvent>) => {
+      for (const cache of Object.values(keyCaches)) if (cache.size > 100_000) cache.clear();
       const task = ModelTask.of(ctx, model);
       await task.ensureLoaded();
       // A text vector the model has no projection for would turn every score into NaN.
@@ -60,7 +60,7 @@ export function sparseLookup(name: string, options: SparseLookupOptions): StepDe
       const scoredInBatch = new Map<string, RequestSnapshot>();
 
       // Per record: the row keys it needs, laid out [user, ...features, ...candidates].
-      const plans: { keys: Buffer[]; ids: string[]; weights: number[]; candidates: number }[] = [];
+      const plans: { keys: Buffer[]; weights: number[]; candidates: number }[] = [];
       const out = records.map((record) => {
         const { event } = record.value;
         let role: LookedUpEvent['role'] = 'ignore';
@@ -92,10 +92,9 @@ export function sparseLookup(name: string, options: SparseLookupOptions): StepDe
             ctx.metrics.count('feedback_unmatched');
           }
         }
-        const plan = { keys: [] as Buffer[], ids: [] as string[], weights: [] as number[], candidates: 0 };
+        const plan = { keys: [] as Buffer[], weights: [] as number[], candidates: 0 };
         const need = (namespace: 'user' | 'feature' | 'action', id: string) => {
           plan.keys.push(key(namespace, id));
-          plan.ids.push(`${namespace}\u0000${id}`);
         };
         if (request) {
           need('user', request.userId);
@@ -116,14 +115,14 @@ export function sparseLookup(name: string, options: SparseLookupOptions): StepDe
       // at its latest time stamped sightings with that time and skipped expiry between two uses
       // inside the batch). A row already read in this batch is reused, not read again: the same
       // object, so the updates of this batch accumulate on it in order.
-      const live = new Map<string, EmbeddingRow>();
+      const live = new Map<Buffer, EmbeddingRow>();
       for (const [i, record] of out.entries()) {
         const plan = plans[i];
         if (plan.keys.length === 0) continue;
         const time = record.value.event.eventTime;
         const rows: (EmbeddingRow | undefined)[] = new Array(plan.keys.length);
         const missing: number[] = [];
-        plan.ids.forEach((id, j) => {
+        plan.keys.forEach((id, j) => {
           const row = live.get(id);
           if (row && !(time - row.lastTouchedMs > rowTtlMs)) {
             row.seenCount++;
@@ -138,8 +137,8 @@ export function sparseLookup(name: string, options: SparseLookupOptions): StepDe
           const fetched = await task.rows.getRows(missing.map((j) => plan.keys[j]), time);
           missing.forEach((j, m) => {
             rows[j] = fetched[m];
-            if (fetched[m]) live.set(plan.ids[j], fetched[m]);
-            else live.delete(plan.ids[j]);
+            if (fetched[m]) live.set(plan.keys[j], fetched[m]);
+            else live.delete(plan.keys[j]);
           });
         }
         const value = record.value;

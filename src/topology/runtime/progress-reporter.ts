@@ -24,6 +24,7 @@ export class ProgressReporter {
   ) {}
 
   start(): void {
+    this.last = { at: performance.now(), input: 0, output: 0, deadLettered: 0, gauges: new Map() };
     this.timer = setInterval(() => void this.tick(), this.intervalMs);
   }
 
@@ -86,5 +87,6 @@ export class ProgressReporter {
 
 function formatGauges(gauges: Map<string, number>): string {
   if (gauges.size === 0) return '';
-  return ' | ' + [...gauges].map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(3)}`).join('  ');
+  // Counts (updates, rows) read best as whole numbers even when averaged over partitions.
+  return ' | ' + [...gauges].map(([k, v]) => `${k} ${Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en') : v.toFixed(3)}`).join('  ');
 }
