@@ -115,6 +115,9 @@ export function sparseLookup(name: string, options: SparseLookupOptions): StepDe
       // at its latest time stamped sightings with that time and skipped expiry between two uses
       // inside the batch). A row already read in this batch is reused, not read again: the same
       // object, so the updates of this batch accumulate on it in order.
+      const batchKeys = new Set<Buffer>();
+      for (const plan of plans) for (const k of plan.keys) batchKeys.add(k);
+      await task.rows.prefetch([...batchKeys]);
       const live = new Map<Buffer, EmbeddingRow>();
       for (const [i, record] of out.entries()) {
         const plan = plans[i];

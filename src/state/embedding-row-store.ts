@@ -110,6 +110,15 @@ export class EmbeddingRowStore {
   }
 
   /**
+   * Reads `keys` through the stores below without touching any row (no sighting, no creation):
+   * one batched read that warms the write-back cache, so per-record getRows calls that follow
+   * are served from memory instead of one RocksDB round trip each.
+   */
+  async prefetch(keys: readonly Buffer[]): Promise<void> {
+    if (keys.length) await this.store.getMany([...keys]);
+  }
+
+  /**
    * One entry per key, in order: the row, or undefined while the frequency filter holds it
    * back. The same key twice yields the same object, so updates from one batch accumulate.
    */
