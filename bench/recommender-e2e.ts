@@ -3,7 +3,7 @@
  * encode → lookup → score → learn → emit) against a decode-only pass-through of the same events
  * (the framework's floor), in the same run, plus event → score latency at a fixed input rate.
  *
- *   npx tsx bench/recommender-e2e.ts [--events 100000] [--rate 1000] [--seconds 20] [--transport kafka|embedded]
+ *   npx tsx bench/recommender-e2e.ts [--events 100000] [--rate 1000] [--seconds 20] [--transport kafka|embedded] [--commit-interval 1000]
  *
  * Broker: KAFKA_BROKERS or 127.0.0.1:9092 (npm run kafka:start).
  */
@@ -30,6 +30,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '20' },
     transport: { type: 'string', default: 'kafka' },
     partitions: { type: 'string', default: '4' },
+    'commit-interval': { type: 'string', default: '1000' },
   },
 });
 const events = Number(values.events);
@@ -61,7 +62,7 @@ async function fill(topic: string, records: OutputRecord[]): Promise<void> {
 async function throughput(label: string, t: Topology, expected: number): Promise<{ rate: number; seconds: number }> {
   const stateDir = mkdtempSync(join(tmpdir(), 'agentrec-bench-'));
   const transport = makeTransport();
-  const runner = new TopologyRunner(t, { transport, groupId: `${run}-${label}`, stateDir, log: () => undefined, commitIntervalMs: 1000 });
+  const runner = new TopologyRunner(t, { transport, groupId: `${run}-${label}`, stateDir, log: () => undefined, commitIntervalMs: Number(values['commit-interval']) });
   await runner.start();
   const firstStep = t.steps[0].name;
   const processed = async () => (await runner.metrics.recordsIn.get()).values.filter((v) => v.labels.step === firstStep).reduce((a, v) => a + v.value, 0);
