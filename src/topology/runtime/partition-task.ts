@@ -310,6 +310,8 @@ export class PartitionTask {
     const { topology, metrics } = this.deps;
     const labels = { topology: topology.name, step: step.name, partition: String(this.deps.partition) };
     const owned = new Set((step.stores ?? []).map((s) => s.name));
+    const counters = new Map<string, { inc(value: number): void }>();
+    const gauges = new Map<string, { set(value: number): void }>();
     return {
       topology: topology.name,
       step: step.name,
@@ -324,8 +326,18 @@ export class PartitionTask {
       deadLetter: (meta, error) => this.deadLetter(step.name, meta, error),
       now: this.deps.now,
       metrics: {
-        count: (event, value = 1) => metrics.stepEvents.inc({ ...labels, event }, value),
-        gauge: (name, value) => metrics.stepValue.set({ ...labels, name }, value),
+        // Bound children, cached per event name: steps count per record, and resolving label
+        // sets on every call cost ~1 % of the recommender's CPU.
+        count: (event, value = 1) => {
+          let child = counters.get(event);
+          if (!child) counters.set(event, (child = metrics.stepEvents.labels({ ...labels, event })));
+          child.inc(value);
+        },
+        gauge: (name, value) => {
+          let child = gauges.get(name);
+          if (!child) gauges.set(name, (child = metrics.stepValue.labels({ ...labels, name })));
+          child.set(value);
+        },
       },
       shared: this.shared,
       log: {
