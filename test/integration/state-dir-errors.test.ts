@@ -40,8 +40,7 @@ describeKafka('unusable state directories fail the runner (real broker, real Roc
   });
 
   /** A one-partition agent recommender on its own topics, its state under `stateDir`. */
-  function runnerFor(stateDir: string): TopologyRunner {
-    const name = uniqueName('state-errors');
+  function runnerFor(stateDir: string, name: string): TopologyRunner {
     // The consumer reports the failed assignment here too; runner.done is what the tests check.
     const transport: Transport = createKafkaTransport({ brokers: kafkaBrokers!, onError: () => undefined });
     const topology = agentRecommender({ transport: 'kafka', settings: recommenderSettings(`${name}.in`, `${name}.scores`, 1) });
@@ -67,7 +66,9 @@ describeKafka('unusable state directories fail the runner (real broker, real Roc
 
   it('a state directory held by another process: STATE_LOCKED naming the directory', async () => {
     const stateDir = await newDir();
-    const directory = join(stateDir, 'agent-recommender', 'rec', '0');
+    const name = uniqueName('state-errors');
+    // State lives under the application (group id) directory.
+    const directory = join(stateDir, name, 'rec', '0');
     const holder: ChildProcess = spawn(process.execPath, ['--import', 'tsx', HOLDER, directory], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     const exited = new Promise((resolve) => holder.once('exit', resolve));
     cleanups.push(async () => {
@@ -78,13 +79,15 @@ describeKafka('unusable state directories fail the runner (real broker, real Roc
       holder.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('holding') && resolve());
       holder.once('exit', (code) => reject(new Error(`the holder exited (${code}) before taking the lock`)));
     });
-    const runner = runnerFor(stateDir);
+    const runner = runnerFor(stateDir, name);
     await expectFailureNaming(runner, 'STATE_LOCKED', directory);
   });
 
   it('a corrupted state directory: STATE_CORRUPT naming the directory', async () => {
     const stateDir = await newDir();
-    const directory = join(stateDir, 'agent-recommender', 'rec', '0');
+    const name = uniqueName('state-errors');
+    // State lives under the application (group id) directory.
+    const directory = join(stateDir, name, 'rec', '0');
     await mkdir(directory, { recursive: true });
     const store = await openRocksDbStore(directory);
     await store.put(Buffer.from('row'), Buffer.from('value'));
@@ -92,7 +95,7 @@ describeKafka('unusable state directories fail the runner (real broker, real Roc
     await store.close();
     // CURRENT names the live MANIFEST; garbage there is what a torn copy or a bad disk leaves.
     await writeFile(join(directory, 'CURRENT'), 'MANIFEST-\u0000\u0000garbage');
-    const runner = runnerFor(stateDir);
+    const runner = runnerFor(stateDir, name);
     await expectFailureNaming(runner, 'STATE_CORRUPT', directory);
   });
 });

@@ -18,8 +18,9 @@ export async function snapshotStateDir(root: string): Promise<Map<string, StoreS
   for (const topology of await readdir(root)) {
     for (const store of await readdir(join(root, topology))) {
       for (const partition of await readdir(join(root, topology, store))) {
-        const name = `${topology}/${store}/${partition}`;
-        const db = await openRocksDbStore(join(root, name), { readOnly: true });
+        // Keyed without the application (group) directory, so runs under different group ids compare.
+        const name = `${store}/${partition}`;
+        const db = await openRocksDbStore(join(root, topology, store, partition), { readOnly: true });
         try {
           const entries = new Map<string, Buffer>();
           for await (const [key, value] of db.range()) entries.set(key.toString('hex'), value);

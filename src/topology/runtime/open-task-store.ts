@@ -3,11 +3,16 @@ import type { KeyValueStore } from '../../state/store.js';
 import type { Topology } from '../topology.js';
 import type { RunnerConfig } from './runner-config.js';
 
-/** One store per (topology, store, partition): `${stateDir}/${topology}/${store}/${partition}`. */
-export function openTaskStore(topology: Topology, storeName: string, partition: number, config: RunnerConfig): Promise<KeyValueStore> {
+/**
+ * One store per (application, store, partition): `${stateDir}/${groupId}/${store}/${partition}`.
+ * Named by the group id (the application), not the topology file, so two deployments of one
+ * topology on one machine never share or lock each other's state — the same rule as the
+ * changelog topic names.
+ */
+export function openTaskStore(_topology: Topology, storeName: string, partition: number, config: RunnerConfig): Promise<KeyValueStore> {
   return openPartitionStore({
     stateDir: config.stateDir,
-    topology: topology.name,
+    topology: config.groupId,
     store: storeName,
     partition,
     cacheBytes: config.cacheBytes,
