@@ -70,11 +70,14 @@ export function update(name: string, options: UpdateOptions): StepDefinition<Loo
         for (const record of batch.records) {
           const e = record.value;
           const time = e.event.eventTime;
-          const rows = [e.user, ...e.features.map((f) => f.row), ...e.candidates].filter((r): r is EmbeddingRow => r !== undefined);
-          for (const row of rows) {
+          const touch = (row: EmbeddingRow | undefined) => {
+            if (!row) return;
             row.lastTouchedMs = time;
             touched.add(row);
-          }
+          };
+          touch(e.user);
+          for (const f of e.features) touch(f.row);
+          for (const row of e.candidates) touch(row);
           if (e.role === 'score' && e.request) await task.storeRequest(e.request);
           if (e.role === 'learn') {
             sync?.beforeLearn(e);

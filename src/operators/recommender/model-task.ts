@@ -8,7 +8,7 @@ import { adagradUpdate, adamUpdate, ftrlUpdate, type AdamState } from '../kernel
 import { deriveSeed, fillUniform, splitmix32 } from '../kernels/prng.js';
 import { isFiniteArray } from '../kernels/vector.js';
 import type { RecommenderModel } from './recommender-model.js';
-import { decodeRequestSnapshot, encodeRequestSnapshot } from './request-snapshot-codec.js';
+import { decodeRequestSnapshot, encodeRequestSnapshot, requestSnapshotTime } from './request-snapshot-codec.js';
 import type { LookedUpEvent, RequestSnapshot } from './types.js';
 
 const DENSE_KEY = rowKey('model', 'dense');
@@ -211,8 +211,7 @@ export class ModelTask {
   async purgeRequests(now: number): Promise<number> {
     const expired: Buffer[] = [];
     for await (const [key, value] of this.requests.range()) {
-      const snapshot = decodeRequestSnapshot(value);
-      if (now - snapshot.eventTime > this.model.requestTtlMs) expired.push(key);
+      if (now - requestSnapshotTime(value) > this.model.requestTtlMs) expired.push(key);
     }
     for (const key of expired) await this.requests.delete(key);
     return expired.length;
