@@ -52,12 +52,16 @@ export function encode(name: string, options: EncodeOptions = {}): StepDefinitio
       throw new ConfigError(`/encode/crosses/${i}`, `must be a pair of ${STRUCTURED.join('|')}`);
     }
   }
+  rejectRepeats('/encode/fields', fields);
+  rejectRepeats('/encode/crosses', crosses.map((pair) => pair.join('×')));
   const textFields = options.text?.fields ?? ['text'];
+  rejectRepeats('/encode/text/fields', textFields);
   for (const [i, f] of textFields.entries()) if (f !== 'text' && f !== 'code') throw new ConfigError(`/encode/text/fields/${i}`, "must be 'text' or 'code'");
   const modelDir = options.text?.modelDir;
   const hourOfDay = options.time?.hourOfDay ?? true;
   const dayOfWeek = options.time?.dayOfWeek ?? true;
   const attributes = options.attributes ?? [];
+  rejectRepeats('/encode/attributes', attributes);
 
   return batchStep<TrajectoryEvent, EncodedEvent>(
     name,
@@ -123,5 +127,14 @@ export function encode(name: string, options: EncodeOptions = {}): StepDefinitio
       if (value !== undefined) features.push({ key: `attr.${key}=${value}`, weight: 1 });
     }
     return features;
+  }
+}
+
+/** Each feature key must occur once per event: a repeated config entry would emit it twice. */
+function rejectRepeats(path: string, entries: readonly string[]): void {
+  const seen = new Set<string>();
+  for (const [i, entry] of entries.entries()) {
+    if (seen.has(entry)) throw new ConfigError(`${path}/${i}`, `'${entry}' is listed twice`);
+    seen.add(entry);
   }
 }

@@ -72,7 +72,7 @@ export function sparseLookup(name: string, options: SparseLookupOptions): StepDe
             requestId: event.requestId ?? event.eventId,
             userId: event.userId,
             eventTime: event.eventTime,
-            features: dedupe(record.value.features).slice(0, model.maxFeatures),
+            features: record.value.features.slice(0, model.maxFeatures),
             candidates: event.candidates.slice(0, model.maxCandidates).map((c) => c.actionId),
             dense: record.value.dense ? Array.from(record.value.dense) : undefined,
           };
@@ -165,8 +165,3 @@ export function sparseLookup(name: string, options: SparseLookupOptions): StepDe
   );
 }
 
-function dedupe(features: { key: string; weight: number }[]): { key: string; weight: number }[] {
-  const merged = new Map<string, number>();
-  for (const f of features) merged.set(f.key, (merged.get(f.key) ?? 0) + f.weight);
-  return [...merged].map(([key, weight]) => ({ key, weight }));
-}

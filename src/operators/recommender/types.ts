@@ -5,7 +5,11 @@ import type { SparseFeature } from '../encoders/text-encoder.js';
 /** encode → sparseLookup: the event with its context features (the user row is implied). */
 export interface EncodedEvent {
   event: TrajectoryEvent;
-  /** Exact-key features (tool=git, tool=git×domain=web, hour=13, text n-gram buckets…) with weights. */
+  /**
+   * Exact-key features (tool=git, tool=git×domain=web, hour=13, text n-gram buckets…) with
+   * weights. Keys are unique within one event (the FM takes each row once); `encode` guarantees
+   * it by rejecting repeated fields, crosses and attributes in its config.
+   */
   features: SparseFeature[];
   /** Pretrained text vector (transformers encoder), when configured. */
   dense?: Float32Array;

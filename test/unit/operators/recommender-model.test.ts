@@ -27,3 +27,12 @@ describe('recommenderModel config', () => {
     expect(() => recommenderModel({ name: 'has space' })).toThrow(/\/model\/name/);
   });
 });
+
+describe('encode config', () => {
+  it('rejects a field, cross or attribute listed twice (each feature key occurs once per event)', async () => {
+    const { encode } = await import('../../../src/operators/encode.js');
+    expect(() => encode('encode', { fields: ['tool', 'domain', 'tool'] })).toThrow(/\/encode\/fields\/2/);
+    expect(() => encode('encode', { crosses: [['tool', 'domain'], ['tool', 'domain']] })).toThrow(/\/encode\/crosses\/1/);
+    expect(() => encode('encode', { attributes: ['lang', 'lang'] })).toThrow(/\/encode\/attributes\/1/);
+  });
+});
