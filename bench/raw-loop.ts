@@ -48,14 +48,7 @@ export async function rawConsumeProduceLoop(options: {
   const producerSettings = producerConfig(resolved, 'raw-loop');
   const producer = new RdKafka.Producer(producerSettings.global, producerSettings.topic);
 
-  // Delivery reports are counted, not awaited one by one.
-  let unacknowledged = 0;
-  let deliveryError: unknown;
-  let allAcknowledged: (() => void) | undefined;
-  producer.on('delivery-report', (error) => {
-    if (error) deliveryError ??= error;
-    if (--unacknowledged === 0) allAcknowledged?.();
-  });
+  const deliveries = countDeliveries(producer);
 
   await connectClient(producer, options.brokers, resolved.connectTimeoutMs, 'connect the raw-loop producer');
   producer.setPollInBackground(true);
@@ -79,7 +72,7 @@ export async function rawConsumeProduceLoop(options: {
         try {
           producer.produce(options.outputTopic, -1, message.value, message.key);
           index++;
-          unacknowledged++;
+          deliveries.sent++;
         } catch (error) {
           if (librdkafkaCode(error) !== LibrdkafkaCode.QUEUE_FULL) throw error;
           await new Promise((resolve) => setTimeout(resolve, 2));
@@ -87,8 +80,7 @@ export async function rawConsumeProduceLoop(options: {
         nextOffsets.set(message.partition, message.offset + 1);
       }
       // Offsets are committed only once everything produced so far is acknowledged.
-      if (unacknowledged > 0) await new Promise<void>((resolve) => (allAcknowledged = resolve));
-      if (deliveryError) throw deliveryError;
+      await deliveries.settled();
       consumer.commit([...nextOffsets].map(([partition, offset]) => ({ topic: options.inputTopic, partition, offset })));
       copied += messages.length;
     }
@@ -178,13 +170,7 @@ export async function fillTopic(options: {
     },
     { acks: 1, partitioner: 'murmur2_random' },
   );
-  let unacknowledged = 0;
-  let deliveryError: unknown;
-  let allAcknowledged: (() => void) | undefined;
-  producer.on('delivery-report', (error) => {
-    if (error) deliveryError ??= error;
-    if (--unacknowledged === 0) allAcknowledged?.();
-  });
+  const deliveries = countDeliveries(producer);
   await connectClient(producer, options.brokers, 10_000, 'connect the fill producer');
   producer.setPollInBackground(true);
   const payload = randomBytes(options.recordBytes);
@@ -193,14 +179,13 @@ export async function fillTopic(options: {
       try {
         producer.produce(options.topic, -1, payload, `user-${index % 10_000}`);
         index++;
-        unacknowledged++;
+        deliveries.sent++;
       } catch (error) {
         if (librdkafkaCode(error) !== LibrdkafkaCode.QUEUE_FULL) throw error;
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
     }
-    if (unacknowledged > 0) await new Promise<void>((resolve) => (allAcknowledged = resolve));
-    if (deliveryError) throw deliveryError;
+    await deliveries.settled();
   } finally {
     await disconnectClient(producer);
   }
@@ -272,6 +257,26 @@ async function main(): Promise<void> {
   if (raw.cpuSeconds && viaTransport.cpuSeconds) {
     console.log(`CPU-per-record ratio raw / transport: ${(raw.cpuSeconds / raw.records / (viaTransport.cpuSeconds / viaTransport.records)).toFixed(2)}`);
   }
+}
+
+/** Counts delivery reports instead of awaiting each send: `sent++` per produce, then `settled()`. */
+function countDeliveries(producer: RdKafka.Producer): { sent: number; settled(): Promise<void> } {
+  let acknowledged = 0;
+  let failure: unknown;
+  let wake: (() => void) | undefined;
+  const counter = {
+    sent: 0,
+    async settled(): Promise<void> {
+      while (acknowledged < counter.sent) await new Promise<void>((resolve) => (wake = resolve));
+      if (failure) throw failure;
+    },
+  };
+  producer.on('delivery-report', (error) => {
+    if (error) failure ??= error;
+    acknowledged++;
+    if (acknowledged >= counter.sent) wake?.();
+  });
+  return counter;
 }
 
 function report(name: string, result: LoopResult): void {
