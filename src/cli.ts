@@ -53,7 +53,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const brokers = values.brokers ?? process.env.AGENTREC_BROKERS;
   const settings = Object.fromEntries((values.set ?? []).map((kv) => [kv.split('=')[0], kv.split('=').slice(1).join('=')]));
-  const { topology, module } = await loadTopologyModule(file, { transport: brokers ? 'kafka' : 'embedded', settings });
+  const groupId = values.group ?? process.env.AGENTREC_GROUP_ID;
+  const { topology, module } = await loadTopologyModule(file, { transport: brokers ? 'kafka' : 'embedded', settings, groupId });
 
   if (command === 'describe') {
     process.stdout.write(renderTopology(topology, (values.format ?? 'text') as DescribeFormat) + '\n');
@@ -73,7 +74,7 @@ async function main(argv: string[]): Promise<number> {
   const embeddedStateDir = brokers ? undefined : mkdtempSync(join(tmpdir(), 'agentrec-embedded-'));
   const runner = new TopologyRunner(topology, {
     transport,
-    groupId: values.group ?? process.env.AGENTREC_GROUP_ID,
+    groupId,
     stateDir: embeddedStateDir ?? values['state-dir'] ?? process.env.AGENTREC_STATE_DIR,
     stateBackend: values['memory-state'] ? 'memory' : undefined,
     metricsPort: Number(values['metrics-port'] ?? process.env.AGENTREC_METRICS_PORT ?? 9464),

@@ -43,7 +43,7 @@ export default function agentRecommender(env: TopologyEnv = { transport: 'embedd
     .step(interact('score', { model }))
     // Shared rows and dense weights reconcile across partitions and instances through a model
     // topic when --set syncEveryEvents=N (off by default: exact crash replay holds per task).
-    .step(update('learn', { model, sync: { topic: modelTopicName(s.groupId ?? 'agent-recommender', 'rec'), everyEvents: Number(s.syncEveryEvents ?? 0) } }))
+    .step(update('learn', { model, sync: { topic: modelTopicName(env.groupId ?? 'agent-recommender', 'rec'), everyEvents: Number(s.syncEveryEvents ?? 0) } }))
     .step(emit('emit'))
     .to('scores', { topic: s.outputTopic ?? 'agent.scores', serde: avroSerde<ScoreRecord>('score-record') });
 }

@@ -15,6 +15,8 @@ export interface TopologyModule {
 export interface TopologyEnv {
   /** 'embedded' or 'kafka': some topologies size themselves differently on each. */
   transport: 'embedded' | 'kafka';
+  /** The consumer group (application id) when one was given: names per-application topics. */
+  groupId?: string;
   /** Extra `--set key=value` settings from the command line. */
   settings: Record<string, string>;
 }
