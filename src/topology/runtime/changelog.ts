@@ -25,48 +25,49 @@ export function changelogRecords(topic: string, partition: number, changes: Chan
 }
 
 /**
- * Folds changelog records into the state they describe. Besides the state at the last marker it
- * keeps the state at the one before: a task commits all its stores together, and when a crash
- * cut a commit short after some changelogs got their marker, the others' last complete commit is
- * one marker back.
+ * Where the complete commits in a changelog partition end. A restore needs the state as of one
+ * marker: the last, or the one before it (a task commits all its stores together, and when a
+ * crash cut a commit short after some changelogs got their marker, the others' last complete
+ * commit is one marker back). Scanning keeps only marker positions, so it needs no memory for
+ * the state itself; the entries are then streamed into the store (see partition-task.ts).
  */
-export class ChangelogReplay {
-  private readonly committed = new Map<string, ChangedEntry>();
-  private lastFlush = new Map<string, ChangedEntry>();
-  private pending = new Map<string, ChangedEntry>();
+export class ChangelogMarkers {
+  /** Applied offset of the last marker, -1 when there is none. */
   appliedOffset = -1;
-  /** The marker before appliedOffset's (-1 when there was none). */
+  /** Applied offset of the marker before it, -1 when there is none. */
   previousOffset = -1;
   recordsRead = 0;
+  private lastPosition = -1;
+  private previousPosition = -1;
 
   add(records: SourceRecord[]): void {
     for (const record of records) {
       this.recordsRead++;
-      if (!record.key) continue;
-      if (record.key.equals(APPLIED_OFFSET_MARKER)) {
-        for (const [k, v] of this.lastFlush) this.committed.set(k, v);
-        this.lastFlush = this.pending;
-        this.pending = new Map();
-        this.previousOffset = this.appliedOffset;
-        this.appliedOffset = Number(record.value?.toString() ?? '-1');
-        continue;
-      }
-      this.pending.set(record.key.toString('latin1'), { key: record.key, value: record.value ?? undefined });
+      if (!record.key?.equals(APPLIED_OFFSET_MARKER)) continue;
+      this.previousOffset = this.appliedOffset;
+      this.previousPosition = this.lastPosition;
+      this.appliedOffset = Number(record.value?.toString() ?? '-1');
+      this.lastPosition = record.offset;
     }
   }
 
-  /** Entries of complete flushes only; anything after the last marker is dropped. */
-  entries(): ChangedEntry[] {
-    return [...new Map([...this.committed, ...this.lastFlush]).values()];
-  }
-
   /**
-   * The entries as of the marker for `offset`: the last or the one before it; undefined for any
-   * other offset (the changelog cannot describe that state).
+   * The changelog offset of the marker for applied offset `offset` (entries before it make up
+   * that state), or undefined when the changelog cannot describe it.
    */
-  entriesAt(offset: number): ChangedEntry[] | undefined {
-    if (offset === this.appliedOffset) return this.entries();
-    if (offset === this.previousOffset) return [...this.committed.values()];
+  positionOf(offset: number): number | undefined {
+    if (offset === this.appliedOffset && this.lastPosition >= 0) return this.lastPosition;
+    if (offset === this.previousOffset && this.previousPosition >= 0) return this.previousPosition;
     return undefined;
   }
+}
+
+/** The entries among `records` that belong to the state before changelog offset `end`. */
+export function entriesBefore(records: SourceRecord[], end: number): ChangedEntry[] {
+  const entries: ChangedEntry[] = [];
+  for (const record of records) {
+    if (record.offset >= end || !record.key || record.key.equals(APPLIED_OFFSET_MARKER)) continue;
+    entries.push({ key: record.key, value: record.value ?? undefined });
+  }
+  return entries;
 }

@@ -1,14 +1,17 @@
 import { AgentrecError, errorCode, errorMessage } from '../../errors.js';
 import type { RuntimeMetrics } from '../../metrics.js';
 import type { DeadLetterRecord } from '../../serde/records.js';
-import type { KeyValueStore } from '../../state/store.js';
+import type { ChangedEntry, KeyValueStore } from '../../state/store.js';
 import type { RawRecord, Topology } from '../topology.js';
 import type { OutputRecord, Producer, SourceRecord, Transport } from '../transport/types.js';
 import type { Batch, Envelope, RecordMeta, Serde, StepContext, StepDefinition } from '../types.js';
 import { ChangeTrackingStore } from './change-tracking-store.js';
-import { ChangelogReplay, changelogRecords, changelogTopic } from './changelog.js';
+import { ChangelogMarkers, changelogRecords, changelogTopic, entriesBefore } from './changelog.js';
 import { TaskPipeline } from './pipeline.js';
 import { TaskLifecycle, TaskState } from './task-state.js';
+
+/** Entries written per RocksDB batch while restoring from a changelog. */
+const RESTORE_CHUNK = 10_000;
 
 /** The dead-letter record (schemas/dead-letter.v1.avsc). */
 export type DeadLetter = DeadLetterRecord;
@@ -99,13 +102,13 @@ export class PartitionTask {
         return offset < 0 || (committedOffset !== undefined && offset + 1 < committedOffset);
       });
       if (untrusted) {
-        const replays = new Map<string, ChangelogReplay>();
-        for (const name of logged) replays.set(name, await this.readChangelog(name));
-        const target = Math.min(...[...replays.values()].map((r) => r.appliedOffset));
-        for (const name of logged) if (target > local.get(name)!) await this.restore(name, replays.get(name)!, target);
+        const markers = new Map<string, ChangelogMarkers>();
+        for (const name of logged) markers.set(name, await this.scanChangelog(name));
+        const target = Math.min(...[...markers.values()].map((m) => m.appliedOffset));
+        for (const name of logged) if (target > local.get(name)!) await this.restore(name, markers.get(name)!, target);
       } else if (local.size > 0) {
         const target = Math.max(...local.values());
-        for (const name of logged) if (local.get(name)! < target) await this.restore(name, await this.readChangelog(name), target);
+        for (const name of logged) if (local.get(name)! < target) await this.restore(name, await this.scanChangelog(name), target);
       }
       const applied: number[] = [];
       for (const store of this.stores.values()) applied.push(await store.appliedOffset());
@@ -274,35 +277,57 @@ export class PartitionTask {
     for (const spec of later) await this.stores.get(spec.name)!.flush(offset);
   }
 
-  private async readChangelog(storeName: string): Promise<ChangelogReplay> {
+  /** First pass over a changelog partition: where its complete commits end (no entries kept). */
+  private async scanChangelog(storeName: string): Promise<ChangelogMarkers> {
+    const markers = new ChangelogMarkers();
+    for await (const chunk of this.readChangelog(storeName)) markers.add(chunk);
+    return markers;
+  }
+
+  private async *readChangelog(storeName: string): AsyncIterable<SourceRecord[]> {
     const topic = changelogTopic(this.deps.groupId, storeName);
-    const replay = new ChangelogReplay();
     try {
-      for await (const chunk of this.deps.transport.readToEnd({ topic, partition: this.deps.partition })) replay.add(chunk);
+      yield* this.deps.transport.readToEnd({ topic, partition: this.deps.partition });
     } catch (err) {
       throw new AgentrecError('CHANGELOG_RESTORE_FAILED', `reading ${topic}[${this.deps.partition}]: ${errorMessage(err)}`, { cause: err });
     }
-    return replay;
   }
 
-  /** Brings one store to `target` with the entries its changelog (see readChangelog) holds for it. */
-  private async restore(storeName: string, replay: ChangelogReplay, target: number): Promise<void> {
+  /**
+   * Second pass: streams the entries before `target`'s marker into the store in chunks, so a
+   * restore needs memory for one chunk, not for the whole state. Chunks are written with applied
+   * offset -1 and only the last one with `target`: a crash mid-restore leaves the store marked
+   * as needing a restore, which simply runs again (entries overwrite, in changelog order).
+   */
+  private async restore(storeName: string, markers: ChangelogMarkers, target: number): Promise<void> {
     const started = performance.now();
     const topic = changelogTopic(this.deps.groupId, storeName);
-    const entries = replay.entriesAt(target);
-    if (!entries) {
+    const end = markers.positionOf(target);
+    if (end === undefined) {
       throw new AgentrecError(
         'CHANGELOG_RESTORE_FAILED',
-        `store '${storeName}' partition ${this.deps.partition} must be restored to applied offset ${target}, but ${topic}[${this.deps.partition}] ends at ${replay.appliedOffset} (previous ${replay.previousOffset})`,
+        `store '${storeName}' partition ${this.deps.partition} must be restored to applied offset ${target}, but ${topic}[${this.deps.partition}] ends at ${markers.appliedOffset} (previous ${markers.previousOffset})`,
       );
     }
-    await this.stores.get(storeName)!.restore(entries, target);
+    const store = this.stores.get(storeName)!;
+    let pending: ChangedEntry[] = [];
+    let restored = 0;
+    for await (const chunk of this.readChangelog(storeName)) {
+      pending = pending.concat(entriesBefore(chunk, end));
+      if (pending.length >= RESTORE_CHUNK) {
+        await store.restore(pending, -1);
+        restored += pending.length;
+        pending = [];
+      }
+    }
+    await store.restore(pending, target);
+    restored += pending.length;
     const seconds = (performance.now() - started) / 1000;
     const labels = { topology: this.deps.topology.name, store: storeName, partition: String(this.deps.partition) };
     this.deps.metrics.restoreDuration.set(labels, seconds);
-    this.deps.metrics.restoredRows.inc(labels, entries.length);
+    this.deps.metrics.restoredRows.inc(labels, restored);
     this.deps.log(
-      `restored store '${storeName}' partition ${this.deps.partition}: ${entries.length} entries from ${replay.recordsRead} changelog records in ${seconds.toFixed(3)} s (applied offset ${target})`,
+      `restored store '${storeName}' partition ${this.deps.partition}: ${restored} entries from ${markers.recordsRead} changelog records in ${seconds.toFixed(3)} s (applied offset ${target})`,
     );
   }
 
