@@ -1,3 +1,4 @@
+import { KeyIds } from './key-ids.js';
 import { ConfigError, StateError } from '../errors.js';
 import { overlayRange, sortedOverlay } from './overlay-range.js';
 import type { ChangedEntry, KeyValueStore } from './store.js';
@@ -38,6 +39,7 @@ interface CacheSlot {
  *   if (store.needsFlush()) await store.flush(lastOffset, publish);
  */
 export class CachingStore implements KeyValueStore {
+  private readonly ids = new KeyIds();
   readonly name: string;
   private readonly maxBytes: number;
   private readonly dirty = new Map<string, CacheSlot>();
@@ -78,7 +80,7 @@ export class CachingStore implements KeyValueStore {
     const results: (Buffer | undefined)[] = new Array(keys.length);
     const missesById = new Map<string, { key: Buffer; indexes: number[] }>();
     keys.forEach((key, index) => {
-      const id = key.toString('latin1');
+      const id = this.ids.of(key);
       const slot = this.dirty.get(id);
       const cached = slot ? undefined : this.touchClean(id);
       if (slot) results[index] = slot.value;
@@ -154,7 +156,7 @@ export class CachingStore implements KeyValueStore {
     await this.inner.restore(entries, appliedOffset);
     this.generation++;
     for (const { key } of entries) {
-      const id = key.toString('latin1');
+      const id = this.ids.of(key);
       this.dropClean(id);
     }
   }
@@ -173,7 +175,7 @@ export class CachingStore implements KeyValueStore {
   }
 
   private markDirty(key: Buffer, value: Buffer | undefined): void {
-    const id = key.toString('latin1');
+    const id = this.ids.of(key);
     this.dropClean(id);
     const previous = this.dirty.get(id);
     if (previous) this.dirtyBytes -= previous.bytes;

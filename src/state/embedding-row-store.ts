@@ -1,3 +1,4 @@
+import { KeyIds } from './key-ids.js';
 import { ConfigError, StateError } from '../errors.js';
 import { fillDeterministic } from './deterministic-init.js';
 import type { InitDistribution } from './deterministic-init.js';
@@ -76,6 +77,7 @@ export class EmbeddingRowStore {
   readonly dim: number;
   readonly slotCount: number;
   readonly counters: RowStoreCounters = { created: 0, expired: 0, filtered: 0 };
+  private readonly ids = new KeyIds();
   private readonly slotInitialValue: number;
   private readonly distribution: InitDistribution;
   private readonly scale: number;
@@ -130,7 +132,7 @@ export class EmbeddingRowStore {
     const writes = new Map<string, { key: Buffer; value: Buffer | undefined }>();
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i];
-      const id = key.toString('latin1');
+      const id = this.ids.of(key);
       const earlier = seen.get(id);
       if (earlier && 'values' in earlier) {
         earlier.seenCount++;
