@@ -13,6 +13,7 @@ const benches: Record<string, string[]> = {
   state: ['bench/state-rows.ts', '--users', '500000'],
   passthrough: ['bench/raw-loop.ts'],
   e2e: ['bench/recommender-e2e.ts'],
+  steps: ['bench/step-times.ts'],
   learning: ['bench/evaluate-learning.ts'],
 };
 
