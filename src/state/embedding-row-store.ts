@@ -59,6 +59,9 @@ interface ResolvedPolicy {
   ttlMs: number;
 }
 
+/** Rows kept for reuse by the row store (~400 bytes each): the hot set of a partition. */
+const WRITTEN_ROWS_KEPT = 20_000;
+
 /**
  * Embedding rows (values + optimizer slots + small metadata) under exact keys in any
  * KeyValueStore. Missing rows are created deterministically from (key, seed); a frequency
@@ -78,6 +81,8 @@ export class EmbeddingRowStore {
   readonly slotCount: number;
   readonly counters: RowStoreCounters = { created: 0, expired: 0, filtered: 0 };
   private readonly ids = new KeyIds();
+  /** Rows as last written by putRows, for reuse without decoding (bounded: cleared when full). */
+  private readonly written = new Map<string, { bytes: Buffer; row: EmbeddingRow; seenCount: number; lastTouchedMs: number }>();
   private readonly slotInitialValue: number;
   private readonly distribution: InitDistribution;
   private readonly scale: number;
@@ -145,6 +150,14 @@ export class EmbeddingRowStore {
       if (earlier) {
         sightings = earlier.sightings;
       } else {
+        const reused = this.reusable(id, stored[i], now, policy.ttlMs);
+        if (reused) {
+          reused.seenCount++;
+          reused.lastTouchedMs = now;
+          seen.set(id, reused);
+          results[i] = reused;
+          continue;
+        }
         const record = stored[i] && decodeRecord(stored[i] as Buffer, key);
         const expired = record !== undefined && now - record.lastTouchedMs > policy.ttlMs;
         if (record?.data && !expired) {
@@ -183,9 +196,26 @@ export class EmbeddingRowStore {
 
   /** Stores rows (values, slots, seenCount, lastTouchedMs) as they are now. */
   async putRows(rows: Iterable<EmbeddingRow>): Promise<void> {
+    if (this.written.size > WRITTEN_ROWS_KEPT) this.written.clear();
     for (const row of rows) {
-      await this.store.put(row.key, encodeRow(row.values, row.slots, this.slotCount, row.seenCount, row.lastTouchedMs));
+      const bytes = encodeRow(row.values, row.slots, this.slotCount, row.seenCount, row.lastTouchedMs);
+      this.written.set(this.ids.of(row.key), { bytes, row, seenCount: row.seenCount, lastTouchedMs: row.lastTouchedMs });
+      await this.store.put(row.key, bytes);
     }
+  }
+
+  /**
+   * The row object last written as `bytes`, when it is still exactly what those bytes decode to:
+   * the store hands back the very Buffer putRows wrote (not a restored or synced replacement) and
+   * the object was not handed out since (every hand-out bumps seenCount, and every change to its
+   * values follows a hand-out). Saves decoding hot rows into fresh arrays on every batch.
+   */
+  private reusable(id: string, bytes: Buffer | undefined, now: number, ttlMs: number): EmbeddingRow | undefined {
+    const entry = bytes && this.written.get(id);
+    if (!entry || entry.bytes !== bytes) return undefined;
+    const row = entry.row;
+    if (row.seenCount !== entry.seenCount || row.lastTouchedMs !== entry.lastTouchedMs || now - row.lastTouchedMs > ttlMs) return undefined;
+    return row;
   }
 
   /**
