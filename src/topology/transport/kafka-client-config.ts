@@ -49,9 +49,7 @@ export function groupConsumerConfig(
       'partition.assignment.strategy': tuning.assignmentStrategy,
       'session.timeout.ms': tuning.sessionTimeoutMs,
       'max.poll.interval.ms': tuning.maxPollIntervalMs,
-      'fetch.wait.max.ms': tuning.fetchWaitMaxMs,
-      'queued.min.messages': tuning.queuedMinMessages,
-      'fetch.queue.backoff.ms': tuning.fetchQueueBackoffMs,
+      ...fetchConfig(options),
       rebalance_cb: onRebalance,
     },
     topic: { ...extra.topic, 'auto.offset.reset': 'earliest' },
@@ -73,11 +71,18 @@ export function readerConfig(
       'enable.auto.commit': false,
       'enable.auto.offset.store': false,
       'enable.partition.eof': true,
-      'fetch.wait.max.ms': options.consumer.fetchWaitMaxMs,
-      'queued.min.messages': options.consumer.queuedMinMessages,
-      'fetch.queue.backoff.ms': options.consumer.fetchQueueBackoffMs,
+      ...fetchConfig(options),
     },
     topic: { ...extra.topic, 'auto.offset.reset': 'earliest' },
+  };
+}
+
+/** Fetch tuning shared by group members and restore readers. */
+function fetchConfig(options: ResolvedKafkaOptions): Pick<RdKafka.ConsumerGlobalConfig, 'fetch.wait.max.ms' | 'queued.min.messages' | 'fetch.queue.backoff.ms'> {
+  return {
+    'fetch.wait.max.ms': options.consumer.fetchWaitMaxMs,
+    'queued.min.messages': options.consumer.queuedMinMessages,
+    'fetch.queue.backoff.ms': options.consumer.fetchQueueBackoffMs,
   };
 }
 
