@@ -33,8 +33,7 @@ const started = performance.now();
 await runner.start();
 const firstStep = topology.steps[0].name;
 for (;;) {
-  const entered = (await runner.metrics.recordsIn.get()).values.filter((v) => v.labels.step === firstStep).reduce((a, v) => a + v.value, 0);
-  if (entered >= events) break;
+  if ((await runner.metrics.total('recordsIn', firstStep)) >= events) break;
   await new Promise((resolve) => setTimeout(resolve, 10));
 }
 const seconds = (performance.now() - started) / 1000;

@@ -23,6 +23,15 @@ export class RuntimeMetrics {
   readonly restoredRows: Counter<'topology' | 'store' | 'partition'>;
   readonly assignedPartitions: Gauge<'topology'>;
 
+  /**
+   * A counter summed over partitions (and codes): all series of one step, or every series when
+   * `step` is undefined. What progress lines and benchmarks read to know how far a run got.
+   */
+  async total(counter: 'recordsIn' | 'recordsOut' | 'deadLettered', step?: string): Promise<number> {
+    const { values } = await this[counter].get();
+    return values.filter((v) => step === undefined || v.labels.step === step).reduce((sum, v) => sum + v.value, 0);
+  }
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'agentrec_process_' });

@@ -63,8 +63,6 @@ export class ProgressReporter {
   private async snapshot(): Promise<Snapshot> {
     const { metrics, topology } = this.runner;
     const firstStep = topology.steps[0]?.name;
-    const sum = (values: { value: number; labels: Record<string, string | number> }[], step?: string) =>
-      values.filter((v) => step === undefined || v.labels.step === step).reduce((a, v) => a + v.value, 0);
     // Step gauges are per partition; show their mean across partitions.
     const sums = new Map<string, { total: number; count: number }>();
     for (const v of (await metrics.stepValue.get()).values) {
@@ -77,9 +75,9 @@ export class ProgressReporter {
     const gauges = new Map([...sums].map(([name, { total, count }]) => [name, total / count]));
     return {
       at: performance.now(),
-      input: sum((await metrics.recordsIn.get()).values, firstStep),
-      output: sum((await metrics.recordsOut.get()).values, topology.sink.name),
-      deadLettered: sum((await metrics.deadLettered.get()).values),
+      input: await metrics.total('recordsIn', firstStep),
+      output: await metrics.total('recordsOut', topology.sink.name),
+      deadLettered: await metrics.total('deadLettered'),
       gauges,
     };
   }
