@@ -60,7 +60,7 @@ interface ResolvedPolicy {
 }
 
 /** Rows kept for reuse by the row store (~400 bytes each): the hot set of a partition. */
-const WRITTEN_ROWS_KEPT = 20_000;
+export const WRITTEN_ROWS_KEPT = 20_000;
 
 /**
  * Embedding rows (values + optimizer slots + small metadata) under exact keys in any

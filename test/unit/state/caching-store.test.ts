@@ -1,11 +1,14 @@
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/errors.js';
-import { CACHE_ENTRY_OVERHEAD_BYTES, CachingStore } from '../../../src/state/caching-store.js';
+import { CachingStore, CLEAN_ENTRY_OVERHEAD_BYTES } from '../../../src/state/caching-store.js';
 import { MemoryStore } from '../../../src/state/memory-store.js';
 import { openRocksDbStore } from '../../../src/state/rocksdb-store.js';
 import type { KeyValueStore } from '../../../src/state/store.js';
 import { describeKeyValueStoreContract } from './key-value-store-contract.js';
 import { tempDirs } from './temp-dirs.js';
+import { ValueArena } from '../../../src/state/value-arena.js';
 
 const newDir = tempDirs('caching');
 const b = (text: string): Buffer => Buffer.from(text, 'utf8');
@@ -95,7 +98,7 @@ describe('CachingStore', () => {
   it('evicts the least recently used clean entry when over its byte bound', async () => {
     const inner = new SpyStore();
     for (const key of ['a', 'b', 'c', 'd']) await inner.put(b(key), Buffer.alloc(100));
-    const entryBytes = 1 + 100 + CACHE_ENTRY_OVERHEAD_BYTES;
+    const entryBytes = 1 + ValueArena.slotBytes(100) + CLEAN_ENTRY_OVERHEAD_BYTES;
     const cache = new CachingStore(inner, { maxBytes: entryBytes * 3 });
     await cache.get(b('a'));
     await cache.get(b('b'));
@@ -142,5 +145,67 @@ describe('CachingStore', () => {
     expect(() => new CachingStore(new MemoryStore(), { maxBytes: -5, configPath: '/state/cacheBytes' })).toThrow(
       /\/state\/cacheBytes/,
     );
+  });
+
+  it('evicts with the clean entry cost it accounts (key + arena slot + overhead)', async () => {
+    const inner = new SpyStore();
+    for (const key of ['a', 'b', 'c']) await inner.put(b(key), Buffer.alloc(100));
+    const entryBytes = 1 + ValueArena.slotBytes(100) + CLEAN_ENTRY_OVERHEAD_BYTES;
+    const cache = new CachingStore(inner, { maxBytes: entryBytes * 2 });
+    await cache.getMany([b('a'), b('b')]);
+    expect(cache.cachedBytes.clean).toBe(entryBytes * 2);
+    await cache.get(b('c')); // a goes
+    inner.getManyCalls = [];
+    await cache.getMany([b('b'), b('c')]);
+    expect(inner.getManyCalls).toEqual([]);
+    await cache.get(b('a'));
+    expect(inner.getManyCalls).toEqual([['a']]);
+  });
+
+  it('keeps its slabs to what the bound needs while clean entries churn', async () => {
+    const rows = 20_000;
+    const inner = { name: 'generated', async getMany(keys: Buffer[]) { return keys.map((key) => Buffer.alloc(272, key[key.length - 1])); } };
+    const cache = new CachingStore(inner as unknown as KeyValueStore, { maxBytes: 256 * 1024 });
+    for (let i = 0; i < rows; i += 100) {
+      const keys = Array.from({ length: 100 }, (_, j) => b(`user-${i + j}`));
+      const values = await cache.getMany(keys);
+      expect(values.every((value, j) => value?.[0] === keys[j][keys[j].length - 1])).toBe(true);
+    }
+    // 20k × 288-byte slots would be 5.5 MiB without slot reuse; the bound needs one slab.
+    expect(cache.cachedBytes.arena).toBe(ValueArena.SLAB_BYTES);
+    expect(cache.cachedBytes.clean).toBeLessThanOrEqual(256 * 1024);
+  });
+
+  it('serves values too long for the arena as they are', async () => {
+    const inner = new SpyStore();
+    const long = Buffer.alloc(ValueArena.MAX_VALUE_BYTES + 1, 7);
+    await inner.put(b('long'), long);
+    const cache = new CachingStore(inner, { maxBytes: 1 << 20 });
+    await cache.get(b('long'));
+    const again = await cache.get(b('long'));
+    expect(again?.equals(long)).toBe(true);
+    expect(inner.getManyCalls).toHaveLength(1);
+    expect(cache.cachedBytes.arena).toBe(0);
+  });
+
+  it('accounts for what a clean entry really costs in heap and native memory (within 15 %)', async () => {
+    v8.setFlagsFromString('--expose_gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const measure = (): number => {
+      gc();
+      gc();
+      const { heapUsed, external } = process.memoryUsage();
+      return heapUsed + external;
+    };
+    const entries = 50_000;
+    const inner = { name: 'generated', async getMany(keys: Buffer[]) { return keys.map(() => Buffer.alloc(272, 1)); } };
+    const keys = Array.from({ length: entries }, (_, i) => b(`user\u0000user-${1_000_000 + i}`));
+    const cache = new CachingStore(inner as unknown as KeyValueStore, { maxBytes: 1 << 30 });
+    const before = measure();
+    for (let i = 0; i < entries; i += 500) await cache.getMany(keys.slice(i, i + 500));
+    const actual = (measure() - before) / entries;
+    const accounted = cache.cachedBytes.clean / entries;
+    expect(actual / accounted).toBeGreaterThan(0.85);
+    expect(actual / accounted).toBeLessThan(1.15);
   });
 });

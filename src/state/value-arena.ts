@@ -1,0 +1,115 @@
+/**
+ * Cached values packed into large slabs instead of one Buffer each.
+ *
+ * Why: a Buffer per cached value is four objects — the ArrayBuffer, its Uint8Array view, the
+ * backing store and its malloc block — about 250 bytes beside a 272-byte embedding row, and a
+ * cache that churns 100k+ of them leaves V8's old space and the malloc heap fragmented far past
+ * the cache's byte bound (bench/README.md, "State"). In the arena a cached value is one number
+ * (its slot) plus its bytes.
+ *
+ * Slots come in size classes: the value's length plus a 4-byte length prefix, rounded up to
+ * SLOT_ALIGN. A freed slot goes to its class's free list and is reused by the next value of that
+ * class; the slabs themselves are kept (the cache's bound caps how many are ever needed for one
+ * value size, and a store's values come in a few sizes: rows of one shape, sightings, markers).
+ * Values longer than MAX_VALUE_BYTES do not fit; the caller keeps those as Buffers.
+ *
+ * Handles are plain numbers: slab index × SLAB_BYTES + byte offset of the slot.
+ */
+export class ValueArena {
+  static readonly SLAB_BYTES = 1 << 20;
+  static readonly MAX_VALUE_BYTES = 16 * 1024;
+  private static readonly SLOT_ALIGN = 16;
+  private static readonly LENGTH_PREFIX_BYTES = 4;
+
+  private readonly slabs: Buffer[] = [];
+  private readonly classes = new Map<number, SizeClass>();
+
+  /** Bytes of slabs allocated: what the arena holds in memory, used or free. */
+  get allocatedBytes(): number {
+    return this.slabs.length * ValueArena.SLAB_BYTES;
+  }
+
+  /** Bytes a value of this length occupies in its slot (prefix and padding included). */
+  static slotBytes(length: number): number {
+    const align = ValueArena.SLOT_ALIGN;
+    return Math.ceil((length + ValueArena.LENGTH_PREFIX_BYTES) / align) * align;
+  }
+
+  static fits(length: number): boolean {
+    return length <= ValueArena.MAX_VALUE_BYTES;
+  }
+
+  /** Copies `value` into a slot; returns the slot's handle. The caller checks fits() first. */
+  store(value: Buffer): number {
+    const size = ValueArena.slotBytes(value.length);
+    const handle = this.allocate(size);
+    const slab = this.slabs[Math.floor(handle / ValueArena.SLAB_BYTES)];
+    const offset = handle % ValueArena.SLAB_BYTES;
+    slab.writeUInt32LE(value.length, offset);
+    value.copy(slab, offset + ValueArena.LENGTH_PREFIX_BYTES);
+    return handle;
+  }
+
+  /**
+   * A copy of the value in `handle`'s slot, in a Buffer of its own (not a view: the slot may be
+   * reused as soon as the cache evicts it, and a caller may keep what it read).
+   */
+  read(handle: number): Buffer {
+    const slab = this.slabs[Math.floor(handle / ValueArena.SLAB_BYTES)];
+    const offset = handle % ValueArena.SLAB_BYTES;
+    const length = slab.readUInt32LE(offset);
+    const start = offset + ValueArena.LENGTH_PREFIX_BYTES;
+    // allocUnsafeSlow: not a view on Node's shared 8 KiB pool, which one kept value would pin.
+    const copy = Buffer.allocUnsafeSlow(length);
+    slab.copy(copy, 0, start, start + length);
+    return copy;
+  }
+
+  /** Length of the value in `handle`'s slot. */
+  lengthOf(handle: number): number {
+    return this.slabs[Math.floor(handle / ValueArena.SLAB_BYTES)].readUInt32LE(handle % ValueArena.SLAB_BYTES);
+  }
+
+  /** Returns the slot to its class's free list; the handle must not be used again. */
+  free(handle: number): void {
+    this.classFor(ValueArena.slotBytes(this.lengthOf(handle))).free.push(handle);
+  }
+
+  /** Drops every slab (all handles become invalid). */
+  clear(): void {
+    this.slabs.length = 0;
+    this.classes.clear();
+  }
+
+  private allocate(size: number): number {
+    const sizeClass = this.classFor(size);
+    const reused = sizeClass.free.pop();
+    if (reused !== undefined) return reused;
+    if (sizeClass.carveFrom < 0 || sizeClass.carveAt + size > ValueArena.SLAB_BYTES) {
+      // Slabs are not zeroed: every slot is written before it is read.
+      this.slabs.push(Buffer.allocUnsafeSlow(ValueArena.SLAB_BYTES));
+      sizeClass.carveFrom = this.slabs.length - 1;
+      sizeClass.carveAt = 0;
+    }
+    const handle = sizeClass.carveFrom * ValueArena.SLAB_BYTES + sizeClass.carveAt;
+    sizeClass.carveAt += size;
+    return handle;
+  }
+
+  private classFor(size: number): SizeClass {
+    let sizeClass = this.classes.get(size);
+    if (!sizeClass) {
+      sizeClass = { free: [], carveFrom: -1, carveAt: 0 };
+      this.classes.set(size, sizeClass);
+    }
+    return sizeClass;
+  }
+}
+
+/** Slots of one size: the free list, and the slab new slots are carved from. */
+interface SizeClass {
+  free: number[];
+  /** Index of the slab being carved, -1 before the first. */
+  carveFrom: number;
+  carveAt: number;
+}
