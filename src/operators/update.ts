@@ -60,6 +60,10 @@ export function update(name: string, options: UpdateOptions): StepDefinition<Loo
       // boundaries or on a restart resetting this variable.
       const purgeInterval = model.requestTtlMs / 4;
       let lastPurgeBoundary = -Infinity;
+      // Rows of users (and features, actions) that never come back are swept the same way, at
+      // multiples of a quarter of the row TTL: a row expired at the cutoff would be treated as
+      // absent by any later read, so deleting it changes no result, only the bytes kept on disk.
+      let lastSweepBoundary = -Infinity;
       const smooth = (previous: number | undefined, value: number) => (previous === undefined ? value : previous + smoothing * (value - previous));
 
       return async (batch: Batch<LookedUpEvent>) => {
@@ -110,6 +114,13 @@ export function update(name: string, options: UpdateOptions): StepDefinition<Loo
           const purged = await task.purgeRequests(boundary);
           if (purged) ctx.metrics.count('requests_expired', purged);
           lastPurgeBoundary = boundary;
+        }
+        const sweepInterval = task.rows.expirySweepIntervalMs;
+        const sweepBoundary = Math.floor(latest / sweepInterval) * sweepInterval;
+        if (Number.isFinite(sweepInterval) && sweepBoundary > lastSweepBoundary) {
+          // Counted in the row store's `expired` total, which sparseLookup reports as rows_expired.
+          await task.rows.expire(sweepBoundary);
+          lastSweepBoundary = sweepBoundary;
         }
         if (runningLoss !== undefined) ctx.metrics.gauge('loss', runningLoss);
         if (runningHit !== undefined) ctx.metrics.gauge('hit_at_1', runningHit);

@@ -2,7 +2,7 @@ import { KeyIds } from './key-ids.js';
 import { ConfigError, StateError } from '../errors.js';
 import { fillDeterministic } from './deterministic-init.js';
 import type { InitDistribution } from './deterministic-init.js';
-import { decodeHeader, decodeRecord, encodeRow, encodeSighting, KIND_ROW } from './embedding-row-codec.js';
+import { decodeHeader, decodeRecord, encodeRow, encodeSighting, KIND_ROW, ROW_HEADER_BYTES } from './embedding-row-codec.js';
 import { rowKeyNamespace } from './row-key.js';
 import type { KeyValueStore } from './store.js';
 
@@ -219,6 +219,15 @@ export class EmbeddingRowStore {
   }
 
   /**
+   * Event-time spacing of expiry sweeps: a quarter of the shortest finite TTL, so no expired row
+   * stays on disk longer than 1.25 × its TTL; Infinity when no namespace has a TTL.
+   */
+  get expirySweepIntervalMs(): number {
+    const ttls = [this.defaultPolicy.ttlMs, ...[...this.policies.values()].map((p) => p.ttlMs)].filter(Number.isFinite);
+    return ttls.length ? Math.min(...ttls) / 4 : Infinity;
+  }
+
+  /**
    * Deletes rows (and held-back sightings) untouched for longer than their namespace's ttlMs.
    * Scans the whole store, so run it on a timer, not per batch. Returns the rows deleted.
    */
@@ -231,7 +240,7 @@ export class EmbeddingRowStore {
     for await (const [key, value] of this.store.range()) {
       const namespace = rowKeyNamespace(key);
       const header = namespace === undefined ? undefined : decodeHeader(value);
-      if (!header || now - header.lastTouchedMs <= this.policyFor(key).ttlMs) continue;
+      if (!header || !this.isOwnRecord(header, value.length) || now - header.lastTouchedMs <= this.policyFor(key).ttlMs) continue;
       doomed.push(key);
       if (header.kind === KIND_ROW) rows++;
     }
@@ -239,6 +248,14 @@ export class EmbeddingRowStore {
     for (const key of doomed) await this.store.delete(key);
     this.counters.expired += rows;
     return rows;
+  }
+
+  /** A row of this store's shape or a sighting: not some other value that shares the store. */
+  private isOwnRecord(header: { kind: number; dim: number; slotCount: number }, length: number): boolean {
+    if (header.kind === KIND_ROW) {
+      return header.dim === this.dim && header.slotCount === this.slotCount && length === ROW_HEADER_BYTES + this.dim * (1 + this.slotCount) * 4;
+    }
+    return length === ROW_HEADER_BYTES;
   }
 
   private policyFor(key: Buffer): ResolvedPolicy {

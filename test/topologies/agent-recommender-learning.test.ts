@@ -125,5 +125,20 @@ describe('agent-recommender state does not depend on batch boundaries', () => {
     expect(one.filtered).toBeGreaterThan(0);
     expect([...one.rows.values()].some((bytes) => bytes[0] === KIND_SIGHTING)).toBe(true);
     expectSameBytes(one.rows, many.rows);
+
+    // The sweep at the last quarter-TTL boundary left no row or sighting older than the TTL on
+    // disk (without it, rows of users who never came back would stay), and kept the dense weights.
+    // Each partition sweeps on its own event time: the latest of its stored touch times.
+    const ttl = 30 * 60_000;
+    const records = [...one.rows].filter(([key]) => describeKey(key).namespace !== 'model');
+    const lastTouched = new Map<number, number>();
+    for (const [key, bytes] of records) {
+      const { partition } = describeKey(key);
+      lastTouched.set(partition, Math.max(lastTouched.get(partition) ?? 0, bytes.readDoubleLE(8)));
+    }
+    const cutoff = (partition: number) => Math.floor(lastTouched.get(partition)! / (ttl / 4)) * (ttl / 4) - ttl;
+    const stale = records.filter(([key, bytes]) => bytes.readDoubleLE(8) < cutoff(describeKey(key).partition));
+    expect(stale.map(([key]) => describeKey(key))).toEqual([]);
+    expect([...one.rows.keys()].some((key) => describeKey(key).namespace === 'model')).toBe(true);
   }, 30_000);
 });

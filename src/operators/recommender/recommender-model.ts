@@ -105,6 +105,8 @@ export function recommenderModel(options: RecommenderModelOptions): RecommenderM
       user: { minCount: 1 },
       feature: { minCount: integerIn(`${p}/rows/featureMinCount`, rows.featureMinCount, 1, 1, 1_000_000) },
       action: { minCount: integerIn(`${p}/rows/actionMinCount`, rows.actionMinCount, 1, 1, 1_000_000) },
+      // Dense weights live under model/dense in the same store: never expired by a row sweep.
+      model: { ttlMs: Infinity },
     },
   };
   return Object.freeze({

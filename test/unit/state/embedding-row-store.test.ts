@@ -134,6 +134,26 @@ describe('EmbeddingRowStore', () => {
     expect(await kv.get(user)).toBeUndefined();
   });
 
+  it('sweeps by scan only its own records: values of another shape sharing the store stay', async () => {
+    const kv = new MemoryStore();
+    const rows = new EmbeddingRowStore(kv, { dim: 4, ttlMs: 1000 });
+    // A foreign value whose first bytes read as an old row header (kind 1, lastTouched 0).
+    const foreign = Buffer.alloc(40);
+    foreign[0] = 1;
+    await kv.put(rowKey('model', 'dense'), foreign);
+    const [row] = await rows.getRows([rowKey('user', 'u')], T0);
+    await rows.putRows([row!]);
+    expect(await rows.expire(T0 + 5000)).toBe(1);
+    expect(await kv.get(rowKey('user', 'u'))).toBeUndefined();
+    expect((await kv.get(rowKey('model', 'dense')))?.equals(foreign)).toBe(true);
+  });
+
+  it('spaces expiry sweeps a quarter of the shortest finite ttl apart', () => {
+    expect(new EmbeddingRowStore(new MemoryStore(), { dim: 4 }).expirySweepIntervalMs).toBe(Infinity);
+    const rows = new EmbeddingRowStore(new MemoryStore(), { dim: 4, ttlMs: 8000, namespaces: { user: { ttlMs: 4000 }, model: { ttlMs: Infinity } } });
+    expect(rows.expirySweepIntervalMs).toBe(1000);
+  });
+
   it('forgets held-back sightings once they are older than the ttl', async () => {
     const rows = new EmbeddingRowStore(new MemoryStore(), { dim: 4, minCount: 2, ttlMs: 1000 });
     const key = rowKey('feature', 'f');
