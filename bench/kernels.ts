@@ -37,6 +37,7 @@ import {
   type DcnContext,
   type DcnScorerModel,
 } from '../src/operators/kernels/index.js';
+import { FmSimdKernel } from '../src/operators/kernels/wasm/fm-simd.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const DIM = 32;
@@ -232,6 +233,81 @@ function typescriptFmStep(tables: Tables, events: Events): Step {
     adagradUpdate(candidates[shown], candidateSlots[shown], candidateGradients[shown], ROW_CONFIG);
     adagradUpdate(tables.bias, tables.biasSlot, biasGradient, ROW_CONFIG);
   };
+}
+
+/**
+ * The same FM step with the WebAssembly SIMD kernel (kernels/wasm/fm-simd.ts): the tables are
+ * copied once into the kernel's memory (where its rows live); per event the step writes the
+ * rows' offsets, scores, takes the logistic loss in TypeScript, and runs the fused
+ * backward + AdaGrad. `copyBack` writes the kernel's rows into `tables` (for the parity check).
+ */
+function simdFmStep(tables: Tables, events: Events): { step: Step; copyBack: (into: Tables) => void } {
+  const rowLength = fmRowLength(DIM);
+  const rowBytes = rowLength * 4;
+  const allRows = [tables.users, tables.features, tables.actions].reduce((n, t) => n + t.values.length, 0);
+  const kernel = new FmSimdKernel(DIM, allRows * rowBytes * 2 + 64 * 1024);
+  const place = (table: Table) => {
+    const values = kernel.allocate(table.values.length * rowBytes);
+    const slots = kernel.allocate(table.values.length * rowBytes);
+    const memory = new Float32Array(kernel.memory.buffer);
+    table.values.forEach((row, r) => memory.set(row, values / 4 + r * rowLength));
+    table.slots.forEach((row, r) => memory.set(row, slots / 4 + r * rowLength));
+    return { values, slots };
+  };
+  const users = place(tables.users);
+  const features = place(tables.features);
+  const actions = place(tables.actions);
+  const contextCount = 1 + FEATURES;
+  const rows = kernel.allocate(contextCount * 4);
+  const rowSlots = kernel.allocate(contextCount * 4);
+  const cands = kernel.allocate(CANDIDATES * 4);
+  const candSlots = kernel.allocate(CANDIDATES * 4);
+  const weights = kernel.allocate(contextCount * 4);
+  const sum = kernel.allocate(DIM * 4);
+  const scratch = kernel.allocate(DIM * 4);
+  const scoresAt = kernel.allocate(CANDIDATES * 4);
+  const dScoresAt = kernel.allocate(CANDIDATES * 4);
+  const i32 = new Int32Array(kernel.memory.buffer);
+  const f32 = new Float32Array(kernel.memory.buffer);
+  f32.fill(1, weights / 4, weights / 4 + contextCount);
+  const scores = f32.subarray(scoresAt / 4, scoresAt / 4 + CANDIDATES);
+  const dScores = f32.subarray(dScoresAt / 4, dScoresAt / 4 + CANDIDATES);
+  const bias = new Float32Array(1);
+  const biasSlot = new Float32Array(1);
+  const biasGradient = new Float32Array(1);
+  bias[0] = tables.bias[0];
+  biasSlot[0] = tables.biasSlot[0];
+  const { prepare, score } = kernel.exports;
+  const step: Step = (e) => {
+    const user = events.user[e];
+    i32[rows / 4] = users.values + user * rowBytes;
+    i32[rowSlots / 4] = users.slots + user * rowBytes;
+    for (let f = 0; f < FEATURES; f++) {
+      const id = events.features[e * FEATURES + f];
+      i32[rows / 4 + 1 + f] = features.values + id * rowBytes;
+      i32[rowSlots / 4 + 1 + f] = features.slots + id * rowBytes;
+    }
+    for (let c = 0; c < CANDIDATES; c++) {
+      const id = events.candidates[e * CANDIDATES + c];
+      i32[cands / 4 + c] = actions.values + id * rowBytes;
+      i32[candSlots / 4 + c] = actions.slots + id * rowBytes;
+    }
+    const constant = prepare(rows, weights, contextCount, DIM, sum) + bias[0];
+    score(cands, CANDIDATES, DIM, sum, constant, scoresAt);
+    logisticLoss(scores, events.shown[e], events.label[e], 1, dScores);
+    biasGradient[0] = kernel.backwardAdagrad(rows, rowSlots, weights, contextCount, cands, candSlots, CANDIDATES, dScoresAt, sum, scratch, ROW_CONFIG);
+    adagradUpdate(bias, biasSlot, biasGradient, ROW_CONFIG);
+  };
+  const copyBack = (into: Tables) => {
+    const pairs: [Table, { values: number; slots: number }][] = [[into.users, users], [into.features, features], [into.actions, actions]];
+    for (const [table, at] of pairs) {
+      table.values.forEach((row, r) => row.set(f32.subarray(at.values / 4 + r * rowLength, at.values / 4 + (r + 1) * rowLength)));
+      table.slots.forEach((row, r) => row.set(f32.subarray(at.slots / 4 + r * rowLength, at.slots / 4 + (r + 1) * rowLength)));
+    }
+    into.bias[0] = bias[0];
+    into.biasSlot[0] = biasSlot[0];
+  };
+  return { step, copyBack };
 }
 
 /** AdaGrad on gathered rows as tensor ops; returns [new values, new accumulators]. */
@@ -487,6 +563,13 @@ async function main(): Promise<void> {
       tfStep(e);
     }
     const difference = maxRowDifference(tsTables, tfTables, events, PARITY_EVENTS);
+    const simdParity = simdFmStep(base, events);
+    for (let e = 0; e < PARITY_EVENTS; e++) simdParity.step(e);
+    const simdTables = cloneTables(base);
+    simdParity.copyBack(simdTables);
+    const simdDifference = maxRowDifference(tsTables, simdTables, events, PARITY_EVENTS);
+    const simd = throughput(simdFmStep(base, events).step, 20_000);
+    const simdHot = throughput(simdFmStep(createTables(fmRowLength(DIM), DIM, HOT_TABLES), hotEvents).step, 20_000);
     const ts = throughput(typescriptFmStep(base, events), 20_000);
     const tsHot = throughput(typescriptFmStep(createTables(fmRowLength(DIM), DIM, HOT_TABLES), hotEvents), 20_000);
     const tfjs = throughput(tfjsFmStep(cloneTables(base), events), 20, Math.min(SECONDS, 3));
@@ -494,6 +577,10 @@ async function main(): Promise<void> {
     console.log(`    parity: max |TS − tfjs| over touched rows after ${PARITY_EVENTS} events = ${difference.toExponential(2)}`);
     const hotRows = HOT_TABLES.users + HOT_TABLES.features + HOT_TABLES.actions;
     report(ts, tfjs, `TypeScript, hot ${hotRows}-row working set: ${fmt(tsHot.cpu)} per CPU-second (${fmt(tsHot.wall)} per wall-second)`);
+    console.log(`    WebAssembly SIMD (kernels/wasm/fm-simd.ts), parity with TS after ${PARITY_EVENTS} events: ${simdDifference.toExponential(2)}`);
+    console.log(`    WASM SIMD kernel   ${fmt(simd.cpu).padStart(10)} events/s per CPU-second  (${fmt(simd.wall)} per wall-second)`);
+    console.log(`    WASM SIMD, hot ${hotRows}-row working set: ${fmt(simdHot.cpu)} per CPU-second (${fmt(simdHot.wall)} per wall-second)`);
+    console.log(`    ratio WASM SIMD / TS  ${(simd.cpu / ts.cpu).toFixed(2)}× (tables), ${(simdHot.cpu / tsHot.cpu).toFixed(2)}× (hot)\n`);
   }
 
   // (b) DCN-v2

@@ -1,0 +1,217 @@
+import { ConfigError } from '../../../errors.js';
+import type { AdagradConfig } from '../optimizers.js';
+import { assembleModule, Code, F32, I32, instantiate, V128, validates, type FunctionDefinition, type WasmMemory } from './wasm-assembler.js';
+
+/**
+ * The FM kernel (fm.ts: context sums, candidate scores, backward) fused with the AdaGrad row
+ * update, in WebAssembly SIMD: four f32 lanes per instruction, including the square root and the
+ * division AdaGrad needs per coordinate, which bound the TypeScript kernel (7–8 ns per coordinate
+ * on the project's machine, sqrt and div in float64). Same math and row layout as fm.ts
+ * (`dim` factors then the linear weight; AdaGrad slots beside them), in float32 throughout, so
+ * results match the TypeScript kernel to float32 rounding, not bit for bit.
+ *
+ * Rows live in the kernel's own linear memory and are passed by byte offset (tables allocated
+ * with `allocate`), so nothing is copied per event. `dim` must be a multiple of 4.
+ *
+ * Exported functions (offsets are byte offsets into `memory`; `rows`/`slots`/`cands` point at
+ * arrays of i32 row offsets):
+ *   prepare(rows, weights, count, dim, sum) → f32    S into `sum`; returns Σ x_i w_i + ½(‖S‖² − Q)
+ *   score(cands, count, dim, sum, constant, scores)   scores[c] = constant + w_c + ⟨S, a_c⟩
+ *   backwardAdagrad(rows, rowSlots, weights, count, cands, candSlots, candCount, dScores, dim,
+ *                   sum, scratch, lr, acc0, l2, clip) → f32
+ *       applies AdaGrad to every context row and every candidate with dScores[c] ≠ 0 (gradients as
+ *       in fmBackward) and returns dLoss/dBias for the caller's bias update.
+ */
+export interface FmSimdExports {
+  prepare(rows: number, weights: number, count: number, dim: number, sum: number): number;
+  score(cands: number, count: number, dim: number, sum: number, constant: number, scores: number): void;
+  backwardAdagrad(
+    rows: number, rowSlots: number, weights: number, count: number,
+    cands: number, candSlots: number, candCount: number, dScores: number,
+    dim: number, sum: number, scratch: number, lr: number, acc0: number, l2: number, clip: number,
+  ): number;
+}
+
+export class FmSimdKernel {
+  readonly exports: FmSimdExports;
+  readonly memory: WasmMemory;
+  private next = 16;
+
+  /** `bytes`: the linear memory to reserve for tables and per-event scratch. */
+  constructor(readonly dim: number, bytes: number) {
+    if (!Number.isInteger(dim) || dim <= 0 || dim % 4 !== 0) throw new ConfigError('/dim', `the SIMD FM kernel needs a dim that is a multiple of 4, got ${dim}`);
+    const pages = Math.ceil(bytes / 65536) + 1;
+    const exports = instantiate(fmSimdModule(pages));
+    this.memory = exports.memory as WasmMemory;
+    this.exports = exports as unknown as FmSimdExports;
+  }
+
+  /** True where the runtime compiles WebAssembly SIMD (Node ≥ 16.4 does). */
+  static supported(): boolean {
+    try {
+      return validates(fmSimdModule(1));
+    } catch {
+      return false;
+    }
+  }
+
+  /** Reserves `bytes` (16-byte aligned) of linear memory; returns the byte offset. */
+  allocate(bytes: number): number {
+    const at = this.next;
+    this.next = Math.ceil((at + bytes) / 16) * 16;
+    if (this.next > this.memory.buffer.byteLength) throw new RangeError(`FmSimdKernel: ${this.next} bytes needed, ${this.memory.buffer.byteLength} reserved`);
+    return at;
+  }
+
+  /** AdaGrad step (fused into backwardAdagrad) with `config`; returns dLoss/dBias. */
+  backwardAdagrad(
+    rows: number, rowSlots: number, weights: number, count: number,
+    cands: number, candSlots: number, candCount: number, dScores: number,
+    sum: number, scratch: number, config: AdagradConfig,
+  ): number {
+    return this.exports.backwardAdagrad(rows, rowSlots, weights, count, cands, candSlots, candCount, dScores, this.dim, sum, scratch, config.learningRate, config.initialAccumulator, config.l2, config.gradientClip);
+  }
+}
+
+// Local indices are named per function; `p` = parameter.
+function prepareFunction(): FunctionDefinition {
+  const [ROWS, WEIGHTS, COUNT, DIM, SUM] = [0, 1, 2, 3, 4];
+  const [DB, I, K, ROW] = [5, 6, 7, 8];
+  const [X, LIN, Q] = [9, 10, 11];
+  const [XV, NORM, V, ACC] = [12, 13, 14, 15];
+  const c = new Code();
+  c.get(DIM).i32(2).i32Shl().set(DB);
+  c.i32(0).set(K).loop().get(SUM).get(K).i32Add().v128Zero().v128Store().get(K).i32(16).i32Add().tee(K).get(DB).i32LtS().brIf(0).end();
+  c.f32(0).set(LIN).f32(0).set(Q).i32(0).set(I);
+  c.block().get(COUNT).i32Eqz().brIf(0).loop();
+  {
+    c.get(ROWS).get(I).i32(2).i32Shl().i32Add().i32Load().set(ROW);
+    c.get(WEIGHTS).get(I).i32(2).i32Shl().i32Add().f32Load().tee(X).f32x4Splat().set(XV);
+    c.v128Zero().set(NORM).i32(0).set(K);
+    c.loop();
+    c.get(ROW).get(K).i32Add().v128Load().set(V);
+    c.get(SUM).get(K).i32Add().get(SUM).get(K).i32Add().v128Load().get(XV).get(V).f32x4Mul().f32x4Add().v128Store();
+    c.get(NORM).get(V).get(V).f32x4Mul().f32x4Add().set(NORM);
+    c.get(K).i32(16).i32Add().tee(K).get(DB).i32LtS().brIf(0).end();
+    c.get(Q).get(X).get(X).f32Mul().horizontalSum(NORM).f32Mul().f32Add().set(Q);
+    c.get(LIN).get(X).get(ROW).get(DB).i32Add().f32Load().f32Mul().f32Add().set(LIN);
+    c.get(I).i32(1).i32Add().tee(I).get(COUNT).i32LtS().brIf(0);
+  }
+  c.end().end();
+  c.v128Zero().set(ACC).i32(0).set(K);
+  c.loop().get(SUM).get(K).i32Add().v128Load().tee(V).get(V).f32x4Mul().get(ACC).f32x4Add().set(ACC);
+  c.get(K).i32(16).i32Add().tee(K).get(DB).i32LtS().brIf(0).end();
+  c.get(LIN).f32(0.5).horizontalSum(ACC).get(Q).f32Sub().f32Mul().f32Add();
+  return { name: 'prepare', params: [I32, I32, I32, I32, I32], results: [F32], locals: [I32, I32, I32, I32, F32, F32, F32, V128, V128, V128, V128], body: c };
+}
+
+function scoreFunction(): FunctionDefinition {
+  const [CANDS, COUNT, DIM, SUM, CONSTANT, SCORES] = [0, 1, 2, 3, 4, 5];
+  const [DB, C, K, ROW, ACC] = [6, 7, 8, 9, 10];
+  const c = new Code();
+  c.get(DIM).i32(2).i32Shl().set(DB).i32(0).set(C);
+  c.block().get(COUNT).i32Eqz().brIf(0).loop();
+  c.get(CANDS).get(C).i32(2).i32Shl().i32Add().i32Load().set(ROW);
+  c.v128Zero().set(ACC).i32(0).set(K);
+  c.loop().get(SUM).get(K).i32Add().v128Load().get(ROW).get(K).i32Add().v128Load().f32x4Mul().get(ACC).f32x4Add().set(ACC);
+  c.get(K).i32(16).i32Add().tee(K).get(DB).i32LtS().brIf(0).end();
+  c.get(SCORES).get(C).i32(2).i32Shl().i32Add().get(CONSTANT).get(ROW).get(DB).i32Add().f32Load().f32Add().horizontalSum(ACC).f32Add().f32Store();
+  c.get(C).i32(1).i32Add().tee(C).get(COUNT).i32LtS().brIf(0);
+  c.end().end();
+  return { name: 'score', params: [I32, I32, I32, I32, F32, I32], results: [], locals: [I32, I32, I32, I32, V128], body: c };
+}
+
+function backwardAdagradFunction(): FunctionDefinition {
+  const [ROWS, ROW_SLOTS, WEIGHTS, COUNT, CANDS, CAND_SLOTS, CAND_COUNT, DSCORES, DIM, SUM, SCRATCH, LR, ACC0, L2, CLIP] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
+  const [DB, I, K, ROW, SLOT] = [15, 16, 17, 18, 19];
+  const [G, TOTAL, GS, WS, AS, NCLIP] = [20, 21, 22, 23, 24, 25];
+  const [GV, LRV, ACC0V, L2V, CLIPV, NCLIPV, GRAD, W, ACCV, SELFV, XV] = [26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36];
+  const c = new Code();
+  const at = (base: number, index: number) => c.get(base).get(index).i32(2).i32Shl().i32Add();
+  const kLoopEnd = () => c.get(K).i32(16).i32Add().tee(K).get(DB).i32LtS().brIf(0).end();
+  // AdaGrad on the 4 coordinates at ROW+K / SLOT+K with gradient GRAD (clip, l2, acc, step).
+  const adagradVector = () => {
+    c.get(ROW).get(K).i32Add().v128Load().set(W);
+    c.get(GRAD).get(NCLIPV).f32x4Max().get(CLIPV).f32x4Min().get(L2V).get(W).f32x4Mul().f32x4Add().set(GRAD);
+    c.get(SLOT).get(K).i32Add().get(SLOT).get(K).i32Add().v128Load().get(GRAD).get(GRAD).f32x4Mul().f32x4Add().tee(ACCV).v128Store();
+    c.get(ROW).get(K).i32Add().get(W).get(LRV).get(GRAD).f32x4Mul().get(ACCV).get(ACC0V).f32x4Add().f32x4Sqrt().f32x4Div().f32x4Sub().v128Store();
+  };
+  // The same on the linear weight at ROW+DB with gradient GS.
+  const adagradLinear = () => {
+    c.get(ROW).get(DB).i32Add().f32Load().set(WS);
+    c.get(GS).get(NCLIP).f32Max().get(CLIP).f32Min().get(L2).get(WS).f32Mul().f32Add().set(GS);
+    c.get(SLOT).get(DB).i32Add().get(SLOT).get(DB).i32Add().f32Load().get(GS).get(GS).f32Mul().f32Add().tee(AS).f32Store();
+    c.get(ROW).get(DB).i32Add().get(WS).get(LR).get(GS).f32Mul().get(AS).get(ACC0).f32Add().f32Sqrt().f32Div().f32Sub().f32Store();
+  };
+
+  c.get(DIM).i32(2).i32Shl().set(DB);
+  c.get(LR).f32x4Splat().set(LRV).get(ACC0).f32x4Splat().set(ACC0V).get(L2).f32x4Splat().set(L2V).get(CLIP).f32x4Splat().set(CLIPV);
+  c.f32(0).get(CLIP).f32Sub().tee(NCLIP).f32x4Splat().set(NCLIPV);
+  c.i32(0).set(K).loop().get(SCRATCH).get(K).i32Add().v128Zero().v128Store();
+  kLoopEnd();
+  c.f32(0).set(TOTAL);
+
+  // 1. A = Σ g_c a_c (into scratch) and G = Σ g_c, from the candidates' values before any update.
+  c.i32(0).set(I).block().get(CAND_COUNT).i32Eqz().brIf(0).loop();
+  at(DSCORES, I).f32Load().tee(G).f32(0).f32Ne().if();
+  c.get(G).f32x4Splat().set(GV);
+  at(CANDS, I).i32Load().set(ROW);
+  c.i32(0).set(K).loop();
+  c.get(SCRATCH).get(K).i32Add().get(SCRATCH).get(K).i32Add().v128Load().get(GV).get(ROW).get(K).i32Add().v128Load().f32x4Mul().f32x4Add().v128Store();
+  kLoopEnd();
+  c.get(TOTAL).get(G).f32Add().set(TOTAL);
+  c.end();
+  c.get(I).i32(1).i32Add().tee(I).get(CAND_COUNT).i32LtS().brIf(0).end().end();
+
+  // 2. Judged candidates: da_c = g_c S, dw_c = g_c.
+  c.i32(0).set(I).block().get(CAND_COUNT).i32Eqz().brIf(0).loop();
+  at(DSCORES, I).f32Load().tee(G).f32(0).f32Ne().if();
+  c.get(G).f32x4Splat().set(GV);
+  at(CANDS, I).i32Load().set(ROW);
+  at(CAND_SLOTS, I).i32Load().set(SLOT);
+  c.i32(0).set(K).loop();
+  c.get(GV).get(SUM).get(K).i32Add().v128Load().f32x4Mul().set(GRAD);
+  adagradVector();
+  kLoopEnd();
+  c.get(G).set(GS);
+  adagradLinear();
+  c.end();
+  c.get(I).i32(1).i32Add().tee(I).get(CAND_COUNT).i32LtS().brIf(0).end().end();
+
+  // 3. scratch = G·S + A, the bracket shared by every context row.
+  c.get(TOTAL).f32x4Splat().set(GV).i32(0).set(K).loop();
+  c.get(SCRATCH).get(K).i32Add().get(SCRATCH).get(K).i32Add().v128Load().get(GV).get(SUM).get(K).i32Add().v128Load().f32x4Mul().f32x4Add().v128Store();
+  kLoopEnd();
+
+  // 4. Context rows: dv_i = x_i·scratch − x_i²·G·v_i, dw_i = x_i·G.
+  c.i32(0).set(I).block().get(COUNT).i32Eqz().brIf(0).loop();
+  at(WEIGHTS, I).f32Load().tee(G).f32x4Splat().set(XV);
+  c.get(G).get(G).f32Mul().get(TOTAL).f32Mul().f32x4Splat().set(SELFV);
+  at(ROWS, I).i32Load().set(ROW);
+  at(ROW_SLOTS, I).i32Load().set(SLOT);
+  c.i32(0).set(K).loop();
+  c.get(XV).get(SCRATCH).get(K).i32Add().v128Load().f32x4Mul().get(SELFV).get(ROW).get(K).i32Add().v128Load().f32x4Mul().f32x4Sub().set(GRAD);
+  adagradVector();
+  kLoopEnd();
+  c.get(G).get(TOTAL).f32Mul().set(GS);
+  adagradLinear();
+  c.get(I).i32(1).i32Add().tee(I).get(COUNT).i32LtS().brIf(0).end().end();
+  c.get(TOTAL);
+
+  return {
+    name: 'backwardAdagrad',
+    params: [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, F32, F32, F32, F32],
+    results: [F32],
+    locals: [I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32, V128, V128, V128, V128, V128, V128, V128, V128, V128, V128, V128],
+    body: c,
+  };
+}
+
+let cachedModules: Map<number, Uint8Array> | undefined;
+
+function fmSimdModule(pages: number): Uint8Array {
+  cachedModules ??= new Map();
+  let bytes = cachedModules.get(pages);
+  if (!bytes) cachedModules.set(pages, (bytes = assembleModule([prepareFunction(), scoreFunction(), backwardAdagradFunction()], pages)));
+  return bytes;
+}
