@@ -73,7 +73,7 @@ export class FmSimdKernel {
   }
 }
 
-// Local indices are named per function; `p` = parameter.
+// Local indices are named per function: parameters first, then the declared locals.
 function prepareFunction(): FunctionDefinition {
   const [ROWS, WEIGHTS, COUNT, DIM, SUM] = [0, 1, 2, 3, 4];
   const [DB, I, K, ROW] = [5, 6, 7, 8];
@@ -81,26 +81,26 @@ function prepareFunction(): FunctionDefinition {
   const [XV, NORM, V, ACC] = [12, 13, 14, 15];
   const c = new Code();
   c.get(DIM).i32(2).i32Shl().set(DB);
-  c.i32(0).set(K).loop().get(SUM).get(K).i32Add().v128Zero().v128Store().get(K).i32(16).i32Add().tee(K).get(DB).i32LtS().brIf(0).end();
+  c.i32(0).set(K).loop().get(SUM).get(K).i32Add().v128Zero().v128Store().repeatWhileBelow(K, 16, DB);
   c.f32(0).set(LIN).f32(0).set(Q).i32(0).set(I);
   c.block().get(COUNT).i32Eqz().brIf(0).loop();
   {
-    c.get(ROWS).get(I).i32(2).i32Shl().i32Add().i32Load().set(ROW);
-    c.get(WEIGHTS).get(I).i32(2).i32Shl().i32Add().f32Load().tee(X).f32x4Splat().set(XV);
+    c.elementAddress(ROWS, I).i32Load().set(ROW);
+    c.elementAddress(WEIGHTS, I).f32Load().tee(X).f32x4Splat().set(XV);
     c.v128Zero().set(NORM).i32(0).set(K);
     c.loop();
     c.get(ROW).get(K).i32Add().v128Load().set(V);
     c.get(SUM).get(K).i32Add().get(SUM).get(K).i32Add().v128Load().get(XV).get(V).f32x4Mul().f32x4Add().v128Store();
     c.get(NORM).get(V).get(V).f32x4Mul().f32x4Add().set(NORM);
-    c.get(K).i32(16).i32Add().tee(K).get(DB).i32LtS().brIf(0).end();
+    c.repeatWhileBelow(K, 16, DB);
     c.get(Q).get(X).get(X).f32Mul().horizontalSum(NORM).f32Mul().f32Add().set(Q);
     c.get(LIN).get(X).get(ROW).get(DB).i32Add().f32Load().f32Mul().f32Add().set(LIN);
-    c.get(I).i32(1).i32Add().tee(I).get(COUNT).i32LtS().brIf(0);
+    c.repeatWhileBelow(I, 1, COUNT);
   }
-  c.end().end();
+  c.end();
   c.v128Zero().set(ACC).i32(0).set(K);
   c.loop().get(SUM).get(K).i32Add().v128Load().tee(V).get(V).f32x4Mul().get(ACC).f32x4Add().set(ACC);
-  c.get(K).i32(16).i32Add().tee(K).get(DB).i32LtS().brIf(0).end();
+  c.repeatWhileBelow(K, 16, DB);
   c.get(LIN).f32(0.5).horizontalSum(ACC).get(Q).f32Sub().f32Mul().f32Add();
   return { name: 'prepare', params: [I32, I32, I32, I32, I32], results: [F32], locals: [I32, I32, I32, I32, F32, F32, F32, V128, V128, V128, V128], body: c };
 }
@@ -111,13 +111,12 @@ function scoreFunction(): FunctionDefinition {
   const c = new Code();
   c.get(DIM).i32(2).i32Shl().set(DB).i32(0).set(C);
   c.block().get(COUNT).i32Eqz().brIf(0).loop();
-  c.get(CANDS).get(C).i32(2).i32Shl().i32Add().i32Load().set(ROW);
+  c.elementAddress(CANDS, C).i32Load().set(ROW);
   c.v128Zero().set(ACC).i32(0).set(K);
   c.loop().get(SUM).get(K).i32Add().v128Load().get(ROW).get(K).i32Add().v128Load().f32x4Mul().get(ACC).f32x4Add().set(ACC);
-  c.get(K).i32(16).i32Add().tee(K).get(DB).i32LtS().brIf(0).end();
-  c.get(SCORES).get(C).i32(2).i32Shl().i32Add().get(CONSTANT).get(ROW).get(DB).i32Add().f32Load().f32Add().horizontalSum(ACC).f32Add().f32Store();
-  c.get(C).i32(1).i32Add().tee(C).get(COUNT).i32LtS().brIf(0);
-  c.end().end();
+  c.repeatWhileBelow(K, 16, DB);
+  c.elementAddress(SCORES, C).get(CONSTANT).get(ROW).get(DB).i32Add().f32Load().f32Add().horizontalSum(ACC).f32Add().f32Store();
+  c.repeatWhileBelow(C, 1, COUNT).end();
   return { name: 'score', params: [I32, I32, I32, I32, F32, I32], results: [], locals: [I32, I32, I32, I32, V128], body: c };
 }
 
@@ -127,8 +126,6 @@ function backwardAdagradFunction(): FunctionDefinition {
   const [G, TOTAL, GS, WS, AS, NCLIP] = [20, 21, 22, 23, 24, 25];
   const [GV, LRV, ACC0V, L2V, CLIPV, NCLIPV, GRAD, W, ACCV, SELFV, XV] = [26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36];
   const c = new Code();
-  const at = (base: number, index: number) => c.get(base).get(index).i32(2).i32Shl().i32Add();
-  const kLoopEnd = () => c.get(K).i32(16).i32Add().tee(K).get(DB).i32LtS().brIf(0).end();
   // AdaGrad on the 4 coordinates at ROW+K / SLOT+K with gradient GRAD (clip, l2, acc, step).
   const adagradVector = () => {
     c.get(ROW).get(K).i32Add().v128Load().set(W);
@@ -148,54 +145,54 @@ function backwardAdagradFunction(): FunctionDefinition {
   c.get(LR).f32x4Splat().set(LRV).get(ACC0).f32x4Splat().set(ACC0V).get(L2).f32x4Splat().set(L2V).get(CLIP).f32x4Splat().set(CLIPV);
   c.f32(0).get(CLIP).f32Sub().tee(NCLIP).f32x4Splat().set(NCLIPV);
   c.i32(0).set(K).loop().get(SCRATCH).get(K).i32Add().v128Zero().v128Store();
-  kLoopEnd();
+  c.repeatWhileBelow(K, 16, DB);
   c.f32(0).set(TOTAL);
 
   // 1. A = Σ g_c a_c (into scratch) and G = Σ g_c, from the candidates' values before any update.
   c.i32(0).set(I).block().get(CAND_COUNT).i32Eqz().brIf(0).loop();
-  at(DSCORES, I).f32Load().tee(G).f32(0).f32Ne().if();
+  c.elementAddress(DSCORES, I).f32Load().tee(G).f32(0).f32Ne().if();
   c.get(G).f32x4Splat().set(GV);
-  at(CANDS, I).i32Load().set(ROW);
+  c.elementAddress(CANDS, I).i32Load().set(ROW);
   c.i32(0).set(K).loop();
   c.get(SCRATCH).get(K).i32Add().get(SCRATCH).get(K).i32Add().v128Load().get(GV).get(ROW).get(K).i32Add().v128Load().f32x4Mul().f32x4Add().v128Store();
-  kLoopEnd();
+  c.repeatWhileBelow(K, 16, DB);
   c.get(TOTAL).get(G).f32Add().set(TOTAL);
   c.end();
-  c.get(I).i32(1).i32Add().tee(I).get(CAND_COUNT).i32LtS().brIf(0).end().end();
+  c.repeatWhileBelow(I, 1, CAND_COUNT).end();
 
   // 2. Judged candidates: da_c = g_c S, dw_c = g_c.
   c.i32(0).set(I).block().get(CAND_COUNT).i32Eqz().brIf(0).loop();
-  at(DSCORES, I).f32Load().tee(G).f32(0).f32Ne().if();
+  c.elementAddress(DSCORES, I).f32Load().tee(G).f32(0).f32Ne().if();
   c.get(G).f32x4Splat().set(GV);
-  at(CANDS, I).i32Load().set(ROW);
-  at(CAND_SLOTS, I).i32Load().set(SLOT);
+  c.elementAddress(CANDS, I).i32Load().set(ROW);
+  c.elementAddress(CAND_SLOTS, I).i32Load().set(SLOT);
   c.i32(0).set(K).loop();
   c.get(GV).get(SUM).get(K).i32Add().v128Load().f32x4Mul().set(GRAD);
   adagradVector();
-  kLoopEnd();
+  c.repeatWhileBelow(K, 16, DB);
   c.get(G).set(GS);
   adagradLinear();
   c.end();
-  c.get(I).i32(1).i32Add().tee(I).get(CAND_COUNT).i32LtS().brIf(0).end().end();
+  c.repeatWhileBelow(I, 1, CAND_COUNT).end();
 
   // 3. scratch = G·S + A, the bracket shared by every context row.
   c.get(TOTAL).f32x4Splat().set(GV).i32(0).set(K).loop();
   c.get(SCRATCH).get(K).i32Add().get(SCRATCH).get(K).i32Add().v128Load().get(GV).get(SUM).get(K).i32Add().v128Load().f32x4Mul().f32x4Add().v128Store();
-  kLoopEnd();
+  c.repeatWhileBelow(K, 16, DB);
 
   // 4. Context rows: dv_i = x_i·scratch − x_i²·G·v_i, dw_i = x_i·G.
   c.i32(0).set(I).block().get(COUNT).i32Eqz().brIf(0).loop();
-  at(WEIGHTS, I).f32Load().tee(G).f32x4Splat().set(XV);
+  c.elementAddress(WEIGHTS, I).f32Load().tee(G).f32x4Splat().set(XV);
   c.get(G).get(G).f32Mul().get(TOTAL).f32Mul().f32x4Splat().set(SELFV);
-  at(ROWS, I).i32Load().set(ROW);
-  at(ROW_SLOTS, I).i32Load().set(SLOT);
+  c.elementAddress(ROWS, I).i32Load().set(ROW);
+  c.elementAddress(ROW_SLOTS, I).i32Load().set(SLOT);
   c.i32(0).set(K).loop();
   c.get(XV).get(SCRATCH).get(K).i32Add().v128Load().f32x4Mul().get(SELFV).get(ROW).get(K).i32Add().v128Load().f32x4Mul().f32x4Sub().set(GRAD);
   adagradVector();
-  kLoopEnd();
+  c.repeatWhileBelow(K, 16, DB);
   c.get(G).get(TOTAL).f32Mul().set(GS);
   adagradLinear();
-  c.get(I).i32(1).i32Add().tee(I).get(COUNT).i32LtS().brIf(0).end().end();
+  c.repeatWhileBelow(I, 1, COUNT).end();
   c.get(TOTAL);
 
   return {

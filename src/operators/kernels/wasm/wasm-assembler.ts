@@ -78,7 +78,6 @@ export class Code {
   loop(): this { return this.op(0x03, 0x40); }
   if(): this { return this.op(0x04, 0x40); }
   end(): this { return this.op(0x0b); }
-  br(depth: number): this { return this.op(0x0c, ...unsignedLeb(depth)); }
   brIf(depth: number): this { return this.op(0x0d, ...unsignedLeb(depth)); }
 
   // Locals
@@ -90,7 +89,6 @@ export class Code {
   i32(value: number): this { return this.op(0x41, ...signedLeb(value | 0)); }
   i32Load(offset = 0): this { return this.op(0x28, ALIGN_4, ...unsignedLeb(offset)); }
   i32Add(): this { return this.op(0x6a); }
-  i32Mul(): this { return this.op(0x6c); }
   i32Shl(): this { return this.op(0x74); }
   i32LtS(): this { return this.op(0x48); }
   i32Eqz(): this { return this.op(0x45); }
@@ -132,10 +130,14 @@ export class Code {
     return this.get(index).f32x4ExtractLane(2).get(index).f32x4ExtractLane(3).f32Add().f32Add();
   }
 
-  /** Appends another stream (a shared fragment). */
-  append(code: Code): this {
-    this.bytes.push(...code.bytes);
-    return this;
+  /** Byte address of element `index` (local) of the 4-byte array at `base` (local). */
+  elementAddress(base: number, index: number): this {
+    return this.get(base).get(index).i32(2).i32Shl().i32Add();
+  }
+
+  /** Closes a do-while loop: counter += step, repeat while counter < limit (all locals but step). */
+  repeatWhileBelow(counter: number, step: number, limit: number): this {
+    return this.get(counter).i32(step).i32Add().tee(counter).get(limit).i32LtS().brIf(0).end();
   }
 }
 
