@@ -57,13 +57,12 @@ export function update(name: string, options: UpdateOptions): StepDefinition<Loo
       let runningHit: number | undefined;
       // Requests past their TTL are purged at fixed event-time boundaries (multiples of TTL/4)
       // with the boundary as the cutoff, so what a purge deletes does not depend on batch
-      // boundaries or on a restart resetting this variable.
-      const purgeInterval = model.requestTtlMs / 4;
-      let lastPurgeBoundary = -Infinity;
+      // boundaries or on a restart resetting this state.
+      const purgeBoundary = boundaryCrossings(model.requestTtlMs / 4);
       // Rows of users (and features, actions) that never come back are swept the same way, at
       // multiples of a quarter of the row TTL: a row expired at the cutoff would be treated as
       // absent by any later read, so deleting it changes no result, only the bytes kept on disk.
-      let lastSweepBoundary = -Infinity;
+      const sweepBoundary = boundaryCrossings(task.rows.expirySweepIntervalMs);
       const smooth = (previous: number | undefined, value: number) => (previous === undefined ? value : previous + smoothing * (value - previous));
 
       return async (batch: Batch<LookedUpEvent>) => {
@@ -109,19 +108,14 @@ export function update(name: string, options: UpdateOptions): StepDefinition<Loo
           if (synced.rejected) ctx.metrics.count('model_deltas_rejected', synced.rejected);
           ctx.metrics.gauge('model_sync_peers', synced.peers);
         }
-        const boundary = Math.floor(latest / purgeInterval) * purgeInterval;
-        if (boundary > lastPurgeBoundary) {
-          const purged = await task.purgeRequests(boundary);
+        const purgeCutoff = purgeBoundary(latest);
+        if (purgeCutoff !== undefined) {
+          const purged = await task.purgeRequests(purgeCutoff);
           if (purged) ctx.metrics.count('requests_expired', purged);
-          lastPurgeBoundary = boundary;
         }
-        const sweepInterval = task.rows.expirySweepIntervalMs;
-        const sweepBoundary = Math.floor(latest / sweepInterval) * sweepInterval;
-        if (Number.isFinite(sweepInterval) && sweepBoundary > lastSweepBoundary) {
-          // Counted in the row store's `expired` total, which sparseLookup reports as rows_expired.
-          await task.rows.expire(sweepBoundary);
-          lastSweepBoundary = sweepBoundary;
-        }
+        const sweepCutoff = sweepBoundary(latest);
+        // Counted in the row store's `expired` total, which sparseLookup reports as rows_expired.
+        if (sweepCutoff !== undefined) await task.rows.expire(sweepCutoff);
         if (runningLoss !== undefined) ctx.metrics.gauge('loss', runningLoss);
         if (runningHit !== undefined) ctx.metrics.gauge('hit_at_1', runningHit);
         ctx.metrics.gauge('updates', task.updates);
@@ -175,6 +169,21 @@ export function update(name: string, options: UpdateOptions): StepDefinition<Loo
   function sampleWeight(event: TrajectoryEvent): number {
     return event.source === 'SIMULATED' ? model.sampleWeights.simulated : model.sampleWeights.real;
   }
+}
+
+/**
+ * For event times seen in order: the latest multiple of `interval` at or below `latest` when it
+ * is past the one returned last, otherwise undefined (never for an infinite interval).
+ */
+function boundaryCrossings(interval: number): (latest: number) => number | undefined {
+  let last = -Infinity;
+  return (latest) => {
+    if (!Number.isFinite(interval)) return undefined;
+    const boundary = Math.floor(latest / interval) * interval;
+    if (boundary <= last) return undefined;
+    last = boundary;
+    return boundary;
+  };
 }
 
 function argmax(values: Float32Array, count: number): number {

@@ -80,6 +80,11 @@ export class EmbeddingRowStore {
   readonly dim: number;
   readonly slotCount: number;
   readonly counters: RowStoreCounters = { created: 0, expired: 0, filtered: 0 };
+  /**
+   * Event-time spacing of expiry sweeps: a quarter of the shortest finite TTL, so no expired row
+   * stays on disk longer than 1.25 × its TTL; Infinity when no namespace has a TTL.
+   */
+  readonly expirySweepIntervalMs: number;
   private readonly ids = new KeyIds();
   /** Rows as last written by putRows, for reuse without decoding (bounded: cleared when full). */
   private readonly written = new Map<string, { bytes: Buffer; row: EmbeddingRow; seenCount: number; lastTouchedMs: number }>();
@@ -114,6 +119,8 @@ export class EmbeddingRowStore {
       }
       this.policies.set(namespace, resolvePolicy(policy, this.defaultPolicy, `${path}/namespaces/${escapePointer(namespace)}`));
     }
+    const ttls = [this.defaultPolicy.ttlMs, ...[...this.policies.values()].map((p) => p.ttlMs)].filter(Number.isFinite);
+    this.expirySweepIntervalMs = ttls.length ? Math.min(...ttls) / 4 : Infinity;
   }
 
   /**
@@ -219,22 +226,11 @@ export class EmbeddingRowStore {
   }
 
   /**
-   * Event-time spacing of expiry sweeps: a quarter of the shortest finite TTL, so no expired row
-   * stays on disk longer than 1.25 × its TTL; Infinity when no namespace has a TTL.
-   */
-  get expirySweepIntervalMs(): number {
-    const ttls = [this.defaultPolicy.ttlMs, ...[...this.policies.values()].map((p) => p.ttlMs)].filter(Number.isFinite);
-    return ttls.length ? Math.min(...ttls) / 4 : Infinity;
-  }
-
-  /**
    * Deletes rows (and held-back sightings) untouched for longer than their namespace's ttlMs.
    * Scans the whole store, so run it on a timer, not per batch. Returns the rows deleted.
    */
   async expire(now: number): Promise<number> {
-    const hasFiniteTtl =
-      Number.isFinite(this.defaultPolicy.ttlMs) || [...this.policies.values()].some((p) => Number.isFinite(p.ttlMs));
-    if (!hasFiniteTtl) return 0;
+    if (!Number.isFinite(this.expirySweepIntervalMs)) return 0; // no namespace has a TTL
     const doomed: Buffer[] = [];
     let rows = 0;
     for await (const [key, value] of this.store.range()) {
