@@ -195,7 +195,7 @@ export class CachingStore implements KeyValueStore {
     this.dropClean(id);
     const previous = this.dirty.get(id);
     if (previous) this.dirtyBytes -= previous.bytes;
-    const slot: CacheSlot = { key, value, bytes: slotBytes(key, value) };
+    const slot: CacheSlot = { key, value, bytes: bufferEntryBytes(key.length, value) };
     this.dirty.set(id, slot);
     this.dirtyBytes += slot.bytes;
     this.evictClean();
@@ -244,7 +244,7 @@ export class CachingStore implements KeyValueStore {
 
   private cleanBytesOf(id: string, cached: number | Buffer | null): number {
     if (typeof cached === 'number') return id.length + ValueArena.slotBytes(this.arena.lengthOf(cached)) + CLEAN_ENTRY_OVERHEAD_BYTES;
-    return id.length + (cached?.length ?? 0) + CACHE_ENTRY_OVERHEAD_BYTES;
+    return bufferEntryBytes(id.length, cached ?? undefined);
   }
 
   private assertOpen(): void {
@@ -252,6 +252,7 @@ export class CachingStore implements KeyValueStore {
   }
 }
 
-function slotBytes(key: Buffer, value: Buffer | undefined): number {
-  return key.length + (value?.length ?? 0) + CACHE_ENTRY_OVERHEAD_BYTES;
+/** Accounted cost of an entry holding its value as a Buffer (dirty, or too long for the arena). */
+function bufferEntryBytes(keyLength: number, value: Buffer | undefined): number {
+  return keyLength + (value?.length ?? 0) + CACHE_ENTRY_OVERHEAD_BYTES;
 }

@@ -43,8 +43,8 @@ export class ValueArena {
   store(value: Buffer): number {
     const size = ValueArena.slotBytes(value.length);
     const handle = this.allocate(size);
-    const slab = this.slabs[Math.floor(handle / ValueArena.SLAB_BYTES)];
-    const offset = handle % ValueArena.SLAB_BYTES;
+    const slab = this.slabOf(handle);
+    const offset = offsetOf(handle);
     slab.writeUInt32LE(value.length, offset);
     value.copy(slab, offset + ValueArena.LENGTH_PREFIX_BYTES);
     return handle;
@@ -55,8 +55,8 @@ export class ValueArena {
    * reused as soon as the cache evicts it, and a caller may keep what it read).
    */
   read(handle: number): Buffer {
-    const slab = this.slabs[Math.floor(handle / ValueArena.SLAB_BYTES)];
-    const offset = handle % ValueArena.SLAB_BYTES;
+    const slab = this.slabOf(handle);
+    const offset = offsetOf(handle);
     const length = slab.readUInt32LE(offset);
     const start = offset + ValueArena.LENGTH_PREFIX_BYTES;
     // allocUnsafeSlow: not a view on Node's shared 8 KiB pool, which one kept value would pin.
@@ -67,7 +67,7 @@ export class ValueArena {
 
   /** Length of the value in `handle`'s slot. */
   lengthOf(handle: number): number {
-    return this.slabs[Math.floor(handle / ValueArena.SLAB_BYTES)].readUInt32LE(handle % ValueArena.SLAB_BYTES);
+    return this.slabOf(handle).readUInt32LE(offsetOf(handle));
   }
 
   /** Returns the slot to its class's free list; the handle must not be used again. */
@@ -79,6 +79,10 @@ export class ValueArena {
   clear(): void {
     this.slabs.length = 0;
     this.classes.clear();
+  }
+
+  private slabOf(handle: number): Buffer {
+    return this.slabs[Math.floor(handle / ValueArena.SLAB_BYTES)];
   }
 
   private allocate(size: number): number {
@@ -104,6 +108,10 @@ export class ValueArena {
     }
     return sizeClass;
   }
+}
+
+function offsetOf(handle: number): number {
+  return handle % ValueArena.SLAB_BYTES;
 }
 
 /** Slots of one size: the free list, and the slab new slots are carved from. */
