@@ -3,13 +3,20 @@
  * encode → lookup → score → learn → emit) against a decode-only pass-through of the same events
  * (the framework's floor), in the same run, plus event → score latency at a fixed input rate.
  *
- *   npx tsx bench/recommender-e2e.ts [--events 100000] [--rate 1000] [--seconds 20] [--warmup-seconds 3] [--transport kafka|embedded] [--commit-interval 1000]
+ *   npx tsx bench/recommender-e2e.ts [--events 100000] [--rate 1000] [--seconds 20] [--warmup-seconds 3] [--transport kafka|embedded] [--commit-interval 1000] [--instances 1]
+ *
+ * --instances N (N > 1, Kafka only) also runs the recommender as N processes in one consumer
+ * group (bench/e2e-instance.ts), the way a deployment uses more cores. Their input topic is
+ * filled only once the group is stable (every instance owns partitions), so the time excludes
+ * joining and rebalancing; it runs from the first record processed to the last.
  *
  * Broker: KAFKA_BROKERS or 127.0.0.1:9092 (npm run kafka:start).
  */
+import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import agentRecommender from '../topologies/agent-recommender.js';
 import { decode } from '../src/operators/decode.js';
@@ -22,6 +29,7 @@ import { topology, type Topology } from '../src/topology/topology.js';
 import { createEmbeddedTransport } from '../src/topology/transport/embedded-transport.js';
 import { createKafkaTransport } from '../src/topology/transport/kafka-transport.js';
 import type { OutputRecord, Transport } from '../src/topology/transport/types.js';
+import type { InstanceArgs, InstanceReport } from './e2e-instance.js';
 
 const { values } = parseArgs({
   options: {
@@ -33,6 +41,7 @@ const { values } = parseArgs({
     'commit-interval': { type: 'string', default: '1000' },
     /** Seconds of traffic at the latency rate before latencies count (group join, first fetches). */
     'warmup-seconds': { type: 'string', default: '3' },
+    instances: { type: 'string', default: '1' },
   },
 });
 const events = Number(values.events);
@@ -85,6 +94,42 @@ async function throughput(label: string, t: Topology, expected: number): Promise
   if (transport !== sharedEmbedded) await transport.close();
   rmSync(stateDir, { recursive: true, force: true });
   return { rate: expected / seconds, seconds };
+}
+
+/**
+ * The recommender as `count` processes in one group: records/s from the first of `records`
+ * processed to the last. The topic is filled once every instance owns a partition.
+ */
+async function throughputOfInstances(count: number, records: OutputRecord[]): Promise<{ rate: number; seconds: number }> {
+  const topic = `${run}.instances.in`;
+  const transport = makeTransport();
+  await transport.ensureTopics([{ topic, partitions }]);
+  await transport.close();
+  // Same extension as this file: .js when compiled, .ts under tsx (fork inherits --import tsx).
+  const script = fileURLToPath(new URL(`./e2e-instance${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
+  const args: InstanceArgs = { brokers, groupId: `${run}-instances`, inputTopic: topic, outputTopic: `${topic}.out`, partitions, commitIntervalMs: Number(values['commit-interval']) };
+  const reports: InstanceReport[] = Array.from({ length: count }, () => ({ processed: 0, assigned: 0 }));
+  const children = reports.map((_, i) => {
+    const child = fork(script, [JSON.stringify(args)], { stdio: 'inherit' });
+    child.on('message', (m) => (reports[i] = m as InstanceReport));
+    return child;
+  });
+  const sum = (field: keyof InstanceReport) => reports.reduce((s, r) => s + r[field], 0);
+  while (!(reports.every((r) => r.assigned > 0) && sum('assigned') === partitions)) await new Promise((r) => setTimeout(r, 50));
+  await fill(topic, records.map((r) => ({ ...r, topic })));
+  let started = 0;
+  let lastPrint = 0;
+  while (sum('processed') < records.length) {
+    if (!started && sum('processed') > 0) started = performance.now();
+    if (performance.now() - lastPrint > 2000) {
+      process.stderr.write(`  ${count} instances: ${sum('processed').toLocaleString('en')} / ${records.length.toLocaleString('en')} (partitions owned: ${reports.map((r) => r.assigned).join(' + ')})\n`);
+      lastPrint = performance.now();
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await Promise.all(children.map((child) => new Promise((resolve) => (child.once('exit', resolve), child.send('stop')))));
+  return { rate: records.length / seconds, seconds };
 }
 
 async function latency(rate: number, seconds: number, warmupSeconds: number): Promise<{ p50: number; p90: number; p99: number; max: number; samples: number }> {
@@ -157,6 +202,11 @@ async function main(): Promise<void> {
   console.log(`decode → re-encode pass-through (baseline): ${Math.round(base.rate).toLocaleString('en')} events/s (${base.seconds.toFixed(1)} s)`);
   console.log(`agent-recommender, FM d=32, RocksDB:        ${Math.round(full.rate).toLocaleString('en')} events/s (${full.seconds.toFixed(1)} s)`);
   console.log(`ratio recommender / pass-through:           ${(full.rate / base.rate).toFixed(2)}`);
+  const instances = Number(values.instances);
+  if (instances > 1 && values.transport === 'kafka') {
+    const scaled = await throughputOfInstances(instances, records);
+    console.log(`agent-recommender, ${instances} instance processes:  ${Math.round(scaled.rate).toLocaleString('en')} events/s (${scaled.seconds.toFixed(1)} s, input written while they run), ${(scaled.rate / full.rate).toFixed(2)}× one instance`);
+  }
   if (values.transport === 'kafka') {
     const rate = Number(values.rate);
     const l = await latency(rate, Number(values.seconds), Number(values['warmup-seconds']));

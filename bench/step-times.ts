@@ -1,47 +1,64 @@
 /**
  * Where the recommender's time goes: runs the agent-recommender topology over pre-generated
- * simulated events on the embedded log (RocksDB state) and prints each step's total time from
- * the runtime's own `agentrec_step_batch_duration_seconds`, the commit time and events/s.
+ * simulated events (RocksDB state) and prints each step's total time and batch count from the
+ * runtime's own `agentrec_step_batch_duration_seconds`, the commit time and events/s. On the
+ * embedded log by default; `--brokers` runs it on Kafka (a fresh topic per run).
  *
- *   npm run build && node dist/bench/step-times.js [events=40000]
+ *   npm run build && node dist/bench/step-times.js [--events 40000] [--brokers 127.0.0.1:9092]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import agentRecommender from '../topologies/agent-recommender.js';
 import { avroSerde } from '../src/serde/avro-serde.js';
 import type { TrajectoryEvent } from '../src/serde/records.js';
 import { SimulatedUsers } from '../src/simulation/simulated-users.js';
 import { TopologyRunner } from '../src/topology/runtime/topology-runner.js';
 import { createEmbeddedTransport } from '../src/topology/transport/embedded-transport.js';
+import { createKafkaTransport } from '../src/topology/transport/kafka-transport.js';
 
-const events = Number(process.argv[2] ?? 40_000);
-const topology = agentRecommender({ transport: 'embedded', settings: {} });
-const transport = createEmbeddedTransport();
+const { values } = parseArgs({ options: { events: { type: 'string', default: '40000' }, brokers: { type: 'string' } } });
+const events = Number(values.events);
+const kafka = values.brokers !== undefined;
+const run = `step-times-${Date.now().toString(36)}`;
+const topology = agentRecommender(kafka ? { transport: 'kafka', settings: { inputTopic: `${run}.in`, outputTopic: `${run}.out` } } : { transport: 'embedded', settings: {} });
+const transport = kafka ? createKafkaTransport({ brokers: values.brokers! }) : createEmbeddedTransport();
 await transport.ensureTopics([{ topic: topology.source.topic, partitions: topology.source.partitions }]);
 const serde = avroSerde<TrajectoryEvent>('trajectory-event');
 const users = new SimulatedUsers({ users: 5000, actions: 300, candidates: 20, seed: 7 });
-await transport.createProducer().send(
+const producer = transport.createProducer();
+await producer.send(
   Array.from({ length: events }, () => {
     const event = users.next();
     return { topic: topology.source.topic, key: Buffer.from(event.userId), value: serde.serialize(event) };
   }),
 );
+if (kafka) await producer.close();
 const stateDir = mkdtempSync(join(tmpdir(), 'agentrec-step-times-'));
-const runner = new TopologyRunner(topology, { transport, stateDir, log: () => undefined });
-const started = performance.now();
+const runner = new TopologyRunner(topology, { transport, groupId: run, stateDir, log: () => undefined });
 await runner.start();
 const firstStep = topology.steps[0].name;
+// From the first record on, so a Kafka group join is not counted.
+let started = 0;
 for (;;) {
-  if ((await runner.metrics.total('recordsIn', firstStep)) >= events) break;
+  const processed = await runner.metrics.total('recordsIn', firstStep);
+  if (processed > 0 && !started) started = performance.now();
+  if (processed >= events) break;
   await new Promise((resolve) => setTimeout(resolve, 10));
 }
 const seconds = (performance.now() - started) / 1000;
-const sums = (await runner.metrics.stepDuration.get()).values.filter((v) => v.metricName?.endsWith('_sum'));
-for (const v of sums) console.log(`${String(v.labels.step).padEnd(8)} ${v.value.toFixed(3)} s`);
-const commit = (await runner.metrics.commitDuration.get()).values.find((v) => v.metricName?.endsWith('_sum'));
-console.log(`commits  ${(commit?.value ?? 0).toFixed(3)} s`);
+const series = (await runner.metrics.stepDuration.get()).values;
+const batches = new Map(series.filter((v) => v.metricName?.endsWith('_count')).map((v) => [v.labels.step, v.value]));
+for (const v of series.filter((v) => v.metricName?.endsWith('_sum'))) {
+  console.log(`${String(v.labels.step).padEnd(8)} ${v.value.toFixed(3)} s in ${batches.get(v.labels.step)} batches`);
+}
+const commit = (await runner.metrics.commitDuration.get()).values;
+const commitSum = commit.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0;
+const commitCount = commit.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
+console.log(`commits  ${commitSum.toFixed(3)} s in ${commitCount} commits`);
 console.log(`${events.toLocaleString('en')} events in ${seconds.toFixed(2)} s = ${Math.round(events / seconds).toLocaleString('en')} events/s`);
 await runner.stop();
+if (kafka) await transport.close();
 rmSync(stateDir, { recursive: true, force: true });
 process.exit(0);

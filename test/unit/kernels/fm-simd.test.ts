@@ -72,6 +72,16 @@ function runBoth(seed: number, dScoresOf: (scores: Float32Array) => Float32Array
   const contextGradients = context.map(() => new Float32Array(ROW));
   const candidateGradients = candidates.map(() => new Float32Array(ROW));
   const tsBias = fmBackward(workspace, context.map((r) => r.values), CONTEXT_WEIGHTS, candidates.map((r) => r.values), dScores, contextGradients, candidateGradients);
+  // What ModelTask.learn refuses: any context gradient, judged candidate gradient or the bias
+  // gradient (a float32 weight) not finite.
+  const judgedGradients = candidateGradients.filter((_, c) => dScores[c] !== 0);
+  const tsFinite = [...contextGradients, ...judgedGradients].every((g) => g.every(Number.isFinite)) && Number.isFinite(Math.fround(tsBias));
+  const memoryBeforeCheck = f32().slice();
+  const simdFinite = kernel.gradientsFinite(rows, rowSlots, weights, context.length, cands, candSlots, CANDIDATES, dScoresAt, sum, scratch, config);
+  const rowsUnchangedByCheck = [...placedContext, ...placedCandidates].every((p) =>
+    Buffer.from(f32().buffer, p.values, ROW * 4).equals(Buffer.from(memoryBeforeCheck.buffer, p.values, ROW * 4)) &&
+    Buffer.from(f32().buffer, p.slots, ROW * 4).equals(Buffer.from(memoryBeforeCheck.buffer, p.slots, ROW * 4)),
+  );
   context.forEach((r, i) => adagradUpdate(r.values, r.slots, contextGradients[i], config));
   candidates.forEach((r, c) => dScores[c] !== 0 && adagradUpdate(r.values, r.slots, candidateGradients[c], config));
   const simdBias = kernel.backwardAdagrad(rows, rowSlots, weights, context.length, cands, candSlots, CANDIDATES, dScoresAt, sum, scratch, config);
@@ -80,7 +90,7 @@ function runBoth(seed: number, dScoresOf: (scores: Float32Array) => Float32Array
     values: f32().slice(p.values / 4, p.values / 4 + ROW),
     slots: f32().slice(p.slots / 4, p.slots / 4 + ROW),
   });
-  return { tsScores, simdScores, tsBias, simdBias, ts: [...context, ...candidates], simd: [...placedContext, ...placedCandidates].map(read), before };
+  return { tsScores, simdScores, tsBias, simdBias, ts: [...context, ...candidates], simd: [...placedContext, ...placedCandidates].map(read), before, tsFinite, simdFinite, rowsUnchangedByCheck };
 }
 
 function maxDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -118,6 +128,24 @@ describe('FmSimdKernel (WebAssembly SIMD)', () => {
       if (!judged.has(c)) expect(Buffer.from(simd.values.buffer).equals(Buffer.from(result.before.candidates[c].buffer))).toBe(true);
       else expect(maxDifference(simd.values, result.before.candidates[c])).toBeGreaterThan(1e-4);
     }
+  });
+
+  it('reports finite gradients as finite, without touching any row', () => {
+    const result = runBoth(5, () => Float32Array.from({ length: CANDIDATES }, (_, c) => (c === 1 ? -0.7 : 0)));
+    expect(result.tsFinite).toBe(true);
+    expect(result.simdFinite).toBe(true);
+    expect(result.rowsUnchangedByCheck).toBe(true);
+  });
+
+  it.each([
+    ['an infinite dScore', [Infinity]],
+    ['a NaN dScore', [NaN]],
+    ['dScores whose sum overflows float32', [3e38, 3e38]],
+  ])('flags non-finite gradients like ModelTask.learn does: %s', (_, values) => {
+    const result = runBoth(7, () => Float32Array.from({ length: CANDIDATES }, (_, c) => values[c] ?? 0));
+    expect(result.tsFinite).toBe(false);
+    expect(result.simdFinite).toBe(false);
+    expect(result.rowsUnchangedByCheck).toBe(true);
   });
 
   it('refuses a dim that is not a multiple of 4, naming the setting', () => {

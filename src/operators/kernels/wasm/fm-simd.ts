@@ -21,11 +21,21 @@ import { assembleModule, Code, F32, I32, instantiate, V128, validates, type Func
  *                   sum, scratch, lr, acc0, l2, clip) → f32
  *       applies AdaGrad to every context row and every candidate with dScores[c] ≠ 0 (gradients as
  *       in fmBackward) and returns dLoss/dBias for the caller's bias update.
+ *   gradientsFinite(same parameters) → i32
+ *       1 when every gradient backwardAdagrad would apply (before clipping) and dLoss/dBias are
+ *       finite, else 0; changes no row. The fused update cannot be rolled back, so callers that
+ *       must reject non-finite updates ask first. Generated from the same code as
+ *       backwardAdagrad, so the two cannot disagree on what the gradients are.
  */
 export interface FmSimdExports {
   prepare(rows: number, weights: number, count: number, dim: number, sum: number): number;
   score(cands: number, count: number, dim: number, sum: number, constant: number, scores: number): void;
   backwardAdagrad(
+    rows: number, rowSlots: number, weights: number, count: number,
+    cands: number, candSlots: number, candCount: number, dScores: number,
+    dim: number, sum: number, scratch: number, lr: number, acc0: number, l2: number, clip: number,
+  ): number;
+  gradientsFinite(
     rows: number, rowSlots: number, weights: number, count: number,
     cands: number, candSlots: number, candCount: number, dScores: number,
     dim: number, sum: number, scratch: number, lr: number, acc0: number, l2: number, clip: number,
@@ -70,6 +80,15 @@ export class FmSimdKernel {
     sum: number, scratch: number, config: AdagradConfig,
   ): number {
     return this.exports.backwardAdagrad(rows, rowSlots, weights, count, cands, candSlots, candCount, dScores, this.dim, sum, scratch, config.learningRate, config.initialAccumulator, config.l2, config.gradientClip);
+  }
+
+  /** Whether backwardAdagrad with the same arguments would apply only finite gradients. */
+  gradientsFinite(
+    rows: number, rowSlots: number, weights: number, count: number,
+    cands: number, candSlots: number, candCount: number, dScores: number,
+    sum: number, scratch: number, config: AdagradConfig,
+  ): boolean {
+    return this.exports.gradientsFinite(rows, rowSlots, weights, count, cands, candSlots, candCount, dScores, this.dim, sum, scratch, config.learningRate, config.initialAccumulator, config.l2, config.gradientClip) === 1;
   }
 }
 
@@ -120,14 +139,22 @@ function scoreFunction(): FunctionDefinition {
   return { name: 'score', params: [I32, I32, I32, I32, F32, I32], results: [], locals: [I32, I32, I32, I32, V128], body: c };
 }
 
-function backwardAdagradFunction(): FunctionDefinition {
+/**
+ * backwardAdagrad, or with `check` its twin gradientsFinite: the same gradient computation, where
+ * each AdaGrad step is replaced by flagging a non-finite gradient.
+ */
+function backwardFunction(check: boolean): FunctionDefinition {
   const [ROWS, ROW_SLOTS, WEIGHTS, COUNT, CANDS, CAND_SLOTS, CAND_COUNT, DSCORES, DIM, SUM, SCRATCH, LR, ACC0, L2, CLIP] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
-  const [DB, I, K, ROW, SLOT] = [15, 16, 17, 18, 19];
-  const [G, TOTAL, GS, WS, AS, NCLIP] = [20, 21, 22, 23, 24, 25];
-  const [GV, LRV, ACC0V, L2V, CLIPV, NCLIPV, GRAD, W, ACCV, SELFV, XV] = [26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36];
+  const [DB, I, K, ROW, SLOT, BAD] = [15, 16, 17, 18, 19, 20];
+  const [G, TOTAL, GS, WS, AS, NCLIP] = [21, 22, 23, 24, 25, 26];
+  const [GV, LRV, ACC0V, L2V, CLIPV, NCLIPV, GRAD, W, ACCV, SELFV, XV, BADV] = [27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38];
   const c = new Code();
   // AdaGrad on the 4 coordinates at ROW+K / SLOT+K with gradient GRAD (clip, l2, acc, step).
   const adagradVector = () => {
+    if (check) {
+      c.flagNonFinite(GRAD, BADV, W);
+      return;
+    }
     c.get(ROW).get(K).i32Add().v128Load().set(W);
     c.get(GRAD).get(NCLIPV).f32x4Max().get(CLIPV).f32x4Min().get(L2V).get(W).f32x4Mul().f32x4Add().set(GRAD);
     c.get(SLOT).get(K).i32Add().get(SLOT).get(K).i32Add().v128Load().get(GRAD).get(GRAD).f32x4Mul().f32x4Add().tee(ACCV).v128Store();
@@ -135,6 +162,10 @@ function backwardAdagradFunction(): FunctionDefinition {
   };
   // The same on the linear weight at ROW+DB with gradient GS.
   const adagradLinear = () => {
+    if (check) {
+      c.get(GS).get(GS).f32Sub().tee(WS).get(WS).f32Ne().get(BAD).i32Or().set(BAD);
+      return;
+    }
     c.get(ROW).get(DB).i32Add().f32Load().set(WS);
     c.get(GS).get(NCLIP).f32Max().get(CLIP).f32Min().get(L2).get(WS).f32Mul().f32Add().set(GS);
     c.get(SLOT).get(DB).i32Add().get(SLOT).get(DB).i32Add().f32Load().get(GS).get(GS).f32Mul().f32Add().tee(AS).f32Store();
@@ -193,13 +224,17 @@ function backwardAdagradFunction(): FunctionDefinition {
   c.get(G).get(TOTAL).f32Mul().set(GS);
   adagradLinear();
   c.repeatWhileBelow(I, 1, COUNT).end();
-  c.get(TOTAL);
+  if (check) {
+    c.get(TOTAL).get(TOTAL).f32Sub().tee(WS).get(WS).f32Ne().get(BAD).i32Or().get(BADV).v128AnyTrue().i32Or().i32Eqz();
+  } else {
+    c.get(TOTAL);
+  }
 
   return {
-    name: 'backwardAdagrad',
+    name: check ? 'gradientsFinite' : 'backwardAdagrad',
     params: [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, F32, F32, F32, F32],
-    results: [F32],
-    locals: [I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32, V128, V128, V128, V128, V128, V128, V128, V128, V128, V128, V128],
+    results: [check ? I32 : F32],
+    locals: [I32, I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32, V128, V128, V128, V128, V128, V128, V128, V128, V128, V128, V128, V128],
     body: c,
   };
 }
@@ -209,6 +244,6 @@ let cachedModules: Map<number, Uint8Array> | undefined;
 function fmSimdModule(pages: number): Uint8Array {
   cachedModules ??= new Map();
   let bytes = cachedModules.get(pages);
-  if (!bytes) cachedModules.set(pages, (bytes = assembleModule([prepareFunction(), scoreFunction(), backwardAdagradFunction()], pages)));
+  if (!bytes) cachedModules.set(pages, (bytes = assembleModule([prepareFunction(), scoreFunction(), backwardFunction(false), backwardFunction(true)], pages)));
   return bytes;
 }

@@ -92,6 +92,7 @@ export class Code {
   i32Shl(): this { return this.op(0x74); }
   i32LtS(): this { return this.op(0x48); }
   i32Eqz(): this { return this.op(0x45); }
+  i32Or(): this { return this.op(0x72); }
 
   // f32
   f32(value: number): this {
@@ -123,6 +124,19 @@ export class Code {
   f32x4Div(): this { return this.simd(0xe7); }
   f32x4Min(): this { return this.simd(0xe8); }
   f32x4Max(): this { return this.simd(0xe9); }
+  /** Lane-wise a ≠ b as an all-ones / all-zeros mask (true for NaN lanes). */
+  f32x4Ne(): this { return this.simd(0x42); }
+  v128Or(): this { return this.simd(0x50); }
+  /** 1 when any bit of the v128 is set. */
+  v128AnyTrue(): this { return this.simd(0x53); }
+
+  /**
+   * ORs "the f32x4 in local `value` has a NaN or infinite lane" into the v128 mask in local `mask`
+   * (x − x is 0 for finite x and NaN otherwise; NaN ≠ NaN). `scratch` is a v128 local.
+   */
+  flagNonFinite(value: number, mask: number, scratch: number): this {
+    return this.get(value).get(value).f32x4Sub().tee(scratch).get(scratch).f32x4Ne().get(mask).v128Or().set(mask);
+  }
 
   /** Sum of the four f32 lanes of the v128 in local `index`. */
   horizontalSum(index: number): this {
