@@ -9,6 +9,7 @@
  *   npm start                                      embedded log + simulated users, progress every 2 s
  *   agentrec run topologies/agent-recommender.ts --brokers 127.0.0.1:9092
  *   --set interaction=dcn   --set dim=16   --set partitions=8   --set modelDir=.models/tiny-bert
+ *   --set kernel=typescript (FM math in TypeScript instead of the WebAssembly SIMD kernel)
  */
 import { decode, emit, encode, interact, modelTopicName, recommenderModel, sparseLookup, update } from '../src/operators/index.js';
 import { avroSerde } from '../src/serde/avro-serde.js';
@@ -27,6 +28,8 @@ export default function agentRecommender(env: TopologyEnv = { transport: 'embedd
     denseInputDim: s.modelDir ? Number(s.denseInputDim ?? 32) : 0,
     sampleWeights: { real: 1, simulated: 0.5 },
     requestTtlMs: 6 * 3600_000,
+    // 'auto': the WebAssembly SIMD kernel for FM with AdaGrad rows and no text model; recommenderModel validates the value.
+    kernel: (s.kernel ?? 'auto') as 'auto',
   });
   return topology('agent-recommender')
     .from('trajectories', { topic: s.inputTopic ?? 'agent.trajectories', partitions: Number(s.partitions ?? 4) })

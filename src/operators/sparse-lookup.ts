@@ -46,6 +46,7 @@ export function sparseLookup(name: string, options: SparseLookupOptions): StepDe
       for (const cache of Object.values(keyCaches)) if (cache.size > 100_000) cache.clear();
       const task = ModelTask.of(ctx, model);
       await task.ensureLoaded();
+      task.beginBatch();
       // A text vector the model has no projection for would turn every score into NaN.
       const records = batch.records.filter((record) => {
         const dense = record.value.dense;

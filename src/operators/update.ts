@@ -95,6 +95,7 @@ export function update(name: string, options: UpdateOptions): StepDefinition<Loo
         }
         // Every row read this batch is written back (sighting counts, last-touched time), so the
         // stored bytes are the same whatever the batch boundaries were.
+        task.endBatch();
         for (const row of task.expiredInBatch) touched.delete(row);
         task.expiredInBatch.clear();
         if (touched.size) await task.rows.putRows([...touched]);

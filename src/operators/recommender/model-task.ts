@@ -4,9 +4,10 @@ import type { KeyValueStore } from '../../state/store.js';
 import type { StepContext } from '../../topology/types.js';
 import { createDcnScorerWorkspace, dcnScorerBackward, dcnScorerForward, initDcnScorer, type DcnScorerWorkspace } from '../kernels/dcn-scorer.js';
 import { createFmWorkspace, fmBackward, fmPrepareContext, fmScore, type FmWorkspace } from '../kernels/fm.js';
-import { adagradUpdate, adamUpdate, ftrlUpdate, type AdamState } from '../kernels/optimizers.js';
+import { adagradUpdate, adamUpdate, ftrlUpdate, type AdagradConfig, type AdamState } from '../kernels/optimizers.js';
 import { deriveSeed, fillUniform, splitmix32 } from '../kernels/prng.js';
 import { isFiniteArray } from '../kernels/vector.js';
+import { FmSimdRows } from './fm-simd-rows.js';
 import type { RecommenderModel } from './recommender-model.js';
 import { decodeRequestSnapshot, encodeRequestSnapshot, requestSnapshotTime } from './request-snapshot-codec.js';
 import type { LookedUpEvent, RequestSnapshot } from './types.js';
@@ -42,6 +43,8 @@ export class ModelTask {
   private readonly zeroRow: Float32Array;
   private readonly projected: Float32Array;
   private readonly projectedGradient: Float32Array;
+  /** The SIMD kernel's rows of the current batch, when model.kernel is 'wasm-simd'. */
+  private readonly simd?: FmSimdRows;
   private loaded = false;
   /**
    * Rows of the current batch that expired before a later event of the same batch used their key
@@ -81,6 +84,20 @@ export class ModelTask {
     this.zeroRow = new Float32Array(rowLength);
     this.projected = new Float32Array(rowLength);
     this.projectedGradient = new Float32Array(rowLength);
+    if (model.kernel === 'wasm-simd') this.simd = new FmSimdRows(d, maxContext, model.maxCandidates);
+  }
+
+  /**
+   * Start of a batch (sparseLookup): rows are read afresh, so copies the SIMD kernel still holds
+   * from a batch that did not finish are dropped.
+   */
+  beginBatch(): void {
+    this.simd?.reset();
+  }
+
+  /** End of a batch's learning (update), before its rows are stored: row objects are current again. */
+  endBatch(): void {
+    this.simd?.writeBack();
   }
 
   /** The task's instance, created on first use by whichever step gets there first. */
@@ -137,6 +154,10 @@ export class ModelTask {
 
   /** Scores every candidate of the event into `scores`. */
   score(e: LookedUpEvent, scores: Float32Array): void {
+    if (this.simd) {
+      this.simd.score(e, this.dense[0], scores);
+      return;
+    }
     const count = e.candidates.length;
     this.prepare(e);
     if (this.dcn && this.model.dcn) {
@@ -154,6 +175,7 @@ export class ModelTask {
    * finite (the caller dead-letters the record).
    */
   learn(e: LookedUpEvent, dScores: Float32Array): boolean {
+    if (this.simd) return this.learnSimd(dScores);
     const count = e.candidates.length;
     const contextCount = this.contextRows.length;
     this.denseGradient.fill(0);
@@ -190,12 +212,26 @@ export class ModelTask {
     e.candidates.forEach((row, c) => {
       if (row && dScores[c] !== 0) this.applySparse(row, this.candidateGradients[c]);
     });
+    this.applyDense();
+    return true;
+  }
+
+  /** learn() on the SIMD kernel: rows updated in its memory, the bias (the only dense weight) here. */
+  private learnSimd(dScores: Float32Array): boolean {
+    const biasGradient = this.simd!.learn(dScores, (this.model.sparseOptimizer as { config: AdagradConfig }).config);
+    if (biasGradient === undefined) return false;
+    this.denseGradient.fill(0);
+    this.denseGradient[0] = biasGradient;
+    this.applyDense();
+    return true;
+  }
+
+  private applyDense(): void {
     const dense = this.model.denseOptimizer;
     if (dense.kind === 'adam') adamUpdate(this.dense, this.adam!, this.denseGradient, dense.config);
     else adagradUpdate(this.dense, this.denseSlots, this.denseGradient, dense.config);
     this.denseDirty = true;
     this.updates++;
-    return true;
   }
 
   async storeRequest(snapshot: RequestSnapshot): Promise<void> {

@@ -61,6 +61,7 @@ export class SyncedTask {
     const keys: Buffer[] = [];
     for (const i of batch) keys.push(rowKey('user', i.user), ...i.features.map((f) => rowKey('feature', f)), ...i.candidates.map((c) => rowKey('action', c)));
     const rows = await this.task.rows.getRows(keys, now);
+    this.task.beginBatch(); // as sparseLookup does
     const touched = new Set<EmbeddingRow>();
     let at = 0;
     const scores = new Float32Array(this.model.maxCandidates);
@@ -76,6 +77,7 @@ export class SyncedTask {
       if (callSync) this.sync.beforeLearn(e);
       if (!this.task.learn(e, dScores)) throw new Error('gradient not finite');
     }
+    this.task.endBatch(); // as update does: the SIMD kernel's copies back into the row objects
     await this.task.rows.putRows(touched);
     await this.task.saveDense();
     if (callSync) await this.sync.afterBatch(now);

@@ -19,6 +19,21 @@ describe('recommenderModel config', () => {
     expect(model.dcn?.cross.rank).toBe(4);
   });
 
+  it("kernel 'auto' picks the SIMD kernel only where its fused FM + AdaGrad step covers the model", () => {
+    expect(recommenderModel({ name: 'rec' }).kernel).toBe('wasm-simd');
+    expect(recommenderModel({ name: 'rec', dim: 6 }).kernel).toBe('typescript');
+    expect(recommenderModel({ name: 'rec', interaction: 'dcn' }).kernel).toBe('typescript');
+    expect(recommenderModel({ name: 'rec', optimizer: { kind: 'ftrl' } }).kernel).toBe('typescript');
+    expect(recommenderModel({ name: 'rec', denseInputDim: 16 }).kernel).toBe('typescript');
+    expect(recommenderModel({ name: 'rec', kernel: 'typescript' }).kernel).toBe('typescript');
+  });
+
+  it("kernel 'wasm-simd' on a model it cannot run is a ConfigError saying why", () => {
+    expect(() => recommenderModel({ name: 'rec', interaction: 'dcn', kernel: 'wasm-simd' })).toThrow(/\/model\/kernel.*FM only/);
+    expect(() => recommenderModel({ name: 'rec', dim: 6, kernel: 'wasm-simd' })).toThrow(/\/model\/kernel.*multiple of 4/);
+    expect(() => recommenderModel({ name: 'rec', kernel: 'gpu' as 'typescript' })).toThrow(/\/model\/kernel/);
+  });
+
   it('rejects bad settings naming the path', () => {
     expect(() => recommenderModel({ name: 'rec', dim: 0 })).toThrow(/\/model\/dim/);
     expect(() => recommenderModel({ name: 'rec', interaction: 'mlp' as 'fm' })).toThrow(/\/model\/interaction/);

@@ -73,6 +73,13 @@ export class FmSimdKernel {
     return at;
   }
 
+  /** Makes the linear memory at least `bytes` long (views of the old buffer must be rebuilt). */
+  ensureCapacity(bytes: number): void {
+    const have = this.memory.buffer.byteLength;
+    // At least double, so a batch that keeps placing rows grows the memory O(log n) times.
+    if (bytes > have) this.memory.grow(Math.ceil(Math.max(bytes - have, have) / 65536));
+  }
+
   /** AdaGrad step (fused into backwardAdagrad) with `config`; returns dLoss/dBias. */
   backwardAdagrad(
     rows: number, rowSlots: number, weights: number, count: number,

@@ -183,6 +183,8 @@ interface WebAssemblyApi {
 
 export interface WasmMemory {
   readonly buffer: ArrayBuffer;
+  /** Adds `pages` × 64 KiB; `buffer` is then a new ArrayBuffer (views of the old one are detached). */
+  grow(pages: number): number;
 }
 
 const webAssembly = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
