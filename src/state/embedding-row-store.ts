@@ -212,16 +212,14 @@ export class EmbeddingRowStore {
   }
 
   /**
-   * The row object last written by putRows for this key, when it is still exactly what the
-   * stored bytes decode to: the store holds the very bytes putRows wrote (identical or, after the
-   * cache flushed them into its arena, equal — a restore, a model sync or any other writer that
-   * changed them makes them differ), and the object was not handed out since (every hand-out
-   * bumps seenCount, and every change to its values follows a hand-out). Saves decoding hot rows
-   * into fresh arrays on every batch.
+   * The row object last written as `bytes`, when it is still exactly what those bytes decode to:
+   * the store hands back the very Buffer putRows wrote (not a restored or synced replacement) and
+   * the object was not handed out since (every hand-out bumps seenCount, and every change to its
+   * values follows a hand-out). Saves decoding hot rows into fresh arrays on every batch.
    */
   private reusable(id: string, bytes: Buffer | undefined, now: number, ttlMs: number): EmbeddingRow | undefined {
     const entry = bytes && this.written.get(id);
-    if (!entry || (entry.bytes !== bytes && !entry.bytes.equals(bytes))) return undefined;
+    if (!entry || entry.bytes !== bytes) return undefined;
     const row = entry.row;
     if (row.seenCount !== entry.seenCount || row.lastTouchedMs !== entry.lastTouchedMs || now - row.lastTouchedMs > ttlMs) return undefined;
     return row;

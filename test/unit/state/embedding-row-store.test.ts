@@ -80,28 +80,6 @@ describe('EmbeddingRowStore', () => {
     expect(reopened.counters.created).toBe(0);
   });
 
-  it('hands back the object it last wrote while the stored bytes are still its bytes (also after a flush), and decodes afresh once another writer changed them', async () => {
-    const kv = await rocks();
-    const rows = new EmbeddingRowStore(kv, { dim: 4, slotCount: 1 });
-    const key = rowKey('user', 'u7');
-    const [row] = await rows.getRows([key], T0);
-    row!.values.set([1, 2, 3, 4]);
-    await rows.putRows([row!]);
-    await kv.flush(1); // the cache now holds its own copy of the bytes, not putRows' Buffer
-    const [again] = await rows.getRows([key], T0 + 1);
-    expect(again).toBe(row);
-    expect(again!.seenCount).toBe(2);
-    await rows.putRows([again!]);
-
-    // Another writer (a restore, a model sync) puts different bytes under the key.
-    const [other] = await new EmbeddingRowStore(kv, { dim: 4, slotCount: 1 }).getRows([key], T0 + 2);
-    other!.values.set([9, 9, 9, 9]);
-    await new EmbeddingRowStore(kv, { dim: 4, slotCount: 1 }).putRows([other!]);
-    const [fresh] = await rows.getRows([key], T0 + 3);
-    expect(fresh).not.toBe(row);
-    expect(Array.from(fresh!.values)).toEqual([9, 9, 9, 9]);
-  });
-
   it('holds a feature back until its minCount-th sighting, counting across calls and restarts, per namespace', async () => {
     const dir = await newDir();
     const config: EmbeddingRowStoreConfig = { dim: 8, namespaces: { feature: { minCount: 3 } } };
