@@ -13,8 +13,6 @@ import { decodeRequestSnapshot, encodeRequestSnapshot, requestSnapshotTime } fro
 import type { LookedUpEvent, RequestSnapshot } from './types.js';
 
 const DENSE_KEY = rowKey('model', 'dense');
-/** Scored requests kept in memory for their feedback (~2 KiB each with their arrays); cleared when full. */
-const RECENT_REQUESTS_KEPT = 20_000;
 
 /**
  * One partition's live copy of a recommender model: its row store, its dense weights (bias,
@@ -53,8 +51,6 @@ export class ModelTask {
    * again: sparseLookup read the key afresh, so `update` must not write these objects back over it.
    */
   readonly expiredInBatch = new Set<EmbeddingRow>();
-  /** Snapshots this task stored, by request id (see findRequests). */
-  private readonly recentRequests = new Map<string, RequestSnapshot>();
   denseDirty = false;
   /** Feedback updates applied by this task: part of the model version in score records. */
   updates = 0;
@@ -240,28 +236,11 @@ export class ModelTask {
 
   async storeRequest(snapshot: RequestSnapshot): Promise<void> {
     await this.requests.put(Buffer.from(snapshot.requestId), encodeRequestSnapshot(snapshot));
-    if (this.recentRequests.size >= RECENT_REQUESTS_KEPT) this.recentRequests.clear();
-    this.recentRequests.set(snapshot.requestId, snapshot);
   }
 
-  /**
-   * The stored snapshot of each request id, or undefined. Requests this task stored recently come
-   * from memory: feedback mostly follows its request within seconds, and decoding ~35 strings
-   * per feedback was measurable. The memory copy is the object that was encoded, equal to what
-   * decoding gives (weights are doubles, dense values already float32), and the purge removes
-   * both, so what is found never depends on whether the task restarted.
-   */
   async findRequests(requestIds: string[]): Promise<(RequestSnapshot | undefined)[]> {
-    const found: (RequestSnapshot | undefined)[] = requestIds.map((id) => this.recentRequests.get(id));
-    const missing = requestIds.filter((_, i) => found[i] === undefined);
-    if (missing.length === 0) return found;
-    const values = await this.requests.getMany(missing.map((id) => Buffer.from(id)));
-    let m = 0;
-    return found.map((snapshot) => {
-      if (snapshot) return snapshot;
-      const value = values[m++];
-      return value ? decodeRequestSnapshot(value) : undefined;
-    });
+    const values = await this.requests.getMany(requestIds.map((id) => Buffer.from(id)));
+    return values.map((v) => (v ? decodeRequestSnapshot(v) : undefined));
   }
 
   /** Deletes scored requests older than the TTL (event time), so the store stays bounded. */
@@ -270,10 +249,7 @@ export class ModelTask {
     for await (const [key, value] of this.requests.range()) {
       if (now - requestSnapshotTime(value) > this.model.requestTtlMs) expired.push(key);
     }
-    for (const key of expired) {
-      await this.requests.delete(key);
-      this.recentRequests.delete(key.toString());
-    }
+    for (const key of expired) await this.requests.delete(key);
     return expired.length;
   }
 
