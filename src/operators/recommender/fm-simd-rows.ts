@@ -20,6 +20,9 @@ const INITIAL_BYTES = 4 << 20;
  * blocks, one for the context and one for the candidates: the fused update changes them like any
  * row, so they are zeroed again after each update (the TypeScript path skips them instead; the
  * gradients every other row receives are the same).
+ *
+ * Memory: 2 × 144 bytes per distinct row of a batch for d=32 (values and accumulators, each
+ * padded to 16 bytes); the kernel's memory grows to the largest batch and is reused after.
  */
 export class FmSimdRows {
   private readonly kernel: FmSimdKernel;

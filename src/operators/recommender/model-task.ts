@@ -21,6 +21,10 @@ const DENSE_KEY = rowKey('model', 'dense');
  *
  * Dense layout: [bias | projection d×D | dcn params] followed by the same number of AdaGrad
  * accumulators. Stored as one value, so dense weights flush atomically with the rows.
+ *
+ * With the SIMD kernel (model.kernel 'wasm-simd') a batch's rows are worked on in the kernel's
+ * memory between beginBatch() (sparseLookup) and endBatch() (update): in between, a row object's
+ * arrays hold its values as of the start of the batch.
  */
 export class ModelTask {
   readonly rows: EmbeddingRowStore;
