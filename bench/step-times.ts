@@ -4,7 +4,7 @@
  * runtime's own `agentrec_step_batch_duration_seconds`, the commit time and events/s. On the
  * embedded log by default; `--brokers` runs it on Kafka (a fresh topic per run).
  *
- *   npm run build && node dist/bench/step-times.js [--events 40000] [--brokers 127.0.0.1:9092] [--max-batch 5000] [--kernel auto|typescript]
+ *   npm run build && node dist/bench/step-times.js [--events 40000] [--brokers 127.0.0.1:9092] [--max-batch 5000] [--partitions 4] [--kernel auto|typescript]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,11 +18,11 @@ import { TopologyRunner } from '../src/topology/runtime/topology-runner.js';
 import { createEmbeddedTransport } from '../src/topology/transport/embedded-transport.js';
 import { createKafkaTransport } from '../src/topology/transport/kafka-transport.js';
 
-const { values } = parseArgs({ options: { events: { type: 'string', default: '40000' }, brokers: { type: 'string' }, kernel: { type: 'string', default: 'auto' }, 'max-batch': { type: 'string' } } });
+const { values } = parseArgs({ options: { events: { type: 'string', default: '40000' }, brokers: { type: 'string' }, kernel: { type: 'string', default: 'auto' }, 'max-batch': { type: 'string' }, partitions: { type: 'string', default: '4' } } });
 const events = Number(values.events);
 const kafka = values.brokers !== undefined;
 const run = `step-times-${Date.now().toString(36)}`;
-const settings = { kernel: values.kernel };
+const settings = { kernel: values.kernel, partitions: values.partitions };
 const topology = agentRecommender(
   kafka ? { transport: 'kafka', settings: { ...settings, inputTopic: `${run}.in`, outputTopic: `${run}.out` } } : { transport: 'embedded', settings },
 );
