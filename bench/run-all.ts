@@ -14,6 +14,7 @@ const benches: Record<string, string[]> = {
   passthrough: ['bench/raw-loop.ts'],
   e2e: ['bench/recommender-e2e.ts'],
   steps: ['bench/step-times.ts'],
+  allocations: ['bench/allocations.ts'],
   learning: ['bench/evaluate-learning.ts'],
 };
 

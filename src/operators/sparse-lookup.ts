@@ -93,18 +93,18 @@ export function sparseLookup(name: string, options: SparseLookupOptions): StepDe
             ctx.metrics.count('feedback_unmatched');
           }
         }
-        const plan = { keys: [] as Buffer[], weights: [] as number[], candidates: 0 };
-        const need = (namespace: 'user' | 'feature' | 'action', id: string) => {
-          plan.keys.push(key(namespace, id));
-        };
+        // Sized up front: growing ~35-element arrays by push reallocates them several times per record.
+        const featureCount = request ? request.features.length : 0;
+        const candidateCount = request ? request.candidates.length : 0;
+        const plan = { keys: new Array<Buffer>(request ? 1 + featureCount + candidateCount : 0), weights: new Array<number>(featureCount), candidates: candidateCount };
         if (request) {
-          need('user', request.userId);
-          for (const f of request.features) {
-            need('feature', f.key);
-            plan.weights.push(f.weight);
+          plan.keys[0] = key('user', request.userId);
+          for (let i = 0; i < featureCount; i++) {
+            const f = request.features[i];
+            plan.keys[1 + i] = key('feature', f.key);
+            plan.weights[i] = f.weight;
           }
-          for (const actionId of request.candidates) need('action', actionId);
-          plan.candidates = request.candidates.length;
+          for (let i = 0; i < candidateCount; i++) plan.keys[1 + featureCount + i] = key('action', request.candidates[i]);
         }
         plans.push(plan);
         const dense = request?.dense ? Float32Array.from(request.dense) : undefined;
