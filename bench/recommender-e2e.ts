@@ -69,6 +69,25 @@ async function fill(topic: string, records: OutputRecord[]): Promise<void> {
   if (transport !== sharedEmbedded) await transport.close();
 }
 
+/**
+ * Polls `progress` until `expected` records were processed, printing it every 2 s; returns the
+ * seconds from the first record processed to the last.
+ */
+async function secondsToProcess(label: string, expected: number, progress: () => Promise<{ processed: number; detail?: string }>): Promise<number> {
+  let started = 0;
+  let lastPrint = 0;
+  for (;;) {
+    const { processed, detail } = await progress();
+    if (processed > 0 && !started) started = performance.now();
+    if (processed >= expected) return (performance.now() - started) / 1000;
+    if (performance.now() - lastPrint > 2000) {
+      process.stderr.write(`  ${label}: ${processed.toLocaleString('en')} / ${expected.toLocaleString('en')}${detail ? ` (${detail})` : ''}\n`);
+      lastPrint = performance.now();
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** Runs `t` until `expected` records entered its first step; returns records/s from the first record on. */
 async function throughput(label: string, t: Topology, expected: number): Promise<{ rate: number; seconds: number }> {
   const stateDir = mkdtempSync(join(tmpdir(), 'agentrec-bench-'));
@@ -76,20 +95,7 @@ async function throughput(label: string, t: Topology, expected: number): Promise
   const runner = new TopologyRunner(t, { transport, groupId: `${run}-${label}`, stateDir, log: () => undefined, commitIntervalMs: Number(values['commit-interval']) });
   await runner.start();
   const firstStep = t.steps[0].name;
-  const processed = () => runner.metrics.total('recordsIn', firstStep);
-  let started = 0;
-  let lastPrint = 0;
-  for (;;) {
-    const n = await processed();
-    if (n > 0 && !started) started = performance.now();
-    if (n >= expected) break;
-    if (performance.now() - lastPrint > 2000) {
-      process.stderr.write(`  ${label}: ${n.toLocaleString('en')} / ${expected.toLocaleString('en')}\n`);
-      lastPrint = performance.now();
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  const seconds = (performance.now() - started) / 1000;
+  const seconds = await secondsToProcess(label, expected, async () => ({ processed: await runner.metrics.total('recordsIn', firstStep) }));
   await runner.stop();
   if (transport !== sharedEmbedded) await transport.close();
   rmSync(stateDir, { recursive: true, force: true });
@@ -117,17 +123,10 @@ async function throughputOfInstances(count: number, records: OutputRecord[]): Pr
   const sum = (field: keyof InstanceReport) => reports.reduce((s, r) => s + r[field], 0);
   while (!(reports.every((r) => r.assigned > 0) && sum('assigned') === partitions)) await new Promise((r) => setTimeout(r, 50));
   await fill(topic, records.map((r) => ({ ...r, topic })));
-  let started = 0;
-  let lastPrint = 0;
-  while (sum('processed') < records.length) {
-    if (!started && sum('processed') > 0) started = performance.now();
-    if (performance.now() - lastPrint > 2000) {
-      process.stderr.write(`  ${count} instances: ${sum('processed').toLocaleString('en')} / ${records.length.toLocaleString('en')} (partitions owned: ${reports.map((r) => r.assigned).join(' + ')})\n`);
-      lastPrint = performance.now();
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  const seconds = (performance.now() - started) / 1000;
+  const seconds = await secondsToProcess(`${count} instances`, records.length, async () => ({
+    processed: sum('processed'),
+    detail: `partitions owned: ${reports.map((r) => r.assigned).join(' + ')}`,
+  }));
   await Promise.all(children.map((child) => new Promise((resolve) => (child.once('exit', resolve), child.send('stop')))));
   return { rate: records.length / seconds, seconds };
 }

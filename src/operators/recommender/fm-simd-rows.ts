@@ -57,6 +57,7 @@ export class FmSimdRows {
     readonly dim: number,
     maxContext: number,
     maxCandidates: number,
+    private readonly adagrad: AdagradConfig,
   ) {
     this.kernel = new FmSimdKernel(dim, INITIAL_BYTES);
     this.rowFloats = dim + 1;
@@ -123,9 +124,9 @@ export class FmSimdRows {
    * Applies dLoss/dScore (for the event last passed to score()) to its rows with AdaGrad, in
    * place. Returns dLoss/dBias, or undefined, changing nothing, when a gradient is not finite.
    */
-  learn(dScores: Float32Array, config: AdagradConfig): number | undefined {
+  learn(dScores: Float32Array): number | undefined {
     this.f32.set(dScores.subarray(0, this.candidateCount), this.dScores >> 2);
-    const args = [this.rows, this.rowSlots, this.weights, this.contextCount, this.cands, this.candSlots, this.candidateCount, this.dScores, this.sum, this.scratch, config] as const;
+    const args = [this.rows, this.rowSlots, this.weights, this.contextCount, this.cands, this.candSlots, this.candidateCount, this.dScores, this.sum, this.scratch, this.adagrad] as const;
     if (!this.kernel.gradientsFinite(...args)) return undefined;
     const biasGradient = this.kernel.backwardAdagrad(...args);
     if (this.usedZero) {

@@ -4,7 +4,7 @@ import type { KeyValueStore } from '../../state/store.js';
 import type { StepContext } from '../../topology/types.js';
 import { createDcnScorerWorkspace, dcnScorerBackward, dcnScorerForward, initDcnScorer, type DcnScorerWorkspace } from '../kernels/dcn-scorer.js';
 import { createFmWorkspace, fmBackward, fmPrepareContext, fmScore, type FmWorkspace } from '../kernels/fm.js';
-import { adagradUpdate, adamUpdate, ftrlUpdate, type AdagradConfig, type AdamState } from '../kernels/optimizers.js';
+import { adagradUpdate, adamUpdate, ftrlUpdate, type AdamState } from '../kernels/optimizers.js';
 import { deriveSeed, fillUniform, splitmix32 } from '../kernels/prng.js';
 import { isFiniteArray } from '../kernels/vector.js';
 import { FmSimdRows } from './fm-simd-rows.js';
@@ -88,7 +88,8 @@ export class ModelTask {
     this.zeroRow = new Float32Array(rowLength);
     this.projected = new Float32Array(rowLength);
     this.projectedGradient = new Float32Array(rowLength);
-    if (model.kernel === 'wasm-simd') this.simd = new FmSimdRows(d, maxContext, model.maxCandidates);
+    // recommenderModel picks 'wasm-simd' only for AdaGrad rows.
+    if (model.kernel === 'wasm-simd' && model.sparseOptimizer.kind === 'adagrad') this.simd = new FmSimdRows(d, maxContext, model.maxCandidates, model.sparseOptimizer.config);
   }
 
   /**
@@ -222,7 +223,7 @@ export class ModelTask {
 
   /** learn() on the SIMD kernel: rows updated in its memory, the bias (the only dense weight) here. */
   private learnSimd(dScores: Float32Array): boolean {
-    const biasGradient = this.simd!.learn(dScores, (this.model.sparseOptimizer as { config: AdagradConfig }).config);
+    const biasGradient = this.simd!.learn(dScores);
     if (biasGradient === undefined) return false;
     this.denseGradient.fill(0);
     this.denseGradient[0] = biasGradient;

@@ -27,19 +27,18 @@ import { assembleModule, Code, F32, I32, instantiate, V128, validates, type Func
  *       must reject non-finite updates ask first. Generated from the same code as
  *       backwardAdagrad, so the two cannot disagree on what the gradients are.
  */
+/** backwardAdagrad and gradientsFinite take the same arguments (offsets, then AdaGrad's settings). */
+type BackwardFunction = (
+  rows: number, rowSlots: number, weights: number, count: number,
+  cands: number, candSlots: number, candCount: number, dScores: number,
+  dim: number, sum: number, scratch: number, lr: number, acc0: number, l2: number, clip: number,
+) => number;
+
 export interface FmSimdExports {
   prepare(rows: number, weights: number, count: number, dim: number, sum: number): number;
   score(cands: number, count: number, dim: number, sum: number, constant: number, scores: number): void;
-  backwardAdagrad(
-    rows: number, rowSlots: number, weights: number, count: number,
-    cands: number, candSlots: number, candCount: number, dScores: number,
-    dim: number, sum: number, scratch: number, lr: number, acc0: number, l2: number, clip: number,
-  ): number;
-  gradientsFinite(
-    rows: number, rowSlots: number, weights: number, count: number,
-    cands: number, candSlots: number, candCount: number, dScores: number,
-    dim: number, sum: number, scratch: number, lr: number, acc0: number, l2: number, clip: number,
-  ): number;
+  backwardAdagrad: BackwardFunction;
+  gradientsFinite: BackwardFunction;
 }
 
 export class FmSimdKernel {
@@ -81,23 +80,26 @@ export class FmSimdKernel {
   }
 
   /** AdaGrad step (fused into backwardAdagrad) with `config`; returns dLoss/dBias. */
-  backwardAdagrad(
-    rows: number, rowSlots: number, weights: number, count: number,
-    cands: number, candSlots: number, candCount: number, dScores: number,
-    sum: number, scratch: number, config: AdagradConfig,
-  ): number {
-    return this.exports.backwardAdagrad(rows, rowSlots, weights, count, cands, candSlots, candCount, dScores, this.dim, sum, scratch, config.learningRate, config.initialAccumulator, config.l2, config.gradientClip);
+  backwardAdagrad(...args: BackwardArgs): number {
+    return this.backward(this.exports.backwardAdagrad, ...args);
   }
 
   /** Whether backwardAdagrad with the same arguments would apply only finite gradients. */
-  gradientsFinite(
-    rows: number, rowSlots: number, weights: number, count: number,
-    cands: number, candSlots: number, candCount: number, dScores: number,
-    sum: number, scratch: number, config: AdagradConfig,
-  ): boolean {
-    return this.exports.gradientsFinite(rows, rowSlots, weights, count, cands, candSlots, candCount, dScores, this.dim, sum, scratch, config.learningRate, config.initialAccumulator, config.l2, config.gradientClip) === 1;
+  gradientsFinite(...args: BackwardArgs): boolean {
+    return this.backward(this.exports.gradientsFinite, ...args) === 1;
+  }
+
+  private backward(fn: BackwardFunction, ...[rows, rowSlots, weights, count, cands, candSlots, candCount, dScores, sum, scratch, config]: BackwardArgs): number {
+    return fn(rows, rowSlots, weights, count, cands, candSlots, candCount, dScores, this.dim, sum, scratch, config.learningRate, config.initialAccumulator, config.l2, config.gradientClip);
   }
 }
+
+/** Arguments of FmSimdKernel's backward wrappers: offsets as in the exports, `dim` and AdaGrad's settings filled in. */
+type BackwardArgs = [
+  rows: number, rowSlots: number, weights: number, count: number,
+  cands: number, candSlots: number, candCount: number, dScores: number,
+  sum: number, scratch: number, config: AdagradConfig,
+];
 
 // Local indices are named per function: parameters first, then the declared locals.
 function prepareFunction(): FunctionDefinition {
