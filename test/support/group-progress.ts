@@ -19,7 +19,9 @@ export class GroupProgress {
   /** Per partition: the next offset the group would read (-1 = nothing committed) and the end. */
   async offsets(): Promise<{ committed: number[]; end: number[] }> {
     await (this.connected ??= this.admin.connect());
-    const [ends, committed] = await Promise.all([this.admin.fetchTopicOffsets(this.topic), this.admin.fetchOffsets({ groupId: this.groupId, topics: [this.topic] })]);
+    const [ends, committed] = await retryTransient(() =>
+      Promise.all([this.admin.fetchTopicOffsets(this.topic), this.admin.fetchOffsets({ groupId: this.groupId, topics: [this.topic] })]),
+    );
     const end: number[] = [];
     for (const p of ends) end[p.partition] = Number(p.high);
     const done: number[] = end.map(() => -1);
@@ -41,5 +43,24 @@ export class GroupProgress {
 
   async close(): Promise<void> {
     if (this.connected) await this.connected.then(() => this.admin.disconnect()).catch(() => undefined);
+  }
+}
+
+/**
+ * A broker that just started answers group requests with "coordinator load in progress" (and a
+ * new topic's metadata can lag) for a few seconds: the watcher polls anyway, so it asks again
+ * and only gives up on an error that outlasts RETRY_WINDOW_MS.
+ */
+const RETRY_WINDOW_MS = 30_000;
+
+async function retryTransient<T>(request: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + RETRY_WINDOW_MS;
+  for (;;) {
+    try {
+      return await request();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
   }
 }

@@ -13,11 +13,30 @@ export async function runUntilConsumed(options: RecommenderProcessOptions, input
     const process = new RecommenderProcess(options);
     await process.running();
     for (const deadline = Date.now() + timeoutMs; !(await progress.caughtUp()); await sleep(100)) {
-      if (Date.now() > deadline) throw new Error(`${options.group} did not consume ${input} (${JSON.stringify(await progress.offsets())}):\n${process.log}`);
+      if (Date.now() > deadline) {
+        throw new Error(`${options.group} did not consume ${input} (${JSON.stringify(await progress.offsets())}):\n${process.log}\n${await progressMetrics(process.log)}`);
+      }
     }
     await process.stop();
     return process;
   } finally {
     await progress.close();
+  }
+}
+
+/** Metrics that tell where a stalled run stopped: records per step and partition, commits, outputs in flight, pauses. */
+const PROGRESS_METRICS = /^agentrec_(records_in_total|commits_total|in_flight_records|partition_paused|assigned_partitions)\b/;
+
+async function progressMetrics(log: string): Promise<string> {
+  const port = /metrics on port (\d+)/.exec(log)?.[1];
+  if (!port) return '(no metrics port in the log)';
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+    return text
+      .split('\n')
+      .filter((line) => PROGRESS_METRICS.test(line))
+      .join('\n');
+  } catch (error) {
+    return `(metrics unavailable: ${String(error)})`;
   }
 }
