@@ -14,7 +14,10 @@ export async function runUntilConsumed(options: RecommenderProcessOptions, input
     await process.running();
     for (const deadline = Date.now() + timeoutMs; !(await progress.caughtUp()); await sleep(100)) {
       if (Date.now() > deadline) {
-        throw new Error(`${options.group} did not consume ${input} (${JSON.stringify(await progress.offsets())}):\n${process.log}\n${await progressMetrics(process.log)}`);
+        const report = `${options.group} did not consume ${input} (${JSON.stringify(await progress.offsets())}):\n${process.log}\n${await progressMetrics(process.log)}`;
+        // Left running, it would compete with the tests that follow for the CPU and the broker.
+        await process.kill();
+        throw new Error(report);
       }
     }
     await process.stop();
