@@ -18,7 +18,7 @@ import { TopologyRunner } from '../src/topology/runtime/topology-runner.js';
 import { createEmbeddedTransport } from '../src/topology/transport/embedded-transport.js';
 import { createKafkaTransport } from '../src/topology/transport/kafka-transport.js';
 
-const { values } = parseArgs({ options: { events: { type: 'string', default: '40000' }, brokers: { type: 'string' }, kernel: { type: 'string', default: 'auto' }, 'max-batch': { type: 'string' }, partitions: { type: 'string', default: '4' } } });
+const { values } = parseArgs({ options: { events: { type: 'string', default: '40000' }, brokers: { type: 'string' }, kernel: { type: 'string', default: 'auto' }, 'max-batch': { type: 'string' }, partitions: { type: 'string', default: '4' }, 'commit-interval-ms': { type: 'string' } } });
 const events = Number(values.events);
 const kafka = values.brokers !== undefined;
 const run = `step-times-${Date.now().toString(36)}`;
@@ -40,7 +40,8 @@ await producer.send(
 );
 if (kafka) await producer.close();
 const stateDir = mkdtempSync(join(tmpdir(), 'agentrec-step-times-'));
-const runner = new TopologyRunner(topology, { transport, groupId: run, stateDir, log: () => undefined });
+const commitIntervalMs = values['commit-interval-ms'] === undefined ? undefined : Number(values['commit-interval-ms']);
+const runner = new TopologyRunner(topology, { transport, groupId: run, stateDir, commitIntervalMs, log: () => undefined });
 await runner.start();
 const firstStep = topology.steps[0].name;
 // From the first record on, so a Kafka group join is not counted.
