@@ -89,6 +89,8 @@ async function main(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  // `kill -USR2 <pid>`: where every partition stands, without stopping anything.
+  process.on('SIGUSR2', () => process.stderr.write(`agentrec: state ${JSON.stringify(runner.describe())}\n`));
 
   await runner.start();
   process.stderr.write(

@@ -471,6 +471,37 @@ describeKafka('TopologyRunner on the real broker', () => {
     expect(failures).toEqual([]);
   });
 
+  it('describe() shows where a slow partition stands: its task in `process`, its batch in flight, its offsets', async () => {
+    const name = uniqueName('rt-describe');
+    const t = tickTopology(name, { paceMs: 400 });
+    const io = kafka();
+    const r = runner(t, { transport: kafka({ consumer: { maxBatchSize: 50 } }), groupId: name });
+    await io.ensureTopics(r.topicSpecs());
+    const total = 400;
+    await io.createProducer().send(ticks(t.source.topic, 0, total, 40));
+    await r.start();
+    // Every batch sleeps 400 ms in `pace`: soon some task is caught in the middle of one.
+    let seen: ReturnType<TopologyRunner['describe']> | undefined;
+    await eventually(() => {
+      seen = r.describe();
+      return seen.tasks.some((task) => task.running?.operation === 'process' && task.running.forMs >= 100 && task.lastProcessed >= 0);
+    }, 'a task with a batch in progress after an earlier one');
+    const busy = seen!.tasks.find((task) => task.running?.operation === 'process' && task.running.forMs >= 100 && task.lastProcessed >= 0)!;
+    expect(seen!.topology).toBe(name);
+    expect(seen!.tasks.map((task) => task.partition).sort()).toEqual([0, 1, 2, 3]);
+    expect(busy.state).toBe('running');
+    const consumed = seen!.consumer!.partitions.find((p) => p.partition === busy.partition)!;
+    expect(consumed.topic).toBe(t.source.topic);
+    expect(consumed.batchInFlightForMs).toBeGreaterThanOrEqual(100);
+    expect(consumed.paused).toBe(false);
+    expect(seen!.consumer!.state).toBe('running');
+    expect(seen!.consumer!.poll).toMatch(/^(consuming|waiting for buffered records to be handed out) \(for \d+ ms\)$/);
+    const out = new TopicTail(io, t.sink.topic, PARTITIONS);
+    await out.until((tail) => tail.count >= total, `${total} outputs`);
+    await eventually(() => r.describe().tasks.every((task) => task.running === undefined || task.running.operation === 'commit'), 'every task idle');
+    expect(failures).toEqual([]);
+  });
+
   it('serves /metrics in Prometheus text with per-topology, step and partition series', async () => {
     const name = uniqueName('rt-metrics');
     const t = tickTopology(name);

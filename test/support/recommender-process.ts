@@ -70,6 +70,15 @@ export class RecommenderProcess {
     }
   }
 
+  /** Asks the process to print where its partitions stand (SIGUSR2); resolves once it did, or after 2 s. */
+  async describe(): Promise<void> {
+    const before = this.output.length;
+    this.child.kill('SIGUSR2');
+    for (const deadline = Date.now() + 2000; Date.now() < deadline && !this.output.slice(before).includes('agentrec-test: state'); ) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
   /** kill -9, then waits for the process to be gone. */
   async kill(): Promise<Exit> {
     this.child.kill('SIGKILL');

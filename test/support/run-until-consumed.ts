@@ -14,6 +14,8 @@ export async function runUntilConsumed(options: RecommenderProcessOptions, input
     await process.running();
     for (const deadline = Date.now() + timeoutMs; !(await progress.caughtUp()); await sleep(100)) {
       if (Date.now() > deadline) {
+        // A frozen event loop prints nothing here: that absence is a finding too.
+        await process.describe();
         const report = `${options.group} did not consume ${input} (${JSON.stringify(await progress.offsets())}):\n${process.log}\n${await progressMetrics(process.log)}`;
         // Left running, it would compete with the tests that follow for the CPU and the broker.
         await process.kill();

@@ -13,6 +13,18 @@ import { TaskLifecycle, TaskState } from './task-state.js';
 /** Entries written per RocksDB batch while restoring from a changelog. */
 const RESTORE_CHUNK = 10_000;
 
+/** PartitionTask.describe(): a task's offsets and current operation. */
+export interface PartitionTaskDescription {
+  partition: number;
+  state: TaskState;
+  appliedOffset: number;
+  lastProcessed: number;
+  lastFlushed: number;
+  lastCommitted: number;
+  outputsInFlight: number;
+  running: { operation: string; forMs: number } | undefined;
+}
+
 /** The dead-letter record (schemas/dead-letter.v1.avsc). */
 export type DeadLetter = DeadLetterRecord;
 
@@ -56,6 +68,8 @@ export class PartitionTask {
   /** The batch being processed, for dead letters (raw bytes) and the sink (raw keys). */
   private currentRaw: SourceRecord[] = [];
   private exclusive: Promise<unknown> = Promise.resolve();
+  /** The serial operation running now and since when (performance.now()), for describe(). */
+  private running: { operation: string; since: number } | undefined;
   private readonly labels: { topology: string; partition: string };
 
   constructor(private readonly deps: PartitionTaskDeps) {
@@ -88,7 +102,7 @@ export class PartitionTask {
    * one commit behind by a crash between two stores' writes is brought forward from its changelog.
    */
   init(committedOffset: number | undefined): Promise<void> {
-    return this.serial(async () => {
+    return this.serial('init', async () => {
       this.lifecycle.transition(TaskState.Restoring);
       const local = new Map<string, number>();
       for (const spec of this.deps.topology.stores) {
@@ -121,7 +135,7 @@ export class PartitionTask {
 
   /** Runs one polled batch through the chain and sends its outputs (acknowledged at commit). */
   process(records: SourceRecord[]): Promise<void> {
-    return this.serial(async () => {
+    return this.serial('process', async () => {
       this.lifecycle.expect(TaskState.Running);
       if (records.length === 0) return;
       // Only right after a restart can a batch start at or below the applied offset.
@@ -138,7 +152,7 @@ export class PartitionTask {
    * the offset even then (on revoke: the next owner must find it committed).
    */
   commit(always = false): Promise<number | undefined> {
-    return this.serial(() => this.commitNow(always));
+    return this.serial('commit', () => this.commitNow(always));
   }
 
   /** The consumer group accepted `offset`: later commits need not repeat it. */
@@ -156,7 +170,7 @@ export class PartitionTask {
 
   /** Flushes nothing by itself: the runner commits first. Idempotent. */
   close(): Promise<void> {
-    return this.serial(async () => {
+    return this.serial('close', async () => {
       if (this.lifecycle.state === TaskState.Closed) return;
       this.lifecycle.transition(TaskState.Closed);
       this.pipeline?.close();
@@ -401,8 +415,33 @@ export class PartitionTask {
   }
 
   /** Process, commit and close never interleave: each waits for the one before. */
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.exclusive.then(fn, fn);
+  /**
+   * Where the task stands, for an operator looking at a partition that stopped moving: offsets,
+   * outputs awaiting acknowledgement, and the operation holding the task (with its age).
+   */
+  describe(): PartitionTaskDescription {
+    return {
+      partition: this.deps.partition,
+      state: this.lifecycle.state,
+      appliedOffset: this.appliedOffset,
+      lastProcessed: this.lastProcessed,
+      lastFlushed: this.lastFlushed,
+      lastCommitted: this.lastCommitted,
+      outputsInFlight: this.inFlightRecords,
+      running: this.running && { operation: this.running.operation, forMs: Math.round(performance.now() - this.running.since) },
+    };
+  }
+
+  private serial<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    const run = async () => {
+      this.running = { operation, since: performance.now() };
+      try {
+        return await fn();
+      } finally {
+        this.running = undefined;
+      }
+    };
+    const next = this.exclusive.then(run, run);
     this.exclusive = next.catch(() => undefined);
     return next;
   }

@@ -2,14 +2,21 @@ import { AgentrecError, errorMessage } from '../../errors.js';
 import { RuntimeMetrics } from '../../metrics.js';
 import type { KeyValueStore } from '../../state/store.js';
 import type { Topology } from '../topology.js';
-import type { GroupConsumer, Producer, SourceRecord, TopicPartition, TopicSpec, Transport } from '../transport/types.js';
+import type { ConsumerDescription, GroupConsumer, Producer, SourceRecord, TopicPartition, TopicSpec, Transport } from '../transport/types.js';
 import type { Serde } from '../types.js';
 import { changelogTopic } from './changelog.js';
 import { defaultDeadLetterSerde } from './dead-letter-serde.js';
 import { startMetricsServer } from './metrics-server.js';
-import { PartitionTask, type DeadLetter } from './partition-task.js';
+import { PartitionTask, type DeadLetter, type PartitionTaskDescription } from './partition-task.js';
 import { resolveRunnerConfig, type RunnerConfig } from './runner-config.js';
 import { openTaskStore } from './open-task-store.js';
+
+/** TopologyRunner.describe(). */
+export interface RunnerDescription {
+  topology: string;
+  tasks: PartitionTaskDescription[];
+  consumer: ConsumerDescription | undefined;
+}
 
 export interface RunnerOptions extends Partial<RunnerConfig> {
   transport: Transport;
@@ -98,6 +105,19 @@ export class TopologyRunner {
       onBatch: (tp, records) => this.guard(() => this.onBatch(tp, records)),
     });
     this.commitTimer = setInterval(() => void this.guard(() => this.commitAll()), this.config.commitIntervalMs);
+  }
+
+  /**
+   * A snapshot of where every assigned partition stands — the task's offsets and current
+   * operation, the consumer's buffered records and batch in flight — for diagnosing a partition
+   * that stopped moving (`agentrec run` prints it on SIGUSR2).
+   */
+  describe(): RunnerDescription {
+    return {
+      topology: this.topology.name,
+      tasks: [...this.tasks.values()].map((task) => task.describe()),
+      consumer: this.consumer?.describe?.(),
+    };
   }
 
   /** Drains in-flight work, flushes state, commits, leaves the group. Idempotent. */

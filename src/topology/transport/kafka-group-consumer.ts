@@ -4,7 +4,7 @@ import { groupConsumerConfig } from './kafka-client-config.js';
 import { LibrdkafkaCode, isUnreachable, kafkaUnavailable, librdkafkaCode } from './kafka-errors.js';
 import { type NativeConsumer, connectClient, consumeBatch, createNativeConsumer, disconnectClient } from './kafka-native.js';
 import type { ResolvedKafkaOptions } from './kafka-options.js';
-import type { CommitOffset, ConsumerHandlers, GroupConsumer, SourceRecord, TopicPartition } from './types.js';
+import type { CommitOffset, ConsumerDescription, ConsumerHandlers, GroupConsumer, SourceRecord, TopicPartition } from './types.js';
 
 /** After a failed poll (broker gone for a moment), wait this long before polling again. */
 const POLL_ERROR_BACKOFF_MS = 200;
@@ -20,6 +20,8 @@ interface OwnedPartition {
   bufferedCount: number;
   /** The onBatch call in progress; the next batch of this partition waits for it. */
   inFlight: Promise<void> | undefined;
+  /** When (performance.now()) the batch in flight was handed out. */
+  inFlightSince: number;
   /** Fetching paused because this partition alone fills the buffer (its handler is slow). */
   backpressured: boolean;
   /** Revocation has begun: nothing more is delivered, buffered records are dropped. */
@@ -51,6 +53,8 @@ export class KafkaGroupConsumer implements GroupConsumer {
   private pollLoop: Promise<void> | undefined;
   /** Set while polling waits for buffered records to drain. */
   private wakePoller: (() => void) | undefined;
+  /** What the poll loop does now and since when (performance.now()), for describe(). */
+  private pollActivity = { doing: 'not started', since: 0 };
   private stopping: Promise<void> | undefined;
   /** An onRevoked failure during stop(), which stop() rejects with once the group is left. */
   private stopFailure: unknown;
@@ -164,11 +168,13 @@ export class KafkaGroupConsumer implements GroupConsumer {
     const maxRecords = this.options.consumer.maxBatchSize;
     while (this.state === 'running') {
       if (this.bufferedInFlowingPartitions() >= this.options.consumer.maxBufferedRecords) {
+        this.setPollActivity('waiting for buffered records to be handed out');
         await new Promise<void>((resolve) => (this.wakePoller = resolve));
         continue;
       }
       let messages: RdKafka.Message[];
       try {
+        this.setPollActivity('consuming');
         messages = await consumeBatch(this.client, maxRecords);
       } catch (error) {
         if (this.state !== 'running') return;
@@ -176,11 +182,32 @@ export class KafkaGroupConsumer implements GroupConsumer {
           this.fail(this.failure(`consume for group '${this.groupId}'`, error));
           return;
         }
+        this.setPollActivity(`backing off after: ${errorMessage(error)}`);
         await new Promise((resolve) => setTimeout(resolve, POLL_ERROR_BACKOFF_MS));
         continue;
       }
       if (messages.length > 0) this.dispatch(messages);
     }
+    this.setPollActivity('stopped');
+  }
+
+  describe(): ConsumerDescription {
+    const now = performance.now();
+    return {
+      state: this.state,
+      poll: `${this.pollActivity.doing} (for ${Math.round(now - this.pollActivity.since)} ms)`,
+      partitions: [...this.owned.values()].map((owned) => ({
+        ...owned.partition,
+        buffered: owned.bufferedCount,
+        ...(owned.inFlight ? { batchInFlightForMs: Math.round(now - owned.inFlightSince) } : {}),
+        paused: this.pausedByCaller.has(owned.key),
+        backpressured: owned.backpressured,
+      })),
+    };
+  }
+
+  private setPollActivity(doing: string): void {
+    if (this.pollActivity.doing !== doing) this.pollActivity = { doing, since: performance.now() };
   }
 
   private wake(): void {
@@ -228,6 +255,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
     if (owned.inFlight || owned.revoking || owned.bufferedCount === 0 || this.state !== 'running') return;
     if (this.pausedByCaller.has(owned.key)) return;
     const records = this.takeBatch(owned);
+    owned.inFlightSince = performance.now();
     owned.inFlight = this.handlers!.onBatch(owned.partition, records).then(
       () => {
         owned.inFlight = undefined;
@@ -308,6 +336,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
           buffered: [],
           bufferedCount: 0,
           inFlight: undefined,
+          inFlightSince: 0,
           backpressured: false,
           revoking: false,
         });

@@ -46,8 +46,17 @@ export interface ConsumerHandlers {
   onBatch(partition: TopicPartition, records: SourceRecord[]): Promise<void>;
 }
 
+/** GroupConsumer.describe(): what the consumer holds per partition and what its poll loop does. */
+export interface ConsumerDescription {
+  state: string;
+  poll: string;
+  partitions: { topic: string; partition: number; buffered: number; batchInFlightForMs?: number; paused: boolean; backpressured: boolean }[];
+}
+
 export interface GroupConsumer {
   start(handlers: ConsumerHandlers): Promise<void>;
+  /** For diagnosing a partition that stopped moving (optional: transports may not track it). */
+  describe?(): ConsumerDescription;
   pause(partitions: TopicPartition[]): void;
   resume(partitions: TopicPartition[]): void;
   commit(offsets: CommitOffset[]): Promise<void>;
