@@ -468,4 +468,26 @@ describeKafka('Kafka transport', () => {
     await producer.close();
     await expect(producer.send(keyed(topic, 1, () => 'k'))).rejects.toMatchObject({ code: 'KAFKA_DELIVERY_FAILED' });
   });
+
+  it('catchUpAcknowledgements hands over delivery reports queued while the event loop was busy', async () => {
+    const kafka = transport();
+    const topic = uniqueName('acks');
+    await kafka.ensureTopics([{ topic, partitions: 1 }]);
+    const producer = kafka.createProducer();
+    await producer.send(keyed(topic, 1, () => 'warm-up'));
+    let acknowledged = false;
+    const sending = producer.send(keyed(topic, 3000, (i) => `k${i}`)).then(() => (acknowledged = true));
+    // Keep the loop busy while the broker acknowledges: the reports queue up in the binding.
+    for (const until = Date.now() + 2000; Date.now() < until; );
+    // One loop turn hands over only part of them (the binding's ration: 100 per turn)…
+    await new Promise((resolve) => setImmediate(resolve));
+    await Promise.resolve();
+    expect(acknowledged).toBe(false);
+    // …catching up hands over the rest without waiting for anything else.
+    await producer.catchUpAcknowledgements!();
+    await Promise.resolve();
+    expect(acknowledged).toBe(true);
+    await sending;
+    await producer.close();
+  });
 });

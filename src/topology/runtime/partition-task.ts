@@ -141,6 +141,9 @@ export class PartitionTask {
       // Only right after a restart can a batch start at or below the applied offset.
       const fresh = records[0].offset > this.appliedOffset ? records : records.filter((r) => r.offset > this.appliedOffset);
       if (fresh.length < records.length) this.deps.metrics.skippedReplayed.inc(this.labels, records.length - fresh.length);
+      // Acknowledgements waiting in the transport would otherwise only reach their sends when
+      // the loop is next free, which under load is seconds away (kafka-producer.ts).
+      await this.deps.producer.catchUpAcknowledgements?.();
       if (fresh.length > 0) await this.runBatch(fresh);
       this.lastProcessed = Math.max(this.lastProcessed, records[records.length - 1].offset);
     });

@@ -69,6 +69,11 @@ export interface GroupConsumer {
 export interface Producer {
   /** Resolves once every record is acknowledged by the log; rejects if any delivery failed. */
   send(records: OutputRecord[]): Promise<void>;
+  /**
+   * Lets acknowledgements that already arrived reach their send() promises before more work is
+   * queued (optional: only transports that hand acknowledgements over in rationed steps need it).
+   */
+  catchUpAcknowledgements?(): Promise<void>;
   close(): Promise<void>;
 }
 
