@@ -417,7 +417,6 @@ export class PartitionTask {
     return guess?.offset === offset ? guess : records.find((r) => r.offset === offset);
   }
 
-  /** Process, commit and close never interleave: each waits for the one before. */
   /**
    * Where the task stands, for an operator looking at a partition that stopped moving: offsets,
    * outputs awaiting acknowledgement, and the operation holding the task (with its age).
@@ -435,6 +434,7 @@ export class PartitionTask {
     };
   }
 
+  /** Process, commit and close never interleave: each waits for the one before. */
   private serial<T>(operation: string, fn: () => Promise<T>): Promise<T> {
     const run = async () => {
       this.running = { operation, since: performance.now() };

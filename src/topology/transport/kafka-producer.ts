@@ -17,6 +17,10 @@ const QUEUE_FULL_BACKOFF_MS = 2;
  */
 const REPORTS_PER_TURN = 100;
 
+/**
+ * One send() call. Every record of the call carries this object as its delivery-report opaque,
+ * so a send costs one promise, not one per record.
+ */
 class PendingSend {
   private remaining: number;
   private failed = 0;
