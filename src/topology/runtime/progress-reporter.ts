@@ -8,9 +8,14 @@ interface Snapshot {
   gauges: Map<string, number>;
 }
 
+/** A task held this long by one operation (a batch, a commit) is named on the progress line. */
+const HELD_UP_AFTER_MS = 30_000;
+
 /**
  * Long runs show progress: every interval one line with throughput, totals and whatever the
- * steps report as gauges (training loss, AUC, rows…), read from the runner's own metrics.
+ * steps report as gauges (training loss, AUC, rows…), read from the runner's own metrics. A
+ * partition held up by one operation for long is named on the line, so a stall is seen, not
+ * inferred from a rate that stopped moving.
  */
 export class ProgressReporter {
   private timer?: NodeJS.Timeout;
@@ -21,6 +26,7 @@ export class ProgressReporter {
     private readonly runner: TopologyRunner,
     private readonly write: (line: string) => void,
     private readonly intervalMs = 2000,
+    private readonly heldUpAfterMs = HELD_UP_AFTER_MS,
   ) {}
 
   start(): void {
@@ -56,8 +62,16 @@ export class ProgressReporter {
     this.last = s;
     const elapsed = ((performance.now() - this.started) / 1000).toFixed(0).padStart(4);
     this.write(
-      `[${elapsed}s] in ${s.input.toLocaleString('en')} (${Math.round(rate).toLocaleString('en')}/s) out ${s.output.toLocaleString('en')} dead-lettered ${s.deadLettered}${formatGauges(s.gauges)}`,
+      `[${elapsed}s] in ${s.input.toLocaleString('en')} (${Math.round(rate).toLocaleString('en')}/s) out ${s.output.toLocaleString('en')} dead-lettered ${s.deadLettered}${formatGauges(s.gauges)}${this.heldUp()}`,
     );
+  }
+
+  private heldUp(): string {
+    const held = this.runner
+      .describe()
+      .tasks.filter((task) => task.running && task.running.forMs >= this.heldUpAfterMs)
+      .map((task) => `partition ${task.partition} in '${task.running!.operation}' for ${Math.round(task.running!.forMs / 1000)} s`);
+    return held.length ? ` — held up: ${held.join(', ')} (kill -USR2 <pid> prints where every partition stands)` : '';
   }
 
   private async snapshot(): Promise<Snapshot> {

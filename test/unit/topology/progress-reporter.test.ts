@@ -1,0 +1,50 @@
+import { expect, it } from 'vitest';
+import { bytesSerde } from '../../../src/serde/bytes-serde.js';
+import { ProgressReporter } from '../../../src/topology/runtime/progress-reporter.js';
+import { TopologyRunner } from '../../../src/topology/runtime/topology-runner.js';
+import { batchStep } from '../../../src/topology/step.js';
+import { topology, type RawRecord } from '../../../src/topology/topology.js';
+import { createEmbeddedTransport } from '../../../src/topology/transport/embedded-transport.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (const deadline = Date.now() + 10_000; !condition(); await sleep(20)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+  }
+}
+
+it('names a partition held up by one batch on the progress line, and stops once it moves', async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const t = topology('held')
+    .from('in', { topic: 'held.in', partitions: 2 })
+    .step(
+      batchStep<RawRecord, Buffer>('wait', 'wait', () => async (batch) => {
+        await gate;
+        return { partition: batch.partition, records: batch.records.map((r) => ({ meta: r.meta, value: r.value.value ?? Buffer.alloc(0) })) };
+      }),
+    )
+    .to('out', { topic: 'held.out', serde: bytesSerde() });
+  const transport = createEmbeddedTransport();
+  const runner = new TopologyRunner(t, { transport, groupId: 'held', stateBackend: 'memory', log: () => undefined });
+  await runner.start();
+  await transport.createProducer().send([{ topic: 'held.in', partition: 1, key: null, value: Buffer.from('{}') }]);
+  const lines: string[] = [];
+  const reporter = new ProgressReporter(runner, (line) => lines.push(line), 50, 500);
+  reporter.start();
+  try {
+    await until(() => lines.some((line) => line.includes('held up')), 'a held-up line');
+    expect(lines.find((line) => line.includes('held up'))).toMatch(/— held up: partition 1 in 'process' for \d+ s \(kill -USR2 <pid> prints where every partition stands\)$/);
+    // Lines before the threshold passed did not name it.
+    expect(lines[0]).not.toContain('held up');
+    release();
+    const seen = lines.length;
+    await until(() => lines.length > seen + 2, 'more progress lines');
+    expect(lines.at(-1)).not.toContain('held up');
+  } finally {
+    release();
+    reporter.stop();
+    await runner.stop();
+  }
+});
