@@ -9,6 +9,7 @@ import type {
   TopicPartition,
   Transport,
 } from '../../src/topology/transport/types.js';
+import { eventually } from '../support/eventually.js';
 import { describeKafka, kafkaBrokers, uniqueName } from '../support/kafka.js';
 
 /** Kafka's Java murmur2 (org.apache.kafka.common.utils.Utils.murmur2), written independently of librdkafka. */
@@ -54,13 +55,7 @@ function keyed(topic: string, count: number, keyOf: (i: number) => string, parti
   }));
 }
 
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+const waitFor = (condition: () => boolean, what: string, timeoutMs = 30_000) => eventually(condition, what, { timeoutMs, pollMs: 20 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

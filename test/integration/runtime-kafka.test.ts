@@ -15,6 +15,7 @@ import { topology, type Topology } from '../../src/topology/topology.js';
 import { createKafkaTransport, type KafkaTransportOptions } from '../../src/topology/transport/kafka-transport.js';
 import type { OutputRecord, SourceRecord, Transport } from '../../src/topology/transport/types.js';
 import { requestEvent } from '../unit/serde/fixtures.js';
+import { eventually } from '../support/eventually.js';
 import { describeKafka, kafkaBrokers, uniqueName } from '../support/kafka.js';
 
 /** The input of the tick topologies: the seq-th event of one user. */
@@ -136,14 +137,6 @@ class TopicTail {
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} on ${this.topic} (read ${this.count})`);
       await sleep(200);
     }
-  }
-}
-
-async function eventually(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
   }
 }
 

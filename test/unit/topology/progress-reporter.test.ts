@@ -5,14 +5,9 @@ import { TopologyRunner } from '../../../src/topology/runtime/topology-runner.js
 import { batchStep } from '../../../src/topology/step.js';
 import { topology, type RawRecord } from '../../../src/topology/topology.js';
 import { createEmbeddedTransport } from '../../../src/topology/transport/embedded-transport.js';
+import { eventually } from '../../support/eventually.js';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (const deadline = Date.now() + 10_000; !condition(); await sleep(20)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-  }
-}
+const until = (condition: () => boolean, what: string) => eventually(condition, what, { timeoutMs: 10_000, pollMs: 20 });
 
 it('names a partition held up by one batch on the progress line, and stops once it moves', async () => {
   let release!: () => void;
