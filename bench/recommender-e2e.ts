@@ -30,6 +30,7 @@ import { createEmbeddedTransport } from '../src/topology/transport/embedded-tran
 import { createKafkaTransport } from '../src/topology/transport/kafka-transport.js';
 import type { OutputRecord, Transport } from '../src/topology/transport/types.js';
 import type { InstanceArgs, InstanceReport } from './e2e-instance.js';
+import { untilCommitted } from './until-committed.js';
 
 const { values } = parseArgs({
   options: {
@@ -101,7 +102,7 @@ async function throughput(label: string, t: Topology, expected: number): Promise
   const firstStep = t.steps[0].name;
   const seconds = await secondsToProcess(label, expected, async () => ({ processed: await runner.metrics.total('recordsIn', firstStep) }));
   const processedAt = performance.now();
-  while (runner.describe().tasks.reduce((sum, task) => sum + task.lastCommitted + 1, 0) < expected) await new Promise((r) => setTimeout(r, 10));
+  await untilCommitted(runner, expected);
   const committedSeconds = seconds + (performance.now() - processedAt) / 1000;
   await runner.stop();
   if (transport !== sharedEmbedded) await transport.close();

@@ -17,6 +17,7 @@ import { SimulatedUsers } from '../src/simulation/simulated-users.js';
 import { TopologyRunner } from '../src/topology/runtime/topology-runner.js';
 import { createEmbeddedTransport } from '../src/topology/transport/embedded-transport.js';
 import { createKafkaTransport } from '../src/topology/transport/kafka-transport.js';
+import { untilCommitted } from './until-committed.js';
 
 const { values } = parseArgs({ options: { events: { type: 'string', default: '40000' }, brokers: { type: 'string' }, kernel: { type: 'string', default: 'auto' }, 'max-batch': { type: 'string' }, partitions: { type: 'string', default: '4' }, 'commit-interval-ms': { type: 'string' }, state: { type: 'string', default: 'rocksdb' } } });
 const events = Number(values.events);
@@ -57,11 +58,7 @@ for (;;) {
 const seconds = (performance.now() - started) / 1000;
 // Done for real once every output is acknowledged, state flushed and the offsets committed: the
 // rate a sustained stream could keep (acknowledgements left for later do not count as done).
-for (;;) {
-  const committed = runner.describe().tasks.reduce((sum, task) => sum + task.lastCommitted + 1, 0);
-  if (committed >= events) break;
-  await new Promise((resolve) => setTimeout(resolve, 10));
-}
+await untilCommitted(runner, events);
 const committedSeconds = (performance.now() - started) / 1000;
 const series = (await runner.metrics.stepDuration.get()).values;
 const batches = new Map(series.filter((v) => v.metricName?.endsWith('_count')).map((v) => [v.labels.step, v.value]));
