@@ -1,10 +1,12 @@
 /**
  * Where the recommender's time goes: runs the agent-recommender topology over pre-generated
  * simulated events (RocksDB state) and prints each step's total time and batch count from the
- * runtime's own `agentrec_step_batch_duration_seconds`, the commit time and events/s. On the
- * embedded log by default; `--brokers` runs it on Kafka (a fresh topic per run).
+ * runtime's own `agentrec_step_batch_duration_seconds`, the commit time, and events/s both when
+ * the last record entered the pipeline and when everything was committed. On the embedded log by
+ * default; `--brokers` runs it on Kafka (a fresh topic per run).
  *
  *   npm run build && node dist/bench/step-times.js [--events 40000] [--brokers 127.0.0.1:9092] [--max-batch 5000] [--partitions 4] [--kernel auto|typescript]
+ *     [--commit-interval-ms 1000] [--state rocksdb|memory]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
