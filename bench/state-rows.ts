@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CachingStore } from '../src/state/caching-store.js';
-import { EmbeddingRowStore, rowKey, WRITTEN_ROWS_KEPT } from '../src/state/embedding-row-store.js';
+import { EmbeddingRowStore, RESIDENT_ROWS_KEPT, rowKey } from '../src/state/embedding-row-store.js';
 import type { EmbeddingRow } from '../src/state/embedding-row-store.js';
 import { ROW_HEADER_BYTES } from '../src/state/embedding-row-codec.js';
 import { openRocksDbStore } from '../src/state/rocksdb-store.js';
@@ -205,6 +205,7 @@ async function runStateLayer(directory: string): Promise<{ rate: number; cache: 
     offset += batchSize;
     // The runtime commits on an interval and whenever the cache asks to (dirty bytes at the bound).
     if (++pollsSinceFlush >= commitEvery || cache.needsFlush()) {
+      await rows.writeBack();
       await cache.flush(offset);
       flushes++;
       pollsSinceFlush = 0;
@@ -214,6 +215,7 @@ async function runStateLayer(directory: string): Promise<{ rate: number; cache: 
   flushes = 0;
   const started = performance.now();
   for (let i = 0; i < timedBatches; i++) await poll();
+  await rows.writeBack();
   await cache.flush(offset);
   const seconds = (performance.now() - started) / 1000;
   return { rate: (timedBatches * batchSize) / seconds, cache, flushes };
@@ -247,11 +249,11 @@ async function main(): Promise<void> {
     //    table readers, allocator) plus the benchmark's zipf table: the raw side's RSS, measured in
     //    this run on the same database and access sequence;
     //  - V8's young generation: two semi-spaces of at most 16 MiB (Node 20 default);
-    //  - the row store's reuse map: at most WRITTEN_ROWS_KEPT rows, each a stored Buffer and a
-    //    Float32Array of the same size plus ~300 bytes of objects;
+    //  - the row store's resident rows: at most RESIDENT_ROWS_KEPT (plus one poll's) rows, each a
+    //    Float32Array of a row's size plus ~300 bytes of objects;
     //  - old-space headroom: V8 keeps garbage between major GCs; bounded by --old-space-mib.
     const youngGeneration = 2 * 16 * MiB;
-    const reuseMap = WRITTEN_ROWS_KEPT * (2 * rowBytes + 300);
+    const reuseMap = (RESIDENT_ROWS_KEPT + batchSize) * (rowBytes + 300);
     const oldSpaceHeadroom = 32 * MiB;
     const overhead = raw.rss + youngGeneration + reuseMap + oldSpaceHeadroom;
     const ceiling = cacheBytes + overhead;
@@ -262,7 +264,7 @@ async function main(): Promise<void> {
     );
     console.log(
       `        bound ${mib(cacheBytes)} + stated overhead ${mib(overhead)} MiB (raw side's RSS ${mib(raw.rss)}, ` +
-        `V8 young generation ${mib(youngGeneration)}, row reuse map ${mib(reuseMap)}, old-space headroom ${mib(oldSpaceHeadroom)}) = ` +
+        `V8 young generation ${mib(youngGeneration)}, resident rows ${mib(reuseMap)}, old-space headroom ${mib(oldSpaceHeadroom)}) = ` +
         `${mib(ceiling)} MiB → ${state.rssAfterGc <= ceiling ? 'within' : 'OVER'} the bound after GC, ${state.rss <= ceiling ? 'within' : 'over'} it before GC`,
     );
   } finally {

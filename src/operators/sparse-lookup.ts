@@ -55,7 +55,15 @@ export function sparseLookup(name: string, options: SparseLookupOptions): StepDe
         ctx.deadLetter(record.meta, new AgentrecError('CONFIG_INVALID', why, { step: name, field: 'text' }));
         return false;
       });
-      const feedbackIds = records.filter((r) => r.value.event.kind === 'FEEDBACK').map((r) => r.value.event.requestId ?? '');
+      // Feedback to a request scored earlier in this batch is joined in memory below; only the
+      // rest is looked up in the store, where a request never stored costs a RocksDB read.
+      const requestedEarlier = new Set<string>();
+      const feedbackIds: string[] = [];
+      for (const { value } of records) {
+        const event = value.event;
+        if (event.kind === 'REQUEST') requestedEarlier.add(event.requestId ?? event.eventId);
+        else if (event.kind === 'FEEDBACK' && !requestedEarlier.has(event.requestId ?? '')) feedbackIds.push(event.requestId ?? '');
+      }
       const stored = feedbackIds.length ? await task.findRequests(feedbackIds) : [];
       const storedById = new Map(feedbackIds.map((id, i) => [id, stored[i]]));
       const scoredInBatch = new Map<string, RequestSnapshot>();

@@ -59,17 +59,26 @@ interface ResolvedPolicy {
   ttlMs: number;
 }
 
-/** Rows kept for reuse by the row store (~400 bytes each): the hot set of a partition. */
-export const WRITTEN_ROWS_KEPT = 20_000;
+/**
+ * Decoded rows the row store keeps in memory between batches (~600 bytes each with d=32 and one
+ * optimizer slot): the hot set of a partition, read and updated without bytes in between.
+ */
+export const RESIDENT_ROWS_KEPT = 50_000;
 
 /**
  * Embedding rows (values + optimizer slots + small metadata) under exact keys in any
  * KeyValueStore. Missing rows are created deterministically from (key, seed); a frequency
  * filter keeps rare features from getting rows; rows expire after a TTL.
  *
+ * Rows stay decoded in memory between calls (resident): getRows hands out the same object for a
+ * key until it expires, and putRows only marks it; writeBack() encodes what was put into the
+ * store, once per commit instead of once per batch — call it before the store flushes (the
+ * recommender does, from its beforeCommit hook). Whoever writes row keys to the store directly
+ * (model sync) calls writeBack() before and forgetResident() after.
+ *
  * Reads alone are not writes: getRows bumps seenCount and lastTouchedMs on the returned object,
  * and those persist with the next putRows of that row, so scoring-only traffic does not dirty
- * the cache. Creating a row and counting a filtered sighting are written at once.
+ * the cache. A created row is written with the next writeBack(); a filtered sighting at once.
  *
  * @example
  *   const rows = new EmbeddingRowStore(store, { dim: 32, slotCount: 1, namespaces: { feature: { minCount: 3 } } });
@@ -86,8 +95,14 @@ export class EmbeddingRowStore {
    */
   readonly expirySweepIntervalMs: number;
   private readonly ids = new KeyIds();
-  /** Rows as last written by putRows, for reuse without decoding (bounded: cleared when full). */
-  private readonly written = new Map<string, { bytes: Buffer; row: EmbeddingRow; seenCount: number; lastTouchedMs: number }>();
+  /**
+   * Rows handed out or created, by key id: the authoritative copy of each until the store is
+   * written behind this object's back (forgetResident()). Served without touching the stores
+   * below or decoding bytes; bounded by RESIDENT_ROWS_KEPT (written back and cleared when full).
+   */
+  private readonly resident = new Map<string, { row: EmbeddingRow; ttlMs: number }>();
+  /** Rows put (or created) since the last writeBack(): their bytes are not in the store yet. */
+  private readonly pending = new Set<EmbeddingRow>();
   private readonly slotInitialValue: number;
   private readonly distribution: InitDistribution;
   private readonly scale: number;
@@ -129,49 +144,69 @@ export class EmbeddingRowStore {
    * are served from memory instead of one RocksDB round trip each.
    */
   async prefetch(keys: readonly Buffer[]): Promise<void> {
-    if (keys.length) await this.store.getMany([...keys]);
+    const absent = keys.filter((key) => !this.resident.has(this.ids.of(key)));
+    if (absent.length) await this.store.getMany(absent);
   }
 
   /**
    * One entry per key, in order: the row, or undefined while the frequency filter holds it
-   * back. The same key twice yields the same object, so updates from one batch accumulate.
+   * back. The same key yields the same object (within a call and across calls while the row is
+   * resident), so updates accumulate.
    */
   async getRows(keys: readonly Buffer[], now: number): Promise<(EmbeddingRow | undefined)[]> {
-    const stored = await this.store.getMany([...keys]);
+    if (this.resident.size > RESIDENT_ROWS_KEPT) {
+      // Written back first: a row dropped while its bytes are stale would come back stale.
+      await this.writeBack();
+      this.resident.clear();
+    }
     const results: (EmbeddingRow | undefined)[] = new Array(keys.length);
-    // Per call: the row returned for a key, or the pending sighting count of a filtered key.
-    const seen = new Map<string, EmbeddingRow | { sightings: number }>();
+    const ids: string[] = new Array(keys.length);
+    const misses: number[] = [];
+    // Per call: the deletions of rows found expired, and the row created in their place.
     const writes = new Map<string, { key: Buffer; value: Buffer | undefined }>();
     for (let i = 0; i < keys.length; i++) {
+      const id = (ids[i] = this.ids.of(keys[i]));
+      const entry = this.resident.get(id);
+      if (entry && !(now - entry.row.lastTouchedMs > entry.ttlMs)) {
+        entry.row.seenCount++;
+        entry.row.lastTouchedMs = now;
+        results[i] = entry.row;
+        continue;
+      }
+      if (entry) {
+        // Expired while resident: exactly what reading its bytes would have found.
+        this.counters.expired++;
+        this.resident.delete(id);
+        this.pending.delete(entry.row);
+        writes.set(id, { key: keys[i], value: undefined });
+      }
+      misses.push(i);
+    }
+    if (misses.length === 0) return results;
+    const stored = await this.store.getMany(misses.map((i) => keys[i]));
+    // Per call: the pending sighting count of a key the filter holds back.
+    const sightingsOf = new Map<string, number>();
+    for (let m = 0; m < misses.length; m++) {
+      const i = misses[m];
       const key = keys[i];
-      const id = this.ids.of(key);
-      const earlier = seen.get(id);
-      if (earlier && 'values' in earlier) {
-        earlier.seenCount++;
-        earlier.lastTouchedMs = now;
-        results[i] = earlier;
+      const id = ids[i];
+      const again = this.resident.get(id);
+      if (again) {
+        // The same key earlier in this call: already read or created.
+        again.row.seenCount++;
+        again.row.lastTouchedMs = now;
+        results[i] = again.row;
         continue;
       }
       const policy = this.policyFor(key);
-      let sightings: number;
-      if (earlier) {
-        sightings = earlier.sightings;
-      } else {
-        const reused = this.reusable(id, stored[i], now, policy.ttlMs);
-        if (reused) {
-          reused.seenCount++;
-          reused.lastTouchedMs = now;
-          seen.set(id, reused);
-          results[i] = reused;
-          continue;
-        }
-        const record = stored[i] && decodeRecord(stored[i] as Buffer, key);
+      let sightings = sightingsOf.get(id);
+      if (sightings === undefined) {
+        const expiredHere = writes.has(id);
+        const record = !expiredHere && stored[m] ? decodeRecord(stored[m] as Buffer, key) : undefined;
         const expired = record !== undefined && now - record.lastTouchedMs > policy.ttlMs;
         if (record?.data && !expired) {
           this.assertShape(key, record.dim, record.slotCount);
-          const row = this.rowFrom(key, record.data, record.seenCount + 1, now);
-          seen.set(id, row);
-          results[i] = row;
+          results[i] = this.keep(id, this.rowFrom(key, record.data, record.seenCount + 1, now), policy);
           continue;
         }
         if (expired) {
@@ -182,14 +217,14 @@ export class EmbeddingRowStore {
       }
       sightings++;
       if (sightings >= policy.minCount) {
-        const row = this.createRow(key, sightings, now);
+        const row = this.keep(id, this.createRow(key, sightings, now), policy);
         this.counters.created++;
-        seen.set(id, row);
-        writes.set(id, { key, value: encodeRow(row.values, row.slots, this.slotCount, row.seenCount, now) });
+        this.pending.add(row);
+        writes.delete(id);
         results[i] = row;
       } else {
         this.counters.filtered++;
-        seen.set(id, { sightings });
+        sightingsOf.set(id, sightings);
         writes.set(id, { key, value: encodeSighting(sightings, now) });
         results[i] = undefined;
       }
@@ -201,27 +236,45 @@ export class EmbeddingRowStore {
     return results;
   }
 
-  /** Stores rows (values, slots, seenCount, lastTouchedMs) as they are now. */
-  async putRows(rows: Iterable<EmbeddingRow>): Promise<void> {
-    if (this.written.size > WRITTEN_ROWS_KEPT) this.written.clear();
+  /**
+   * Marks rows (values, slots, seenCount, lastTouchedMs) as changed: they are stored as they are
+   * at the next writeBack(), and stay resident until then whatever the bound.
+   */
+  putRows(rows: Iterable<EmbeddingRow>): Promise<void> {
     for (const row of rows) {
-      const bytes = encodeRow(row.values, row.slots, this.slotCount, row.seenCount, row.lastTouchedMs);
-      this.written.set(this.ids.of(row.key), { bytes, row, seenCount: row.seenCount, lastTouchedMs: row.lastTouchedMs });
-      await this.store.put(row.key, bytes);
+      this.pending.add(row);
+      // A row handed out before the resident set was last cleared is the one with the updates:
+      // the next read must find this object, not bytes it is about to overwrite.
+      const id = this.ids.of(row.key);
+      if (this.resident.get(id)?.row !== row) this.keep(id, row, this.policyFor(row.key));
     }
+    return Promise.resolve();
+  }
+
+  /** Puts every row changed since the last call into the store (encoded once each). */
+  async writeBack(): Promise<void> {
+    for (const row of this.pending) {
+      await this.store.put(row.key, encodeRow(row.values, row.slots, this.slotCount, row.seenCount, row.lastTouchedMs));
+    }
+    this.pending.clear();
   }
 
   /**
-   * The row object last written as `bytes`, when it is still exactly what those bytes decode to:
-   * the store hands back the very Buffer putRows wrote (not a restored or synced replacement) and
-   * the object was not handed out since (every hand-out bumps seenCount, and every change to its
-   * values follows a hand-out). Saves decoding hot rows into fresh arrays on every batch.
+   * Drops the resident rows, so the next reads decode what the store holds: for a writer that
+   * changed row keys in the store directly. Call writeBack() before that writer reads.
    */
-  private reusable(id: string, bytes: Buffer | undefined, now: number, ttlMs: number): EmbeddingRow | undefined {
-    const entry = bytes && this.written.get(id);
-    if (!entry || entry.bytes !== bytes) return undefined;
-    const row = entry.row;
-    if (row.seenCount !== entry.seenCount || row.lastTouchedMs !== entry.lastTouchedMs || now - row.lastTouchedMs > ttlMs) return undefined;
+  forgetResident(): void {
+    if (this.pending.size) throw new StateError('STATE_CORRUPT', `forgetResident() with ${this.pending.size} rows not written back would lose their updates`);
+    this.resident.clear();
+  }
+
+  /** Number of rows put or created and not yet written back (for tests and describe). */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  private keep(id: string, row: EmbeddingRow, policy: ResolvedPolicy): EmbeddingRow {
+    this.resident.set(id, { row, ttlMs: policy.ttlMs });
     return row;
   }
 
@@ -231,6 +284,8 @@ export class EmbeddingRowStore {
    */
   async expire(now: number): Promise<number> {
     if (!Number.isFinite(this.expirySweepIntervalMs)) return 0; // no namespace has a TTL
+    // The scan must see every row's latest touch, and a row deleted here must not stay resident.
+    await this.writeBack();
     const doomed: Buffer[] = [];
     let rows = 0;
     for await (const [key, value] of this.store.range()) {
@@ -241,7 +296,10 @@ export class EmbeddingRowStore {
       if (header.kind === KIND_ROW) rows++;
     }
     // Deleting after the scan keeps the iteration independent of the store's write buffering.
-    for (const key of doomed) await this.store.delete(key);
+    for (const key of doomed) {
+      await this.store.delete(key);
+      this.resident.delete(this.ids.of(key));
+    }
     this.counters.expired += rows;
     return rows;
   }

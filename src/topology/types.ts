@@ -58,6 +58,13 @@ export interface StepContext {
   /** Values other steps of the same task published (e.g. the scored request cache). */
   readonly shared: Map<string, unknown>;
   /**
+   * Runs `fn` at each commit of this task, after its last batch and before its stores flush: a
+   * step that keeps writes in memory across batches (the row store's resident rows) puts them
+   * into its stores here, so they are made durable with the offset they belong to. Hooks run in
+   * registration order; one that throws fails the commit (nothing is flushed).
+   */
+  beforeCommit(fn: () => Promise<void>): void;
+  /**
    * Direct access to the log for steps that exchange data with other tasks (model sync).
    * Records produced here are not tied to the batch's commit: use only for idempotent data.
    */

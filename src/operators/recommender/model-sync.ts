@@ -30,6 +30,8 @@ export interface SyncedModel {
   readonly updates: number;
   denseDirty: boolean;
   saveDense(): Promise<void>;
+  /** The task's row store: sync reads and writes row keys in the store beneath it. */
+  readonly rows: { writeBack(): Promise<void>; forgetResident(): void };
 }
 
 export interface ModelSyncReport {
@@ -186,6 +188,9 @@ export class ModelSync {
     if (!this.enabled) return report;
     await this.ensureLoaded();
     report.bootstrapped = this.position === undefined;
+    // Rows are read and shifted in the store itself: it must hold their latest values first, and
+    // the row store's decoded copies are stale afterwards.
+    await this.task.rows.writeBack();
     const shifts = new Map<string, Float64Array>();
     const end = await this.readPeers(shifts, report);
 
@@ -237,6 +242,7 @@ export class ModelSync {
       }
       report.rowsWritten++;
     }
+    this.task.rows.forgetResident();
     for (const id of this.bases.keys()) await this.store.delete(baseKey(id));
     this.bases.clear();
     this.unsavedBases.clear();

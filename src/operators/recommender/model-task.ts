@@ -110,8 +110,11 @@ export class ModelTask {
     const key = `agentrec/model/${model.name}`;
     let task = ctx.shared.get(key) as ModelTask | undefined;
     if (!task) {
-      task = new ModelTask(model, ctx.store(model.rowsStore), ctx.store(model.requestsStore), ctx.partition);
-      ctx.shared.set(key, task);
+      const created = new ModelTask(model, ctx.store(model.rowsStore), ctx.store(model.requestsStore), ctx.partition);
+      ctx.shared.set(key, created);
+      // Rows updated since the last commit are encoded into the store once, here, not per batch.
+      ctx.beforeCommit(() => created.rows.writeBack());
+      task = created;
     }
     return task;
   }

@@ -56,6 +56,8 @@ export class PartitionTask {
   readonly lifecycle: TaskLifecycle;
   private readonly stores = new Map<string, ChangeTrackingStore>();
   private readonly shared = new Map<string, unknown>();
+  /** Registered by steps through ctx.beforeCommit: in-memory writes put into stores at commit. */
+  private readonly beforeCommitHooks: (() => Promise<void>)[] = [];
   private pipeline?: TaskPipeline;
   private appliedOffset = -1;
   private lastProcessed = -1;
@@ -239,6 +241,7 @@ export class PartitionTask {
       });
     }
     if (this.lastProcessed > this.lastFlushed) {
+      for (const hook of this.beforeCommitHooks) await hook();
       await this.flushStores(this.lastProcessed);
       this.lastFlushed = this.lastProcessed;
     }
@@ -382,6 +385,7 @@ export class PartitionTask {
         },
       },
       shared: this.shared,
+      beforeCommit: (fn) => void this.beforeCommitHooks.push(fn),
       log: {
         produce: (records) => this.deps.producer.send(records),
         readToEnd: (tp, from) => this.deps.transport.readToEnd(tp, from),

@@ -79,6 +79,7 @@ export class SyncedTask {
     }
     this.task.endBatch(); // as update does: the SIMD kernel's copies back into the row objects
     await this.task.rows.putRows(touched);
+    await this.task.rows.writeBack(); // as a commit does, so the store holds what the tests read
     await this.task.saveDense();
     if (callSync) await this.sync.afterBatch(now);
   }

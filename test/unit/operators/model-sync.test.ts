@@ -27,6 +27,7 @@ async function nudge(t: SyncedTask, key: Buffer, amount: number): Promise<void> 
   t.sync.captureBase([row]);
   row!.values[0] += amount;
   await t.task.rows.putRows([row!]);
+  await t.task.rows.writeBack(); // as a commit does: the tests flush or reopen the store next
   await t.sync.afterBatch(T0);
 }
 

@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, StateError } from '../../../src/errors.js';
 import { CachingStore } from '../../../src/state/caching-store.js';
-import { EmbeddingRowStore, rowKey } from '../../../src/state/embedding-row-store.js';
+import { EmbeddingRowStore, RESIDENT_ROWS_KEPT, rowKey } from '../../../src/state/embedding-row-store.js';
 import type { EmbeddingRowStoreConfig } from '../../../src/state/embedding-row-store.js';
+import { decodeRecord } from '../../../src/state/embedding-row-codec.js';
 import { MemoryStore } from '../../../src/state/memory-store.js';
 import { openRocksDbStore } from '../../../src/state/rocksdb-store.js';
 import type { KeyValueStore } from '../../../src/state/store.js';
@@ -68,6 +69,7 @@ describe('EmbeddingRowStore', () => {
     first!.values.set([1, 2, 3, 4]);
     first!.slots.set([0.5, 0.5, 0.5, 0.5]);
     await rows.putRows([first!]);
+    await rows.writeBack();
     await kv.flush(10);
     await kv.close();
 
@@ -78,6 +80,72 @@ describe('EmbeddingRowStore', () => {
     expect(loaded!.seenCount).toBe(3);
     expect(loaded!.lastTouchedMs).toBe(T0 + 1000);
     expect(reopened.counters.created).toBe(0);
+  });
+
+  it('keeps rows decoded between calls and puts each changed row into the store once, at writeBack', async () => {
+    const kv = new MemoryStore();
+    const rows = new EmbeddingRowStore(kv, { dim: 4, slotCount: 1 });
+    const key = rowKey('user', 'u1');
+    const [row] = await rows.getRows([key], T0);
+    row!.values.set([1, 2, 3, 4]);
+    await rows.putRows([row!]);
+    const [again] = await rows.getRows([key], T0 + 1);
+    expect(again).toBe(row); // no bytes in between: the same object, with its update
+    expect(await kv.get(key)).toBeUndefined(); // created and put, but not written back yet
+    expect(rows.pendingCount).toBe(1);
+
+    again!.values[0] = 5;
+    await rows.putRows([again!]);
+    await rows.writeBack();
+    expect(rows.pendingCount).toBe(0);
+    const record = decodeRecord((await kv.get(key))!, key);
+    expect(Array.from(record.data!.subarray(0, 4))).toEqual([5, 2, 3, 4]);
+    expect(record.seenCount).toBe(2);
+    expect(record.lastTouchedMs).toBe(T0 + 1);
+  });
+
+  it('serves what another writer put into the store only after forgetResident, and refuses to forget unwritten rows', async () => {
+    const kv = new MemoryStore();
+    const rows = new EmbeddingRowStore(kv, { dim: 4 });
+    const key = rowKey('feature', 'shared');
+    const [row] = await rows.getRows([key], T0);
+    await rows.putRows([row!]);
+    expect(() => rows.forgetResident()).toThrow(StateError);
+    await rows.writeBack();
+
+    // Another writer (model sync) rewrites the row's values in the store.
+    const other = new EmbeddingRowStore(kv, { dim: 4 });
+    const [copy] = await other.getRows([key], T0);
+    copy!.values.fill(7);
+    await other.putRows([copy!]);
+    await other.writeBack();
+
+    expect(Array.from((await rows.getRows([key], T0))[0]!.values)).not.toContain(7);
+    rows.forgetResident();
+    expect(Array.from((await rows.getRows([key], T0))[0]!.values)).toEqual([7, 7, 7, 7]);
+  });
+
+  it('bounds its resident rows, and a row handed out before they were dropped stays the one served once put', async () => {
+    const kv = new MemoryStore();
+    const rows = new EmbeddingRowStore(kv, { dim: 2 });
+    const kept = rowKey('user', 'kept');
+    const many = Array.from({ length: RESIDENT_ROWS_KEPT }, (_, i) => rowKey('feature', `f${i}`));
+    const [keptRow, before] = await rows.getRows([kept, ...many], T0);
+    await rows.putRows([keptRow!]);
+    // Past the bound: the next read writes every changed row back and drops the decoded copies.
+    await rows.getRows([rowKey('user', 'next')], T0 + 1);
+    expect(rows.pendingCount).toBe(1); // only the row created by that read
+    expect(await kv.get(kept)).toBeDefined();
+    expect(await kv.get(many[0])).toBeDefined();
+    const [after] = await rows.getRows([many[0]], T0 + 2);
+    expect(after).not.toBe(before);
+    expect(bytesOf(after!.values)).toBe(bytesOf(before!.values));
+
+    // keptRow was handed out before the drop and is updated after it: it must not be decoded
+    // afresh from the bytes its update is about to overwrite.
+    keptRow!.values.fill(3);
+    await rows.putRows([keptRow!]);
+    expect((await rows.getRows([kept], T0 + 3))[0]).toBe(keptRow);
   });
 
   it('holds a feature back until its minCount-th sighting, counting across calls and restarts, per namespace', async () => {
@@ -167,6 +235,7 @@ describe('EmbeddingRowStore', () => {
     const key = rowKey('user', 'u');
     const narrow = new EmbeddingRowStore(kv, { dim: 4 });
     await narrow.putRows((await narrow.getRows([key], T0)).map((row) => row!));
+    await narrow.writeBack();
     const wide = new EmbeddingRowStore(kv, { dim: 8 });
     const error = await wide.getRows([key], T0).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StateError);
