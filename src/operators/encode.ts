@@ -3,6 +3,7 @@ import type { TrajectoryEvent } from '../serde/records.js';
 import { batchStep } from '../topology/step.js';
 import type { Batch, Envelope, StepDefinition } from '../topology/types.js';
 import { createTextEncoder } from './encoders/create-text-encoder.js';
+import { FeatureKeys } from './encoders/feature-keys.js';
 import type { SparseFeature, TextEncoder } from './encoders/text-encoder.js';
 import type { EncodedEvent } from './recommender/types.js';
 
@@ -62,6 +63,10 @@ export function encode(name: string, options: EncodeOptions = {}): StepDefinitio
   const dayOfWeek = options.time?.dayOfWeek ?? true;
   const attributes = options.attributes ?? [];
   rejectRepeats('/encode/attributes', attributes);
+  const crossNames = crosses.map(([a, b]) => `${a}×${b}`);
+  const attributeNames = attributes.map((key) => `attr.${key}`);
+  const hourKeys = Array.from({ length: 24 }, (_, h) => `hour=${h}`);
+  const weekdayKeys = Array.from({ length: 7 }, (_, d) => `dow=${d}`);
 
   return batchStep<TrajectoryEvent, EncodedEvent>(
     name,
@@ -74,8 +79,9 @@ export function encode(name: string, options: EncodeOptions = {}): StepDefinitio
           createTextEncoder({ field, modelDir, buckets: modelDir ? undefined : options.text?.buckets, ngrams: modelDir ? undefined : options.text?.ngrams, batchSize: options.text?.batchSize, cacheSize: options.text?.cacheSize, configPath: '/encode/text' }),
         ]),
       );
+      const keys = new FeatureKeys();
       return async (batch: Batch<TrajectoryEvent>) => {
-        const out: Envelope<EncodedEvent>[] = batch.records.map((r) => ({ meta: r.meta, value: { event: r.value, features: r.value.kind === 'REQUEST' ? structuredFeatures(r.value) : [] } }));
+        const out: Envelope<EncodedEvent>[] = batch.records.map((r) => ({ meta: r.meta, value: { event: r.value, features: r.value.kind === 'REQUEST' ? structuredFeatures(r.value, keys) : [] } }));
         const requests = out.filter((r) => r.value.event.kind === 'REQUEST');
         const failed = new Set<Envelope<EncodedEvent>>();
         for (const [field, encoder] of encoders) {
@@ -110,21 +116,24 @@ export function encode(name: string, options: EncodeOptions = {}): StepDefinitio
     { options: { fields, crosses, hourOfDay, dayOfWeek, attributes, text: modelDir ? { encoder: 'transformers', modelDir } : { encoder: 'hashed-ngram', fields: textFields } } },
   );
 
-  function structuredFeatures(event: TrajectoryEvent): SparseFeature[] {
+  function structuredFeatures(event: TrajectoryEvent, keys: FeatureKeys): SparseFeature[] {
     const features: SparseFeature[] = [];
     for (const field of fields) {
       const value = event[field];
-      if (value) features.push({ key: `${field}=${value}`, weight: 1 });
+      if (value) features.push({ key: keys.single(field, value), weight: 1 });
     }
-    for (const [a, b] of crosses) {
-      if (event[a] && event[b]) features.push({ key: `${a}=${event[a]}×${b}=${event[b]}`, weight: 1 });
+    for (let i = 0; i < crosses.length; i++) {
+      const [a, b] = crosses[i];
+      const aValue = event[a];
+      const bValue = event[b];
+      if (aValue && bValue) features.push({ key: keys.cross(crossNames[i], a, aValue, b, bValue), weight: 1 });
     }
     const at = new Date(event.eventTime);
-    if (hourOfDay) features.push({ key: `hour=${at.getUTCHours()}`, weight: 1 });
-    if (dayOfWeek) features.push({ key: `dow=${at.getUTCDay()}`, weight: 1 });
-    for (const key of attributes) {
-      const value = event.attributes?.[key];
-      if (value !== undefined) features.push({ key: `attr.${key}=${value}`, weight: 1 });
+    if (hourOfDay) features.push({ key: hourKeys[at.getUTCHours()], weight: 1 });
+    if (dayOfWeek) features.push({ key: weekdayKeys[at.getUTCDay()], weight: 1 });
+    for (let i = 0; i < attributes.length; i++) {
+      const value = event.attributes?.[attributes[i]];
+      if (value !== undefined) features.push({ key: keys.single(attributeNames[i], value), weight: 1 });
     }
     return features;
   }

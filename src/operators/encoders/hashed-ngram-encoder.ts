@@ -20,6 +20,8 @@ export interface HashedNgramEncoderOptions {
 }
 
 const DEFAULT_BUCKETS = 1 << 18;
+/** Bound on the bucket → key string cache (~60 bytes an entry). */
+const MAX_CACHED_BUCKET_KEYS = 100_000;
 const DEFAULT_MAX_CHARS = 4096;
 const WORD_START = 0x3c; // '<'
 const WORD_END = 0x3e; // '>'
@@ -61,6 +63,11 @@ export class HashedNgramEncoder implements TextEncoder {
   private readonly keyPrefix: string;
   // Reused between calls: encodeText is synchronous, so no two calls can interleave on it.
   private scratch = new Uint32Array(256);
+  /**
+   * Feature key per bucket, built once: the same string object every time lets the row lookup
+   * use its cached hash instead of flattening and hashing a fresh concatenation per n-gram.
+   */
+  private readonly bucketKeys = new Map<number, string>();
 
   constructor(options: HashedNgramEncoderOptions) {
     const at = options.configPath ?? '/encode';
@@ -111,11 +118,21 @@ export class HashedNgramEncoder implements TextEncoder {
     runStart = 0;
     for (let i = 1; i <= count; i++) {
       if (i === count || sorted[i] !== sorted[runStart]) {
-        features.push({ key: this.keyPrefix + sorted[runStart], weight: (i - runStart) * inverseNorm });
+        features.push({ key: this.bucketKey(sorted[runStart]), weight: (i - runStart) * inverseNorm });
         runStart = i;
       }
     }
     return features;
+  }
+
+  private bucketKey(bucket: number): string {
+    let key = this.bucketKeys.get(bucket);
+    if (key === undefined) {
+      if (this.bucketKeys.size >= MAX_CACHED_BUCKET_KEYS) this.bucketKeys.clear();
+      key = this.keyPrefix + bucket;
+      this.bucketKeys.set(bucket, key);
+    }
+    return key;
   }
 
   /** Bucket of every n-gram occurrence (unsorted, with repeats) in the first `count` slots of
