@@ -68,8 +68,9 @@ export function sparseLookup(name: string, options: SparseLookupOptions): StepDe
       const storedById = new Map(feedbackIds.map((id, i) => [id, stored[i]]));
       const scoredInBatch = new Map<string, RequestSnapshot>();
 
-      // Per record: the row keys it needs, laid out [user, ...features, ...candidates].
-      const plans: { keys: Buffer[]; weights: number[]; candidates: number }[] = [];
+      // Per record: the row keys it needs, laid out [user, ...features, ...candidates] (features
+      // and candidates of its request, in order).
+      const plans: Buffer[][] = [];
       const out = records.map((record) => {
         const { event } = record.value;
         let role: LookedUpEvent['role'] = 'ignore';
@@ -81,8 +82,8 @@ export function sparseLookup(name: string, options: SparseLookupOptions): StepDe
             requestId: event.requestId ?? event.eventId,
             userId: event.userId,
             eventTime: event.eventTime,
-            features: record.value.features.slice(0, model.maxFeatures),
-            candidates: event.candidates.slice(0, model.maxCandidates).map((c) => c.actionId),
+            features: record.value.features.length > model.maxFeatures ? record.value.features.slice(0, model.maxFeatures) : record.value.features,
+            candidates: actionIds(event.candidates, model.maxCandidates),
             dense: record.value.dense ? Array.from(record.value.dense) : undefined,
           };
           scoredInBatch.set(request.requestId, request);
@@ -104,18 +105,15 @@ export function sparseLookup(name: string, options: SparseLookupOptions): StepDe
         // Sized up front: growing ~35-element arrays by push reallocates them several times per record.
         const featureCount = request ? request.features.length : 0;
         const candidateCount = request ? request.candidates.length : 0;
-        const plan = { keys: new Array<Buffer>(request ? 1 + featureCount + candidateCount : 0), weights: new Array<number>(featureCount), candidates: candidateCount };
+        const keys = new Array<Buffer>(request ? 1 + featureCount + candidateCount : 0);
         if (request) {
-          plan.keys[0] = key('user', request.userId);
-          for (let i = 0; i < featureCount; i++) {
-            const f = request.features[i];
-            plan.keys[1 + i] = key('feature', f.key);
-            plan.weights[i] = f.weight;
-          }
-          for (let i = 0; i < candidateCount; i++) plan.keys[1 + featureCount + i] = key('action', request.candidates[i]);
+          keys[0] = key('user', request.userId);
+          for (let i = 0; i < featureCount; i++) keys[1 + i] = key('feature', request.features[i].key);
+          for (let i = 0; i < candidateCount; i++) keys[1 + featureCount + i] = key('action', request.candidates[i]);
         }
-        plans.push(plan);
-        const dense = request?.dense ? Float32Array.from(request.dense) : undefined;
+        plans.push(keys);
+        // A request's own vector as encode made it; a stored request's from its snapshot.
+        const dense = event.kind === 'REQUEST' ? record.value.dense : request?.dense ? Float32Array.from(request.dense) : undefined;
         return { meta: record.meta, value: { event, role, request, matched, features: [], candidates: [], dense } as LookedUpEvent };
       });
 
@@ -125,41 +123,52 @@ export function sparseLookup(name: string, options: SparseLookupOptions): StepDe
       // inside the batch). A row already read in this batch is reused, not read again: the same
       // object, so the updates of this batch accumulate on it in order.
       const batchKeys = new Set<Buffer>();
-      for (const plan of plans) for (const k of plan.keys) batchKeys.add(k);
+      for (const keys of plans) for (const k of keys) batchKeys.add(k);
       await task.rows.prefetch([...batchKeys]);
       const live = new Map<Buffer, EmbeddingRow>();
-      for (const [i, record] of out.entries()) {
-        const plan = plans[i];
-        if (plan.keys.length === 0) continue;
-        const time = record.value.event.eventTime;
-        const rows: (EmbeddingRow | undefined)[] = new Array(plan.keys.length);
-        const missing: number[] = [];
-        plan.keys.forEach((id, j) => {
-          const row = live.get(id);
+      // Scratch, reused record after record (getRows has returned before they are refilled).
+      const rows: (EmbeddingRow | undefined)[] = [];
+      const missingKeys: Buffer[] = [];
+      const missingAt: number[] = [];
+      for (let i = 0; i < out.length; i++) {
+        const keys = plans[i];
+        if (keys.length === 0) continue;
+        const value = out[i].value;
+        const time = value.event.eventTime;
+        rows.length = keys.length;
+        missingKeys.length = 0;
+        missingAt.length = 0;
+        for (let j = 0; j < keys.length; j++) {
+          const row = live.get(keys[j]);
           if (row && !(time - row.lastTouchedMs > rowTtlMs)) {
             row.seenCount++;
             row.lastTouchedMs = time;
             rows[j] = row;
           } else {
             if (row) task.expiredInBatch.add(row);
-            missing.push(j);
+            rows[j] = undefined;
+            missingKeys.push(keys[j]);
+            missingAt.push(j);
           }
-        });
-        if (missing.length) {
-          const fetched = await task.rows.getRows(missing.map((j) => plan.keys[j]), time);
-          missing.forEach((j, m) => {
-            rows[j] = fetched[m];
-            if (fetched[m]) live.set(plan.keys[j], fetched[m]);
-            else live.delete(plan.keys[j]);
-          });
         }
-        const value = record.value;
+        if (missingKeys.length) {
+          const fetched = await task.rows.getRows(missingKeys, time);
+          for (let m = 0; m < missingAt.length; m++) {
+            const j = missingAt[m];
+            const row = fetched[m];
+            rows[j] = row;
+            if (row) live.set(keys[j], row);
+            else live.delete(keys[j]);
+          }
+        }
+        const request = value.request!;
+        const featureCount = request.features.length;
         value.user = rows[0];
-        plan.weights.forEach((weight, j) => {
+        for (let j = 0; j < featureCount; j++) {
           const row = rows[1 + j];
-          if (row) value.features.push({ row, weight });
-        });
-        value.candidates = rows.slice(1 + plan.weights.length, 1 + plan.weights.length + plan.candidates);
+          if (row) value.features.push({ row, weight: request.features[j].weight });
+        }
+        value.candidates = rows.slice(1 + featureCount, 1 + featureCount + request.candidates.length);
       }
       // The row store keeps running totals; metrics get the increase since the last batch.
       for (const counter of ['created', 'expired', 'filtered'] as const) {
@@ -174,3 +183,10 @@ export function sparseLookup(name: string, options: SparseLookupOptions): StepDe
   );
 }
 
+/** The first `max` candidates' action ids, in order. */
+function actionIds(candidates: readonly { actionId: string }[], max: number): string[] {
+  const count = Math.min(candidates.length, max);
+  const ids = new Array<string>(count);
+  for (let i = 0; i < count; i++) ids[i] = candidates[i].actionId;
+  return ids;
+}
