@@ -73,14 +73,9 @@ export function update(name: string, options: UpdateOptions): StepDefinition<Loo
         for (const record of batch.records) {
           const e = record.value;
           const time = e.event.eventTime;
-          const touch = (row: EmbeddingRow | undefined) => {
-            if (!row) return;
-            row.lastTouchedMs = time;
-            touched.add(row);
-          };
-          touch(e.user);
-          for (const f of e.features) touch(f.row);
-          for (const row of e.candidates) touch(row);
+          if (e.user) touch(e.user, time, touched);
+          for (const f of e.features) touch(f.row, time, touched);
+          for (const row of e.candidates) if (row) touch(row, time, touched);
           if (e.role === 'score' && e.request) await task.storeRequest(e.request);
           if (e.role === 'learn') {
             sync?.beforeLearn(e);
@@ -185,6 +180,12 @@ function boundaryCrossings(interval: number): (latest: number) => number | undef
     last = boundary;
     return boundary;
   };
+}
+
+/** A row the batch used: stamped with the event's time and written back at the end of the batch. */
+function touch(row: EmbeddingRow, time: number, touched: Set<EmbeddingRow>): void {
+  row.lastTouchedMs = time;
+  touched.add(row);
 }
 
 function argmax(values: Float32Array, count: number): number {

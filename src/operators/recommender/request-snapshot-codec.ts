@@ -29,11 +29,27 @@ const snapshotType = avro.Type.forSchema(
  */
 const TIME_BYTES = 8;
 
+/** Written into, then copied out of: one allocation per snapshot. Grows to the largest written. */
+let scratch = Buffer.allocUnsafe(4096);
+
 export function encodeRequestSnapshot(snapshot: RequestSnapshot): Buffer {
-  const body = snapshotType.toBuffer({ ...snapshot, dense: snapshot.dense ?? null });
-  const out = Buffer.allocUnsafe(TIME_BYTES + body.length);
-  out.writeDoubleLE(snapshot.eventTime, 0);
-  body.copy(out, TIME_BYTES);
+  const record = {
+    requestId: snapshot.requestId,
+    userId: snapshot.userId,
+    eventTime: snapshot.eventTime,
+    features: snapshot.features,
+    candidates: snapshot.candidates,
+    dense: snapshot.dense ?? null,
+  };
+  let end = snapshotType.encode(record, scratch, TIME_BYTES);
+  if (end < 0) {
+    // avsc reports how many bytes were missing; grow once and write again.
+    scratch = Buffer.allocUnsafe(Math.max(scratch.length * 2, scratch.length - end));
+    end = snapshotType.encode(record, scratch, TIME_BYTES);
+  }
+  scratch.writeDoubleLE(snapshot.eventTime, 0);
+  const out = Buffer.allocUnsafe(end);
+  scratch.copy(out, 0, 0, end);
   return out;
 }
 
