@@ -19,7 +19,8 @@ export interface InstanceArgs {
   inputTopic: string;
   outputTopic: string;
   partitions: number;
-  commitIntervalMs: number;
+  /** undefined: the runtime's default. */
+  commitIntervalMs?: number;
 }
 
 /** What an instance reports to the parent. */

@@ -3,7 +3,7 @@
  * encode → lookup → score → learn → emit) against a decode-only pass-through of the same events
  * (the framework's floor), in the same run, plus event → score latency at a fixed input rate.
  *
- *   npx tsx bench/recommender-e2e.ts [--events 100000] [--rate 1000] [--seconds 20] [--warmup-seconds 3] [--transport kafka|embedded] [--commit-interval 1000] [--instances 1]
+ *   npx tsx bench/recommender-e2e.ts [--events 100000] [--rate 1000] [--seconds 20] [--warmup-seconds 3] [--transport kafka|embedded] [--commit-interval MS (default: the runtime's)] [--instances 1]
  *
  * --instances N (N > 1, Kafka only) also runs the recommender as N processes in one consumer
  * group (bench/e2e-instance.ts), the way a deployment uses more cores. Their input topic is
@@ -39,13 +39,14 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '20' },
     transport: { type: 'string', default: 'kafka' },
     partitions: { type: 'string', default: '4' },
-    'commit-interval': { type: 'string', default: '1000' },
+    'commit-interval': { type: 'string' },
     /** Seconds of traffic at the latency rate before latencies count (group join, first fetches). */
     'warmup-seconds': { type: 'string', default: '3' },
     instances: { type: 'string', default: '1' },
   },
 });
 const events = Number(values.events);
+const commitIntervalMs = (): number | undefined => (values['commit-interval'] === undefined ? undefined : Number(values['commit-interval']));
 const partitions = Number(values.partitions);
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const run = `bench-${Date.now().toString(36)}`;
@@ -97,7 +98,7 @@ async function secondsToProcess(label: string, expected: number, progress: () =>
 async function throughput(label: string, t: Topology, expected: number): Promise<{ rate: number; seconds: number; committedRate: number }> {
   const stateDir = mkdtempSync(join(tmpdir(), 'agentrec-bench-'));
   const transport = makeTransport();
-  const runner = new TopologyRunner(t, { transport, groupId: `${run}-${label}`, stateDir, log: () => undefined, commitIntervalMs: Number(values['commit-interval']) });
+  const runner = new TopologyRunner(t, { transport, groupId: `${run}-${label}`, stateDir, log: () => undefined, commitIntervalMs: commitIntervalMs() });
   await runner.start();
   const firstStep = t.steps[0].name;
   const seconds = await secondsToProcess(label, expected, async () => ({ processed: await runner.metrics.total('recordsIn', firstStep) }));
@@ -124,7 +125,7 @@ async function throughputOfInstances(count: number, records: OutputRecord[]): Pr
   await transport.close();
   // Same extension as this file: .js when compiled, .ts under tsx (fork inherits --import tsx).
   const script = fileURLToPath(new URL(`./e2e-instance${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
-  const args: InstanceArgs = { brokers, groupId: `${run}-instances`, inputTopic: topic, outputTopic: `${topic}.out`, partitions, commitIntervalMs: Number(values['commit-interval']) };
+  const args: InstanceArgs = { brokers, groupId: `${run}-instances`, inputTopic: topic, outputTopic: `${topic}.out`, partitions, commitIntervalMs: commitIntervalMs() };
   const reports: InstanceReport[] = Array.from({ length: count }, () => ({ processed: 0, assigned: 0 }));
   const children = reports.map((_, i) => {
     const child = fork(script, [JSON.stringify(args)], { stdio: 'inherit' });

@@ -61,9 +61,10 @@ interface ResolvedPolicy {
 
 /**
  * Decoded rows the row store keeps in memory between batches (~600 bytes each with d=32 and one
- * optimizer slot): the hot set of a partition, read and updated without bytes in between.
+ * optimizer slot, so ~12 MiB per partition): the hot set of a partition, read and updated without
+ * bytes in between. Colder rows come from the write-back cache below, decoded on each first use.
  */
-export const RESIDENT_ROWS_KEPT = 50_000;
+export const RESIDENT_ROWS_KEPT = 20_000;
 
 /**
  * Embedding rows (values + optimizer slots + small metadata) under exact keys in any
