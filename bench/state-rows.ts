@@ -136,6 +136,7 @@ async function preload(directory: string): Promise<void> {
     const keys: Buffer[] = [];
     for (let id = first; id < Math.min(users, first + chunk); id++) keys.push(rowKey('user', `user-${id}`));
     await rows.getRows(keys, Date.now());
+    await rows.writeBack(); // created rows reach the store here, as at a commit
     await store.flush(Math.min(users, first + chunk));
     const done = Math.min(users, first + chunk) / users;
     if (done >= nextReport || done === 1) {
