@@ -1,10 +1,10 @@
 import { AgentrecError } from '../errors.js';
-import { rowKey } from '../state/embedding-row-store.js';
 import type { EmbeddingRow } from '../state/embedding-row-store.js';
 import { batchStep } from '../topology/step.js';
 import type { Batch, StepDefinition } from '../topology/types.js';
 import { ModelTask } from './recommender/model-task.js';
 import type { RecommenderModel } from './recommender/recommender-model.js';
+import { RowSlots, type RowSlot } from './recommender/row-slots.js';
 import type { EncodedEvent, LookedUpEvent, RequestSnapshot } from './recommender/types.js';
 
 export interface SparseLookupOptions {
@@ -31,19 +31,11 @@ export function sparseLookup(name: string, options: SparseLookupOptions): StepDe
     'sparseLookup',
     (ctx) => {
       const reported = { created: 0, expired: 0, filtered: 0 };
-      // Users, actions and features repeat constantly: their key bytes are built once, one map
-      // per namespace (no string concatenation on the hot path). Within a batch the same key is
-      // always the same Buffer object, so the batch's live rows can be found by identity; the
-      // caches are only ever cleared between batches.
-      const keyCaches = { user: new Map<string, Buffer>(), feature: new Map<string, Buffer>(), action: new Map<string, Buffer>() };
-      const key = (namespace: 'user' | 'feature' | 'action', id: string): Buffer => {
-        const cache = keyCaches[namespace];
-        let bytes = cache.get(id);
-        if (!bytes) cache.set(id, (bytes = rowKey(namespace, id)));
-        return bytes;
-      };
+      // Users, actions and features repeat constantly: their key bytes are built once, and each
+      // key's slot remembers the row this batch read for it.
+      const slots = new RowSlots();
       return async (batch: Batch<EncodedEvent>) => {
-      for (const cache of Object.values(keyCaches)) if (cache.size > 100_000) cache.clear();
+      slots.beginBatch();
       const task = ModelTask.of(ctx, model);
       await task.ensureLoaded();
       task.beginBatch();
@@ -68,9 +60,9 @@ export function sparseLookup(name: string, options: SparseLookupOptions): StepDe
       const storedById = new Map(feedbackIds.map((id, i) => [id, stored[i]]));
       const scoredInBatch = new Map<string, RequestSnapshot>();
 
-      // Per record: the row keys it needs, laid out [user, ...features, ...candidates] (features
+      // Per record: the row slots it needs, laid out [user, ...features, ...candidates] (features
       // and candidates of its request, in order).
-      const plans: Buffer[][] = [];
+      const plans: RowSlot[][] = [];
       const out = records.map((record) => {
         const { event } = record.value;
         let role: LookedUpEvent['role'] = 'ignore';
@@ -105,13 +97,13 @@ export function sparseLookup(name: string, options: SparseLookupOptions): StepDe
         // Sized up front: growing ~35-element arrays by push reallocates them several times per record.
         const featureCount = request ? request.features.length : 0;
         const candidateCount = request ? request.candidates.length : 0;
-        const keys = new Array<Buffer>(request ? 1 + featureCount + candidateCount : 0);
+        const plan = new Array<RowSlot>(request ? 1 + featureCount + candidateCount : 0);
         if (request) {
-          keys[0] = key('user', request.userId);
-          for (let i = 0; i < featureCount; i++) keys[1 + i] = key('feature', request.features[i].key);
-          for (let i = 0; i < candidateCount; i++) keys[1 + featureCount + i] = key('action', request.candidates[i]);
+          plan[0] = slots.slot('user', request.userId);
+          for (let i = 0; i < featureCount; i++) plan[1 + i] = slots.slot('feature', request.features[i].key);
+          for (let i = 0; i < candidateCount; i++) plan[1 + featureCount + i] = slots.slot('action', request.candidates[i]);
         }
-        plans.push(keys);
+        plans.push(plan);
         // A request's own vector as encode made it; a stored request's from its snapshot.
         const dense = event.kind === 'REQUEST' ? record.value.dense : request?.dense ? Float32Array.from(request.dense) : undefined;
         return { meta: record.meta, value: { event, role, request, matched, features: [], candidates: [], dense } as LookedUpEvent };
@@ -122,24 +114,21 @@ export function sparseLookup(name: string, options: SparseLookupOptions): StepDe
       // at its latest time stamped sightings with that time and skipped expiry between two uses
       // inside the batch). A row already read in this batch is reused, not read again: the same
       // object, so the updates of this batch accumulate on it in order.
-      const batchKeys = new Set<Buffer>();
-      for (const keys of plans) for (const k of keys) batchKeys.add(k);
-      await task.rows.prefetch([...batchKeys]);
-      const live = new Map<Buffer, EmbeddingRow>();
+      await task.rows.prefetch(slots.listed);
       // Scratch, reused record after record (getRows has returned before they are refilled).
       const rows: (EmbeddingRow | undefined)[] = [];
       const missingKeys: Buffer[] = [];
       const missingAt: number[] = [];
       for (let i = 0; i < out.length; i++) {
-        const keys = plans[i];
-        if (keys.length === 0) continue;
+        const plan = plans[i];
+        if (plan.length === 0) continue;
         const value = out[i].value;
         const time = value.event.eventTime;
-        rows.length = keys.length;
+        rows.length = plan.length;
         missingKeys.length = 0;
         missingAt.length = 0;
-        for (let j = 0; j < keys.length; j++) {
-          const row = live.get(keys[j]);
+        for (let j = 0; j < plan.length; j++) {
+          const row = slots.readThisBatch(plan[j]);
           if (row && !(time - row.lastTouchedMs > rowTtlMs)) {
             row.seenCount++;
             row.lastTouchedMs = time;
@@ -147,7 +136,7 @@ export function sparseLookup(name: string, options: SparseLookupOptions): StepDe
           } else {
             if (row) task.expiredInBatch.add(row);
             rows[j] = undefined;
-            missingKeys.push(keys[j]);
+            missingKeys.push(plan[j].key);
             missingAt.push(j);
           }
         }
@@ -157,8 +146,7 @@ export function sparseLookup(name: string, options: SparseLookupOptions): StepDe
             const j = missingAt[m];
             const row = fetched[m];
             rows[j] = row;
-            if (row) live.set(keys[j], row);
-            else live.delete(keys[j]);
+            slots.setRead(plan[j], row);
           }
         }
         const request = value.request!;
