@@ -58,6 +58,8 @@ export class ModelTask {
   denseDirty = false;
   /** Feedback updates applied by this task: part of the model version in score records. */
   updates = 0;
+  private versionAt = -1;
+  private versionText = '';
 
   constructor(
     readonly model: RecommenderModel,
@@ -157,7 +159,12 @@ export class ModelTask {
   }
 
   get version(): string {
-    return `${this.model.interaction}-d${this.model.dim}/p${this.partition}/u${this.updates}`;
+    // Asked once per scored request; it changes only with the update count.
+    if (this.versionAt !== this.updates) {
+      this.versionAt = this.updates;
+      this.versionText = `${this.model.interaction}-d${this.model.dim}/p${this.partition}/u${this.updates}`;
+    }
+    return this.versionText;
   }
 
   /** Scores every candidate of the event into `scores`. */
