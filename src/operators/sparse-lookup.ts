@@ -34,9 +34,11 @@ export function sparseLookup(name: string, options: SparseLookupOptions): StepDe
       // Users, actions and features repeat constantly: their key bytes are built once, and each
       // key's slot remembers the row this batch read for it.
       const slots = new RowSlots();
+      // Created here, the model's first step, so the row store's commit hook and its
+      // rows_written_back count belong to this step, with the other row counts.
+      const task = ModelTask.of(ctx, model);
       return async (batch: Batch<EncodedEvent>) => {
       slots.beginBatch();
-      const task = ModelTask.of(ctx, model);
       await task.ensureLoaded();
       task.beginBatch();
       // A text vector the model has no projection for would turn every score into NaN.

@@ -252,12 +252,14 @@ export class EmbeddingRowStore {
     return Promise.resolve();
   }
 
-  /** Puts every row changed since the last call into the store (encoded once each). */
-  async writeBack(): Promise<void> {
+  /** Puts every row changed since the last call into the store (encoded once each); returns how many. */
+  async writeBack(): Promise<number> {
+    const count = this.pending.size;
     for (const row of this.pending) {
       await this.store.put(row.key, encodeRow(row.values, row.slots, this.slotCount, row.seenCount, row.lastTouchedMs));
     }
     this.pending.clear();
+    return count;
   }
 
   /**

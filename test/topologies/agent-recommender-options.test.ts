@@ -113,6 +113,10 @@ describe('agent-recommender text features', () => {
     expect(scores).toHaveLength(2);
     for (const s of scores) expect(s.candidates.every((c) => Number.isFinite(c.score))).toBe(true);
     expect(await stepEvents(driver, 'learn', 'feedback_applied')).toBe(2);
+    // Rows reach the store only by a write-back at a commit, and each one written is counted.
+    const rowKeys = [...second.keys()].filter((key) => ['user', 'feature', 'action'].includes(describeKey(key).namespace));
+    expect(rowKeys.length).toBeGreaterThan(0);
+    expect(await stepEvents(driver, 'lookup', 'rows_written_back')).toBeGreaterThanOrEqual(rowKeys.length);
 
     // Feedback past its request falls back to user + action: no text vector, and still learns.
     pipeEvents(driver, [

@@ -31,7 +31,7 @@ export interface SyncedModel {
   denseDirty: boolean;
   saveDense(): Promise<void>;
   /** The task's row store: sync reads and writes row keys in the store beneath it. */
-  readonly rows: { writeBack(): Promise<void>; forgetResident(): void };
+  readonly rows: { writeBack(): Promise<number>; forgetResident(): void };
 }
 
 export interface ModelSyncReport {

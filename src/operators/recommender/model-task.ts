@@ -115,7 +115,10 @@ export class ModelTask {
       const created = new ModelTask(model, ctx.store(model.rowsStore), ctx.store(model.requestsStore), ctx.partition);
       ctx.shared.set(key, created);
       // Rows updated since the last commit are encoded into the store once, here, not per batch.
-      ctx.beforeCommit(() => created.rows.writeBack());
+      ctx.beforeCommit(async () => {
+        const written = await created.rows.writeBack();
+        if (written) ctx.metrics.count('rows_written_back', written);
+      });
       task = created;
     }
     return task;
