@@ -149,6 +149,9 @@ export function sparseLookup(name: string, options: SparseLookupOptions): StepDe
             const row = fetched[m];
             rows[j] = row;
             slots.setRead(plan[j], row);
+            // A row the lookup thought expired but the store still serves is the object already
+            // listed: it is not expired after all. Any other row is new to this batch.
+            if (row && !task.expiredInBatch.delete(row)) task.rowsInBatch.push(row);
           }
         }
         const request = value.request!;

@@ -1,6 +1,5 @@
 import { AgentrecError } from '../errors.js';
 import type { TrajectoryEvent } from '../serde/records.js';
-import type { EmbeddingRow } from '../state/embedding-row-store.js';
 import { batchStep } from '../topology/step.js';
 import type { Batch, StepContext, StepDefinition } from '../topology/types.js';
 import { logisticLoss, softmaxCrossEntropyLoss, squaredLoss } from './kernels/losses.js';
@@ -68,14 +67,9 @@ export function update(name: string, options: UpdateOptions): StepDefinition<Loo
       return async (batch: Batch<LookedUpEvent>) => {
         await task.ensureLoaded();
         await sync?.ensureLoaded();
-        const touched = new Set<EmbeddingRow>();
         const kept = [];
         for (const record of batch.records) {
           const e = record.value;
-          const time = e.event.eventTime;
-          if (e.user) touch(e.user, time, touched);
-          for (const f of e.features) touch(f.row, time, touched);
-          for (const row of e.candidates) if (row) touch(row, time, touched);
           if (e.role === 'score' && e.request) await task.storeRequest(e.request);
           if (e.role === 'learn') {
             sync?.beforeLearn(e);
@@ -91,9 +85,9 @@ export function update(name: string, options: UpdateOptions): StepDefinition<Loo
         // Every row read this batch is written back (sighting counts, last-touched time), so the
         // stored bytes are the same whatever the batch boundaries were.
         task.endBatch();
-        for (const row of task.expiredInBatch) touched.delete(row);
-        task.expiredInBatch.clear();
-        if (touched.size) await task.rows.putRows([...touched]);
+        const expired = task.expiredInBatch;
+        await task.rows.putRows(expired.size ? task.rowsInBatch.filter((row) => !expired.has(row)) : task.rowsInBatch);
+        expired.clear();
         await task.saveDense();
         const latest = batch.records.reduce((max, r) => Math.max(max, r.value.event.eventTime), 0);
         const synced = await sync?.afterBatch(latest);
@@ -180,12 +174,6 @@ function boundaryCrossings(interval: number): (latest: number) => number | undef
     last = boundary;
     return boundary;
   };
-}
-
-/** A row the batch used: stamped with the event's time and written back at the end of the batch. */
-function touch(row: EmbeddingRow, time: number, touched: Set<EmbeddingRow>): void {
-  row.lastTouchedMs = time;
-  touched.add(row);
 }
 
 function argmax(values: Float32Array, count: number): number {

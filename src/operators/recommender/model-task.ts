@@ -55,6 +55,12 @@ export class ModelTask {
    * again: sparseLookup read the key afresh, so `update` must not write these objects back over it.
    */
   readonly expiredInBatch = new Set<EmbeddingRow>();
+  /**
+   * Every row object sparseLookup read for the current batch, once each, in first-use order:
+   * what `update` writes back (sighting counts and last-touched times were stamped on them by
+   * the lookup, in record order), less expiredInBatch.
+   */
+  readonly rowsInBatch: EmbeddingRow[] = [];
   denseDirty = false;
   /** Feedback updates applied by this task: part of the model version in score records. */
   updates = 0;
@@ -100,6 +106,7 @@ export class ModelTask {
    */
   beginBatch(): void {
     this.simd?.reset();
+    this.rowsInBatch.length = 0;
   }
 
   /** End of a batch's learning (update), before its rows are stored: row objects are current again. */
