@@ -1,5 +1,6 @@
 import type { Type } from 'avsc';
 import { BadRecordError, ConfigError, errorMessage } from '../errors.js';
+import { AvroScratch } from './avro-scratch.js';
 import type { Serde } from '../topology/types.js';
 import { compileBodyCheck, type BodyCheck } from './compile-body-check.js';
 import { fieldPath } from './field-path.js';
@@ -58,8 +59,7 @@ export function avroSerde<T>(family: string, options: AvroSerdeOptions = {}): Av
   const header = singleObjectHeader(reader.fingerprint);
   const writers = versions.map((writer) => knownWriter(reader, writer));
   // Per serde, not per module: grows to the largest record this serde has written.
-  let scratch = Buffer.allocUnsafe(INITIAL_SCRATCH_BYTES);
-  header.copy(scratch);
+  const scratch = new AvroScratch(INITIAL_SCRATCH_BYTES, header);
 
   function findWriter(bytes: Buffer): KnownWriter {
     const low = bytes.readUInt32LE(2);
@@ -83,20 +83,13 @@ export function avroSerde<T>(family: string, options: AvroSerdeOptions = {}): Av
     schema: reader,
 
     serialize(value: T): Buffer {
-      let end: number;
+      let encoded: Buffer;
       try {
-        end = reader.type.encode(value, scratch, SINGLE_OBJECT_HEADER_LENGTH);
-        if (end < 0) {
-          // avsc reports how many bytes were missing; grow once and write again.
-          const grown = Buffer.allocUnsafe(Math.max(scratch.length * 2, scratch.length - end));
-          header.copy(grown);
-          scratch = grown;
-          end = reader.type.encode(value, scratch, SINGLE_OBJECT_HEADER_LENGTH);
-        }
+        encoded = scratch.encode(reader.type, value, SINGLE_OBJECT_HEADER_LENGTH);
       } catch (cause) {
         throw validationError(reader.type, value, cause);
       }
-      return Buffer.from(scratch.subarray(0, end));
+      return Buffer.from(encoded);
     },
 
     deserialize(bytes: Buffer): T {

@@ -271,7 +271,7 @@ export class EmbeddingRowStore {
     this.resident.clear();
   }
 
-  /** Number of rows put or created and not yet written back (for tests and describe). */
+  /** Number of rows put or created and not yet written back (what the next writeBack() writes). */
   get pendingCount(): number {
     return this.pending.size;
   }

@@ -1,4 +1,5 @@
 import avro from 'avsc';
+import { AvroScratch } from '../../serde/avro-scratch.js';
 import type { RequestSnapshot } from './types.js';
 
 /**
@@ -29,8 +30,8 @@ const snapshotType = avro.Type.forSchema(
  */
 const TIME_BYTES = 8;
 
-/** Written into, then copied out of: one allocation per snapshot. Grows to the largest written. */
-let scratch = Buffer.allocUnsafe(4096);
+/** Shared by every task: encoding is synchronous, so two encodes never interleave on it. */
+const scratch = new AvroScratch(4096);
 
 export function encodeRequestSnapshot(snapshot: RequestSnapshot): Buffer {
   const record = {
@@ -41,16 +42,9 @@ export function encodeRequestSnapshot(snapshot: RequestSnapshot): Buffer {
     candidates: snapshot.candidates,
     dense: snapshot.dense ?? null,
   };
-  let end = snapshotType.encode(record, scratch, TIME_BYTES);
-  if (end < 0) {
-    // avsc reports how many bytes were missing; grow once and write again.
-    scratch = Buffer.allocUnsafe(Math.max(scratch.length * 2, scratch.length - end));
-    end = snapshotType.encode(record, scratch, TIME_BYTES);
-  }
-  scratch.writeDoubleLE(snapshot.eventTime, 0);
-  const out = Buffer.allocUnsafe(end);
-  scratch.copy(out, 0, 0, end);
-  return out;
+  const encoded = scratch.encode(snapshotType, record, TIME_BYTES);
+  encoded.writeDoubleLE(snapshot.eventTime, 0);
+  return Buffer.from(encoded);
 }
 
 export function decodeRequestSnapshot(bytes: Buffer): RequestSnapshot {
