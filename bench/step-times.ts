@@ -7,9 +7,13 @@
  * embedded log by default; `--brokers` runs it on Kafka (a fresh topic per run).
  *
  *   npm run build && node dist/bench/step-times.js [--events 40000] [--brokers 127.0.0.1:9092] [--max-batch 5000] [--partitions 4] [--kernel auto|typescript]
- *     [--commit-interval-ms MS (default: the runtime's)] [--state rocksdb|memory]
+ *     [--commit-interval-ms MS (default: the runtime's)] [--state rocksdb|memory] [--cpu-profile FILE]
+ *
+ * `--cpu-profile` writes a V8 CPU profile (open it in Chrome DevTools) of the measured span only,
+ * from the first record processed to the last: generating and preloading the events is left out.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,7 +26,7 @@ import { createEmbeddedTransport } from '../src/topology/transport/embedded-tran
 import { createKafkaTransport } from '../src/topology/transport/kafka-transport.js';
 import { untilCommitted } from './until-committed.js';
 
-const { values } = parseArgs({ options: { events: { type: 'string', default: '40000' }, brokers: { type: 'string' }, kernel: { type: 'string', default: 'auto' }, 'max-batch': { type: 'string' }, partitions: { type: 'string', default: '4' }, 'commit-interval-ms': { type: 'string' }, state: { type: 'string', default: 'rocksdb' } } });
+const { values } = parseArgs({ options: { events: { type: 'string', default: '40000' }, brokers: { type: 'string' }, kernel: { type: 'string', default: 'auto' }, 'max-batch': { type: 'string' }, partitions: { type: 'string', default: '4' }, 'commit-interval-ms': { type: 'string' }, state: { type: 'string', default: 'rocksdb' }, 'cpu-profile': { type: 'string' } } });
 const events = Number(values.events);
 const kafka = values.brokers !== undefined;
 const run = `step-times-${Date.now().toString(36)}`;
@@ -53,6 +57,13 @@ let started = kafka ? 0 : performance.now();
 // CPU time of this process (its JavaScript thread, V8's helper threads, the Kafka client's and
 // RocksDB's threads) over the same span: steadier than the rate on a machine shared with others.
 let cpuAtStart = process.cpuUsage();
+const profiler = values['cpu-profile'] === undefined ? undefined : new Session();
+if (profiler) {
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.setSamplingInterval', { interval: 200 });
+  if (started) await profiler.post('Profiler.start');
+}
 await runner.start();
 const firstStep = topology.steps[0].name;
 for (;;) {
@@ -60,6 +71,7 @@ for (;;) {
   if (processed > 0 && !started) {
     started = performance.now();
     cpuAtStart = process.cpuUsage();
+    await profiler?.post('Profiler.start');
   }
   if (processed >= events) break;
   await new Promise((resolve) => setTimeout(resolve, 10));
@@ -67,6 +79,11 @@ for (;;) {
 const seconds = (performance.now() - started) / 1000;
 const cpu = process.cpuUsage(cpuAtStart);
 const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+if (profiler) {
+  const { profile } = await profiler.post('Profiler.stop');
+  writeFileSync(values['cpu-profile']!, JSON.stringify(profile));
+  profiler.disconnect();
+}
 // Done for real once every output is acknowledged, state flushed and the offsets committed: the
 // rate a sustained stream could keep (acknowledgements left for later do not count as done).
 await untilCommitted(runner, events);
