@@ -1,13 +1,13 @@
 import avro from 'avsc';
-import { AvroScratch } from '../../serde/avro-scratch.js';
+import { AvroBinaryWriter } from '../../serde/avro-binary-writer.js';
 import type { RequestSnapshot } from './types.js';
 
 /**
  * Stored request snapshots in Avro binary (internal state, not a published schema): about 3×
  * smaller and several times faster to write and read than JSON, and snapshots are written for
- * every scored request.
+ * every scored request. Exported for the tests that hold the hand-written encoder to it.
  */
-const snapshotType = avro.Type.forSchema(
+export const requestSnapshotType = avro.Type.forSchema(
   {
     type: 'record',
     name: 'RequestSnapshot',
@@ -31,24 +31,30 @@ const snapshotType = avro.Type.forSchema(
 const TIME_BYTES = 8;
 
 /** Shared by every task: encoding is synchronous, so two encodes never interleave on it. */
-const scratch = new AvroScratch(4096);
+const writer = new AvroBinaryWriter(4096);
 
+/**
+ * Written field by field in `requestSnapshotType`'s layout (the same bytes avsc would write, checked in
+ * the tests): one is written per scored request, and avsc's generic writer cost ~1.4× as much.
+ */
 export function encodeRequestSnapshot(snapshot: RequestSnapshot): Buffer {
-  const record = {
-    requestId: snapshot.requestId,
-    userId: snapshot.userId,
-    eventTime: snapshot.eventTime,
-    features: snapshot.features,
-    candidates: snapshot.candidates,
-    dense: snapshot.dense ?? null,
-  };
-  const encoded = scratch.encode(snapshotType, record, TIME_BYTES);
-  encoded.writeDoubleLE(snapshot.eventTime, 0);
-  return Buffer.from(encoded);
+  writer.scratch.writeDoubleLE(snapshot.eventTime, 0);
+  writer.reset(TIME_BYTES).string(snapshot.requestId).string(snapshot.userId).long(snapshot.eventTime);
+  const { features, candidates, dense } = snapshot;
+  writer.arrayStart(features.length);
+  for (let i = 0; i < features.length; i++) writer.string(features[i].key).double(features[i].weight);
+  writer.arrayEnd().arrayStart(candidates.length);
+  for (let i = 0; i < candidates.length; i++) writer.string(candidates[i]);
+  writer.arrayEnd();
+  // The union ['null', array of float]: branch 0, or branch 1 and the array.
+  if (dense === undefined) return writer.long(0).copy();
+  writer.long(1).arrayStart(dense.length);
+  for (let i = 0; i < dense.length; i++) writer.float(dense[i]);
+  return writer.arrayEnd().copy();
 }
 
 export function decodeRequestSnapshot(bytes: Buffer): RequestSnapshot {
-  const decoded = snapshotType.fromBuffer(bytes.subarray(TIME_BYTES)) as RequestSnapshot & { dense: number[] | null };
+  const decoded = requestSnapshotType.fromBuffer(bytes.subarray(TIME_BYTES)) as RequestSnapshot & { dense: number[] | null };
   return decoded.dense === null ? { ...decoded, dense: undefined } : decoded;
 }
 

@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { decodeRequestSnapshot, encodeRequestSnapshot, requestSnapshotTime } from '../../../src/operators/recommender/request-snapshot-codec.js';
+import { decodeRequestSnapshot, encodeRequestSnapshot, requestSnapshotTime, requestSnapshotType } from '../../../src/operators/recommender/request-snapshot-codec.js';
 import type { RequestSnapshot } from '../../../src/operators/recommender/types.js';
 
 const T0 = Date.UTC(2026, 11, 2, 9, 30);
@@ -31,4 +31,26 @@ it('reads back what it wrote, small or larger than its scratch buffer, and each 
   expect(again.equals(smallBytes)).toBe(true);
   expect(requestSnapshotTime(largeBytes)).toBe(large.eventTime);
   expect(requestSnapshotTime(smallBytes)).toBe(small.eventTime);
+});
+
+it('writes exactly the bytes avsc writes for the same snapshot (so older stored snapshots read the same)', () => {
+  let seed = 12345;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const pieces = ['a', 'tool=git', 'é', '×', 'naïve', '日本', '😀', 'x'.repeat(70), ''];
+  const text = () => Array.from({ length: Math.floor(random() * 4) }, () => pieces[Math.floor(random() * pieces.length)]).join('');
+  const times = [1, 0, 2 ** 30 - 1, 2 ** 30, T0, 2 ** 52 + 3, -1, -(2 ** 30), -(2 ** 30) - 1, -T0, 1_073_741_823 * 2];
+  for (let n = 0; n < 400; n++) {
+    const value: RequestSnapshot = {
+      requestId: `req-${n}${text()}`,
+      userId: text() || 'u',
+      eventTime: n < times.length ? times[n] : Math.floor(random() * 2 ** 45),
+      features: Array.from({ length: Math.floor(random() * 40) }, () => ({ key: text(), weight: (random() - 0.5) * 10 })),
+      candidates: Array.from({ length: Math.floor(random() * 70) }, text),
+      dense: random() < 0.3 ? Array.from({ length: Math.floor(random() * 5) }, () => Math.fround(random() - 0.5)) : undefined,
+    };
+    const bytes = encodeRequestSnapshot(value);
+    const avsc = requestSnapshotType.toBuffer({ ...value, dense: value.dense ?? null });
+    expect(bytes.subarray(8).equals(avsc), `snapshot ${n}`).toBe(true);
+    expect(decodeRequestSnapshot(bytes)).toEqual(value);
+  }
 });

@@ -57,6 +57,17 @@ describe('validateTrajectoryEvent', () => {
     );
   });
 
+  it('finds duplicates in long candidate lists as in short ones', () => {
+    const ids = (n: number) => Array.from({ length: n }, (_, i) => candidate(`act-${i}`));
+    for (const n of [5, 32, 33, 200]) {
+      expect(fieldOf(requestEvent({ candidates: ids(n) }))).toBeUndefined();
+      const repeated = ids(n);
+      repeated[n - 1] = candidate('act-1');
+      expect(() => validateTrajectoryEvent(requestEvent({ candidates: repeated }))).toThrow(`duplicate actionId 'act-1' (also candidates[1])`);
+      expect(fieldOf(requestEvent({ candidates: repeated }))).toBe(`candidates[${n - 1}].actionId`);
+    }
+  });
+
   it('does not require candidates or feedback on kinds that do not use them', () => {
     expect(fieldOf(requestEvent({ kind: 'TOOL_RESULT', candidates: [], feedback: null }))).toBeUndefined();
   });
