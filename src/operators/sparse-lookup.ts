@@ -143,7 +143,7 @@ export function sparseLookup(name: string, options: SparseLookupOptions): StepDe
           }
         }
         if (missingKeys.length) {
-          const fetched = await task.rows.getRows(missingKeys, time);
+          const fetched = task.rows.residentRows(missingKeys, time) ?? (await task.rows.getRows(missingKeys, time));
           for (let m = 0; m < missingAt.length; m++) {
             const j = missingAt[m];
             const row = fetched[m];

@@ -150,6 +150,27 @@ export class EmbeddingRowStore {
   }
 
   /**
+   * getRows() without a promise, for when every key's row is resident and live (the common case
+   * in a steady stream): the rows, stamped as getRows() would stamp them; undefined, with nothing
+   * stamped, when any key needs the store below — then call getRows().
+   */
+  residentRows(keys: readonly Buffer[], now: number): EmbeddingRow[] | undefined {
+    if (this.resident.size > RESIDENT_ROWS_KEPT) return undefined;
+    const results = new Array<EmbeddingRow>(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      const entry = this.resident.get(this.ids.of(keys[i]));
+      if (!entry || now - entry.row.lastTouchedMs > entry.ttlMs) return undefined;
+      results[i] = entry.row;
+    }
+    // A key twice in `keys` is stamped twice, as getRows() stamps it.
+    for (let i = 0; i < results.length; i++) {
+      results[i].seenCount++;
+      results[i].lastTouchedMs = now;
+    }
+    return results;
+  }
+
+  /**
    * One entry per key, in order: the row, or undefined while the frequency filter holds it
    * back. The same key yields the same object (within a call and across calls while the row is
    * resident), so updates accumulate.
@@ -161,12 +182,14 @@ export class EmbeddingRowStore {
       this.resident.clear();
     }
     const results: (EmbeddingRow | undefined)[] = new Array(keys.length);
-    const ids: string[] = new Array(keys.length);
-    const misses: number[] = [];
+    // Called once per record that needs a row not read yet in its batch: the misses and the
+    // maps below are built only when needed (most calls find every row resident).
+    let misses: number[] | undefined;
+    let missIds: string[] | undefined;
     // Per call: the deletions of rows found expired, and the row created in their place.
-    const writes = new Map<string, { key: Buffer; value: Buffer | undefined }>();
+    let writes: Map<string, { key: Buffer; value: Buffer | undefined }> | undefined;
     for (let i = 0; i < keys.length; i++) {
-      const id = (ids[i] = this.ids.of(keys[i]));
+      const id = this.ids.of(keys[i]);
       const entry = this.resident.get(id);
       if (entry && !(now - entry.row.lastTouchedMs > entry.ttlMs)) {
         entry.row.seenCount++;
@@ -179,18 +202,19 @@ export class EmbeddingRowStore {
         this.counters.expired++;
         this.resident.delete(id);
         this.pending.delete(entry.row);
-        writes.set(id, { key: keys[i], value: undefined });
+        (writes ??= new Map()).set(id, { key: keys[i], value: undefined });
       }
-      misses.push(i);
+      (misses ??= []).push(i);
+      (missIds ??= []).push(id);
     }
-    if (misses.length === 0) return results;
+    if (misses === undefined || missIds === undefined) return results;
     const stored = await this.store.getMany(misses.map((i) => keys[i]));
     // Per call: the pending sighting count of a key the filter holds back.
-    const sightingsOf = new Map<string, number>();
+    let sightingsOf: Map<string, number> | undefined;
     for (let m = 0; m < misses.length; m++) {
       const i = misses[m];
       const key = keys[i];
-      const id = ids[i];
+      const id = missIds[m];
       const again = this.resident.get(id);
       if (again) {
         // The same key earlier in this call: already read or created.
@@ -200,9 +224,9 @@ export class EmbeddingRowStore {
         continue;
       }
       const policy = this.policyFor(key);
-      let sightings = sightingsOf.get(id);
+      let sightings = sightingsOf?.get(id);
       if (sightings === undefined) {
-        const expiredHere = writes.has(id);
+        const expiredHere = writes?.has(id) ?? false;
         const record = !expiredHere && stored[m] ? decodeRecord(stored[m] as Buffer, key) : undefined;
         const expired = record !== undefined && now - record.lastTouchedMs > policy.ttlMs;
         if (record?.data && !expired) {
@@ -212,7 +236,7 @@ export class EmbeddingRowStore {
         }
         if (expired) {
           if (record.kind === KIND_ROW) this.counters.expired++;
-          writes.set(id, { key, value: undefined });
+          (writes ??= new Map()).set(id, { key, value: undefined });
         }
         sightings = record && !expired ? record.seenCount : 0;
       }
@@ -221,15 +245,16 @@ export class EmbeddingRowStore {
         const row = this.keep(id, this.createRow(key, sightings, now), policy);
         this.counters.created++;
         this.pending.add(row);
-        writes.delete(id);
+        writes?.delete(id);
         results[i] = row;
       } else {
         this.counters.filtered++;
-        sightingsOf.set(id, sightings);
-        writes.set(id, { key, value: encodeSighting(sightings, now) });
+        (sightingsOf ??= new Map()).set(id, sightings);
+        (writes ??= new Map()).set(id, { key, value: encodeSighting(sightings, now) });
         results[i] = undefined;
       }
     }
+    if (writes === undefined) return results;
     for (const { key, value } of writes.values()) {
       if (value === undefined) await this.store.delete(key);
       else await this.store.put(key, value);

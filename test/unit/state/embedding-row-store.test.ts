@@ -104,6 +104,25 @@ describe('EmbeddingRowStore', () => {
     expect(record.lastTouchedMs).toBe(T0 + 1);
   });
 
+  it('residentRows serves and stamps resident live rows like getRows, and touches nothing when any key needs the store', async () => {
+    const rows = new EmbeddingRowStore(new MemoryStore(), { dim: 4, slotCount: 1, ttlMs: 1000 });
+    const [u1, u2] = [rowKey('user', 'u1'), rowKey('user', 'u2')];
+    const [row1] = await rows.getRows([u1], T0);
+    expect(rows.residentRows([u1, u2], T0 + 1)).toBeUndefined(); // u2 was never read
+    expect([row1!.seenCount, row1!.lastTouchedMs]).toEqual([1, T0]); // so u1 was not stamped
+    const [row2] = await rows.getRows([u2], T0 + 2);
+    const served = rows.residentRows([u1, u2, u1], T0 + 3)!;
+    expect(served).toEqual([row1, row2, row1]);
+    expect(served[0]).toBe(row1);
+    expect([row1!.seenCount, row1!.lastTouchedMs, row2!.seenCount]).toEqual([3, T0 + 3, 2]);
+    // Past the ttl the row must go through getRows, which expires it.
+    expect(rows.residentRows([u1], T0 + 3 + 1001)).toBeUndefined();
+    expect(row1!.seenCount).toBe(3);
+    const [fresh] = await rows.getRows([u1], T0 + 3 + 1001);
+    expect(fresh).not.toBe(row1);
+    expect(rows.counters.expired).toBe(1);
+  });
+
   it('serves what another writer put into the store only after forgetResident, and refuses to forget unwritten rows', async () => {
     const kv = new MemoryStore();
     const rows = new EmbeddingRowStore(kv, { dim: 4 });
