@@ -1,4 +1,4 @@
-import type { Type } from 'avsc';
+import avro, { type Type } from 'avsc';
 import { BadRecordError, ConfigError, errorMessage } from '../errors.js';
 import { AvroScratch } from './avro-scratch.js';
 import type { Serde } from '../topology/types.js';
@@ -12,6 +12,13 @@ export interface AvroSerdeOptions {
   version?: number;
   /** Default: `SchemaRegistry.fromDirectory()`, i.e. the repository's schemas/. */
   registry?: SchemaRegistry;
+  /**
+   * Fields this reader never looks at, as dotted paths through records, arrays, maps and
+   * nullable unions (`'candidates.text'`: the `text` of every candidate). Decoding skips their
+   * bytes instead of building strings and objects for them, so decoded values lack them; writing
+   * is unchanged (a skipped field needs a default to be left out of a value written).
+   */
+  skipOnRead?: readonly string[];
 }
 
 export interface AvroSerde<T> extends Serde<T> {
@@ -27,7 +34,7 @@ interface KnownWriter {
   readonly low: number;
   readonly high: number;
   readonly checkBody: BodyCheck;
-  /** Absent when the writer reads exactly like the reader. */
+  /** Absent when the writer reads exactly like the reader (and no field is skipped). */
   readonly resolver?: Resolver;
   /** Why this serde's schema cannot read that writer (set only for newer, incompatible writers). */
   readonly unreadable?: string;
@@ -57,7 +64,8 @@ export function avroSerde<T>(family: string, options: AvroSerdeOptions = {}): Av
   }
   const reader = readerSchema(registry, family, versions, options.version);
   const header = singleObjectHeader(reader.fingerprint);
-  const writers = versions.map((writer) => knownWriter(reader, writer));
+  const readType = options.skipOnRead?.length ? projectedType(reader, options.skipOnRead) : reader.type;
+  const writers = versions.map((writer) => knownWriter(reader, readType, writer));
   // Per serde, not per module: grows to the largest record this serde has written.
   const scratch = new AvroScratch(INITIAL_SCRATCH_BYTES, header);
 
@@ -100,7 +108,7 @@ export function avroSerde<T>(family: string, options: AvroSerdeOptions = {}): Av
       }
       try {
         writer.checkBody(bytes, SINGLE_OBJECT_HEADER_LENGTH);
-        const { value, offset } = reader.type.decode(bytes, SINGLE_OBJECT_HEADER_LENGTH, writer.resolver);
+        const { value, offset } = readType.decode(bytes, SINGLE_OBJECT_HEADER_LENGTH, writer.resolver);
         if (offset !== bytes.length) throw new Error(offset < 0 ? 'truncated body' : 'trailing bytes');
         return value as T;
       } catch (cause) {
@@ -127,7 +135,7 @@ function readerSchema(
   return schema;
 }
 
-function knownWriter(reader: RegisteredSchema, writer: RegisteredSchema): KnownWriter {
+function knownWriter(reader: RegisteredSchema, readType: Type, writer: RegisteredSchema): KnownWriter {
   const header = singleObjectHeader(writer.fingerprint);
   const base = {
     schema: writer,
@@ -135,14 +143,54 @@ function knownWriter(reader: RegisteredSchema, writer: RegisteredSchema): KnownW
     high: header.readUInt32LE(6),
     checkBody: compileBodyCheck(writer.canonicalSchema),
   };
-  if (writer.fingerprint === reader.fingerprint) return base;
+  if (writer.fingerprint === reader.fingerprint && readType === reader.type) return base;
   try {
-    return { ...base, resolver: reader.type.createResolver(writer.type) };
+    return { ...base, resolver: readType.createResolver(writer.type) };
   } catch (cause) {
     // The registry guarantees newer readers read older writers; only a pinned older reader
     // facing a newer writer can land here.
     return { ...base, unreadable: `${reader.file} cannot read records written with ${writer.file}: ${errorMessage(cause)}` };
   }
+}
+
+/**
+ * The reader's schema without the `skipOnRead` fields: resolving a writer into it skips their
+ * bytes (Avro schema resolution drops writer fields the reader lacks), reading nothing into JS.
+ */
+function projectedType(reader: RegisteredSchema, paths: readonly string[]): Type {
+  // exportAttrs keeps the defaults, which resolving older writers needs.
+  const schema = reader.type.schema({ exportAttrs: true }) as avro.schema.RecordType;
+  paths.forEach((path, i) => {
+    const where = `/serde/skipOnRead/${i}`;
+    const names = path.split('.');
+    let record: avro.schema.RecordType = schema;
+    for (let depth = 0; depth < names.length; depth++) {
+      const index = record.fields.findIndex((field) => field.name === names[depth]);
+      if (index < 0) throw new ConfigError(where, `${reader.file} has no field '${names.slice(0, depth + 1).join('.')}'`);
+      if (depth === names.length - 1) {
+        record.fields.splice(index, 1);
+        break;
+      }
+      const inner = recordWithin(record.fields[index].type);
+      if (!inner) throw new ConfigError(where, `'${names.slice(0, depth + 1).join('.')}' in ${reader.file} holds no record to skip a field of`);
+      record = inner;
+    }
+  });
+  return avro.Type.forSchema(schema, { wrapUnions: 'never', omitRecordMethods: true });
+}
+
+/** The record a field holds directly, or as the items of an array, the values of a map, or the one record branch of a union. */
+function recordWithin(schema: avro.Schema): avro.schema.RecordType | undefined {
+  if (Array.isArray(schema)) {
+    const records = schema.map(recordWithin).filter((record) => record !== undefined);
+    return records.length === 1 ? records[0] : undefined;
+  }
+  if (typeof schema !== 'object' || schema === null) return undefined;
+  const typed = schema as { type: string; items?: avro.Schema; values?: avro.Schema };
+  if (typed.type === 'record') return schema as avro.schema.RecordType;
+  if (typed.type === 'array' && typed.items) return recordWithin(typed.items);
+  if (typed.type === 'map' && typed.values) return recordWithin(typed.values);
+  return undefined;
 }
 
 function validationError(type: Type, value: unknown, cause: unknown): BadRecordError {

@@ -10,11 +10,15 @@ export type FeedbackSignal = 'ACCEPT' | 'REJECT' | 'LIKE' | 'DISLIKE' | 'CORRECT
 
 export type EventSource = 'REAL' | 'SIMULATED';
 
-/** dev.agentrec.Candidate: an action the agent could take next. */
+/**
+ * dev.agentrec.Candidate: an action the agent could take next. `tool` and `text` are absent when
+ * read by a serde that skips them (the agent-recommender does: it knows actions by id); written
+ * absent, they are null.
+ */
 export interface Candidate {
   actionId: string;
-  tool: string | null;
-  text: string | null;
+  tool?: string | null;
+  text?: string | null;
 }
 
 /** dev.agentrec.Feedback */

@@ -254,3 +254,45 @@ describe('avroSerde configuration', () => {
     expect(serde.deserialize(events.serialize(requestEvent()))).toEqual(requestEvent());
   });
 });
+
+describe('avroSerde skipOnRead', () => {
+  const skipping = avroSerde<TrajectoryEvent>('trajectory-event', { registry, skipOnRead: ['candidates.tool', 'candidates.text', 'code'] });
+  const without = (event: TrajectoryEventV1) => {
+    const { code: _code, ...rest } = event;
+    return { ...rest, candidates: event.candidates.map((c) => ({ actionId: c.actionId })) };
+  };
+
+  it('decodes every other field as the full serde does, from v2 and v1 writers, leaving the skipped ones out', () => {
+    const v2 = requestEvent({ text: 'déploie 🚀', feedback: { signal: 'CHOSEN', value: 1, actionId: 'act-ask' } });
+    expect(skipping.deserialize(events.serialize(v2))).toEqual(without(v2));
+    const v1 = requestEventV1();
+    expect(skipping.deserialize(eventsV1.serialize(v1))).toEqual({ ...without(v1), attributes: {} });
+    expect(skipping.deserialize(events.serialize(feedbackEvent()))).toEqual(without(feedbackEvent()));
+  });
+
+  it('writes like the full serde, skipped fields with defaults included or left out', () => {
+    const event = requestEvent();
+    expect(skipping.serialize(event).equals(events.serialize(event))).toBe(true);
+    const leftOut = requestEvent({ candidates: [{ actionId: 'a' }, { actionId: 'b', tool: 'git' }] });
+    expect(events.deserialize(skipping.serialize(leftOut)).candidates).toEqual([
+      { actionId: 'a', tool: null, text: null },
+      { actionId: 'b', tool: 'git', text: null },
+    ]);
+  });
+
+  it('still checks the skipped bytes: a truncated or corrupted record is DECODE_FAILED', () => {
+    const bytes = events.serialize(requestEvent());
+    for (let end = SINGLE_OBJECT_HEADER_LENGTH; end < bytes.length; end++) expectCode(() => skipping.deserialize(bytes.subarray(0, end)), 'DECODE_FAILED');
+  });
+
+  it.each([
+    ['candidates.colour', "has no field 'candidates.colour'"],
+    ['nothing', "has no field 'nothing'"],
+    ['eventId.length', "'eventId' in trajectory-event.v2.avsc holds no record"],
+  ])('rejects the path %s, naming it', (path, message) => {
+    const make = () => avroSerde('trajectory-event', { registry, skipOnRead: ['code', path] });
+    expect(make).toThrow(ConfigError);
+    expect(make).toThrow('/serde/skipOnRead/1');
+    expect(make).toThrow(message);
+  });
+});
