@@ -33,17 +33,24 @@ export function validateTrajectoryEvent<E extends TrajectoryEventV1>(event: E): 
 
 /** Up to this many candidates, duplicates are found by comparing pairs instead of building a map. */
 const PAIRWISE_LIMIT = 32;
+/** Per-candidate fingerprints of the request being checked (validation is synchronous). */
+const fingerprints = new Int32Array(PAIRWISE_LIMIT);
 
 function validateCandidates(event: TrajectoryEventV1): void {
   const candidates = event.candidates;
   if (candidates.length === 0) fail('candidates', 'a REQUEST needs at least one candidate to score');
   for (let i = 0; i < candidates.length; i++) if (!candidates[i].actionId) fail(`candidates[${i}].actionId`, 'must be a non-empty string');
-  // Every request is checked: a map of ~20 entries per request was ~1 KB of garbage per event
-  // (allocations bench), where ~190 string comparisons, most failing on the length, cost less.
   if (candidates.length <= PAIRWISE_LIMIT) {
+    // Every request is checked. A map per request was ~1 KB of garbage per event; comparing the
+    // ~190 pairs as strings cost more (ids share prefixes: 'action-194', 'action-106'). Equal ids
+    // have equal fingerprints (length and last three chars), so only pairs whose fingerprints
+    // match are compared as strings.
+    for (let i = 0; i < candidates.length; i++) fingerprints[i] = fingerprint(candidates[i].actionId);
     for (let i = 1; i < candidates.length; i++) {
-      const id = candidates[i].actionId;
-      for (let earlier = 0; earlier < i; earlier++) if (candidates[earlier].actionId === id) duplicate(id, i, earlier);
+      const print = fingerprints[i];
+      for (let earlier = 0; earlier < i; earlier++) {
+        if (fingerprints[earlier] === print && candidates[earlier].actionId === candidates[i].actionId) duplicate(candidates[i].actionId, i, earlier);
+      }
     }
     return;
   }
@@ -54,6 +61,12 @@ function validateCandidates(event: TrajectoryEventV1): void {
     if (earlier !== undefined) duplicate(id, i, earlier);
     firstIndex.set(id, i);
   }
+}
+
+/** Length and last three UTF-16 units of a non-empty id, folded into 32 bits. */
+function fingerprint(id: string): number {
+  const n = id.length;
+  return (n << 24) ^ (id.charCodeAt(n - 1) << 16) ^ ((n > 1 ? id.charCodeAt(n - 2) : 0) << 8) ^ (n > 2 ? id.charCodeAt(n - 3) : 0);
 }
 
 function duplicate(actionId: string, index: number, earlier: number): never {

@@ -68,6 +68,12 @@ describe('validateTrajectoryEvent', () => {
     }
   });
 
+  it('tells apart ids that share their length and last characters', () => {
+    const lookalikes = ['a', 'b', 'x-123', 'y-123', 'deploy-7', 'rework-7', '\u00e9t\u00e9', 'et\u00e9'].map(candidate);
+    expect(fieldOf(requestEvent({ candidates: lookalikes }))).toBeUndefined();
+    expect(fieldOf(requestEvent({ candidates: [...lookalikes, candidate('y-123')] }))).toBe('candidates[8].actionId');
+  });
+
   it('does not require candidates or feedback on kinds that do not use them', () => {
     expect(fieldOf(requestEvent({ kind: 'TOOL_RESULT', candidates: [], feedback: null }))).toBeUndefined();
   });
