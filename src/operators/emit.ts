@@ -1,4 +1,4 @@
-import type { ScoreRecord } from '../serde/records.js';
+import type { ScoreRecord, ScoredCandidate } from '../serde/records.js';
 import { recordStep } from '../topology/step.js';
 import type { StepDefinition } from '../topology/types.js';
 import type { LookedUpEvent } from './recommender/types.js';
@@ -23,9 +23,10 @@ export function emit(name: string, options: EmitOptions = {}): StepDefinition<Lo
     'emit',
     (ctx) => (e) => {
       if (e.role !== 'score' || !e.scores || !e.request) return undefined;
-      const scores = e.scores;
-      const order = e.request.candidates.map((_, i) => i).sort((a, b) => scores[b] - scores[a] || a - b);
-      const ranked = order.map((i, rank) => ({ actionId: e.request!.candidates[i], score: scores[i], rank: rank + 1 }));
+      const candidates = e.request.candidates;
+      const order = rankOrder(e.scores, candidates.length);
+      const ranked = new Array<ScoredCandidate>(order.length);
+      for (let rank = 0; rank < order.length; rank++) ranked[rank] = { actionId: candidates[order[rank]], score: e.scores[order[rank]], rank: rank + 1 };
       return {
         requestId: e.request.requestId,
         userId: e.request.userId,
@@ -38,6 +39,25 @@ export function emit(name: string, options: EmitOptions = {}): StepDefinition<Lo
     },
     { options: options.topK ? { topK: options.topK } : {} },
   );
+}
+
+/**
+ * Candidate indexes by descending score, ties in candidate order: an insertion sort, which for
+ * the ~20 candidates of a request beats Array.prototype.sort calling a comparator closure per
+ * comparison. Stable, so equal scores keep their order.
+ */
+export function rankOrder(scores: Float32Array, count: number): number[] {
+  const order = new Array<number>(count);
+  for (let i = 0; i < count; i++) {
+    const score = scores[i];
+    let at = i;
+    while (at > 0 && scores[order[at - 1]] < score) {
+      order[at] = order[at - 1];
+      at--;
+    }
+    order[at] = i;
+  }
+  return order;
 }
 
 /**

@@ -157,10 +157,16 @@ export function sparseLookup(name: string, options: SparseLookupOptions): StepDe
         const request = value.request!;
         const featureCount = request.features.length;
         value.user = rows[0];
+        // Sized once (rows the filter holds back are left out after): pushing onto the empty
+        // literal regrew it several times per record.
+        const features = new Array<{ row: EmbeddingRow; weight: number }>(featureCount);
+        let admitted = 0;
         for (let j = 0; j < featureCount; j++) {
           const row = rows[1 + j];
-          if (row) value.features.push({ row, weight: request.features[j].weight });
+          if (row) features[admitted++] = { row, weight: request.features[j].weight };
         }
+        features.length = admitted;
+        value.features = features;
         value.candidates = rows.slice(1 + featureCount, 1 + featureCount + request.candidates.length);
       }
       // The row store keeps running totals; metrics get the increase since the last batch.
