@@ -191,7 +191,7 @@ export class CachingStore implements KeyValueStore {
   }
 
   private markDirty(key: Buffer, value: Buffer | undefined): void {
-    const id = this.ids.of(key);
+    const id = this.ids.peek(key);
     this.dropClean(id);
     const previous = this.dirty.get(id);
     if (previous) this.dirtyBytes -= previous.bytes;

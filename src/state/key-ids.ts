@@ -7,6 +7,15 @@
 export class KeyIds {
   private readonly ids = new WeakMap<Buffer, string>();
 
+  /**
+   * The id, remembered only if this key object was seen before: for writes, whose keys are
+   * often one-off objects (a request id per scored request), where remembering cost a WeakMap
+   * insertion per write and weak-table work in every GC, for a key never seen again.
+   */
+  peek(key: Buffer): string {
+    return this.ids.get(key) ?? key.toString('latin1');
+  }
+
   of(key: Buffer): string {
     let id = this.ids.get(key);
     if (id === undefined) {

@@ -56,6 +56,8 @@ export class PartitionTask {
   readonly lifecycle: TaskLifecycle;
   private readonly stores = new Map<string, ChangeTrackingStore>();
   private readonly shared = new Map<string, unknown>();
+  /** One per step context: moves the counts gathered since the last call into the counters. */
+  private readonly countFlushes: (() => void)[] = [];
   /** Registered by steps through ctx.beforeCommit: in-memory writes put into stores at commit. */
   private readonly beforeCommitHooks: (() => Promise<void>)[] = [];
   private pipeline?: TaskPipeline;
@@ -179,6 +181,7 @@ export class PartitionTask {
       if (this.lifecycle.state === TaskState.Closed) return;
       this.lifecycle.transition(TaskState.Closed);
       this.pipeline?.close();
+      this.flushCounts();
       await Promise.allSettled(this.inFlight);
       for (const store of this.stores.values()) await store.close();
     });
@@ -188,7 +191,12 @@ export class PartitionTask {
     const topology = this.deps.topology;
     this.currentRaw = records;
     const batch: Batch<RawRecord> = { partition: this.deps.partition, records: records.map(toEnvelope) };
-    const out = await this.pipeline!.run(batch);
+    let out: Batch<unknown>;
+    try {
+      out = await this.pipeline!.run(batch);
+    } finally {
+      this.flushCounts();
+    }
     const sink = topology.sink;
     const outputs: OutputRecord[] = [];
     for (const record of out.records) {
@@ -228,6 +236,10 @@ export class PartitionTask {
     this.inFlight.add(tracked);
   }
 
+  private flushCounts(): void {
+    for (const flush of this.countFlushes) flush();
+  }
+
   /** Resolves once in-flight outputs drop to `threshold` records or fewer. */
   async whenPendingBelow(threshold: number): Promise<void> {
     while (this.inFlightRecords > threshold && this.inFlight.size > 0) await Promise.race(this.inFlight);
@@ -242,6 +254,7 @@ export class PartitionTask {
     }
     if (this.lastProcessed > this.lastFlushed) {
       for (const hook of this.beforeCommitHooks) await hook();
+      this.flushCounts();
       await this.flushStores(this.lastProcessed);
       this.lastFlushed = this.lastProcessed;
     }
@@ -355,7 +368,16 @@ export class PartitionTask {
     const { topology, metrics } = this.deps;
     const labels = { topology: topology.name, step: step.name, partition: String(this.deps.partition) };
     const owned = new Set((step.stores ?? []).map((s) => s.name));
-    const counters = new Map<string, { inc(value: number): void }>();
+    // Counts gather here and reach the counters once per batch (flushCounts): prom-client hashes
+    // the label set on every inc, even on a bound child, and steps count per record.
+    const counters = new Map<string, { child: { inc(value: number): void }; pending: number }>();
+    this.countFlushes.push(() => {
+      for (const counter of counters.values()) {
+        if (counter.pending === 0) continue;
+        counter.child.inc(counter.pending);
+        counter.pending = 0;
+      }
+    });
     const gauges = new Map<string, { set(value: number): void }>();
     return {
       topology: topology.name,
@@ -371,12 +393,10 @@ export class PartitionTask {
       deadLetter: (meta, error) => this.deadLetter(step.name, meta, error),
       now: this.deps.now,
       metrics: {
-        // Bound children, cached per event name: steps count per record, and resolving label
-        // sets on every call cost ~1 % of the recommender's CPU.
         count: (event, value = 1) => {
-          let child = counters.get(event);
-          if (!child) counters.set(event, (child = metrics.stepEvents.labels({ ...labels, event })));
-          child.inc(value);
+          let counter = counters.get(event);
+          if (!counter) counters.set(event, (counter = { child: metrics.stepEvents.labels({ ...labels, event }), pending: 0 }));
+          counter.pending += value;
         },
         gauge: (name, value) => {
           let child = gauges.get(name);

@@ -10,4 +10,17 @@ describe('KeyIds', () => {
     expect(ids.of(a)).toBe(a.toString('latin1'));
     expect(ids.of(Buffer.from([0x75, 0x00, 0xfe]))).not.toBe(ids.of(a));
   });
+
+  it('peek gives the same ids as of, and remembers nothing', () => {
+    const ids = new KeyIds();
+    const seen = Buffer.from('user\u0000u1', 'latin1');
+    const fresh = Buffer.from([0x00, 0xff, 0x41]);
+    const id = ids.of(seen);
+    expect(ids.peek(seen)).toBe(id);
+    expect(ids.peek(fresh)).toBe(fresh.toString('latin1'));
+    // peek did not remember `fresh`: changing its bytes changes what peek (and of) answer.
+    fresh[2] = 0x42;
+    expect(ids.peek(fresh)).toBe(fresh.toString('latin1'));
+    expect(ids.of(fresh)).toBe(fresh.toString('latin1'));
+  });
 });
