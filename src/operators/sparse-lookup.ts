@@ -65,6 +65,20 @@ export function sparseLookup(name: string, options: SparseLookupOptions): StepDe
       // Per record: the row slots it needs, laid out [user, ...features, ...candidates] (features
       // and candidates of its request, in order).
       const plans: RowSlot[][] = [];
+      // A request's slots, for the feedback in this batch that answers it: the same user, features
+      // and candidates, so the same plan, without looking ~35 keys up again.
+      const planOf = new Map<RequestSnapshot, RowSlot[]>();
+      const planFor = (request: RequestSnapshot): RowSlot[] => {
+        // Sized up front: growing ~35-element arrays by push reallocates them several times per record.
+        const featureCount = request.features.length;
+        const candidateCount = request.candidates.length;
+        const plan = new Array<RowSlot>(1 + featureCount + candidateCount);
+        plan[0] = slots.slot('user', request.userId);
+        for (let i = 0; i < featureCount; i++) plan[1 + i] = slots.slot('feature', request.features[i].key);
+        for (let i = 0; i < candidateCount; i++) plan[1 + featureCount + i] = slots.slot('action', request.candidates[i]);
+        planOf.set(request, plan);
+        return plan;
+      };
       const out = records.map((record) => {
         const { event } = record.value;
         let role: LookedUpEvent['role'] = 'ignore';
@@ -96,16 +110,7 @@ export function sparseLookup(name: string, options: SparseLookupOptions): StepDe
             ctx.metrics.count('feedback_unmatched');
           }
         }
-        // Sized up front: growing ~35-element arrays by push reallocates them several times per record.
-        const featureCount = request ? request.features.length : 0;
-        const candidateCount = request ? request.candidates.length : 0;
-        const plan = new Array<RowSlot>(request ? 1 + featureCount + candidateCount : 0);
-        if (request) {
-          plan[0] = slots.slot('user', request.userId);
-          for (let i = 0; i < featureCount; i++) plan[1 + i] = slots.slot('feature', request.features[i].key);
-          for (let i = 0; i < candidateCount; i++) plan[1 + featureCount + i] = slots.slot('action', request.candidates[i]);
-        }
-        plans.push(plan);
+        plans.push(request ? (planOf.get(request) ?? planFor(request)) : NO_ROWS);
         // A request's own vector as encode made it; a stored request's from its snapshot.
         const dense = event.kind === 'REQUEST' ? record.value.dense : request?.dense ? Float32Array.from(request.dense) : undefined;
         return { meta: record.meta, value: { event, role, request, matched, features: [], candidates: [], dense } as LookedUpEvent };
@@ -181,6 +186,9 @@ export function sparseLookup(name: string, options: SparseLookupOptions): StepDe
     { options: { model: model.name, dim: model.dim }, stores: model.stores },
   );
 }
+
+/** The plan of a record that touches no rows. */
+const NO_ROWS: RowSlot[] = [];
 
 /** The first `max` candidates' action ids, in order. */
 function actionIds(candidates: readonly { actionId: string }[], max: number): string[] {
