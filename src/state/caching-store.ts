@@ -134,7 +134,7 @@ export class CachingStore implements KeyValueStore {
     this.assertOpen();
     // Clean entries equal the inner store's; only dirty ones need overlaying. The inner range
     // gets no limit because dirty deletes may hide some of its entries.
-    const overlay = sortedOverlay(this.dirty.values(), options);
+    const overlay = sortedOverlay(this.dirty, options);
     return overlayRange(this.inner.range({ gte: options.gte, lt: options.lt }), overlay, options.limit);
   }
 

@@ -8,17 +8,24 @@ export interface RangeBounds {
 
 /**
  * The buffered (not yet flushed) writes that fall inside `bounds`, in key order. Write buffers
- * are Maps keyed by the key's latin1 string: latin1 maps every byte to one UTF-16 code unit,
- * so comparing those strings orders keys exactly like comparing their bytes.
+ * are Maps keyed by the key's latin1 string: latin1 maps every byte to one UTF-16 code unit, so
+ * those strings order exactly like the keys' bytes, and the default string sort orders them
+ * without a comparator call per comparison (a Buffer.compare per comparison was ~1 % of the
+ * recommender's CPU: each TTL purge scans a store whose commit-interval of writes is buffered).
  */
-export function sortedOverlay(buffered: Iterable<ChangedEntry>, bounds: RangeBounds): ChangedEntry[] {
-  const inside: ChangedEntry[] = [];
-  for (const entry of buffered) {
-    if (bounds.gte && Buffer.compare(entry.key, bounds.gte) < 0) continue;
-    if (bounds.lt && Buffer.compare(entry.key, bounds.lt) >= 0) continue;
-    inside.push(entry);
+export function sortedOverlay(buffered: ReadonlyMap<string, ChangedEntry>, bounds: RangeBounds): ChangedEntry[] {
+  const gte = bounds.gte?.toString('latin1');
+  const lt = bounds.lt?.toString('latin1');
+  const ids: string[] = [];
+  for (const id of buffered.keys()) {
+    if (gte !== undefined && id < gte) continue;
+    if (lt !== undefined && id >= lt) continue;
+    ids.push(id);
   }
-  return inside.sort((a, b) => Buffer.compare(a.key, b.key));
+  ids.sort();
+  const inside = new Array<ChangedEntry>(ids.length);
+  for (let i = 0; i < ids.length; i++) inside[i] = buffered.get(ids[i])!;
+  return inside;
 }
 
 /**

@@ -153,7 +153,7 @@ export class RocksDbStore implements KeyValueStore {
   range(options: { gte?: Buffer; lt?: Buffer; limit?: number } = {}): AsyncIterable<[Buffer, Buffer]> {
     this.assertOpen();
     // Snapshot the buffer now: the base iterator reads an implicit RocksDB snapshot too.
-    const overlay = sortedOverlay(this.buffered.values(), options);
+    const overlay = sortedOverlay(this.buffered, options);
     return overlayRange(this.scan(options.gte, options.lt), overlay, options.limit);
   }
 
