@@ -45,6 +45,14 @@ export interface EmbeddingRow {
   /** Sightings including those before the row was admitted. */
   seenCount: number;
   lastTouchedMs: number;
+  /**
+   * Scratch for a kernel that copies rows into its own memory once per batch
+   * (operators/recommender/fm-simd-rows.ts): the row's place there, meaningful only while
+   * `kernelRound` is that kernel's current round. Never stored. On the row itself because
+   * finding it in a Map keyed by row, per row per event, was the hottest line of scoring.
+   */
+  kernelOffset: number;
+  kernelRound: number;
 }
 
 /** Plain counters (monotonic) for the runtime to export as metrics. */
@@ -361,6 +369,8 @@ export class EmbeddingRowStore {
       slots: data.subarray(this.dim),
       seenCount,
       lastTouchedMs: now,
+      kernelOffset: -1,
+      kernelRound: 0,
     };
   }
 

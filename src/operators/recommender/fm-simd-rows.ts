@@ -7,6 +7,12 @@ import type { LookedUpEvent } from './types.js';
 const INITIAL_BYTES = 4 << 20;
 
 /**
+ * Placement rounds of every FmSimdRows in the process: unique, so a row's `kernelRound` can only
+ * match the round of the kernel that placed it, in the batch it was placed.
+ */
+let lastRound = 0;
+
+/**
  * ModelTask's FM + AdaGrad path on the WebAssembly SIMD kernel (kernels/wasm/fm-simd.ts).
  *
  * The kernel works on rows in its own linear memory. Copying an event's ~35 rows in and out per
@@ -29,7 +35,9 @@ export class FmSimdRows {
   private readonly rowFloats: number;
   /** Bytes from a row's values to its accumulators, and from one placed row to the next / 2. */
   private readonly stride: number;
-  private readonly placed = new Map<EmbeddingRow, number>();
+  /** Rows placed this round, in placement order (where each went is on the row: kernelOffset). */
+  private readonly placed: EmbeddingRow[] = [];
+  private round = ++lastRound;
   private readonly areaStart: number;
   private next: number;
   private f32!: Float32Array;
@@ -81,7 +89,8 @@ export class FmSimdRows {
 
   /** Forgets every placement without copying anything back (rows are read afresh). */
   reset(): void {
-    this.placed.clear();
+    this.placed.length = 0;
+    this.round = ++lastRound;
     this.next = this.areaStart;
   }
 
@@ -89,7 +98,8 @@ export class FmSimdRows {
   writeBack(): void {
     const f32 = this.f32;
     const n = this.rowFloats;
-    for (const [row, at] of this.placed) {
+    for (const row of this.placed) {
+      const at = row.kernelOffset;
       row.values.set(f32.subarray(at >> 2, (at >> 2) + n));
       row.slots.set(f32.subarray((at + this.stride) >> 2, ((at + this.stride) >> 2) + n));
     }
@@ -138,8 +148,10 @@ export class FmSimdRows {
 
   /** Byte offset of `row`'s values in kernel memory, copying it in on its first use this batch. */
   private place(row: EmbeddingRow): number {
-    let at = this.placed.get(row);
-    if (at === undefined) {
+    let at: number;
+    if (row.kernelRound === this.round) {
+      at = row.kernelOffset;
+    } else {
       at = this.next;
       this.next += 2 * this.stride;
       if (this.next > this.f32.byteLength) {
@@ -148,7 +160,9 @@ export class FmSimdRows {
       }
       this.f32.set(row.values, at >> 2);
       this.f32.set(row.slots, (at + this.stride) >> 2);
-      this.placed.set(row, at);
+      row.kernelOffset = at;
+      row.kernelRound = this.round;
+      this.placed.push(row);
     }
     return at;
   }
