@@ -34,7 +34,7 @@ export function emit(name: string, options: EmitOptions = {}): StepDefinition<Lo
         modelVersion: e.modelVersion ?? 'unknown',
         scoredAt: ctx.now(),
         candidates: options.topK ? ranked.slice(0, options.topK) : ranked,
-        userEmbedding: toArray(e.userEmbedding),
+        userEmbedding: e.userEmbedding ?? [],
       };
     },
     { options: options.topK ? { topK: options.topK } : {} },
@@ -58,15 +58,4 @@ export function rankOrder(scores: Float32Array, count: number): number[] {
     order[at] = i;
   }
   return order;
-}
-
-/**
- * Avro writes arrays only from plain arrays. An indexed copy: Array.from on a Float32Array goes
- * through the iterator protocol, ~1 KiB of garbage per record at d=32 (bench/allocations.ts).
- */
-function toArray(values: Float32Array | undefined): number[] {
-  if (!values) return [];
-  const out = new Array<number>(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = values[i];
-  return out;
 }

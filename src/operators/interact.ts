@@ -31,7 +31,7 @@ export function interact(name: string, options: InteractOptions): StepDefinition
           task.score(e, scores);
           e.scores = scores;
           e.modelVersion = task.version;
-          e.userEmbedding = e.user ? e.user.values.slice(0, model.dim) : new Float32Array(model.dim);
+          e.userEmbedding = copyOf(e.user?.values, model.dim);
           ctx.metrics.count('requests_scored');
         }
         return e;
@@ -39,4 +39,11 @@ export function interact(name: string, options: InteractOptions): StepDefinition
     },
     { options: { model: model.name, interaction: model.interaction, ...(model.dcn ? { crossLayers: model.dcn.cross.layers, rank: model.dcn.cross.rank } : {}) }, stores: model.stores },
   );
+}
+
+/** The first `dim` values as a plain array (zeros without a row): an indexed copy, no iterator. */
+function copyOf(values: Float32Array | undefined, dim: number): number[] {
+  const out = new Array<number>(dim);
+  for (let i = 0; i < dim; i++) out[i] = values ? values[i] : 0;
+  return out;
 }

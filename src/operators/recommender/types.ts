@@ -50,6 +50,9 @@ export interface LookedUpEvent {
   scores?: Float32Array;
   /** Set by interact: the model version that produced the scores. */
   modelVersion?: string;
-  /** Set by interact: a copy of the user's factors at scoring time (later updates do not leak in). */
-  userEmbedding?: Float32Array;
+  /**
+   * Set by interact: a copy of the user's factors at scoring time (later updates do not leak in),
+   * as a plain array because that is what the score record's Avro writer takes.
+   */
+  userEmbedding?: number[];
 }
