@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 const benches: Record<string, string[]> = {
   kernels: ['bench/kernels.ts'],
   encoders: ['bench/encoders.ts'],
+  serde: ['bench/serde.ts'],
   state: ['bench/state-rows.ts', '--users', '500000'],
   passthrough: ['bench/raw-loop.ts'],
   e2e: ['bench/recommender-e2e.ts'],

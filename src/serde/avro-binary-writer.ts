@@ -2,7 +2,7 @@
  * Avro's binary encoding written by hand, primitive by primitive, into one reused buffer: for a
  * hot internal record whose shape is fixed in code, where avsc's generic writer (a record object
  * built per value, a `Buffer.byteLength` call per string, the array and record type dispatch)
- * cost ~1.4× this on request snapshots (bench/README.md). The bytes are exactly avsc's, so either
+ * cost ~2× this on request snapshots (`node dist/bench/serde.js`). The bytes are exactly avsc's, so either
  * can read what the other wrote; tests compare them byte for byte.
  *
  * Arrays are written the way avsc writes them: one block (count, items) then the 0 terminator;
@@ -57,7 +57,7 @@ export class AvroBinaryWriter {
     return this;
   }
 
-  /** Length-prefixed UTF-8. ASCII (ids, feature keys) is copied char by char with no length pass. */
+  /** Length-prefixed UTF-8. ASCII (ids, most feature keys) is copied char by char with no length pass. */
   string(value: string): this {
     const length = value.length;
     this.ensure(5 + length);
@@ -101,12 +101,52 @@ export class AvroBinaryWriter {
     return this.long(0);
   }
 
+  /**
+   * Non-ASCII, as avsc writes it: the UTF-8 length counted here (a lone surrogate counts 3, as
+   * Buffer.byteLength counts it), then up to 64 bytes encoded char by char — two native calls
+   * per string cost more than the loop — and longer strings by Buffer#write.
+   */
   private utf8(value: string): this {
-    const length = Buffer.byteLength(value);
+    const chars = value.length;
+    let length = 0;
+    for (let i = 0; i < chars; i++) {
+      const code = value.charCodeAt(i);
+      if (code < 0x80) length += 1;
+      else if (code < 0x800) length += 2;
+      else if ((code & 0xfc00) === 0xd800 && i + 1 < chars && (value.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+        length += 4;
+        i++;
+      } else length += 3;
+    }
     this.long(length);
     this.ensure(length);
-    this.buffer.write(value, this.position, length, 'utf8');
-    this.position += length;
+    if (length > 64) {
+      this.buffer.write(value, this.position, length, 'utf8');
+      this.position += length;
+      return this;
+    }
+    const buffer = this.buffer;
+    let position = this.position;
+    for (let i = 0; i < chars; i++) {
+      let code = value.charCodeAt(i);
+      if (code < 0x80) {
+        buffer[position++] = code;
+      } else if (code < 0x800) {
+        buffer[position++] = (code >> 6) | 0xc0;
+        buffer[position++] = (code & 0x3f) | 0x80;
+      } else if ((code & 0xfc00) === 0xd800 && i + 1 < chars && (value.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+        code = 0x10000 + ((code & 0x03ff) << 10) + (value.charCodeAt(++i) & 0x03ff);
+        buffer[position++] = (code >> 18) | 0xf0;
+        buffer[position++] = ((code >> 12) & 0x3f) | 0x80;
+        buffer[position++] = ((code >> 6) & 0x3f) | 0x80;
+        buffer[position++] = (code & 0x3f) | 0x80;
+      } else {
+        buffer[position++] = (code >> 12) | 0xe0;
+        buffer[position++] = ((code >> 6) & 0x3f) | 0x80;
+        buffer[position++] = (code & 0x3f) | 0x80;
+      }
+    }
+    this.position = position;
     return this;
   }
 

@@ -35,7 +35,7 @@ const writer = new AvroBinaryWriter(4096);
 
 /**
  * Written field by field in `requestSnapshotType`'s layout (the same bytes avsc would write, checked in
- * the tests): one is written per scored request, and avsc's generic writer cost ~1.4× as much.
+ * the tests): one is written per scored request, and avsc's generic writer cost ~2× as much.
  */
 export function encodeRequestSnapshot(snapshot: RequestSnapshot): Buffer {
   writer.scratch.writeDoubleLE(snapshot.eventTime, 0);
