@@ -10,9 +10,12 @@ import { isFiniteArray } from '../kernels/vector.js';
 import { FmSimdRows } from './fm-simd-rows.js';
 import type { RecommenderModel } from './recommender-model.js';
 import { decodeRequestSnapshot, encodeRequestSnapshot, requestSnapshotTime } from './request-snapshot-codec.js';
+import { RequestExpiry } from './request-expiry.js';
 import type { LookedUpEvent, RequestSnapshot } from './types.js';
 
 const DENSE_KEY = rowKey('model', 'dense');
+/** Requests a task's expiry index lists at most (~100 bytes each); past it, purges scan. */
+export const MAX_INDEXED_REQUESTS = 1_000_000;
 
 /**
  * One partition's live copy of a recommender model: its row store, its dense weights (bias,
@@ -64,6 +67,8 @@ export class ModelTask {
   denseDirty = false;
   /** Feedback updates applied by this task: part of the model version in score records. */
   updates = 0;
+  /** Stored requests by event time, so a purge pops what expired instead of scanning. */
+  private readonly expiry = new RequestExpiry(MAX_INDEXED_REQUESTS);
   private versionAt = -1;
   private versionText = '';
 
@@ -260,7 +265,9 @@ export class ModelTask {
   }
 
   async storeRequest(snapshot: RequestSnapshot): Promise<void> {
-    await this.requests.put(Buffer.from(snapshot.requestId), encodeRequestSnapshot(snapshot));
+    const key = Buffer.from(snapshot.requestId);
+    await this.requests.put(key, encodeRequestSnapshot(snapshot));
+    this.expiry.add(snapshot.eventTime, key);
   }
 
   async findRequests(requestIds: string[]): Promise<(RequestSnapshot | undefined)[]> {
@@ -268,14 +275,41 @@ export class ModelTask {
     return values.map((v) => (v ? decodeRequestSnapshot(v) : undefined));
   }
 
-  /** Deletes scored requests older than the TTL (event time), so the store stays bounded. */
+  /**
+   * Deletes scored requests older than the TTL (event time), so the store stays bounded: those
+   * the expiry index lists as due, each checked against the time it is stored with; the first
+   * time (and whenever the index gave up) by scanning every stored request, which also lists the
+   * rest. Either way exactly the stored requests older than the cutoff go, so state after a
+   * crash and replay (which starts with a scan) is the same as without one.
+   */
   async purgeRequests(now: number): Promise<number> {
-    const expired: Buffer[] = [];
-    for await (const [key, value] of this.requests.range()) {
-      if (now - requestSnapshotTime(value) > this.model.requestTtlMs) expired.push(key);
+    const ttl = this.model.requestTtlMs;
+    if (!this.expiry.complete) {
+      const expired: Buffer[] = [];
+      const remaining: { time: number; key: Buffer }[] = [];
+      for await (const [key, value] of this.requests.range()) {
+        const time = requestSnapshotTime(value);
+        if (now - time > ttl) expired.push(key);
+        else remaining.push({ time, key });
+      }
+      for (const key of expired) await this.requests.delete(key);
+      this.expiry.rebuild(remaining);
+      return expired.length;
     }
-    for (const key of expired) await this.requests.delete(key);
-    return expired.length;
+    const due = this.expiry.popBefore(now - ttl);
+    if (due.length === 0) return 0;
+    const stored = await this.requests.getMany(due);
+    // A key stored twice is listed twice; one stored again later is listed with its new time.
+    const deleted = new Set<string>();
+    for (let i = 0; i < due.length; i++) {
+      const value = stored[i];
+      if (!value || !(now - requestSnapshotTime(value) > ttl)) continue;
+      const id = due[i].toString('latin1');
+      if (deleted.has(id)) continue;
+      deleted.add(id);
+      await this.requests.delete(due[i]);
+    }
+    return deleted.size;
   }
 
   private prepare(e: LookedUpEvent): void {
