@@ -17,6 +17,7 @@ const benches: Record<string, string[]> = {
   steps: ['bench/step-times.ts'],
   allocations: ['bench/allocations.ts'],
   learning: ['bench/evaluate-learning.ts'],
+  digest: ['bench/output-digest.ts'],
 };
 
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(benches);
