@@ -31,7 +31,8 @@ export function recordStep<In, Out>(
         }
         if (out === undefined) continue;
         if (Array.isArray(out)) for (const value of out) records.push({ meta: record.meta, value });
-        else records.push({ meta: record.meta, value: out });
+        // A step that returns the value it was given (enriched in place) keeps its envelope.
+        else records.push(out === (record.value as unknown) ? (record as unknown as Envelope<Out>) : { meta: record.meta, value: out });
       }
       return { partition: batch.partition, records };
     });
