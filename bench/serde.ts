@@ -6,6 +6,9 @@
  *     text (what the agent-recommender decodes);
  *   - encoding a request snapshot: avsc's generic writer vs the field-by-field AvroBinaryWriter
  *     the topology uses (the bytes are checked equal first);
+ *   - encoding a score record (what emit's sink writes per request): avsc through a scratch buffer,
+ *     as the serde wrote it before, vs the hand-written body avroSerde now uses for
+ *     score-record.v1 (bytes checked equal first);
  *   - validating a REQUEST (`validateTrajectoryEvent`): a map per request, the earlier duplicate
  *     check, vs fingerprinted pairs, on freshly decoded events (no string hashes cached).
  *
@@ -16,7 +19,7 @@ import { encodeRequestSnapshot, requestSnapshotType } from '../src/operators/rec
 import type { RequestSnapshot } from '../src/operators/recommender/types.js';
 import { AvroScratch } from '../src/serde/avro-scratch.js';
 import { avroSerde } from '../src/serde/avro-serde.js';
-import type { TrajectoryEvent } from '../src/serde/records.js';
+import type { ScoreRecord, TrajectoryEvent } from '../src/serde/records.js';
 import { validateTrajectoryEvent } from '../src/serde/validate-trajectory-event.js';
 import { SimulatedUsers } from '../src/simulation/simulated-users.js';
 
@@ -95,4 +98,28 @@ report(
   fastest([], mapCheck, decodedRequests),
   'validateTrajectoryEvent (all checks)',
   fastest([], validateTrajectoryEvent, decodedRequests),
+);
+
+// Score records as emit builds them: 20 ranked candidates and a 32-float embedding per request.
+const scoreSerde = avroSerde<ScoreRecord>('score-record');
+const scoreRecords: ScoreRecord[] = requests.map((event, n) => ({
+  requestId: event.requestId ?? event.eventId,
+  userId: event.userId,
+  eventTime: event.eventTime,
+  modelVersion: `fm-d32/p${n % 4}/u${n}`,
+  scoredAt: event.eventTime + 5,
+  candidates: event.candidates.map((candidate, i) => ({ actionId: candidate.actionId, score: Math.fround(Math.sin(n + i)), rank: i + 1 })),
+  userEmbedding: Array.from({ length: 32 }, (_, i) => Math.fround(Math.cos(n * i))),
+}));
+const scoreScratch = new AvroScratch(4096, scoreSerde.serialize(scoreRecords[0]).subarray(0, 10));
+const avscScore = (record: ScoreRecord): Buffer => Buffer.from(scoreScratch.encode(scoreSerde.schema.type, record, 10));
+for (const record of scoreRecords) {
+  if (!avscScore(record).equals(scoreSerde.serialize(record))) throw new Error(`score record ${record.requestId}: the two encoders disagree`);
+}
+report(
+  `encode a score record (${scoreRecords.length.toLocaleString('en')} records, 20 candidates, d=32; bytes equal)`,
+  'avsc through a scratch buffer',
+  fastest(scoreRecords, avscScore),
+  'hand-written score-record.v1 body',
+  fastest(scoreRecords, (record) => scoreSerde.serialize(record)),
 );

@@ -6,7 +6,8 @@
  * can read what the other wrote; tests compare them byte for byte.
  *
  * Arrays are written the way avsc writes them: one block (count, items) then the 0 terminator;
- * an empty array is the terminator alone.
+ * an empty array is the terminator alone. Each primitive throws (TypeError, RangeError) on a
+ * value avsc would refuse for its type, instead of writing bytes no reader would expect.
  */
 export class AvroBinaryWriter {
   private buffer: Buffer;
@@ -35,6 +36,7 @@ export class AvroBinaryWriter {
 
   /** Zig-zag varint, as avsc: 32-bit arithmetic while it fits, exact doubles beyond (to 2^53). */
   long(n: number): this {
+    if (!Number.isSafeInteger(n)) throw new RangeError(`not a long: ${String(n)}`);
     this.ensure(10);
     const buffer = this.buffer;
     let position = this.position;
@@ -57,8 +59,15 @@ export class AvroBinaryWriter {
     return this;
   }
 
+  /** An Avro int: a long in the int32 range. */
+  int(n: number): this {
+    if ((n | 0) !== n) throw new RangeError(`not an int: ${String(n)}`);
+    return this.long(n);
+  }
+
   /** Length-prefixed UTF-8. ASCII (ids, most feature keys) is copied char by char with no length pass. */
   string(value: string): this {
+    if (typeof value !== 'string') throw new TypeError(`not a string: ${String(value)}`);
     const length = value.length;
     this.ensure(5 + length);
     const start = this.position;
@@ -78,6 +87,7 @@ export class AvroBinaryWriter {
   }
 
   double(value: number): this {
+    if (typeof value !== 'number') throw new TypeError(`not a double: ${String(value)}`);
     this.ensure(8);
     this.buffer.writeDoubleLE(value, this.position);
     this.position += 8;
@@ -85,6 +95,7 @@ export class AvroBinaryWriter {
   }
 
   float(value: number): this {
+    if (typeof value !== 'number') throw new TypeError(`not a float: ${String(value)}`);
     this.ensure(4);
     this.buffer.writeFloatLE(value, this.position);
     this.position += 4;

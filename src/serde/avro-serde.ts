@@ -1,6 +1,8 @@
 import avro, { type Type } from 'avsc';
 import { BadRecordError, ConfigError, errorMessage } from '../errors.js';
+import { AvroBinaryWriter } from './avro-binary-writer.js';
 import { AvroScratch } from './avro-scratch.js';
+import { SCORE_RECORD_V1_FINGERPRINT, writeScoreRecordV1 } from './score-record-body.js';
 import type { Serde } from '../topology/types.js';
 import { compileBodyCheck, type BodyCheck } from './compile-body-check.js';
 import { fieldPath } from './field-path.js';
@@ -43,6 +45,13 @@ interface KnownWriter {
 const INITIAL_SCRATCH_BYTES = 4096;
 
 /**
+ * Record bodies written field by field instead of by avsc, by the exact schema (fingerprint) they
+ * encode: hot outputs only, each byte-identical to avsc's (tested). Another version of the family
+ * is written by avsc.
+ */
+const HAND_WRITTEN_BODIES: ReadonlyMap<bigint, (writer: AvroBinaryWriter, value: never) => void> = new Map([[SCORE_RECORD_V1_FINGERPRINT, writeScoreRecordV1]]);
+
+/**
  * Avro single-object encoding for one schema family of the registry: writes with the chosen
  * version, reads any version of the family by resolving the writer schema the header names into
  * this serde's schema (missing fields get their defaults). Failures are BadRecordErrors, so a
@@ -68,6 +77,9 @@ export function avroSerde<T>(family: string, options: AvroSerdeOptions = {}): Av
   const writers = versions.map((writer) => knownWriter(reader, readType, writer));
   // Per serde, not per module: grows to the largest record this serde has written.
   const scratch = new AvroScratch(INITIAL_SCRATCH_BYTES, header);
+  const handWritten = HAND_WRITTEN_BODIES.get(reader.fingerprint) as ((writer: AvroBinaryWriter, value: T) => void) | undefined;
+  const bodyWriter = handWritten && new AvroBinaryWriter(INITIAL_SCRATCH_BYTES);
+  if (bodyWriter) header.copy(bodyWriter.scratch);
 
   function findWriter(bytes: Buffer): KnownWriter {
     const low = bytes.readUInt32LE(2);
@@ -91,6 +103,15 @@ export function avroSerde<T>(family: string, options: AvroSerdeOptions = {}): Av
     schema: reader,
 
     serialize(value: T): Buffer {
+      if (handWritten && bodyWriter) {
+        try {
+          handWritten(bodyWriter.reset(SINGLE_OBJECT_HEADER_LENGTH), value);
+          return bodyWriter.copy();
+        } catch {
+          // A value the schema refuses: avsc below names the field (or, were the hand-written
+          // writer stricter than the schema, writes it).
+        }
+      }
       let encoded: Buffer;
       try {
         encoded = scratch.encode(reader.type, value, SINGLE_OBJECT_HEADER_LENGTH);

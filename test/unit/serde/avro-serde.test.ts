@@ -9,6 +9,7 @@ import {
   type TrajectoryEvent,
   type TrajectoryEventV1,
 } from '../../../src/serde/index.js';
+import { SCORE_RECORD_V1_FINGERPRINT } from '../../../src/serde/score-record-body.js';
 import { deadLetter, feedbackEvent, requestEvent, requestEventV1, scoreRecord } from './fixtures.js';
 
 const registry = SchemaRegistry.fromDirectory();
@@ -294,5 +295,40 @@ describe('avroSerde skipOnRead', () => {
     expect(make).toThrow(ConfigError);
     expect(make).toThrow('/serde/skipOnRead/1');
     expect(make).toThrow(message);
+  });
+});
+
+describe('avroSerde hand-written score-record body', () => {
+  it('is pinned to score-record.v1.avsc: another schema is written by avsc', () => {
+    expect(SCORE_RECORD_V1_FINGERPRINT).toBe(registry.version('score-record', 1)!.fingerprint);
+  });
+
+  it('writes exactly the bytes avsc writes, for records of every shape', () => {
+    let seed = 5;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const pieces = ['act', '-', 'ü', '×', '日本', '😀', 'x'.repeat(70), '7'];
+    const text = () => Array.from({ length: Math.floor(random() * 5) }, () => pieces[Math.floor(random() * pieces.length)]).join('');
+    for (let n = 0; n < 300; n++) {
+      const record = scoreRecord({
+        requestId: `req-${n}${text()}`,
+        userId: text(),
+        eventTime: Math.floor(random() * 2 ** 45) - (n % 7 === 0 ? 2 ** 44 : 0),
+        modelVersion: text(),
+        scoredAt: n,
+        candidates: Array.from({ length: Math.floor(random() * 40) }, (_, i) => ({ actionId: text(), score: (random() - 0.5) * 1e6, rank: i + 1 - (n % 3) * 2 ** 20 })),
+        userEmbedding: Array.from(Float32Array.from({ length: Math.floor(random() * 70) }, () => random() - 0.5)),
+      });
+      const bytes = scores.serialize(record);
+      expect(bytes.subarray(SINGLE_OBJECT_HEADER_LENGTH).equals(scores.schema.type.toBuffer(record)), `record ${n}`).toBe(true);
+      expect(bytes.subarray(0, SINGLE_OBJECT_HEADER_LENGTH).equals(scores.serialize(scoreRecord()).subarray(0, SINGLE_OBJECT_HEADER_LENGTH))).toBe(true);
+    }
+  });
+
+  it('leaves nothing behind from a value it refused: the next one is written whole', () => {
+    const good = scoreRecord();
+    const expected = scores.schema.type.toBuffer(good);
+    expectCode(() => scores.serialize(scoreRecord({ candidates: [{ actionId: 'a', score: 1, rank: 2 ** 31 }] })), 'VALIDATION_FAILED');
+    expectCode(() => scores.serialize(scoreRecord({ scoredAt: 1.5 })), 'VALIDATION_FAILED');
+    expect(scores.serialize(good).subarray(SINGLE_OBJECT_HEADER_LENGTH).equals(expected)).toBe(true);
   });
 });
