@@ -46,7 +46,7 @@ export function emit(name: string, options: EmitOptions = {}): StepDefinition<Lo
  * the ~20 candidates of a request beats Array.prototype.sort calling a comparator closure per
  * comparison. Stable, so equal scores keep their order.
  */
-export function rankOrder(scores: Float32Array, count: number): number[] {
+export function rankOrder(scores: ArrayLike<number>, count: number): number[] {
   const order = new Array<number>(count);
   for (let i = 0; i < count; i++) {
     const score = scores[i];

@@ -25,11 +25,14 @@ export function interact(name: string, options: InteractOptions): StepDefinition
     'interact',
     (ctx) => {
       const task = ModelTask.of(ctx, model);
+      // Scored into one scratch array, kept as a plain array: a Float32Array of 20 scores is
+      // past V8's on-heap limit for typed arrays (64 bytes), so one per request cost an
+      // off-heap buffer and its finalization in every GC.
+      const scratch = new Float32Array(model.maxCandidates);
       return (e) => {
         if (e.role === 'score') {
-          const scores = new Float32Array(e.candidates.length);
-          task.score(e, scores);
-          e.scores = scores;
+          task.score(e, scratch);
+          e.scores = copyOf(scratch, e.candidates.length);
           e.modelVersion = task.version;
           e.userEmbedding = copyOf(e.user?.values, model.dim);
           ctx.metrics.count('requests_scored');
@@ -41,9 +44,9 @@ export function interact(name: string, options: InteractOptions): StepDefinition
   );
 }
 
-/** The first `dim` values as a plain array (zeros without a row): an indexed copy, no iterator. */
-function copyOf(values: Float32Array | undefined, dim: number): number[] {
-  const out = new Array<number>(dim);
-  for (let i = 0; i < dim; i++) out[i] = values ? values[i] : 0;
+/** The first `count` values as a plain array (zeros without values): an indexed copy, no iterator. */
+function copyOf(values: Float32Array | undefined, count: number): number[] {
+  const out = new Array<number>(count);
+  for (let i = 0; i < count; i++) out[i] = values ? values[i] : 0;
   return out;
 }

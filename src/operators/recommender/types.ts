@@ -46,8 +46,8 @@ export interface LookedUpEvent {
   /** One per request candidate; undefined while the filter holds the action back. */
   candidates: (EmbeddingRow | undefined)[];
   dense?: Float32Array;
-  /** Set by interact for 'score' records: one score per candidate. */
-  scores?: Float32Array;
+  /** Set by interact for 'score' records: one score per candidate (single-precision values). */
+  scores?: number[];
   /** Set by interact: the model version that produced the scores. */
   modelVersion?: string;
   /**
