@@ -295,7 +295,7 @@ function simdFmStep(tables: Tables, events: Events): { step: Step; copyBack: (in
     const constant = prepare(rows, weights, contextCount, DIM, sum) + bias[0];
     score(cands, CANDIDATES, DIM, sum, constant, scoresAt);
     logisticLoss(scores, events.shown[e], events.label[e], 1, dScores);
-    biasGradient[0] = kernel.backwardAdagrad(rows, rowSlots, weights, contextCount, cands, candSlots, CANDIDATES, dScoresAt, sum, scratch, ROW_CONFIG);
+    biasGradient[0] = kernel.backwardAdagrad({ rows, rowSlots, weights, count: contextCount, cands, candSlots, candCount: CANDIDATES, dScores: dScoresAt, sum, scratch, config: ROW_CONFIG });
     adagradUpdate(bias, biasSlot, biasGradient, ROW_CONFIG);
   };
   const copyBack = (into: Tables) => {

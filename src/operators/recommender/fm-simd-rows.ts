@@ -1,6 +1,6 @@
 import type { EmbeddingRow } from '../../state/embedding-row-store.js';
 import type { AdagradConfig } from '../kernels/optimizers.js';
-import { FmSimdKernel } from '../kernels/wasm/fm-simd.js';
+import { FmSimdKernel, type BackwardCall } from '../kernels/wasm/fm-simd.js';
 import type { LookedUpEvent } from './types.js';
 
 /** Linear memory reserved up front; it grows (doubling) when a batch places more rows. */
@@ -54,6 +54,8 @@ export class FmSimdRows {
   private readonly candSlots: number;
   private readonly contextZero: number;
   private readonly candidateZero: number;
+  /** learn()'s arguments to the kernel: offsets fixed here, counts set per event. */
+  private readonly backwardCall: BackwardCall;
   /** The last scored event's layout, which learn() reuses. */
   private contextCount = 0;
   private candidateCount = 0;
@@ -83,6 +85,7 @@ export class FmSimdRows {
     this.contextZero = k.allocate(2 * this.stride);
     this.candidateZero = k.allocate(2 * this.stride);
     this.areaStart = k.allocate(0);
+    this.backwardCall = { rows: this.rows, rowSlots: this.rowSlots, weights: this.weights, count: 0, cands: this.cands, candSlots: this.candSlots, candCount: 0, dScores: this.dScores, sum: this.sum, scratch: this.scratch, config: adagrad };
     this.next = this.areaStart;
     this.refreshViews();
   }
@@ -119,7 +122,8 @@ export class FmSimdRows {
     for (const row of e.candidates) candidates.push(row ? this.place(row) : this.zero(this.candidateZero));
     const { f32, i32 } = this;
     f32[this.weights >> 2] = 1;
-    e.features.forEach((f, i) => (f32[(this.weights >> 2) + 1 + i] = f.weight));
+    const weightsAt = (this.weights >> 2) + 1;
+    for (let i = 0; i < e.features.length; i++) f32[weightsAt + i] = e.features[i].weight;
     this.writeOffsets(i32, this.rows, this.rowSlots, context);
     this.writeOffsets(i32, this.cands, this.candSlots, candidates);
     this.contextCount = context.length;
@@ -136,9 +140,11 @@ export class FmSimdRows {
    */
   learn(dScores: Float32Array): number | undefined {
     this.f32.set(dScores.subarray(0, this.candidateCount), this.dScores >> 2);
-    const args = [this.rows, this.rowSlots, this.weights, this.contextCount, this.cands, this.candSlots, this.candidateCount, this.dScores, this.sum, this.scratch, this.adagrad] as const;
-    if (!this.kernel.gradientsFinite(...args)) return undefined;
-    const biasGradient = this.kernel.backwardAdagrad(...args);
+    const call = this.backwardCall;
+    call.count = this.contextCount;
+    call.candCount = this.candidateCount;
+    if (!this.kernel.gradientsFinite(call)) return undefined;
+    const biasGradient = this.kernel.backwardAdagrad(call);
     if (this.usedZero) {
       this.f32.fill(0, this.contextZero >> 2, (this.contextZero + 2 * this.stride) >> 2);
       this.f32.fill(0, this.candidateZero >> 2, (this.candidateZero + 2 * this.stride) >> 2);

@@ -77,14 +77,15 @@ function runBoth(seed: number, dScoresOf: (scores: Float32Array) => Float32Array
   const judgedGradients = candidateGradients.filter((_, c) => dScores[c] !== 0);
   const tsFinite = [...contextGradients, ...judgedGradients].every((g) => g.every(Number.isFinite)) && Number.isFinite(Math.fround(tsBias));
   const memoryBeforeCheck = f32().slice();
-  const simdFinite = kernel.gradientsFinite(rows, rowSlots, weights, context.length, cands, candSlots, CANDIDATES, dScoresAt, sum, scratch, config);
+  const call = { rows, rowSlots, weights, count: context.length, cands, candSlots, candCount: CANDIDATES, dScores: dScoresAt, sum, scratch, config };
+  const simdFinite = kernel.gradientsFinite(call);
   const rowsUnchangedByCheck = [...placedContext, ...placedCandidates].every((p) =>
     Buffer.from(f32().buffer, p.values, ROW * 4).equals(Buffer.from(memoryBeforeCheck.buffer, p.values, ROW * 4)) &&
     Buffer.from(f32().buffer, p.slots, ROW * 4).equals(Buffer.from(memoryBeforeCheck.buffer, p.slots, ROW * 4)),
   );
   context.forEach((r, i) => adagradUpdate(r.values, r.slots, contextGradients[i], config));
   candidates.forEach((r, c) => dScores[c] !== 0 && adagradUpdate(r.values, r.slots, candidateGradients[c], config));
-  const simdBias = kernel.backwardAdagrad(rows, rowSlots, weights, context.length, cands, candSlots, CANDIDATES, dScoresAt, sum, scratch, config);
+  const simdBias = kernel.backwardAdagrad(call);
 
   const read = (p: { values: number; slots: number }): Row => ({
     values: f32().slice(p.values / 4, p.values / 4 + ROW),

@@ -79,27 +79,40 @@ export class FmSimdKernel {
     if (bytes > have) this.memory.grow(Math.ceil(Math.max(bytes - have, have) / 65536));
   }
 
-  /** AdaGrad step (fused into backwardAdagrad) with `config`; returns dLoss/dBias. */
-  backwardAdagrad(...args: BackwardArgs): number {
-    return this.backward(this.exports.backwardAdagrad, ...args);
+  /** AdaGrad step (fused into backwardAdagrad) with `call.config`; returns dLoss/dBias. */
+  backwardAdagrad(call: BackwardCall): number {
+    return this.backward(this.exports.backwardAdagrad, call);
   }
 
-  /** Whether backwardAdagrad with the same arguments would apply only finite gradients. */
-  gradientsFinite(...args: BackwardArgs): boolean {
-    return this.backward(this.exports.gradientsFinite, ...args) === 1;
+  /** Whether backwardAdagrad with the same call would apply only finite gradients. */
+  gradientsFinite(call: BackwardCall): boolean {
+    return this.backward(this.exports.gradientsFinite, call) === 1;
   }
 
-  private backward(fn: BackwardFunction, ...[rows, rowSlots, weights, count, cands, candSlots, candCount, dScores, sum, scratch, config]: BackwardArgs): number {
-    return fn(rows, rowSlots, weights, count, cands, candSlots, candCount, dScores, this.dim, sum, scratch, config.learningRate, config.initialAccumulator, config.l2, config.gradientClip);
+  private backward(fn: BackwardFunction, c: BackwardCall): number {
+    const config = c.config;
+    return fn(c.rows, c.rowSlots, c.weights, c.count, c.cands, c.candSlots, c.candCount, c.dScores, this.dim, c.sum, c.scratch, config.learningRate, config.initialAccumulator, config.l2, config.gradientClip);
   }
 }
 
-/** Arguments of FmSimdKernel's backward wrappers: offsets as in the exports, `dim` and AdaGrad's settings filled in. */
-type BackwardArgs = [
-  rows: number, rowSlots: number, weights: number, count: number,
-  cands: number, candSlots: number, candCount: number, dScores: number,
-  sum: number, scratch: number, config: AdagradConfig,
-];
+/**
+ * Arguments of FmSimdKernel's backward wrappers: offsets as in the exports, `dim` and AdaGrad's
+ * settings filled in. An object the caller keeps and updates per event (counts), so a call
+ * allocates nothing — per feedback, rest and spread argument lists did.
+ */
+export interface BackwardCall {
+  rows: number;
+  rowSlots: number;
+  weights: number;
+  count: number;
+  cands: number;
+  candSlots: number;
+  candCount: number;
+  dScores: number;
+  sum: number;
+  scratch: number;
+  config: AdagradConfig;
+}
 
 // Local indices are named per function: parameters first, then the declared locals.
 function prepareFunction(): FunctionDefinition {
