@@ -1,5 +1,5 @@
 import { AgentrecError } from '../errors.js';
-import type { EmbeddingRow } from '../state/embedding-row-store.js';
+import { sighted, type EmbeddingRow } from '../state/embedding-row-store.js';
 import { batchStep } from '../topology/step.js';
 import type { Batch, StepDefinition } from '../topology/types.js';
 import { ModelTask } from './recommender/model-task.js';
@@ -137,8 +137,7 @@ export function sparseLookup(name: string, options: SparseLookupOptions): StepDe
         for (let j = 0; j < plan.length; j++) {
           const row = slots.readThisBatch(plan[j]);
           if (row && !(time - row.lastTouchedMs > rowTtlMs)) {
-            row.seenCount++;
-            row.lastTouchedMs = time;
+            sighted(row, time);
             rows[j] = row;
           } else {
             if (row) task.expiredInBatch.add(row);

@@ -55,6 +55,16 @@ export interface EmbeddingRow {
   kernelRound: number;
 }
 
+/**
+ * One more sighting of a row, at event time `now`: what every read of a row records (the
+ * frequency filter counts sightings, expiry looks at the last one). Also for callers that reuse
+ * a row they read earlier in the same batch (the lookup step), so both count the same.
+ */
+export function sighted(row: EmbeddingRow, now: number): void {
+  row.seenCount++;
+  row.lastTouchedMs = now;
+}
+
 /** Plain counters (monotonic) for the runtime to export as metrics. */
 export interface RowStoreCounters {
   created: number;
@@ -172,8 +182,7 @@ export class EmbeddingRowStore {
     }
     // A key twice in `keys` is stamped twice, as getRows() stamps it.
     for (let i = 0; i < results.length; i++) {
-      results[i].seenCount++;
-      results[i].lastTouchedMs = now;
+      sighted(results[i], now);
     }
     return results;
   }
@@ -200,8 +209,7 @@ export class EmbeddingRowStore {
       const id = this.ids.of(keys[i]);
       const entry = this.resident.get(id);
       if (entry && !(now - entry.row.lastTouchedMs > entry.ttlMs)) {
-        entry.row.seenCount++;
-        entry.row.lastTouchedMs = now;
+        sighted(entry.row, now);
         results[i] = entry.row;
         continue;
       }
@@ -226,8 +234,7 @@ export class EmbeddingRowStore {
       const again = this.resident.get(id);
       if (again) {
         // The same key earlier in this call: already read or created.
-        again.row.seenCount++;
-        again.row.lastTouchedMs = now;
+        sighted(again.row, now);
         results[i] = again.row;
         continue;
       }
