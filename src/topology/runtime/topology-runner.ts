@@ -43,6 +43,8 @@ export class TopologyRunner {
   private commitTimer?: NodeJS.Timeout;
   /** The commit running now, if any: commits run one after another (see serialCommit). */
   private commitQueue: Promise<void> = Promise.resolve();
+  /** A commitAll queued behind the running commit and not started yet. */
+  private queuedCommitAll?: Promise<void>;
   private metricsServer?: { port: number; close(): Promise<void> };
   private stopping?: Promise<void>;
   private failed?: unknown;
@@ -141,7 +143,14 @@ export class TopologyRunner {
 
   /** Commits every task now (tests and the test driver use it to reach a known point). */
   commitAll(): Promise<void> {
-    return this.serialCommit(() => this.commitAllNow());
+    // A call while another commitAll waits for its turn shares that one: it has not started, so
+    // it commits everything processed before this call too. Without sharing, commits slower
+    // than the interval would queue up without bound.
+    this.queuedCommitAll ??= this.serialCommit(() => {
+      this.queuedCommitAll = undefined;
+      return this.commitAllNow();
+    });
+    return this.queuedCommitAll;
   }
 
   /**
