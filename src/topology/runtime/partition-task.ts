@@ -162,6 +162,11 @@ export class PartitionTask {
     return this.serial('commit', () => this.commitNow(always));
   }
 
+  /** The last input offset the consumer group was asked to commit past (and did not refuse). */
+  get committedThrough(): number {
+    return this.lastCommitted;
+  }
+
   /** The consumer group accepted `offset`: later commits need not repeat it. */
   confirmCommitted(offset: number): void {
     this.lastCommitted = Math.max(this.lastCommitted, offset - 1);

@@ -170,9 +170,16 @@ export class TopologyRunner {
   private async commitAllNow(): Promise<void> {
     const started = performance.now();
     const offsets: { topic: string; partition: number; offset: number }[] = [];
+    const advanced = new Set<number>();
     for (const task of this.tasks.values()) {
-      const offset = await task.commit();
-      if (offset !== undefined) offsets.push({ topic: this.topology.source.topic, partition: task.partition, offset });
+      // Every task's offset goes out, advanced or not: the Kafka binding reports a commit done
+      // once librdkafka has queued it, so one the group then failed to store would otherwise
+      // never be sent again, leaving the group behind for good. Repeating an offset costs one
+      // small request per interval.
+      const offset = await task.commit(true);
+      if (offset === undefined) continue;
+      offsets.push({ topic: this.topology.source.topic, partition: task.partition, offset });
+      if (offset - 1 > task.committedThrough) advanced.add(task.partition);
     }
     if (offsets.length === 0) return;
     try {
@@ -184,8 +191,8 @@ export class TopologyRunner {
       return;
     }
     for (const o of offsets) this.tasks.get(o.partition)?.confirmCommitted(o.offset);
-    for (const o of offsets) this.metrics.commits.inc({ topology: this.topology.name, partition: String(o.partition) });
-    this.metrics.commitDuration.observe({ topology: this.topology.name }, (performance.now() - started) / 1000);
+    for (const o of offsets) if (advanced.has(o.partition)) this.metrics.commits.inc({ topology: this.topology.name, partition: String(o.partition) });
+    if (advanced.size > 0) this.metrics.commitDuration.observe({ topology: this.topology.name }, (performance.now() - started) / 1000);
   }
 
   private async onAssigned(partitions: TopicPartition[]): Promise<void> {

@@ -69,3 +69,44 @@ it('hands overlapping commits to the group one after another, so no partition’
     await runner.stop();
   }
 });
+
+it('sends every task’s offset at each commit, so a commit the group lost is repaired by the next one', async () => {
+  const t = topology('repaired')
+    .from('in', { topic: 'repaired.in', partitions: 2 })
+    .step(recordStep<RawRecord, Buffer>('copy', 'copy', () => (raw) => raw.value ?? Buffer.alloc(0)))
+    .to('out', { topic: 'repaired.out', serde: bytesSerde() });
+  const embedded = createEmbeddedTransport();
+  let loseNext = true;
+  // The first commit "succeeds" without being stored, as a queued commit the broker then fails.
+  const transport: Transport = Object.assign(Object.create(embedded) as Transport, {
+    createConsumer(options: Parameters<Transport['createConsumer']>[0]) {
+      const consumer = embedded.createConsumer(options);
+      const commit = consumer.commit.bind(consumer);
+      consumer.commit = async (offsets) => {
+        if (loseNext) {
+          loseNext = false;
+          return;
+        }
+        await commit(offsets);
+      };
+      return consumer;
+    },
+  });
+  const runner = new TopologyRunner(t, { transport, groupId: 'repaired', stateBackend: 'memory', commitIntervalMs: 3_600_000, log: () => undefined });
+  await runner.start();
+  const committed = () => embedded.createConsumer({ groupId: 'repaired', topics: ['repaired.in'] }).committed([0, 1].map((partition) => ({ topic: 'repaired.in', partition })));
+  try {
+    await embedded.createProducer().send(Array.from({ length: 10 }, (_, i) => ({ topic: 'repaired.in', partition: i % 2, key: null, value: Buffer.from('x') })));
+    await eventually(() => runner.describe().tasks.reduce((sum, task) => sum + task.lastProcessed + 1, 0) === 10, '10 records processed', { timeoutMs: 10_000, pollMs: 5 });
+    await runner.commitAll();
+    expect(await committed()).toEqual([undefined, undefined]);
+    // Nothing new was processed, and still the offsets go out again.
+    await runner.commitAll();
+    expect(await committed()).toEqual([5, 5]);
+    // Counted as commits once, when they advanced.
+    const counted = (await runner.metrics.commits.get()).values.map((v) => v.value);
+    expect(counted).toEqual([1, 1]);
+  } finally {
+    await runner.stop();
+  }
+});
