@@ -155,11 +155,11 @@ export class PartitionTask {
 
   /**
    * Makes everything processed so far durable and returns the input offset to commit (next to
-   * read), or undefined when nothing advanced since the last confirmed commit. `always` returns
-   * the offset even then (on revoke: the next owner must find it committed).
+   * read), whether or not it advanced since the last commit (the runner repeats it: see
+   * TopologyRunner.commitAllNow), or undefined when nothing was processed yet.
    */
-  commit(always = false): Promise<number | undefined> {
-    return this.serial('commit', () => this.commitNow(always));
+  commit(): Promise<number | undefined> {
+    return this.serial('commit', () => this.commitNow());
   }
 
   /** The last input offset the consumer group was asked to commit past (and did not refuse). */
@@ -167,7 +167,7 @@ export class PartitionTask {
     return this.lastCommitted;
   }
 
-  /** The consumer group accepted `offset`: later commits need not repeat it. */
+  /** The consumer group took `offset`: what committedThrough reports (and describe()). */
   confirmCommitted(offset: number): void {
     this.lastCommitted = Math.max(this.lastCommitted, offset - 1);
   }
@@ -250,7 +250,7 @@ export class PartitionTask {
     while (this.inFlightRecords > threshold && this.inFlight.size > 0) await Promise.race(this.inFlight);
   }
 
-  private async commitNow(always: boolean): Promise<number | undefined> {
+  private async commitNow(): Promise<number | undefined> {
     await Promise.all(this.inFlight);
     if (this.sendFailure !== undefined) {
       throw new AgentrecError('KAFKA_DELIVERY_FAILED', `outputs of partition ${this.deps.partition} were not delivered: ${errorMessage(this.sendFailure)}`, {
@@ -263,10 +263,7 @@ export class PartitionTask {
       await this.flushStores(this.lastProcessed);
       this.lastFlushed = this.lastProcessed;
     }
-    // Marked committed only once the group accepted it (confirmCommitted): a commit that fails
-    // or races a revoke is retried, never assumed.
-    if (this.lastProcessed > this.lastCommitted || (always && this.lastProcessed >= 0)) return this.lastProcessed + 1;
-    return undefined;
+    return this.lastProcessed >= 0 ? this.lastProcessed + 1 : undefined;
   }
 
   /**

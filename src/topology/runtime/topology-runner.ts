@@ -176,7 +176,7 @@ export class TopologyRunner {
       // once librdkafka has queued it, so one the group then failed to store would otherwise
       // never be sent again, leaving the group behind for good. Repeating an offset costs one
       // small request per interval.
-      const offset = await task.commit(true);
+      const offset = await task.commit();
       if (offset === undefined) continue;
       offsets.push({ topic: this.topology.source.topic, partition: task.partition, offset });
       if (offset - 1 > task.committedThrough) advanced.add(task.partition);
@@ -227,7 +227,7 @@ export class TopologyRunner {
         const task = this.tasks.get(tp.partition);
         if (!task) continue;
         revoked.push(task);
-        const offset = await task.commit(true);
+        const offset = await task.commit();
         if (offset !== undefined) offsets.push({ ...tp, offset });
       }
       if (offsets.length) await this.consumer!.commit(offsets);

@@ -56,8 +56,6 @@ export class KafkaGroupConsumer implements GroupConsumer {
   /** What the poll loop does now and since when (performance.now()), for describe(). */
   private pollActivity = { doing: 'not started', since: 0 };
   private stopping: Promise<void> | undefined;
-  /** The last commit handed (or being handed) to librdkafka: commits go over in call order. */
-  private commits: Promise<void> = Promise.resolve();
   /** An onRevoked failure during stop(), which stop() rejects with once the group is left. */
   private stopFailure: unknown;
 
@@ -121,17 +119,9 @@ export class KafkaGroupConsumer implements GroupConsumer {
     this.assertUsable('commit');
     await this.connect();
     const list = offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset }));
-    // The binding hands each commit to librdkafka from a libuv worker thread, so two calls in
-    // flight at once could reach librdkafka in either order, and a partition's older offset be
-    // committed last. Each call starts once the one before it was handed over.
-    const handedOver = this.commits.then(
-      () =>
-        new Promise<void>((resolve, reject) => {
-          this.client.commitCb(list, (error) => (error ? reject(error) : resolve()));
-        }),
-    );
-    this.commits = handedOver.catch(() => undefined);
-    await handedOver.catch((error: unknown) => {
+    await new Promise<void>((resolve, reject) => {
+      this.client.commitCb(list, (error) => (error ? reject(error) : resolve()));
+    }).catch((error: unknown) => {
       throw this.failure(`commit offsets for group '${this.groupId}'`, error);
     });
   }

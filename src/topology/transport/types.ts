@@ -59,6 +59,11 @@ export interface GroupConsumer {
   describe?(): ConsumerDescription;
   pause(partitions: TopicPartition[]): void;
   resume(partitions: TopicPartition[]): void;
+  /**
+   * Resolves once the transport has taken the offsets (on Kafka: queued in librdkafka, not yet
+   * stored by the group). Await each call before the next: the Kafka binding hands calls over
+   * from worker threads, so overlapping ones may reach the group in either order.
+   */
   commit(offsets: CommitOffset[]): Promise<void>;
   /** Committed offsets of the group (next offset to read), undefined where none. */
   committed(partitions: TopicPartition[]): Promise<(number | undefined)[]>;
