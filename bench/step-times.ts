@@ -17,6 +17,7 @@ import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { getHeapSpaceStatistics } from 'node:v8';
 import agentRecommender from '../topologies/agent-recommender.js';
 import { avroSerde } from '../src/serde/avro-serde.js';
 import type { TrajectoryEvent } from '../src/serde/records.js';
@@ -24,6 +25,7 @@ import { SimulatedUsers } from '../src/simulation/simulated-users.js';
 import { TopologyRunner } from '../src/topology/runtime/topology-runner.js';
 import { createEmbeddedTransport } from '../src/topology/transport/embedded-transport.js';
 import { createKafkaTransport } from '../src/topology/transport/kafka-transport.js';
+import { threadCpu, threadCpuSince } from './thread-cpu.js';
 import { untilCommitted } from './until-committed.js';
 
 const { values } = parseArgs({ options: { events: { type: 'string', default: '40000' }, brokers: { type: 'string' }, kernel: { type: 'string', default: 'auto' }, 'max-batch': { type: 'string' }, partitions: { type: 'string', default: '4' }, 'commit-interval-ms': { type: 'string' }, state: { type: 'string', default: 'rocksdb' }, 'cpu-profile': { type: 'string' } } });
@@ -57,6 +59,7 @@ let started = kafka ? 0 : performance.now();
 // CPU time of this process (its JavaScript thread, V8's helper threads, the Kafka client's and
 // RocksDB's threads) over the same span: steadier than the rate on a machine shared with others.
 let cpuAtStart = process.cpuUsage();
+let threadsAtStart = threadCpu();
 const profiler = values['cpu-profile'] === undefined ? undefined : new Session();
 if (profiler) {
   profiler.connect();
@@ -71,6 +74,7 @@ for (;;) {
   if (processed > 0 && !started) {
     started = performance.now();
     cpuAtStart = process.cpuUsage();
+    threadsAtStart = threadCpu();
     await profiler?.post('Profiler.start');
   }
   if (processed >= events) break;
@@ -78,6 +82,7 @@ for (;;) {
 }
 const seconds = (performance.now() - started) / 1000;
 const cpu = process.cpuUsage(cpuAtStart);
+const threads = threadCpuSince(threadsAtStart);
 const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 if (profiler) {
   const { profile } = await profiler.post('Profiler.stop');
@@ -99,8 +104,18 @@ const commitCount = commit.find((v) => v.metricName?.endsWith('_count'))?.value 
 console.log(`commits  ${commitSum.toFixed(3)} s in ${commitCount} commits`);
 console.log(`${events.toLocaleString('en')} events in ${seconds.toFixed(2)} s = ${Math.round(events / seconds).toLocaleString('en')} events/s`);
 console.log(`CPU of this process until then: ${((cpuSeconds / events) * 1e6).toFixed(1)} µs per event (${(cpuSeconds / seconds).toFixed(2)} cores on average)`);
+if (threads.length > 0) {
+  const share = threads.map(([name, used]) => `${name} ${((used / events) * 1e6).toFixed(1)} µs (${(used / seconds).toFixed(2)} cores)`);
+  console.log(`  by thread, per event: ${share.join(' · ')}`);
+}
+console.log(`  peak resident memory ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB (V8 young generation up to ${Math.round(youngGenerationMiB())} MiB)`);
 console.log(`committed (outputs acknowledged, state flushed, offsets committed) after ${committedSeconds.toFixed(2)} s = ${Math.round(events / committedSeconds).toLocaleString('en')} events/s`);
 await runner.stop();
 if (kafka) await transport.close();
 rmSync(stateDir, { recursive: true, force: true });
 process.exit(0);
+
+/** The new space's current size: with --max-semi-space-size=N it may grow to 2·N MiB. */
+function youngGenerationMiB(): number {
+  return (getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.space_size ?? 0) / 2 ** 20;
+}
