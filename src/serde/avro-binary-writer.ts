@@ -1,3 +1,5 @@
+import { CopySlab } from './copy-slab.js';
+
 /**
  * Avro's binary encoding written by hand, primitive by primitive, into one reused buffer: for a
  * hot internal record whose shape is fixed in code, where avsc's generic writer (a record object
@@ -12,6 +14,7 @@
 export class AvroBinaryWriter {
   private buffer: Buffer;
   private position = 0;
+  private readonly copies = new CopySlab();
 
   constructor(initialBytes = 4096) {
     this.buffer = Buffer.allocUnsafe(initialBytes);
@@ -29,9 +32,12 @@ export class AvroBinaryWriter {
     return this.buffer;
   }
 
-  /** A copy of bytes [0, end): the value and its prefix, owned by the caller. */
+  /**
+   * A copy of bytes [0, end): the value and its prefix, owned by the caller (carved from a slab
+   * shared with the next copies, as Buffer.from's copies share Node's pool: see CopySlab).
+   */
   copy(): Buffer {
-    return Buffer.from(this.buffer.subarray(0, this.position));
+    return this.copies.copy(this.buffer.subarray(0, this.position));
   }
 
   /** Zig-zag varint, as avsc: 32-bit arithmetic while it fits, exact doubles beyond (to 2^53). */

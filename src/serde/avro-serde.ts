@@ -1,6 +1,7 @@
 import avro, { type Type } from 'avsc';
 import { BadRecordError, ConfigError, errorMessage } from '../errors.js';
 import { AvroBinaryWriter } from './avro-binary-writer.js';
+import { CopySlab } from './copy-slab.js';
 import { AvroScratch } from './avro-scratch.js';
 import { SCORE_RECORD_V1_FINGERPRINT, writeScoreRecordV1 } from './score-record-body.js';
 import type { Serde } from '../topology/types.js';
@@ -77,6 +78,8 @@ export function avroSerde<T>(family: string, options: AvroSerdeOptions = {}): Av
   const writers = versions.map((writer) => knownWriter(reader, readType, writer));
   // Per serde, not per module: grows to the largest record this serde has written.
   const scratch = new AvroScratch(INITIAL_SCRATCH_BYTES, header);
+  // What serialize returns: carved from slabs, not one allocation from Node's pool each (CopySlab).
+  const copies = new CopySlab();
   const handWritten = HAND_WRITTEN_BODIES.get(reader.fingerprint) as ((writer: AvroBinaryWriter, value: T) => void) | undefined;
   const bodyWriter = handWritten && new AvroBinaryWriter(INITIAL_SCRATCH_BYTES);
   if (bodyWriter) header.copy(bodyWriter.scratch);
@@ -118,7 +121,7 @@ export function avroSerde<T>(family: string, options: AvroSerdeOptions = {}): Av
       } catch (cause) {
         throw validationError(reader.type, value, cause);
       }
-      return Buffer.from(encoded);
+      return copies.copy(encoded);
     },
 
     deserialize(bytes: Buffer): T {
