@@ -6,7 +6,7 @@
  * process used per event (all its threads: steadier than the rate on a shared machine). On the
  * embedded log by default; `--brokers` runs it on Kafka (a fresh topic per run).
  *
- *   npm run build && node dist/bench/step-times.js [--events 40000] [--brokers 127.0.0.1:9092] [--max-batch 5000] [--partitions 4] [--kernel auto|typescript]
+ *   npm run build && sh scripts/node.sh dist/bench/step-times.js [--events 40000] [--brokers 127.0.0.1:9092] [--max-batch 5000] [--partitions 4] [--kernel auto|typescript]
  *     [--commit-interval-ms MS (default: the runtime's)] [--state rocksdb|memory] [--cpu-profile FILE]
  *
  * `--cpu-profile` writes a V8 CPU profile (open it in Chrome DevTools) of the measured span only,
@@ -22,6 +22,7 @@ import agentRecommender from '../topologies/agent-recommender.js';
 import { avroSerde } from '../src/serde/avro-serde.js';
 import type { TrajectoryEvent } from '../src/serde/records.js';
 import { SimulatedUsers } from '../src/simulation/simulated-users.js';
+import { thisProcess, youngGenerationSized } from '../src/topology/runtime/node-flags.js';
 import { TopologyRunner } from '../src/topology/runtime/topology-runner.js';
 import { createEmbeddedTransport } from '../src/topology/transport/embedded-transport.js';
 import { createKafkaTransport } from '../src/topology/transport/kafka-transport.js';
@@ -108,7 +109,10 @@ if (threads.length > 0) {
   const share = threads.map(([name, used]) => `${name} ${((used / events) * 1e6).toFixed(1)} µs (${(used / seconds).toFixed(2)} cores)`);
   console.log(`  by thread, per event: ${share.join(' · ')}`);
 }
-console.log(`  peak resident memory ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB (V8 young generation up to ${Math.round(youngGenerationMiB())} MiB)`);
+const launched = thisProcess();
+console.log(
+  `  peak resident memory ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB (V8 young generation grown to ${Math.round(youngGenerationMiB())} MiB; malloc: ${launched.malloc ?? 'unknown'}${youngGenerationSized(launched.execArgv, launched.nodeOptions) ? '' : '; without --max-semi-space-size: run it through sh scripts/node.sh'})`,
+);
 console.log(`committed (outputs acknowledged, state flushed, offsets committed) after ${committedSeconds.toFixed(2)} s = ${Math.round(events / committedSeconds).toLocaleString('en')} events/s`);
 await runner.stop();
 if (kafka) await transport.close();

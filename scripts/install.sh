@@ -7,7 +7,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export DEBIAN_FRONTEND=noninteractive
 
 packages=()
-for pkg in zlib1g-dev libssl-dev libsasl2-dev libzstd-dev liblz4-dev pkg-config g++ make python3; do
+# libjemalloc2: the allocator scripts/node.sh preloads (README, "Tuning").
+for pkg in zlib1g-dev libssl-dev libsasl2-dev libzstd-dev liblz4-dev pkg-config g++ make python3 libjemalloc2; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || packages+=("$pkg")
 done
 command -v java >/dev/null || packages+=(openjdk-17-jre-headless)

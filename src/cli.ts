@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AgentrecError, errorMessage } from './errors.js';
 import { renderTopology, type DescribeFormat } from './topology/describe.js';
-import { youngGenerationHint } from './topology/runtime/node-flags.js';
+import { tuningHint } from './topology/runtime/node-flags.js';
 import { ProgressReporter } from './topology/runtime/progress-reporter.js';
 import { TopologyRunner } from './topology/runtime/topology-runner.js';
 import { loadTopologyModule } from './topology/topology-module.js';
@@ -97,7 +97,7 @@ async function main(argv: string[]): Promise<number> {
   process.stderr.write(
     `agentrec: running '${topology.name}' on ${brokers ? `Kafka ${brokers}` : 'the embedded log'}; metrics on http://localhost:${runner.metricsPort}/metrics\n`,
   );
-  const hint = youngGenerationHint();
+  const hint = tuningHint();
   if (hint) process.stderr.write(hint + '\n');
   const progress = new ProgressReporter(runner, (line) => process.stderr.write(line + '\n'));
   progress.start();

@@ -1,15 +1,20 @@
+import { readFileSync } from 'node:fs';
+
 /**
- * The Node.js flag a topology process should start with, and a check that it did.
+ * How a topology process should be started, and a check that it was (README, "Tuning";
+ * `scripts/node.sh` starts node this way, the CLI's shebang passes the flag).
  *
- * Why: a batch (up to 5,000 records per partition) keeps its decoded events, features and
- * looked-up rows alive until its last step, which outlives V8's default young generation
- * (16 MiB semi-spaces, a scavenge every ~1,300 events here): ~30 % of what the pipeline
- * allocates survived a scavenge and was copied, promoted and later marked in the old
- * generation. With 128 MiB semi-spaces most of a batch dies young. Measured on Kafka with
- * RocksDB state (bench/README.md, "A young generation that holds a batch"): 16.1k → 20.6k
- * events/s on average, for ~250 MiB more resident memory. V8 fixes the young generation's
- * size when the process starts (v8.setFlagsFromString later has no effect on it), so this has
- * to be a command-line flag or NODE_OPTIONS: the CLI's shebang and `npm start` pass it.
+ * The young generation: a batch (up to 5,000 records per partition) keeps its decoded events,
+ * features and looked-up rows alive until its last step, which outlived V8's default young
+ * generation (16 MiB semi-spaces, a scavenge every ~1,300 events here): ~30 % of what the
+ * pipeline allocated survived a scavenge and was copied, promoted and later marked. With
+ * 128 MiB semi-spaces most of a batch dies young. V8 sizes the young generation when the process
+ * starts (v8.setFlagsFromString later has no effect on it): a command-line flag or NODE_OPTIONS.
+ *
+ * The allocator: the Kafka client copies every consumed record and every delivery report's key
+ * into a malloc'ed Buffer; glibc's malloc spent ~17 % of the JavaScript thread on them (its
+ * consolidations included), jemalloc ~5 %. Preloading is the only way to swap it: LD_PRELOAD.
+ * Measurements: bench/README.md, "A young generation that holds a batch".
  */
 export const YOUNG_GENERATION_FLAG = '--max-semi-space-size=128';
 
@@ -19,11 +24,39 @@ export function youngGenerationSized(execArgv: readonly string[] = process.execA
   return execArgv.some(named) || nodeOptions.split(/\s+/).some(named);
 }
 
-/** The one-line hint the CLI prints when the flag is missing (undefined when it is there). */
-export function youngGenerationHint(execArgv?: readonly string[], nodeOptions?: string): string | undefined {
-  if (youngGenerationSized(execArgv, nodeOptions)) return undefined;
-  return (
-    `agentrec: hint: node runs with V8's default young generation; start it with ${YOUNG_GENERATION_FLAG} ` +
-    `(or NODE_OPTIONS=${YOUNG_GENERATION_FLAG}) for ~25 % more events/s (README, "Tuning")`
-  );
+export type Malloc = 'jemalloc' | 'tcmalloc' | 'mimalloc' | 'system';
+
+/** The malloc a process runs on, from its memory map (/proc/<pid>/maps; undefined: none to read). */
+export function mallocFromMaps(maps: string | undefined): Malloc | undefined {
+  if (maps === undefined) return undefined;
+  for (const name of ['jemalloc', 'tcmalloc', 'mimalloc'] as const) if (maps.includes(`lib${name}`)) return name;
+  return 'system';
+}
+
+/** How a process was started, as far as the tuning goes. */
+export interface StartedWith {
+  execArgv: readonly string[];
+  nodeOptions: string;
+  malloc: Malloc | undefined;
+}
+
+export function thisProcess(): StartedWith {
+  return { execArgv: process.execArgv, nodeOptions: process.env.NODE_OPTIONS ?? '', malloc: mallocFromMaps(readProcessMaps()) };
+}
+
+/** The one-line hint the CLI prints about what the process was started without (undefined: nothing). */
+export function tuningHint(started: StartedWith = thisProcess()): string | undefined {
+  const missing: string[] = [];
+  if (!youngGenerationSized(started.execArgv, started.nodeOptions)) missing.push(`node ${YOUNG_GENERATION_FLAG} (~25 % more events/s)`);
+  if (started.malloc === 'system') missing.push('jemalloc (LD_PRELOAD=libjemalloc.so.2, ~10 % more)');
+  if (missing.length === 0) return undefined;
+  return `agentrec: hint: started without ${missing.join(' and ')}; sh scripts/node.sh starts it with both (README, "Tuning")`;
+}
+
+function readProcessMaps(): string | undefined {
+  try {
+    return readFileSync('/proc/self/maps', 'latin1');
+  } catch {
+    return undefined;
+  }
 }

@@ -1,12 +1,27 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { YOUNG_GENERATION_FLAG, youngGenerationHint, youngGenerationSized } from '../../../src/topology/runtime/node-flags.js';
+import { type Malloc, YOUNG_GENERATION_FLAG, mallocFromMaps, tuningHint, youngGenerationSized } from '../../../src/topology/runtime/node-flags.js';
 
 const repoFile = (path: string) => readFileSync(new URL(`../../../${path}`, import.meta.url), 'utf8');
+const repoPath = (path: string) => new URL(`../../../${path}`, import.meta.url).pathname;
 
-describe('the young-generation flag', () => {
-  it('is seen on the command line or in NODE_OPTIONS, in either spelling', () => {
+/** What a node started through scripts/node.sh reports: its options and its malloc. */
+function startedByScript(env: NodeJS.ProcessEnv): { execArgv: string[]; malloc: string } {
+  const probe = `const m=require('fs').readFileSync('/proc/self/maps','utf8');console.log(JSON.stringify({execArgv:process.execArgv.filter(a=>a.startsWith('--max')),malloc:m.includes('libjemalloc')?'jemalloc':'system'}))`;
+  return JSON.parse(execFileSync('sh', [repoPath('scripts/node.sh'), '-e', probe], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '', ...env } })) as { execArgv: string[]; malloc: string };
+}
+
+const jemallocInstalled = (() => {
+  try {
+    return execFileSync('sh', ['-c', '$(command -v ldconfig || echo /sbin/ldconfig) -p'], { encoding: 'utf8' }).includes('libjemalloc.so.2 ');
+  } catch {
+    return false;
+  }
+})();
+
+describe('process tuning', () => {
+  it('sees the young-generation flag on the command line or in NODE_OPTIONS, in either spelling', () => {
     expect(youngGenerationSized([], '')).toBe(false);
     expect(youngGenerationSized(['--max-old-space-size=4096', '--enable-source-maps'], '--max-old-space-size=512')).toBe(false);
     expect(youngGenerationSized(['--max-semi-space-size=64'], '')).toBe(true);
@@ -14,20 +29,33 @@ describe('the young-generation flag', () => {
     expect(youngGenerationSized([], '--enable-source-maps  --max-semi-space-size=256')).toBe(true);
   });
 
-  it('makes the CLI print a hint naming the flag only when it is missing', () => {
-    expect(youngGenerationHint([], '')).toContain(YOUNG_GENERATION_FLAG);
-    expect(youngGenerationHint([YOUNG_GENERATION_FLAG], '')).toBeUndefined();
+  it('names the malloc from the memory map', () => {
+    expect(mallocFromMaps('7f00-7f01 r-xp 0 08:01 1 /usr/lib/x86_64-linux-gnu/libjemalloc.so.2\n')).toBe('jemalloc');
+    expect(mallocFromMaps('7f00-7f01 r-xp 0 08:01 1 /usr/lib/x86_64-linux-gnu/libc.so.6\n')).toBe('system');
+    expect(mallocFromMaps(undefined)).toBeUndefined();
   });
 
-  it('is passed by the CLI shebang and by npm start, and node accepts it', () => {
+  it('hints at what is missing, and at nothing when both are there', () => {
+    const hint = (execArgv: string[], malloc: Malloc | undefined) => tuningHint({ execArgv, nodeOptions: '', malloc });
+    expect(hint([], 'system')).toMatch(/--max-semi-space-size=128.*jemalloc/);
+    expect(hint([YOUNG_GENERATION_FLAG], 'system')).not.toContain(YOUNG_GENERATION_FLAG);
+    expect(hint([], 'jemalloc')).not.toContain('jemalloc');
+    expect(hint([YOUNG_GENERATION_FLAG], 'jemalloc')).toBeUndefined();
+    // No memory map to read (not Linux): nothing to say about malloc.
+    expect(hint([YOUNG_GENERATION_FLAG], undefined)).toBeUndefined();
+  });
+
+  it('is what the CLI shebang and npm start pass, and node accepts the flag', () => {
     const shebang = repoFile('src/cli.ts').split('\n')[0];
-    expect(shebang).toMatch(/^#!\/usr\/bin\/env -S node /);
-    const nodeArgs = shebang.replace('#!/usr/bin/env -S node', '').trim().split(/\s+/);
-    expect(nodeArgs).toContain(YOUNG_GENERATION_FLAG);
-    const start = (JSON.parse(repoFile('package.json')) as { scripts: Record<string, string> }).scripts.start;
-    expect(start.split(/\s+/)).toContain(YOUNG_GENERATION_FLAG);
-    // An option node does not know would stop the CLI before it starts ("bad option").
-    const execArgv = JSON.parse(execFileSync(process.execPath, [...nodeArgs, '-p', 'JSON.stringify(process.execArgv)'], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } })) as string[];
-    expect(youngGenerationSized(execArgv, '')).toBe(true);
+    expect(shebang).toBe(`#!/usr/bin/env -S node ${YOUNG_GENERATION_FLAG}`);
+    expect((JSON.parse(repoFile('package.json')) as { scripts: Record<string, string> }).scripts.start).toMatch(/^sh scripts\/node\.sh /);
+    expect(repoFile('scripts/node.sh')).toContain(`exec node ${YOUNG_GENERATION_FLAG} "$@"`);
+  });
+
+  it('scripts/node.sh starts node with the flag, on jemalloc where installed unless AGENTREC_MALLOC=system', () => {
+    const started = startedByScript({});
+    expect(started.execArgv).toEqual([YOUNG_GENERATION_FLAG]);
+    expect(started.malloc).toBe(jemallocInstalled ? 'jemalloc' : 'system');
+    expect(startedByScript({ AGENTREC_MALLOC: 'system' }).malloc).toBe('system');
   });
 });
