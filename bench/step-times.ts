@@ -6,7 +6,7 @@
  * process used per event (all its threads: steadier than the rate on a shared machine). On the
  * embedded log by default; `--brokers` runs it on Kafka (a fresh topic per run).
  *
- *   npm run build && sh scripts/node.sh dist/bench/step-times.js [--events 40000] [--brokers 127.0.0.1:9092] [--max-batch 5000] [--partitions 4] [--kernel auto|typescript]
+ *   npm run build && sh scripts/node.sh dist/bench/step-times.js [--events 40000] [--brokers 127.0.0.1:9092] [--max-batch 5000] [--max-buffered 10000] [--partitions 4] [--kernel auto|typescript]
  *     [--commit-interval-ms MS (default: the runtime's)] [--state rocksdb|memory] [--cpu-profile FILE]
  *
  * `--cpu-profile` writes a V8 CPU profile (open it in Chrome DevTools) of the measured span only,
@@ -29,7 +29,7 @@ import { createKafkaTransport } from '../src/topology/transport/kafka-transport.
 import { threadCpu, threadCpuSince } from './thread-cpu.js';
 import { untilCommitted } from './until-committed.js';
 
-const { values } = parseArgs({ options: { events: { type: 'string', default: '40000' }, brokers: { type: 'string' }, kernel: { type: 'string', default: 'auto' }, 'max-batch': { type: 'string' }, partitions: { type: 'string', default: '4' }, 'commit-interval-ms': { type: 'string' }, state: { type: 'string', default: 'rocksdb' }, 'cpu-profile': { type: 'string' } } });
+const { values } = parseArgs({ options: { events: { type: 'string', default: '40000' }, brokers: { type: 'string' }, kernel: { type: 'string', default: 'auto' }, 'max-batch': { type: 'string' }, 'max-buffered': { type: 'string' }, partitions: { type: 'string', default: '4' }, 'commit-interval-ms': { type: 'string' }, state: { type: 'string', default: 'rocksdb' }, 'cpu-profile': { type: 'string' } } });
 const events = Number(values.events);
 const kafka = values.brokers !== undefined;
 const run = `step-times-${Date.now().toString(36)}`;
@@ -38,7 +38,8 @@ const topology = agentRecommender(
   kafka ? { transport: 'kafka', settings: { ...settings, inputTopic: `${run}.in`, outputTopic: `${run}.out` } } : { transport: 'embedded', settings },
 );
 const maxBatchSize = values['max-batch'] === undefined ? undefined : Number(values['max-batch']);
-const transport = kafka ? createKafkaTransport({ brokers: values.brokers!, consumer: { maxBatchSize } }) : createEmbeddedTransport();
+const maxBufferedRecords = values['max-buffered'] === undefined ? undefined : Number(values['max-buffered']);
+const transport = kafka ? createKafkaTransport({ brokers: values.brokers!, consumer: { maxBatchSize, maxBufferedRecords } }) : createEmbeddedTransport();
 await transport.ensureTopics([{ topic: topology.source.topic, partitions: topology.source.partitions }]);
 const serde = avroSerde<TrajectoryEvent>('trajectory-event');
 const users = new SimulatedUsers({ users: 5000, actions: 300, candidates: 20, seed: 7 });
