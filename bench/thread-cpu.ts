@@ -2,10 +2,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 /**
  * CPU time per thread of this process, from /proc/self/task (Linux only; empty elsewhere),
- * grouped by thread name: the JavaScript thread is "node" (or the script's name), librdkafka's
- * threads "rdk:*", libuv's pool (RocksDB's calls, the Kafka client's async calls) "libuv-worker",
- * V8's GC and compiler helpers "V8 DefaultWorke". Tells whether the JavaScript thread is the
- * one that limits the rate, which the process total cannot.
+ * grouped by thread name. The main thread is reported as "javascript"; librdkafka names its
+ * threads "rdk:*" (brokers grouped as "rdk:broker") and RocksDB "rocksdb:*"; Node 20 names none
+ * of its own, so V8's GC and compiler helpers and libuv's pool (RocksDB's calls, the Kafka
+ * client's async calls) all add up under "node". Tells whether the JavaScript thread is the one
+ * that limits the rate, which the process total cannot.
  */
 export type ThreadCpu = Map<string, number>;
 

@@ -19,7 +19,7 @@ import { readFileSync } from 'node:fs';
 export const YOUNG_GENERATION_FLAG = '--max-semi-space-size=128';
 
 /** True when the process was started with some --max-semi-space-size (ours or the operator's). */
-export function youngGenerationSized(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): boolean {
+export function youngGenerationSized(execArgv: readonly string[], nodeOptions: string): boolean {
   const named = (arg: string) => arg.startsWith('--max-semi-space-size') || arg.startsWith('--max_semi_space_size');
   return execArgv.some(named) || nodeOptions.split(/\s+/).some(named);
 }
