@@ -6,7 +6,14 @@
  * the figure to compare when removing allocations. The simulator's own allocations (generating
  * the input before the run) are listed too, to be set aside.
  *
- *   npm run build && node dist/bench/allocations.js [--events 60000]
+ *   npm run build && node dist/bench/allocations.js [--events 60000] [--brokers 127.0.0.1:9092] [--survivors]
+ *
+ * `--survivors` leaves out what died young (collected by a scavenge): what is left is what the
+ * young generation had to copy or promote — the garbage collector's real work — plus whatever was
+ * still young when the run ended.
+ *
+ * `--brokers` measures the Kafka path instead of the embedded log (what the Kafka client's
+ * consume and produce calls allocate shows under their callers in the transport).
  */
 import inspector from 'node:inspector';
 import { parseArgs } from 'node:util';
@@ -17,10 +24,10 @@ interface ProfileNode {
   children?: ProfileNode[];
 }
 
-const { values } = parseArgs({ options: { events: { type: 'string', default: '60000' } } });
+const { values } = parseArgs({ options: { events: { type: 'string', default: '60000' }, brokers: { type: 'string' }, survivors: { type: 'boolean', default: false } } });
 const events = Number(values.events);
 /** Inclusive allocation is reported for agentrec's own frames (steps, state, serde, runtime, simulator). */
-const REPORTED = /\/src\/(operators|state|serde|simulation|topology\/runtime)\/[^/]+\.[jt]s$/;
+const REPORTED = /\/src\/(operators|state|serde|simulation|topology\/runtime|topology\/transport)\/[^/]+\.[jt]s$/;
 
 const session = new inspector.Session();
 session.connect();
@@ -28,7 +35,7 @@ const post = <T>(method: string, params?: object) =>
   new Promise<T>((resolve, reject) => session.post(method, params, (err, result) => (err ? reject(err) : resolve(result as T))));
 
 await post('HeapProfiler.enable');
-await post('HeapProfiler.startSampling', { samplingInterval: 32_768, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+await post('HeapProfiler.startSampling', { samplingInterval: 32_768, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: !values.survivors });
 // step-times ends with process.exit: report from there, once its run is over.
 const exit = process.exit.bind(process);
 process.exit = ((code?: number) => {
@@ -37,7 +44,7 @@ process.exit = ((code?: number) => {
     exit(code);
   });
 }) as typeof process.exit;
-process.argv.splice(2, process.argv.length, '--events', String(events));
+process.argv.splice(2, process.argv.length, '--events', String(events), ...(values.brokers === undefined ? [] : ['--brokers', values.brokers]));
 await import('./step-times.js');
 
 function report(head: ProfileNode): void {

@@ -82,7 +82,8 @@ for (;;) {
   if (processed >= events) break;
   await new Promise((resolve) => setTimeout(resolve, 10));
 }
-const seconds = (performance.now() - started) / 1000;
+const ended = performance.now();
+const seconds = (ended - started) / 1000;
 const cpu = process.cpuUsage(cpuAtStart);
 const threads = threadCpuSince(threadsAtStart);
 const cpuSeconds = (cpu.user + cpu.system) / 1e6;
@@ -105,6 +106,8 @@ const commitSum = commit.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0
 const commitCount = commit.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
 console.log(`commits  ${commitSum.toFixed(3)} s in ${commitCount} commits`);
 console.log(`${events.toLocaleString('en')} events in ${seconds.toFixed(2)} s = ${Math.round(events / seconds).toLocaleString('en')} events/s`);
+// The span in the clock of V8's --trace-gc lines (both count from process start), to sum a log over it.
+console.log(`measured span: ${Math.round(started)}–${Math.round(ended)} ms after start`);
 console.log(`CPU of this process until then: ${((cpuSeconds / events) * 1e6).toFixed(1)} µs per event (${(cpuSeconds / seconds).toFixed(2)} cores on average)`);
 if (threads.length > 0) {
   const share = threads.map(([name, used]) => `${name} ${((used / events) * 1e6).toFixed(1)} µs (${(used / seconds).toFixed(2)} cores)`);

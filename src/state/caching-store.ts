@@ -141,13 +141,22 @@ export class CachingStore implements KeyValueStore {
   async flush(appliedOffset: number, publish?: (changes: ChangedEntry[]) => Promise<void>): Promise<void> {
     this.assertOpen();
     const flushing = [...this.dirty.entries()];
-    for (const [, slot] of flushing) {
-      if (slot.value === undefined) await this.inner.delete(slot.key);
-      else await this.inner.put(slot.key, slot.value);
-    }
     // Slots stay dirty (pinned) until the inner flush succeeded; if publish throws, the next
     // flush hands the same writes over again, which is idempotent.
-    await this.inner.flush(appliedOffset, publish);
+    if (this.inner.flushWith) {
+      // A slot is a ChangedEntry (key, value): handed over as it is, in one call.
+      await this.inner.flushWith(
+        flushing.map(([, slot]) => slot),
+        appliedOffset,
+        publish,
+      );
+    } else {
+      for (const [, slot] of flushing) {
+        if (slot.value === undefined) await this.inner.delete(slot.key);
+        else await this.inner.put(slot.key, slot.value);
+      }
+      await this.inner.flush(appliedOffset, publish);
+    }
     this.generation++;
     for (const [id, slot] of flushing) {
       if (this.dirty.get(id) !== slot) continue;

@@ -20,6 +20,13 @@ export interface KeyValueStore {
    * behind local state and a partition that moves loses nothing.
    */
   flush(appliedOffset: number, publish?: (changes: ChangedEntry[]) => Promise<void>): Promise<void>;
+  /**
+   * Optional: flush() as if each of `writes` (value undefined = delete) had been put() or
+   * deleted in order just before it — without buffering them one by one. A write-back cache
+   * hands its dirty entries over this way at commit (one call instead of an awaited put() per
+   * entry, and no second copy of the dirty set in the store's own buffer).
+   */
+  flushWith?(writes: readonly ChangedEntry[], appliedOffset: number, publish?: (changes: ChangedEntry[]) => Promise<void>): Promise<void>;
   /** Last input offset made durable by flush(), or -1 for a fresh store. */
   appliedOffset(): Promise<number>;
   /** Writes restored entries and the offset they are consistent with, atomically. */

@@ -122,9 +122,14 @@ describe('CachingStore', () => {
     expect(inner.getManyCalls).toEqual([]);
   });
 
-  it('keeps entries dirty when the inner flush fails, so a retry publishes them again', async () => {
-    const inner = new SpyStore();
+  // RocksDbStore takes the dirty set in one flushWith call, MemoryStore by put() per entry.
+  it.each([
+    ['flushWith (RocksDbStore)', async (): Promise<KeyValueStore> => openRocksDbStore(await newDir())],
+    ['put per entry (MemoryStore)', async (): Promise<KeyValueStore> => new SpyStore()],
+  ])('keeps entries dirty when the inner flush fails, so a retry publishes them again: %s', async (_, openInner) => {
+    const inner = await openInner();
     const cache = new CachingStore(inner, { maxBytes: 1 << 20 });
+    closeLater.push(cache);
     await cache.put(b('x'), b('1'));
     await expect(
       cache.flush(1, async () => {

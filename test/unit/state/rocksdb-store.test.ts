@@ -73,6 +73,40 @@ describe('RocksDbStore durability', () => {
     expect(await reopened.get(b('c'))).toBeUndefined();
   });
 
+  it('flushWith writes its entries after the buffered ones, publishes both in that order, and nothing when publish throws', async () => {
+    const dir = await newDir();
+    const store = await open(dir);
+    await store.put(b('gone'), b('here until deleted'));
+    await store.flush(1);
+    await store.put(b('k'), b('buffered'));
+    await expect(
+      store.flushWith([{ key: b('x'), value: b('never') }], 2, async () => {
+        throw new Error('changelog unavailable');
+      }),
+    ).rejects.toThrow('changelog unavailable');
+
+    const published: [string, string | undefined][] = [];
+    const writes = [
+      { key: b('k'), value: b('handed over') },
+      { key: b('gone'), value: undefined },
+      { key: b('fresh'), value: b('new') },
+    ];
+    await store.flushWith(writes, 3, async (changes) => {
+      published.push(...changes.map((c): [string, string | undefined] => [c.key.toString(), c.value?.toString()]));
+    });
+    expect(published).toEqual([
+      ['k', 'buffered'],
+      ['k', 'handed over'],
+      ['gone', undefined],
+      ['fresh', 'new'],
+    ]);
+    await store.close();
+
+    const reopened = await open(dir);
+    expect(await reopened.appliedOffset()).toBe(3);
+    expect((await reopened.getMany([b('k'), b('gone'), b('fresh'), b('x')])).map((v) => v?.toString())).toEqual(['handed over', undefined, 'new', undefined]);
+  });
+
   it('keeps user keys apart from its metadata, whatever bytes they start with', async () => {
     const dir = await newDir();
     const store = await open(dir);
