@@ -7,7 +7,10 @@
  * embedded log by default; `--brokers` runs it on Kafka (a fresh topic per run).
  *
  *   npm run build && sh scripts/node.sh dist/bench/step-times.js [--events 40000] [--brokers 127.0.0.1:9092] [--max-batch 5000] [--max-buffered 10000] [--partitions 4] [--kernel auto|typescript]
- *     [--commit-interval-ms MS (default: the runtime's)] [--state rocksdb|memory] [--cpu-profile FILE]
+ *     [--commit-interval-ms MS (default: the runtime's)] [--state rocksdb|memory] [--cpu-profile FILE] [--window-ms 2000] [--plot FILE.svg]
+ *
+ * While it runs it prints events/s over every `--window-ms`, and at the end their min, median and
+ * max after the first window (the cold start); `--plot` draws them against the 20k target.
  *
  * `--cpu-profile` writes a V8 CPU profile (open it in Chrome DevTools) of the measured span only,
  * from the first record processed to the last: generating and preloading the events is left out.
@@ -26,10 +29,12 @@ import { thisProcess, youngGenerationSized } from '../src/topology/runtime/node-
 import { TopologyRunner } from '../src/topology/runtime/topology-runner.js';
 import { createEmbeddedTransport } from '../src/topology/transport/embedded-transport.js';
 import { createKafkaTransport } from '../src/topology/transport/kafka-transport.js';
+import { svgLineChart } from '../src/evaluation/svg-line-chart.js';
+import { RateWindows } from './rate-windows.js';
 import { threadCpu, threadCpuSince } from './thread-cpu.js';
 import { untilCommitted } from './until-committed.js';
 
-const { values } = parseArgs({ options: { events: { type: 'string', default: '40000' }, brokers: { type: 'string' }, kernel: { type: 'string', default: 'auto' }, 'max-batch': { type: 'string' }, 'max-buffered': { type: 'string' }, partitions: { type: 'string', default: '4' }, 'commit-interval-ms': { type: 'string' }, state: { type: 'string', default: 'rocksdb' }, 'cpu-profile': { type: 'string' } } });
+const { values } = parseArgs({ options: { events: { type: 'string', default: '40000' }, brokers: { type: 'string' }, kernel: { type: 'string', default: 'auto' }, 'max-batch': { type: 'string' }, 'max-buffered': { type: 'string' }, partitions: { type: 'string', default: '4' }, 'commit-interval-ms': { type: 'string' }, state: { type: 'string', default: 'rocksdb' }, 'cpu-profile': { type: 'string' }, 'window-ms': { type: 'string', default: '2000' }, plot: { type: 'string' } } });
 const events = Number(values.events);
 const kafka = values.brokers !== undefined;
 const run = `step-times-${Date.now().toString(36)}`;
@@ -71,6 +76,7 @@ if (profiler) {
 }
 await runner.start();
 const firstStep = topology.steps[0].name;
+const windows = new RateWindows(Number(values['window-ms']));
 for (;;) {
   const processed = await runner.metrics.total('recordsIn', firstStep);
   if (processed > 0 && !started) {
@@ -79,6 +85,8 @@ for (;;) {
     threadsAtStart = threadCpu();
     await profiler?.post('Profiler.start');
   }
+  const closed = started ? windows.observe(performance.now() - started, processed) : undefined;
+  if (closed) console.log(`  ${(closed.endMs / 1000).toFixed(1).padStart(6)} s  ${closed.count.toLocaleString('en').padStart(10)} events  ${Math.round(closed.rate).toLocaleString('en').padStart(7)} events/s`);
   if (processed >= events) break;
   await new Promise((resolve) => setTimeout(resolve, 10));
 }
@@ -106,6 +114,18 @@ const commitSum = commit.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0
 const commitCount = commit.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
 console.log(`commits  ${commitSum.toFixed(3)} s in ${commitCount} commits`);
 console.log(`${events.toLocaleString('en')} events in ${seconds.toFixed(2)} s = ${Math.round(events / seconds).toLocaleString('en')} events/s`);
+const steady = windows.steady();
+if (steady) {
+  const k = (rate: number) => `${(rate / 1000).toFixed(1)}k`;
+  console.log(`per ${values['window-ms']} ms window after the first (${steady.windows} windows): min ${k(steady.min)} · median ${k(steady.median)} · max ${k(steady.max)} events/s`);
+}
+if (values.plot) {
+  const points = windows.windows.map((w): [number, number] => [w.endMs / 1000, w.rate]);
+  const span: [number, number][] = points.length ? [[points[0][0], 20_000], [points[points.length - 1][0], 20_000]] : [];
+  const title = `agentrec recommender on ${kafka ? 'Kafka' : 'the embedded log'}, ${values.state} state, ${events.toLocaleString('en')} events`;
+  writeFileSync(values.plot, svgLineChart({ title, xLabel: 'seconds since the first record', yLabel: `events/s (per ${values['window-ms']} ms)`, yMin: 0, yDecimals: 0, series: [{ name: 'processed', points }, { name: 'target 20k', points: span, dashed: true, color: '#7f7f7f' }] }));
+  console.log(`wrote ${values.plot}`);
+}
 // The span in the clock of V8's --trace-gc lines (both count from process start), to sum a log over it.
 console.log(`measured span: ${Math.round(started)}–${Math.round(ended)} ms after start`);
 console.log(`CPU of this process until then: ${((cpuSeconds / events) * 1e6).toFixed(1)} µs per event (${(cpuSeconds / seconds).toFixed(2)} cores on average)`);

@@ -8,7 +8,18 @@ export interface Series {
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#7f7f7f'];
 
 /** A dependency-free SVG line chart, enough for learning curves in reports and READMEs. */
-export function svgLineChart(options: { title: string; xLabel: string; yLabel: string; series: Series[]; width?: number; height?: number; yMin?: number; yMax?: number }): string {
+export function svgLineChart(options: {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  series: Series[];
+  width?: number;
+  height?: number;
+  yMin?: number;
+  yMax?: number;
+  /** Decimals of the y-axis labels. Default 2 (rates and losses); 0 for counts. */
+  yDecimals?: number;
+}): string {
   const width = options.width ?? 720;
   const height = options.height ?? 420;
   const margin = { left: 64, right: 170, top: 40, bottom: 52 };
@@ -31,7 +42,7 @@ export function svgLineChart(options: { title: string; xLabel: string; yLabel: s
     const v = yMin + ((yMax - yMin) * i) / 5;
     parts.push(
       `<line x1="${margin.left}" x2="${margin.left + plotW}" y1="${y(v)}" y2="${y(v)}" stroke="#e5e5e5"/>`,
-      `<text x="${margin.left - 6}" y="${y(v) + 4}" text-anchor="end">${v.toFixed(2)}</text>`,
+      `<text x="${margin.left - 6}" y="${y(v) + 4}" text-anchor="end">${v.toLocaleString('en', { minimumFractionDigits: options.yDecimals ?? 2, maximumFractionDigits: options.yDecimals ?? 2 })}</text>`,
     );
     const xv = xMin + ((xMax - xMin) * i) / 5;
     parts.push(`<text x="${x(xv)}" y="${margin.top + plotH + 18}" text-anchor="middle">${Math.round(xv).toLocaleString('en')}</text>`);
