@@ -123,7 +123,7 @@ if (values.plot) {
   const points = windows.windows.map((w): [number, number] => [w.endMs / 1000, w.rate]);
   const span: [number, number][] = points.length ? [[points[0][0], 20_000], [points[points.length - 1][0], 20_000]] : [];
   const title = `agentrec recommender on ${kafka ? 'Kafka' : 'the embedded log'}, ${values.state} state, ${events.toLocaleString('en')} events`;
-  writeFileSync(values.plot, svgLineChart({ title, xLabel: 'seconds since the first record', yLabel: `events/s (per ${values['window-ms']} ms)`, yMin: 0, yDecimals: 0, series: [{ name: 'processed', points }, { name: 'target 20k', points: span, dashed: true, color: '#7f7f7f' }] }));
+  writeFileSync(values.plot, svgLineChart({ title, xLabel: 'seconds since the first record', yLabel: `events/s (per ${values['window-ms']} ms)`, yMin: 0, yMax: Math.ceil((Math.max(20_000, ...points.map((p) => p[1])) * 1.05) / 5_000) * 5_000, yDecimals: 0, series: [{ name: 'processed', points }, { name: 'target 20k', points: span, dashed: true, color: '#7f7f7f' }] }));
   console.log(`wrote ${values.plot}`);
 }
 // The span in the clock of V8's --trace-gc lines (both count from process start), to sum a log over it.
