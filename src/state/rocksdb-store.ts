@@ -3,6 +3,7 @@ import { StateError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 import { overlayRange, sortedOverlay } from './overlay-range.js';
 import type { ChangedEntry, KeyValueStore } from './store.js';
+import { WrittenKeysFilter } from './written-keys-filter.js';
 
 /** The slice of the rocksdb@5 (abstract-leveldown 7) callback API this store uses. */
 interface RocksDbHandle {
@@ -51,6 +52,13 @@ export interface RocksDbStoreOptions {
    */
   syncWrites?: boolean;
   /**
+   * A store opened empty (no offset stored yet: nothing was ever written) tracks the keys it
+   * writes in a Bloom filter of this many keys (10 bits each), and answers reads of keys it
+   * never wrote as absent without a RocksDB read (WrittenKeysFilter says why that matters).
+   * Past that many writes the filter is dropped. 0 turns it off. Default 1,000,000 (~1.2 MiB).
+   */
+  writtenKeysFilterCapacity?: number;
+  /**
    * Open without taking the directory's LOCK, for inspecting the state of a running task
    * (tooling, tests). Sees what was flushed when it opened; every write throws.
    */
@@ -86,7 +94,9 @@ export async function openRocksDbStore(directory: string, options: RocksDbStoreO
   try {
     // Reading the offset at open touches the newest table files, so damage that RocksDB's own
     // open checks miss surfaces here as STATE_CORRUPT rather than mid-stream.
-    await store.appliedOffset();
+    const offset = await store.appliedOffset();
+    const capacity = options.writtenKeysFilterCapacity ?? 1_000_000;
+    if (offset === -1 && !options.readOnly && capacity > 0) store.trackWrittenKeys(new WrittenKeysFilter(capacity));
   } catch (error) {
     await store.close();
     throw error;
@@ -101,6 +111,9 @@ export class RocksDbStore implements KeyValueStore {
   private readonly buffered = new Map<string, ChangedEntry>();
   private bufferedBytes = 0;
   private storedOffset: number | undefined;
+  /** Every key written since the store was created empty, while that fits (see trackWrittenKeys). */
+  private written: WrittenKeysFilter | undefined;
+  private reads = 0;
   private closing: Promise<void> | undefined;
 
   /** Use openRocksDbStore(); the constructor assumes an open handle. */
@@ -125,15 +138,18 @@ export class RocksDbStore implements KeyValueStore {
     const results: (Buffer | undefined)[] = new Array(keys.length);
     const missIndexes: number[] = [];
     const missKeys: Buffer[] = [];
+    const written = this.written;
     keys.forEach((key, index) => {
       const pending = this.buffered.get(key.toString('latin1'));
       if (pending) results[index] = pending.value;
+      else if (written && !written.mayContain(key)) results[index] = undefined;
       else {
         missIndexes.push(index);
         missKeys.push(tagged(key));
       }
     });
     if (missKeys.length === 0) return results;
+    this.reads++;
     const values = await this.call<(Buffer | undefined)[]>('get', (done) =>
       this.db.getMany(missKeys, { asBuffer: true }, (error, found) => done(error, found)),
     );
@@ -207,6 +223,20 @@ export class RocksDbStore implements KeyValueStore {
     return this.bufferedBytes >= this.bufferBound;
   }
 
+  /** getMany calls that had to read RocksDB (for tests and benchmarks). */
+  get diskReads(): number {
+    return this.reads;
+  }
+
+  /**
+   * From now on, reads of keys `filter` does not hold are answered "absent" without RocksDB.
+   * Only sound for a store that holds no user key yet: openRocksDbStore calls it when no
+   * offset is stored, which every write path writes in the same batch as its keys.
+   */
+  trackWrittenKeys(filter: WrittenKeysFilter): void {
+    this.written = filter;
+  }
+
   /** Unflushed writes are dropped: they were never consistent with a stored offset. */
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve, reject) =>
@@ -251,10 +281,14 @@ export class RocksDbStore implements KeyValueStore {
    */
   private writeBatch(changes: readonly ChangedEntry[], appliedOffset: number): Promise<void> {
     const operations: RocksDbOperation[] = new Array(changes.length + 1);
+    const written = this.written;
     for (let i = 0; i < changes.length; i++) {
       const { key, value } = changes[i];
+      // Added before the batch is written: a read racing the write may then read RocksDB, never miss it.
+      written?.add(key);
       operations[i] = value === undefined ? { type: 'del', key: tagged(key) } : { type: 'put', key: tagged(key), value };
     }
+    if (written?.full) this.written = undefined;
     operations[changes.length] = { type: 'put', key: OFFSET_KEY, value: encodeOffset(appliedOffset) };
     return this.call<void>('write', (done) => this.db.batch(operations, { sync: this.syncWrites }, (error) => done(error, undefined)));
   }

@@ -107,6 +107,32 @@ describe('RocksDbStore durability', () => {
     expect((await reopened.getMany([b('k'), b('gone'), b('fresh'), b('x')])).map((v) => v?.toString())).toEqual(['handed over', undefined, 'new', undefined]);
   });
 
+  it('created empty, answers keys it never wrote without reading RocksDB, and finds every key it wrote', async () => {
+    const dir = await newDir();
+    const store = await open(dir);
+    expect(await store.getMany([b('never-1'), b('never-2')])).toEqual([undefined, undefined]);
+    expect(store.diskReads).toBe(0);
+    await store.put(b('a'), b('1'));
+    await store.flush(1);
+    await store.flushWith([{ key: b('b'), value: b('2') }], 2);
+    expect((await store.getMany([b('a'), b('b'), b('never-3')])).map((v) => v?.toString())).toEqual(['1', '2', undefined]);
+    expect(store.diskReads).toBe(1);
+    await store.close();
+
+    // Opened with state on disk it cannot know what is there: every miss reads RocksDB.
+    const reopened = await open(dir);
+    expect(await reopened.get(b('never-1'))).toBeUndefined();
+    expect(reopened.diskReads).toBe(1);
+  });
+
+  it('past its written-keys capacity drops the filter and still finds every key', async () => {
+    const store = await open(await newDir(), { writtenKeysFilterCapacity: 2 });
+    for (const [i, name] of ['a', 'b', 'c', 'd'].entries()) await store.flushWith([{ key: b(name), value: b(`v${i}`) }], i);
+    expect((await store.getMany([b('a'), b('b'), b('c'), b('d')])).map((v) => v?.toString())).toEqual(['v0', 'v1', 'v2', 'v3']);
+    expect(await store.get(b('never'))).toBeUndefined();
+    expect(store.diskReads).toBe(2);
+  });
+
   it('keeps user keys apart from its metadata, whatever bytes they start with', async () => {
     const dir = await newDir();
     const store = await open(dir);
