@@ -1,6 +1,7 @@
 #!/bin/sh
 # Node as agentrec runs best (README, "Tuning"): V8's young generation sized to hold a batch
-# (--max-semi-space-size=128) and, where installed, jemalloc instead of glibc's malloc (the
+# (--max-semi-space-size=128), allocation-site pretenuring off (it sometimes moved the pipeline's
+# short-lived objects to the old generation for a whole run) and, where installed, jemalloc instead of glibc's malloc (the
 # Kafka client copies every record into a Buffer of its own; glibc spent ~17 % of the JavaScript
 # thread in malloc and its consolidations, jemalloc ~5 %). exec: the PID, signals and exit code
 # stay node's. AGENTREC_MALLOC=system keeps glibc's malloc.
@@ -11,4 +12,4 @@ if [ "${AGENTREC_MALLOC:-jemalloc}" = jemalloc ] && "$ldconfig" -p 2>/dev/null |
   LD_PRELOAD="libjemalloc.so.2${LD_PRELOAD:+ $LD_PRELOAD}"
   export LD_PRELOAD
 fi
-exec node --max-semi-space-size=128 "$@"
+exec node --max-semi-space-size=128 --no-allocation-site-pretenuring "$@"

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=128
+#!/usr/bin/env -S node --max-semi-space-size=128 --no-allocation-site-pretenuring
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -18,9 +18,29 @@ import { readFileSync } from 'node:fs';
  */
 export const YOUNG_GENERATION_FLAG = '--max-semi-space-size=128';
 
+/**
+ * V8's allocation-site pretenuring: when most objects from one allocation site survive a
+ * scavenge, V8 allocates that site's objects in the old generation from then on. Here the first
+ * batches of all partitions run together at a cold start and survive, which sometimes tipped
+ * the pipeline's own sites into pretenuring for the rest of the run; their dead objects in old
+ * space then held young ones alive through every scavenge. Runs fell into two regimes (~100 or
+ * ~350 MB promoted over 200k events, GC pauses ~0.5 or ~1.2 s); with this flag 7 of 7 runs were in
+ * the good one, against 4 of 7 without (bench/README.md, seventh session).
+ */
+export const NO_PRETENURING_FLAG = '--no-allocation-site-pretenuring';
+
+/** The V8 flags agentrec starts node with, in this order (scripts/node.sh, the CLI's shebang). */
+export const NODE_FLAGS: readonly string[] = [YOUNG_GENERATION_FLAG, NO_PRETENURING_FLAG];
+
 /** True when the process was started with some --max-semi-space-size (ours or the operator's). */
 export function youngGenerationSized(execArgv: readonly string[], nodeOptions: string): boolean {
   const named = (arg: string) => arg.startsWith('--max-semi-space-size') || arg.startsWith('--max_semi_space_size');
+  return execArgv.some(named) || nodeOptions.split(/\s+/).some(named);
+}
+
+/** True when the process was started with allocation-site pretenuring off. */
+export function pretenuringOff(execArgv: readonly string[], nodeOptions: string): boolean {
+  const named = (arg: string) => arg === NO_PRETENURING_FLAG || arg === '--no_allocation_site_pretenuring';
   return execArgv.some(named) || nodeOptions.split(/\s+/).some(named);
 }
 
@@ -48,9 +68,10 @@ export function thisProcess(): StartedWith {
 export function tuningHint(started: StartedWith = thisProcess()): string | undefined {
   const missing: string[] = [];
   if (!youngGenerationSized(started.execArgv, started.nodeOptions)) missing.push(`node ${YOUNG_GENERATION_FLAG} (~25 % more events/s)`);
+  if (!pretenuringOff(started.execArgv, started.nodeOptions)) missing.push(`node ${NO_PRETENURING_FLAG} (steadier GC)`);
   if (started.malloc === 'system') missing.push('jemalloc (LD_PRELOAD=libjemalloc.so.2, ~10 % more)');
   if (missing.length === 0) return undefined;
-  return `agentrec: hint: started without ${missing.join(' and ')}; sh scripts/node.sh starts it with both (README, "Tuning")`;
+  return `agentrec: hint: started without ${missing.join(' and ')}; sh scripts/node.sh starts it with all of them (README, "Tuning")`;
 }
 
 function readProcessMaps(): string | undefined {

@@ -1,14 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { type Malloc, YOUNG_GENERATION_FLAG, mallocFromMaps, tuningHint, youngGenerationSized } from '../../../src/topology/runtime/node-flags.js';
+import { type Malloc, NODE_FLAGS, NO_PRETENURING_FLAG, YOUNG_GENERATION_FLAG, mallocFromMaps, pretenuringOff, tuningHint, youngGenerationSized } from '../../../src/topology/runtime/node-flags.js';
 
 const repoFile = (path: string) => readFileSync(new URL(`../../../${path}`, import.meta.url), 'utf8');
 const repoPath = (path: string) => new URL(`../../../${path}`, import.meta.url).pathname;
 
 /** What a node started through scripts/node.sh reports: its options and its malloc. */
 function startedByScript(env: NodeJS.ProcessEnv): { execArgv: string[]; malloc: string } {
-  const probe = `const m=require('fs').readFileSync('/proc/self/maps','utf8');console.log(JSON.stringify({execArgv:process.execArgv.filter(a=>a.startsWith('--max')),malloc:m.includes('libjemalloc')?'jemalloc':'system'}))`;
+  const probe = `const m=require('fs').readFileSync('/proc/self/maps','utf8');console.log(JSON.stringify({execArgv:process.execArgv.filter(a=>a.startsWith('--max')||a.startsWith('--no-allocation')),malloc:m.includes('libjemalloc')?'jemalloc':'system'}))`;
   return JSON.parse(execFileSync('sh', [repoPath('scripts/node.sh'), '-e', probe], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '', ...env } })) as { execArgv: string[]; malloc: string };
 }
 
@@ -29,32 +29,40 @@ describe('process tuning', () => {
     expect(youngGenerationSized([], '--enable-source-maps  --max-semi-space-size=256')).toBe(true);
   });
 
+  it('sees pretenuring turned off on the command line or in NODE_OPTIONS', () => {
+    expect(pretenuringOff([], '')).toBe(false);
+    expect(pretenuringOff(['--allocation-site-pretenuring'], '')).toBe(false);
+    expect(pretenuringOff([NO_PRETENURING_FLAG], '')).toBe(true);
+    expect(pretenuringOff([], `--max-semi-space-size=128 --no_allocation_site_pretenuring`)).toBe(true);
+  });
+
   it('names the malloc from the memory map', () => {
     expect(mallocFromMaps('7f00-7f01 r-xp 0 08:01 1 /usr/lib/x86_64-linux-gnu/libjemalloc.so.2\n')).toBe('jemalloc');
     expect(mallocFromMaps('7f00-7f01 r-xp 0 08:01 1 /usr/lib/x86_64-linux-gnu/libc.so.6\n')).toBe('system');
     expect(mallocFromMaps(undefined)).toBeUndefined();
   });
 
-  it('hints at what is missing, and at nothing when both are there', () => {
-    const hint = (execArgv: string[], malloc: Malloc | undefined) => tuningHint({ execArgv, nodeOptions: '', malloc });
-    expect(hint([], 'system')).toMatch(/--max-semi-space-size=128.*jemalloc/);
+  it('hints at what is missing, and at nothing when all is there', () => {
+    const hint = (execArgv: readonly string[], malloc: Malloc | undefined) => tuningHint({ execArgv, nodeOptions: '', malloc });
+    expect(hint([], 'system')).toMatch(/--max-semi-space-size=128.*--no-allocation-site-pretenuring.*jemalloc/);
     expect(hint([YOUNG_GENERATION_FLAG], 'system')).not.toContain(YOUNG_GENERATION_FLAG);
+    expect(hint([YOUNG_GENERATION_FLAG], 'jemalloc')).toContain(NO_PRETENURING_FLAG);
     expect(hint([], 'jemalloc')).not.toContain('jemalloc');
-    expect(hint([YOUNG_GENERATION_FLAG], 'jemalloc')).toBeUndefined();
+    expect(hint(NODE_FLAGS, 'jemalloc')).toBeUndefined();
     // No memory map to read (not Linux): nothing to say about malloc.
-    expect(hint([YOUNG_GENERATION_FLAG], undefined)).toBeUndefined();
+    expect(hint(NODE_FLAGS, undefined)).toBeUndefined();
   });
 
-  it('is what the CLI shebang and npm start pass, and node accepts the flag', () => {
+  it('is what the CLI shebang and npm start pass, and node accepts the flags', () => {
     const shebang = repoFile('src/cli.ts').split('\n')[0];
-    expect(shebang).toBe(`#!/usr/bin/env -S node ${YOUNG_GENERATION_FLAG}`);
+    expect(shebang).toBe(`#!/usr/bin/env -S node ${NODE_FLAGS.join(' ')}`);
     expect((JSON.parse(repoFile('package.json')) as { scripts: Record<string, string> }).scripts.start).toMatch(/^sh scripts\/node\.sh /);
-    expect(repoFile('scripts/node.sh')).toContain(`exec node ${YOUNG_GENERATION_FLAG} "$@"`);
+    expect(repoFile('scripts/node.sh')).toContain(`exec node ${NODE_FLAGS.join(' ')} "$@"`);
   });
 
-  it('scripts/node.sh starts node with the flag, on jemalloc where installed unless AGENTREC_MALLOC=system', () => {
+  it('scripts/node.sh starts node with the flags, on jemalloc where installed unless AGENTREC_MALLOC=system', () => {
     const started = startedByScript({});
-    expect(started.execArgv).toEqual([YOUNG_GENERATION_FLAG]);
+    expect(started.execArgv).toEqual(NODE_FLAGS);
     expect(started.malloc).toBe(jemallocInstalled ? 'jemalloc' : 'system');
     expect(startedByScript({ AGENTREC_MALLOC: 'system' }).malloc).toBe('system');
   });
