@@ -24,7 +24,8 @@ export interface KeyValueStore {
    * Optional: flush() as if each of `writes` (value undefined = delete) had been put() or
    * deleted in order just before it — without buffering them one by one. A write-back cache
    * hands its dirty entries over this way at commit (one call instead of an awaited put() per
-   * entry, and no second copy of the dirty set in the store's own buffer).
+   * entry, and no second copy of the dirty set in the store's own buffer). Until it resolves,
+   * reads of this store may not see `writes`: the caller keeps serving them, as the cache does.
    */
   flushWith?(writes: readonly ChangedEntry[], appliedOffset: number, publish?: (changes: ChangedEntry[]) => Promise<void>): Promise<void>;
   /** Last input offset made durable by flush(), or -1 for a fresh store. */
