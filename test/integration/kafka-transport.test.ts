@@ -190,6 +190,38 @@ describeKafka('Kafka transport', () => {
     expect(keyedValues(values).length).toBe(5);
   });
 
+  it('deleteTopics removes a topic with its records and skips names that do not exist', async () => {
+    const kafka = transport();
+    const topic = uniqueName('deleted');
+    await kafka.ensureTopics([{ topic, partitions: 1 }]);
+    const producer = kafka.createProducer();
+    await producer.send(keyed(topic, 10, (i) => `k${i}`, 0));
+    await kafka.deleteTopics([topic, uniqueName('never-created')]);
+    // Deletion completes in the background: once it has, the name can be created again with
+    // another partition count, and the new topic is empty.
+    await producer.close();
+    await eventually(
+      async () => {
+        await kafka.ensureTopics([{ topic, partitions: 3 }]);
+        // A fresh producer each time: one that wrote to the old topic keeps its metadata for minutes.
+        const fresh = kafka.createProducer();
+        try {
+          await fresh.send([{ topic, key: null, value: Buffer.from('new'), partition: 2 }]);
+          return true;
+        } catch {
+          return false;
+        } finally {
+          await fresh.close();
+        }
+      },
+      `'${topic}' re-created with 3 partitions`,
+      { pollMs: 500 },
+    );
+    const left: string[] = [];
+    for await (const chunk of kafka.readToEnd(tp(topic, 0))) left.push(...chunk.map((r) => String(r.key)));
+    expect(left).toEqual([]);
+  });
+
   it('delivers every produced record through a group, per partition in order, partitioned by Java murmur2', async () => {
     const kafka = transport();
     const topic = uniqueName('order');

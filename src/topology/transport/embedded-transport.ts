@@ -232,6 +232,9 @@ export function createEmbeddedTransport(options: EmbeddedTransportOptions = {}):
     async ensureTopics(specs) {
       for (const spec of specs) log.ensureTopic(spec);
     },
+    async deleteTopics(topics) {
+      for (const topic of topics) log.topics.delete(topic);
+    },
     createConsumer({ groupId, topics }) {
       return new EmbeddedConsumer(log, log.group(groupId), topics, maxBatch);
     },

@@ -47,6 +47,22 @@ class KafkaTransport implements Transport {
     await this.awaitLeaders(admin, specs);
   }
 
+  async deleteTopics(topics: string[]): Promise<void> {
+    this.assertOpen();
+    if (topics.length === 0) return;
+    const admin = this.adminClient();
+    await Promise.all(
+      topics.map(async (topic) => {
+        const error = await new Promise<RdKafka.LibrdKafkaError | undefined>((resolve) => {
+          admin.deleteTopic(topic, this.options.connectTimeoutMs, (failure) => resolve(failure ?? undefined));
+        });
+        if (!error || librdkafkaCode(error) === LibrdkafkaCode.UNKNOWN_TOPIC_OR_PART) return;
+        if (isUnreachable(error)) throw kafkaUnavailable(this.options.brokers, `delete topic '${topic}'`, error);
+        throw new AgentrecError('KAFKA_UNAVAILABLE', `topic '${topic}' cannot be deleted: ${errorMessage(error)}`, { cause: error });
+      }),
+    );
+  }
+
   createConsumer(options: { groupId: string; topics: string[]; clientId?: string }): GroupConsumer {
     this.assertOpen();
     if (typeof options.groupId !== 'string' || options.groupId.length === 0) {

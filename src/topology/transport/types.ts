@@ -86,6 +86,11 @@ export interface Transport {
   readonly kind: 'embedded' | 'kafka';
   /** Creates missing topics with their partition count and config; existing topics are left alone. */
   ensureTopics(specs: TopicSpec[]): Promise<void>;
+  /**
+   * Deletes topics and every record in them; names that do not exist are skipped. For tools and
+   * benchmarks that create topics per run (a broker otherwise keeps every run's data).
+   */
+  deleteTopics(topics: string[]): Promise<void>;
   createConsumer(options: { groupId: string; topics: string[]; clientId?: string }): GroupConsumer;
   createProducer(options?: { clientId?: string }): Producer;
   /**

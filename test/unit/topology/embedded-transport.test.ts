@@ -16,6 +16,19 @@ describe('embedded log', () => {
     for (const c of counts) expect(c).toBeGreaterThan(800);
   });
 
+  it('deleteTopics drops a topic with its records, like Kafka; unknown names are skipped', async () => {
+    const transport = createEmbeddedTransport();
+    await transport.ensureTopics([{ topic: 'runs', partitions: 1 }]);
+    const producer = transport.createProducer();
+    await producer.send([{ topic: 'runs', key: null, value: Buffer.from('old') }]);
+    await transport.deleteTopics(['runs', 'never-created']);
+    await expect(producer.send([{ topic: 'runs', key: null, value: Buffer.from('x') }])).rejects.toThrow(/unknown topic 'runs'/);
+    await transport.ensureTopics([{ topic: 'runs', partitions: 1 }]);
+    const records: SourceRecord[] = [];
+    for await (const chunk of transport.readToEnd({ topic: 'runs', partition: 0 })) records.push(...chunk);
+    expect(records).toEqual([]);
+  });
+
   it('splits partitions across group members and hands them over on leave, resuming at the commit', async () => {
     const transport = createEmbeddedTransport({ maxBatch: 10 });
     await transport.ensureTopics([{ topic: 'in', partitions: 4 }]);
