@@ -62,6 +62,14 @@ function simulatedRecords(topic: string, count: number, seed: number): OutputRec
   });
 }
 
+/** The topics of a runner that belong to this run (named after it), for deleting afterwards. */
+function ownTopics(runner: TopologyRunner): string[] {
+  return runner
+    .topicSpecs()
+    .map((spec) => spec.topic)
+    .filter((topic) => topic.startsWith(run));
+}
+
 async function fill(topic: string, records: OutputRecord[]): Promise<void> {
   const transport = makeTransport();
   await transport.ensureTopics([{ topic, partitions }]);
@@ -106,6 +114,9 @@ async function throughput(label: string, t: Topology, expected: number): Promise
   await untilCommitted(runner, expected);
   const committedSeconds = seconds + (performance.now() - processedAt) / 1000;
   await runner.stop();
+  // Each phase's topics are its own: leave the broker as found (shared names such as the
+  // dead-letter topic stay: the broker may be someone else's too).
+  await transport.deleteTopics(ownTopics(runner));
   if (transport !== sharedEmbedded) await transport.close();
   rmSync(stateDir, { recursive: true, force: true });
   return { rate: expected / seconds, seconds, committedRate: expected / committedSeconds };
@@ -184,6 +195,7 @@ async function latency(rate: number, seconds: number, warmupSeconds: number): Pr
   await reader.stop();
   await producer.close();
   await runner.stop();
+  await transport.deleteTopics(ownTopics(runner));
   if (transport !== sharedEmbedded) await transport.close();
   rmSync(stateDir, { recursive: true, force: true });
   latencies.sort((a, b) => a - b);

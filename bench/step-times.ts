@@ -140,8 +140,9 @@ console.log(
 console.log(`committed (outputs acknowledged, state flushed, offsets committed) after ${committedSeconds.toFixed(2)} s = ${Math.round(events / committedSeconds).toLocaleString('en')} events/s`);
 await runner.stop();
 if (kafka) {
-  // Every run writes fresh topics (~1 GB per 1M events with changelogs): leave the broker as found.
-  await transport.deleteTopics(runner.topicSpecs().map((spec) => spec.topic));
+  // Every run writes fresh topics (~1 GB per 1M events with changelogs): leave the broker as
+  // found. Only this run's own names: a shared one (the dead-letter topic) may hold others' records.
+  await transport.deleteTopics(runner.topicSpecs().map((spec) => spec.topic).filter((topic) => topic.startsWith(run)));
   await transport.close();
 }
 rmSync(stateDir, { recursive: true, force: true });
