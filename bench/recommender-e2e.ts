@@ -30,6 +30,7 @@ import { createEmbeddedTransport } from '../src/topology/transport/embedded-tran
 import { createKafkaTransport } from '../src/topology/transport/kafka-transport.js';
 import type { OutputRecord, Transport } from '../src/topology/transport/types.js';
 import type { InstanceArgs, InstanceReport } from './e2e-instance.js';
+import { deleteRunTopics } from './run-topics.js';
 import { untilCommitted } from './until-committed.js';
 
 const { values } = parseArgs({
@@ -60,14 +61,6 @@ function simulatedRecords(topic: string, count: number, seed: number): OutputRec
     const event = users.next();
     return { topic, key: Buffer.from(event.userId), value: eventSerde.serialize(event) };
   });
-}
-
-/** The topics of a runner that belong to this run (named after it), for deleting afterwards. */
-function ownTopics(runner: TopologyRunner): string[] {
-  return runner
-    .topicSpecs()
-    .map((spec) => spec.topic)
-    .filter((topic) => topic.startsWith(run));
 }
 
 async function fill(topic: string, records: OutputRecord[]): Promise<void> {
@@ -114,9 +107,7 @@ async function throughput(label: string, t: Topology, expected: number): Promise
   await untilCommitted(runner, expected);
   const committedSeconds = seconds + (performance.now() - processedAt) / 1000;
   await runner.stop();
-  // Each phase's topics are its own: leave the broker as found (shared names such as the
-  // dead-letter topic stay: the broker may be someone else's too).
-  await transport.deleteTopics(ownTopics(runner));
+  await deleteRunTopics(transport, runner, run);
   if (transport !== sharedEmbedded) await transport.close();
   rmSync(stateDir, { recursive: true, force: true });
   return { rate: expected / seconds, seconds, committedRate: expected / committedSeconds };
@@ -195,7 +186,7 @@ async function latency(rate: number, seconds: number, warmupSeconds: number): Pr
   await reader.stop();
   await producer.close();
   await runner.stop();
-  await transport.deleteTopics(ownTopics(runner));
+  await deleteRunTopics(transport, runner, run);
   if (transport !== sharedEmbedded) await transport.close();
   rmSync(stateDir, { recursive: true, force: true });
   latencies.sort((a, b) => a - b);

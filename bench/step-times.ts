@@ -31,6 +31,7 @@ import { createEmbeddedTransport } from '../src/topology/transport/embedded-tran
 import { createKafkaTransport } from '../src/topology/transport/kafka-transport.js';
 import { svgLineChart } from '../src/evaluation/svg-line-chart.js';
 import { RateWindows } from './rate-windows.js';
+import { deleteRunTopics } from './run-topics.js';
 import { threadCpu, threadCpuSince } from './thread-cpu.js';
 import { untilCommitted } from './until-committed.js';
 
@@ -140,9 +141,7 @@ console.log(
 console.log(`committed (outputs acknowledged, state flushed, offsets committed) after ${committedSeconds.toFixed(2)} s = ${Math.round(events / committedSeconds).toLocaleString('en')} events/s`);
 await runner.stop();
 if (kafka) {
-  // Every run writes fresh topics (~1 GB per 1M events with changelogs): leave the broker as
-  // found. Only this run's own names: a shared one (the dead-letter topic) may hold others' records.
-  await transport.deleteTopics(runner.topicSpecs().map((spec) => spec.topic).filter((topic) => topic.startsWith(run)));
+  await deleteRunTopics(transport, runner, run);
   await transport.close();
 }
 rmSync(stateDir, { recursive: true, force: true });

@@ -34,14 +34,17 @@ export const NODE_FLAGS: readonly string[] = [YOUNG_GENERATION_FLAG, NO_PRETENUR
 
 /** True when the process was started with some --max-semi-space-size (ours or the operator's). */
 export function youngGenerationSized(execArgv: readonly string[], nodeOptions: string): boolean {
-  const named = (arg: string) => arg.startsWith('--max-semi-space-size') || arg.startsWith('--max_semi_space_size');
-  return execArgv.some(named) || nodeOptions.split(/\s+/).some(named);
+  return startedWith(execArgv, nodeOptions, (arg) => arg.startsWith('--max-semi-space-size') || arg.startsWith('--max_semi_space_size'));
 }
 
 /** True when the process was started with allocation-site pretenuring off. */
 export function pretenuringOff(execArgv: readonly string[], nodeOptions: string): boolean {
-  const named = (arg: string) => arg === NO_PRETENURING_FLAG || arg === '--no_allocation_site_pretenuring';
-  return execArgv.some(named) || nodeOptions.split(/\s+/).some(named);
+  return startedWith(execArgv, nodeOptions, (arg) => arg === NO_PRETENURING_FLAG || arg === '--no_allocation_site_pretenuring');
+}
+
+/** Whether an option on the command line or in NODE_OPTIONS is one `matches` accepts. */
+function startedWith(execArgv: readonly string[], nodeOptions: string, matches: (arg: string) => boolean): boolean {
+  return execArgv.some(matches) || nodeOptions.split(/\s+/).some(matches);
 }
 
 export type Malloc = 'jemalloc' | 'tcmalloc' | 'mimalloc' | 'system';
