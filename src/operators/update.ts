@@ -70,7 +70,10 @@ export function update(name: string, options: UpdateOptions): StepDefinition<Loo
         const kept = [];
         for (const record of batch.records) {
           const e = record.value;
-          if (e.role === 'score' && e.request) await task.storeRequest(e.request);
+          if (e.role === 'score' && e.request) {
+            const evicted = await task.storeRequest(e.request);
+            if (evicted) ctx.metrics.count('requests_evicted', evicted);
+          }
           if (e.role === 'learn') {
             sync?.beforeLearn(e);
             const outcome = learnFrom(e);

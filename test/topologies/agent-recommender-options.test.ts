@@ -1,9 +1,7 @@
-import { decodeRequestSnapshot } from '../../src/operators/recommender/request-snapshot-codec.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import agentRecommender from '../../topologies/agent-recommender.js';
 import { makeTinyModel } from '../../scripts/make-tiny-model.js';
 import { decode, emit, encode, interact, recommenderModel, sparseLookup, update, type RecommenderModelOptions } from '../../src/operators/index.js';
-import type { RequestSnapshot } from '../../src/operators/recommender/types.js';
 import { avroSerde } from '../../src/serde/avro-serde.js';
 import type { DeadLetterRecord, ScoreRecord, TrajectoryEvent } from '../../src/serde/records.js';
 import { validateTrajectoryEvent } from '../../src/serde/validate-trajectory-event.js';
@@ -25,6 +23,7 @@ import {
   snapshotStore,
   stepEvents,
   storeRecorder,
+  storedRequest,
   trajectorySerde,
 } from '../unit/operators/recommender-harness.js';
 
@@ -33,11 +32,6 @@ const DIM = 32;
 function label(key: string): string {
   const k = describeKey(key);
   return `${k.namespace}:${k.id}`;
-}
-
-async function storedRequest(recorder: ReturnType<typeof storeRecorder>, partition: number, requestId: string): Promise<RequestSnapshot> {
-  const value = await recorder.stores.get(`rec-requests/${partition}`)!.get(Buffer.from(requestId));
-  return decodeRequestSnapshot(value!);
 }
 
 /** The dense weights value: [bias | projection d×D | dcn…] then as many AdaGrad accumulators, then a u64 update count. */

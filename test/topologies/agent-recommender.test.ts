@@ -1,7 +1,5 @@
-import { decodeRequestSnapshot } from '../../src/operators/recommender/request-snapshot-codec.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import agentRecommender from '../../topologies/agent-recommender.js';
-import type { RequestSnapshot } from '../../src/operators/recommender/types.js';
 import { avroSerde } from '../../src/serde/avro-serde.js';
 import type { DeadLetterRecord, ScoreRecord, TrajectoryEvent } from '../../src/serde/records.js';
 import { TopologyTestDriver, type TestDriverOptions } from '../../src/topology/test-driver.js';
@@ -21,6 +19,7 @@ import {
   snapshotStore,
   stepEvents,
   storeRecorder,
+  storedRequest,
   trajectorySerde,
 } from '../unit/operators/recommender-harness.js';
 
@@ -42,12 +41,6 @@ function background(users: number): TrajectoryEvent[] {
     if (u % 2 === 0) events.push(feedbackEvent(userId, requestId, { signal: 'CHOSEN', value: 1, actionId: candidates[u % 5] }, { eventTime: time + 500 }));
   }
   return events;
-}
-
-async function storedRequest(recorder: ReturnType<typeof storeRecorder>, partition: number, requestId: string): Promise<RequestSnapshot> {
-  const value = await recorder.stores.get(`rec-requests/${partition}`)!.get(Buffer.from(requestId));
-  if (!value) throw new Error(`request ${requestId} was not stored`);
-  return decodeRequestSnapshot(value);
 }
 
 describe('agent-recommender: learning touches only the rows an event uses', () => {

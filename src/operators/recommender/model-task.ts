@@ -9,13 +9,10 @@ import { deriveSeed, fillUniform, splitmix32 } from '../kernels/prng.js';
 import { isFiniteArray } from '../kernels/vector.js';
 import { FmSimdRows } from './fm-simd-rows.js';
 import type { RecommenderModel } from './recommender-model.js';
-import { decodeRequestSnapshot, encodeRequestSnapshot, requestSnapshotTime } from './request-snapshot-codec.js';
-import { RequestExpiry } from './request-expiry.js';
+import { RequestChunkStore } from './request-chunk-store.js';
 import type { LookedUpEvent, RequestSnapshot } from './types.js';
 
 const DENSE_KEY = rowKey('model', 'dense');
-/** Requests a task's expiry index lists at most (~100 bytes each); past it, purges scan. */
-export const MAX_INDEXED_REQUESTS = 1_000_000;
 
 /**
  * One partition's live copy of a recommender model: its row store, its dense weights (bias,
@@ -31,7 +28,8 @@ export const MAX_INDEXED_REQUESTS = 1_000_000;
  */
 export class ModelTask {
   readonly rows: EmbeddingRowStore;
-  readonly requests: KeyValueStore;
+  /** Scored requests kept for their feedback. */
+  readonly requests: RequestChunkStore;
   private readonly store: KeyValueStore;
   readonly dense: Float32Array;
   /** Optimizer state of the dense weights: AdaGrad accumulators, or Adam's m then v. */
@@ -67,8 +65,6 @@ export class ModelTask {
   denseDirty = false;
   /** Feedback updates applied by this task: part of the model version in score records. */
   updates = 0;
-  /** Stored requests by event time, so a purge pops what expired instead of scanning. */
-  private readonly expiry = new RequestExpiry(MAX_INDEXED_REQUESTS);
   private versionAt = -1;
   private versionText = '';
 
@@ -80,7 +76,7 @@ export class ModelTask {
   ) {
     this.store = store;
     this.rows = new EmbeddingRowStore(store, model.rowStore, { configPath: '/model/rows' });
-    this.requests = requests;
+    this.requests = new RequestChunkStore(requests, { ttlMs: model.requestTtlMs, maxStoredRequests: model.maxStoredRequests });
     const d = model.dim;
     const rowLength = d + 1;
     this.dcnOffset = this.projectionOffset + d * model.denseInputDim;
@@ -130,6 +126,7 @@ export class ModelTask {
       ctx.beforeCommit(async () => {
         const written = await created.rows.writeBack();
         if (written) ctx.metrics.count('rows_written_back', written);
+        await created.requests.writeBack();
       });
       task = created;
     }
@@ -139,6 +136,7 @@ export class ModelTask {
   /** Loads dense weights (or initialises them deterministically from the row seed). */
   async ensureLoaded(): Promise<void> {
     if (this.loaded) return;
+    await this.requests.load();
     const stored = await this.store.get(DENSE_KEY);
     const size = this.dense.length;
     const floatCount = size + this.denseSlots.length;
@@ -264,52 +262,21 @@ export class ModelTask {
     this.updates++;
   }
 
-  async storeRequest(snapshot: RequestSnapshot): Promise<void> {
-    const key = Buffer.from(snapshot.requestId);
-    await this.requests.put(key, encodeRequestSnapshot(snapshot));
-    this.expiry.add(snapshot.eventTime, key);
+  /** Keeps a scored request for its feedback; returns how many older ones went past maxStoredRequests. */
+  storeRequest(snapshot: RequestSnapshot): Promise<number> {
+    return this.requests.add(snapshot);
   }
 
-  async findRequests(requestIds: string[]): Promise<(RequestSnapshot | undefined)[]> {
-    const values = await this.requests.getMany(requestIds.map((id) => Buffer.from(id)));
-    return values.map((v) => (v ? decodeRequestSnapshot(v) : undefined));
+  findRequests(requestIds: string[]): Promise<(RequestSnapshot | undefined)[]> {
+    return this.requests.find(requestIds);
   }
 
   /**
-   * Deletes scored requests older than the TTL (event time), so the store stays bounded: those
-   * the expiry index lists as due, each checked against the time it is stored with; the first
-   * time (and whenever the index gave up) by scanning every stored request, which also lists the
-   * rest. Either way exactly the stored requests older than the cutoff go, so state after a
-   * crash and replay (which starts with a scan) is the same as without one.
+   * Deletes stored requests past the TTL at `now` (event time), a chunk at a time: those in
+   * chunks whose every request is past it (request-chunk-store.ts). Returns how many went.
    */
-  async purgeRequests(now: number): Promise<number> {
-    const ttl = this.model.requestTtlMs;
-    if (!this.expiry.complete) {
-      const expired: Buffer[] = [];
-      const remaining: { time: number; key: Buffer }[] = [];
-      for await (const [key, value] of this.requests.range()) {
-        const time = requestSnapshotTime(value);
-        if (now - time > ttl) expired.push(key);
-        else remaining.push({ time, key });
-      }
-      for (const key of expired) await this.requests.delete(key);
-      this.expiry.rebuild(remaining);
-      return expired.length;
-    }
-    const due = this.expiry.popBefore(now - ttl);
-    if (due.length === 0) return 0;
-    const stored = await this.requests.getMany(due);
-    // A key stored twice is listed twice; one stored again later is listed with its new time.
-    const deleted = new Set<string>();
-    for (let i = 0; i < due.length; i++) {
-      const value = stored[i];
-      if (!value || !(now - requestSnapshotTime(value) > ttl)) continue;
-      const id = due[i].toString('latin1');
-      if (deleted.has(id)) continue;
-      deleted.add(id);
-      await this.requests.delete(due[i]);
-    }
-    return deleted.size;
+  purgeRequests(now: number): Promise<number> {
+    return this.requests.purge(now);
   }
 
   private prepare(e: LookedUpEvent): void {

@@ -28,6 +28,12 @@ export interface RecommenderModelOptions {
   sampleWeights?: { real?: number; simulated?: number };
   /** How long a scored request waits for its feedback (event time), ms. Default 24 h. */
   requestTtlMs?: number;
+  /**
+   * Most scored requests a partition keeps for their feedback (plus the chunk being filled):
+   * past it the oldest go before their TTL, and their feedback counts as unmatched. Bounds the
+   * in-memory request-id index (~30 bytes per request). Default 2,000,000.
+   */
+  maxStoredRequests?: number;
   /** Ratings (e.g. 1–5 stars) become a squared-loss target (value − center) · scale on the logit scale. */
   rating?: { center?: number; scale?: number };
   /** Row lifecycle: a feature/action row exists after minCount sightings; rows expire after ttlMs. */
@@ -56,6 +62,7 @@ export interface RecommenderModel {
   readonly denseOptimizer: { kind: 'adagrad'; config: AdagradConfig } | { kind: 'adam'; config: AdamConfig };
   readonly sampleWeights: { real: number; simulated: number };
   readonly requestTtlMs: number;
+  readonly maxStoredRequests: number;
   readonly rating: { center: number; scale: number };
   readonly rowStore: EmbeddingRowStoreConfig;
   readonly maxCandidates: number;
@@ -141,6 +148,8 @@ export function recommenderModel(options: RecommenderModelOptions): RecommenderM
       simulated: finiteIn(`${p}/sampleWeights/simulated`, options.sampleWeights?.simulated, 0.5, 0),
     },
     requestTtlMs: finiteIn(`${p}/requestTtlMs`, options.requestTtlMs, 24 * 3600_000, 1),
+    // The index is a V8 Map, which holds at most 2^24 entries.
+    maxStoredRequests: integerIn(`${p}/maxStoredRequests`, options.maxStoredRequests, 2_000_000, 1, 16_000_000),
     rating: { center: finiteIn(`${p}/rating/center`, options.rating?.center, 3, -1e6), scale: finiteIn(`${p}/rating/scale`, options.rating?.scale, 1, 0) },
     rowStore,
     maxCandidates: integerIn(`${p}/maxCandidates`, options.maxCandidates, 256, 1, 100_000),

@@ -3,6 +3,9 @@
  * the partition stores the runner opened (through its openStore hook, the same stores the steps
  * use) and reading step metrics. Not a test file itself.
  */
+import { RequestChunkView } from '../../../src/operators/recommender/request-chunk-codec.js';
+import { decodeRequestSnapshot } from '../../../src/operators/recommender/request-snapshot-codec.js';
+import type { RequestSnapshot } from '../../../src/operators/recommender/types.js';
 import { decodeRecord, type DecodedRecord } from '../../../src/state/embedding-row-codec.js';
 import { parseRowKey, rowKey } from '../../../src/state/row-key.js';
 import type { KeyValueStore } from '../../../src/state/store.js';
@@ -88,6 +91,23 @@ export function storeRecorder(): { openStore: NonNullable<RunnerOptions['openSto
       return store;
     },
   };
+}
+
+/**
+ * A request as the recommender stored it in partition `partition` of its requests store
+ * (`rec-requests`): the latest copy, for an id stored twice, read from the store's chunks.
+ */
+export async function storedRequest(recorder: ReturnType<typeof storeRecorder>, partition: number, requestId: string): Promise<RequestSnapshot> {
+  let found: RequestSnapshot | undefined;
+  for await (const [, value] of recorder.stores.get(`rec-requests/${partition}`)!.range()) {
+    const chunk = new RequestChunkView(value, 'rec-requests');
+    for (let i = 0; i < chunk.count; i++) {
+      const request = decodeRequestSnapshot(chunk.entry(i));
+      if (request.requestId === requestId) found = request;
+    }
+  }
+  if (!found) throw new Error(`request ${requestId} was not stored in partition ${partition}`);
+  return found;
 }
 
 /** Every entry of one store (name = the StoreSpec name) across partitions, keyed `${partition}|${latin1 key}`, bytes copied. */
