@@ -10,6 +10,7 @@
  *   agentrec run topologies/agent-recommender.ts --brokers 127.0.0.1:9092
  *   --set interaction=dcn   --set dim=16   --set partitions=8   --set modelDir=.models/tiny-bert
  *   --set kernel=typescript (FM math in TypeScript instead of the WebAssembly SIMD kernel)
+ *   --set maxStoredRequests=500000 (scored requests kept per partition for their feedback)
  */
 import { decode, emit, encode, interact, modelTopicName, recommenderModel, sparseLookup, update } from '../src/operators/index.js';
 import { avroSerde } from '../src/serde/avro-serde.js';
@@ -28,6 +29,8 @@ export default function agentRecommender(env: TopologyEnv = { transport: 'embedd
     denseInputDim: s.modelDir ? Number(s.denseInputDim ?? 32) : 0,
     sampleWeights: { real: 1, simulated: 0.5 },
     requestTtlMs: 6 * 3600_000,
+    // Scored requests a partition keeps for late feedback (memory: ~30 bytes each); default 2M.
+    maxStoredRequests: s.maxStoredRequests ? Number(s.maxStoredRequests) : undefined,
     // 'auto': the WebAssembly SIMD kernel for FM with AdaGrad rows and no text model; recommenderModel validates the value.
     kernel: (s.kernel ?? 'auto') as 'auto',
   });

@@ -50,7 +50,7 @@ export function sparseLookup(name: string, options: SparseLookupOptions): StepDe
         return false;
       });
       // Feedback to a request scored earlier in this batch is joined in memory below; only the
-      // rest is looked up in the store, where a request never stored costs a RocksDB read.
+      // rest is looked up among the stored requests (one read per chunk that holds some).
       const requestedEarlier = new Set<string>();
       const feedbackIds: string[] = [];
       for (const { value } of records) {

@@ -40,6 +40,9 @@ describe('recommenderModel config', () => {
     expect(() => recommenderModel({ name: 'rec', denseOptimizer: 'sgd' as 'adam' })).toThrow(/\/model\/denseOptimizer/);
     expect(() => recommenderModel({ name: 'rec', optimizer: { kind: 'sgd' as 'ftrl' } })).toThrow(/\/model\/optimizer\/kind/);
     expect(() => recommenderModel({ name: 'has space' })).toThrow(/\/model\/name/);
+    // The request-id index is a V8 Map (at most 2^24 entries).
+    expect(() => recommenderModel({ name: 'rec', maxStoredRequests: 20_000_000 })).toThrow(/\/model\/maxStoredRequests/);
+    expect(recommenderModel({ name: 'rec' }).maxStoredRequests).toBe(2_000_000);
   });
 });
 
