@@ -29,7 +29,7 @@ export default function agentRecommender(env: TopologyEnv = { transport: 'embedd
     denseInputDim: s.modelDir ? Number(s.denseInputDim ?? 32) : 0,
     sampleWeights: { real: 1, simulated: 0.5 },
     requestTtlMs: 6 * 3600_000,
-    // Scored requests a partition keeps for late feedback (memory: ~30 bytes each); default 2M.
+    // Scored requests a partition keeps for late feedback (memory: ~40 bytes each); default 2M.
     maxStoredRequests: s.maxStoredRequests ? Number(s.maxStoredRequests) : undefined,
     // 'auto': the WebAssembly SIMD kernel for FM with AdaGrad rows and no text model; recommenderModel validates the value.
     kernel: (s.kernel ?? 'auto') as 'auto',

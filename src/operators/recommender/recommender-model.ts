@@ -31,7 +31,7 @@ export interface RecommenderModelOptions {
   /**
    * Most scored requests a partition keeps for their feedback (plus the chunk being filled):
    * past it the oldest go before their TTL, and their feedback counts as unmatched. Bounds the
-   * in-memory request-id index (~30 bytes per request). Default 2,000,000.
+   * in-memory request-id index (~40 bytes per request: 80 MB at the default). Default 2,000,000.
    */
   maxStoredRequests?: number;
   /** Ratings (e.g. 1–5 stars) become a squared-loss target (value − center) · scale on the logit scale. */
