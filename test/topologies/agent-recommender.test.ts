@@ -174,6 +174,33 @@ describe('agent-recommender: delayed feedback', () => {
   });
 });
 
+describe('agent-recommender: how many scored requests are kept', () => {
+  let driver: TopologyTestDriver | undefined;
+  afterEach(async () => {
+    await driver?.close();
+    driver = undefined;
+  });
+
+  it('--set maxStoredRequests drops the oldest requests first: their feedback falls back to user + action, a recent one still joins its features', async () => {
+    driver = await TopologyTestDriver.start(agentRecommender({ transport: 'embedded', settings: { maxStoredRequests: '100' } }));
+    const user = 'user-kept';
+    const requests = Array.from({ length: 600 }, (_, i) => requestEvent(user, `kept-${i}`, ['k1', 'k2'], { eventTime: T0 + i * 1000 }));
+    pipeEvents(driver, requests);
+    await driver.settle();
+    const evicted = await stepEvents(driver, 'learn', 'requests_evicted');
+    // Whole chunks go (256 requests or 64 KiB): what stays is at most the bound plus the chunk being filled.
+    expect(evicted).toBeGreaterThanOrEqual(600 - 100 - 256);
+    expect(evicted).toBeLessThan(600);
+    pipeEvents(driver, [
+      feedbackEvent(user, 'kept-0', { signal: 'ACCEPT', value: 1, actionId: 'k1' }, { eventTime: T0 + 600_000 }),
+      feedbackEvent(user, 'kept-599', { signal: 'ACCEPT', value: 1, actionId: 'k2' }, { eventTime: T0 + 600_001 }),
+    ]);
+    await driver.settle();
+    expect(await stepEvents(driver, 'learn', 'feedback_applied_without_request')).toBe(1);
+    expect(await stepEvents(driver, 'learn', 'feedback_applied')).toBe(1);
+  });
+});
+
 describe('agent-recommender: output records', () => {
   let driver: TopologyTestDriver | undefined;
   afterEach(async () => {
