@@ -254,7 +254,10 @@ async function main(): Promise<void> {
   console.log(`throughput ratio framework / raw: ${(rate(viaFramework) / rate(raw)).toFixed(2)}`);
   if (raw.cpuSeconds && viaTransport.cpuSeconds) {
     console.log(`CPU-per-record ratio raw / transport: ${(raw.cpuSeconds / raw.records / (viaTransport.cpuSeconds / viaTransport.records)).toFixed(2)}`);
-  }
+  }  // Every run fills fresh topics (~100 MB per 500k records): leave the broker as it was found.
+  const cleanup = createKafkaTransport({ brokers });
+  await cleanup.deleteTopics([inputTopic, ...Object.values(outputs)]);
+  await cleanup.close();
 }
 
 /** Counts delivery reports instead of awaiting each send: `sent++` per produce, then `settled()`. */

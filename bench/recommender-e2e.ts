@@ -140,6 +140,11 @@ async function throughputOfInstances(count: number, records: OutputRecord[]): Pr
   }));
   const seconds = (performance.now() - stable.at) / 1000;
   await Promise.all(children.map((child) => new Promise((resolve) => (child.once('exit', resolve), child.send('stop')))));
+  // The instances' input, output and changelog topics, as their runners named them (e2e-instance.ts).
+  const cleanup = makeTransport();
+  const instanceTopology = agentRecommender({ transport: 'kafka', groupId: args.groupId, settings: { inputTopic: args.inputTopic, outputTopic: args.outputTopic, partitions: String(partitions) } });
+  await deleteRunTopics(cleanup, new TopologyRunner(instanceTopology, { transport: cleanup, groupId: args.groupId, stateDir: tmpdir(), log: () => undefined }), run);
+  await cleanup.close();
   const measured = records.length - stable.processed;
   return { rate: measured / seconds, seconds, measured };
 }

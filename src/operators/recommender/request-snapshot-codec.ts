@@ -24,12 +24,6 @@ export const requestSnapshotType = avro.Type.forSchema(
   { wrapUnions: false },
 );
 
-/**
- * Layout: the request's event time (float64 LE) followed by the Avro body. The prefix lets the
- * TTL purge, which scans every stored request, read one number instead of decoding each record.
- */
-const TIME_BYTES = 8;
-
 /** Shared by every task: encoding is synchronous, so two encodes never interleave on it. */
 const writer = new AvroBinaryWriter(4096);
 
@@ -38,8 +32,7 @@ const writer = new AvroBinaryWriter(4096);
  * the tests): one is written per scored request, and avsc's generic writer cost ~2× as much.
  */
 export function encodeRequestSnapshot(snapshot: RequestSnapshot): Buffer {
-  writer.scratch.writeDoubleLE(snapshot.eventTime, 0);
-  writer.reset(TIME_BYTES).string(snapshot.requestId).string(snapshot.userId).long(snapshot.eventTime);
+  writer.reset(0).string(snapshot.requestId).string(snapshot.userId).long(snapshot.eventTime);
   const { features, candidates, dense } = snapshot;
   writer.arrayStart(features.length);
   for (let i = 0; i < features.length; i++) writer.string(features[i].key).double(features[i].weight);
@@ -54,11 +47,6 @@ export function encodeRequestSnapshot(snapshot: RequestSnapshot): Buffer {
 }
 
 export function decodeRequestSnapshot(bytes: Buffer): RequestSnapshot {
-  const decoded = requestSnapshotType.fromBuffer(bytes.subarray(TIME_BYTES)) as RequestSnapshot & { dense: number[] | null };
+  const decoded = requestSnapshotType.fromBuffer(bytes) as RequestSnapshot & { dense: number[] | null };
   return decoded.dense === null ? { ...decoded, dense: undefined } : decoded;
-}
-
-/** The stored request's event time, without decoding the rest. */
-export function requestSnapshotTime(bytes: Buffer): number {
-  return bytes.readDoubleLE(0);
 }
