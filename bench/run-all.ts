@@ -12,6 +12,7 @@ const benches: Record<string, string[]> = {
   encoders: ['bench/encoders.ts'],
   serde: ['bench/serde.ts'],
   state: ['bench/state-rows.ts', '--users', '500000'],
+  requests: ['bench/request-store.ts'],
   passthrough: ['bench/raw-loop.ts'],
   e2e: ['bench/recommender-e2e.ts'],
   steps: ['bench/step-times.ts'],

@@ -136,7 +136,7 @@ export class RequestChunkStore {
     return ids.map((id, i) => {
       const hash = hashes[i];
       for (const sequence of this.index.chunksOf(hash)) {
-        const found = sequence === this.open.sequence ? this.findInOpen(id, hash) : findInView(views.get(sequence)!, id, hash);
+        const found = sequence === this.open.sequence ? this.findInOpen(id, hash) : findInChunk(this.closed.get(sequence)!.hashes, views.get(sequence)!, id, hash);
         if (found) return found;
       }
       return undefined;
@@ -218,9 +218,10 @@ function emptyChunk(sequence: number): OpenChunk {
   return { sequence, entries: [], hashes: [], newestTime: -Infinity, bytes: 0 };
 }
 
-function findInView(view: RequestChunkView, id: string, hash: number): RequestSnapshot | undefined {
-  for (let i = view.count - 1; i >= 0; i--) {
-    if (view.hash(i) !== hash) continue;
+/** Scans the in-memory copy of the chunk's hashes (not its bytes), then decodes only the matches. */
+function findInChunk(hashes: Uint32Array, view: RequestChunkView, id: string, hash: number): RequestSnapshot | undefined {
+  for (let i = hashes.length - 1; i >= 0; i--) {
+    if (hashes[i] !== hash) continue;
     const snapshot = decodeRequestSnapshot(view.entry(i));
     if (snapshot.requestId === id) return snapshot;
   }
