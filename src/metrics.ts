@@ -14,6 +14,8 @@ export class RuntimeMetrics {
   readonly stepDuration: Histogram<'topology' | 'step'>;
   readonly stepEvents: Counter<'topology' | 'step' | 'partition' | 'event'>;
   readonly stepValue: Gauge<'topology' | 'step' | 'partition' | 'name'>;
+  /** Step gauges the progress line sums across partitions instead of averaging (StepMetricsSink.gauge). */
+  readonly summedStepValues = new Set<string>();
   readonly commitDuration: Histogram<'topology'>;
   readonly commits: Counter<'topology' | 'partition'>;
   readonly inFlight: Gauge<'topology' | 'partition'>;

@@ -111,7 +111,8 @@ export function update(name: string, options: UpdateOptions): StepDefinition<Loo
         if (sweepCutoff !== undefined) await task.rows.expire(sweepCutoff);
         if (runningLoss !== undefined) ctx.metrics.gauge('loss', runningLoss);
         if (runningHit !== undefined) ctx.metrics.gauge('hit_at_1', runningHit);
-        ctx.metrics.gauge('updates', task.updates);
+        ctx.metrics.gauge('updates', task.updates, 'sum');
+        ctx.metrics.gauge('requests_stored', task.requests.size, 'sum');
         return { partition: batch.partition, records: kept };
       };
 

@@ -39,8 +39,12 @@ export interface StoreSpec {
 export interface StepMetricsSink {
   /** Rows created / expired / filtered and other step-specific counts. */
   count(name: string, value?: number): void;
-  /** Step-specific gauges, e.g. the running training loss. */
-  gauge(name: string, value: number): void;
+  /**
+   * Step-specific gauges, e.g. the running training loss. Prometheus gets each partition's value;
+   * `across` says how the progress line combines partitions: 'mean' (default: a loss, a rate) or
+   * 'sum' (a count: updates applied, requests stored).
+   */
+  gauge(name: string, value: number, across?: 'mean' | 'sum'): void;
 }
 
 /** Everything a step may touch at run time. Created per task (= per partition). */

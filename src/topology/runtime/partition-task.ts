@@ -400,7 +400,8 @@ export class PartitionTask {
           if (!counter) counters.set(event, (counter = { child: metrics.stepEvents.labels({ ...labels, event }), pending: 0 }));
           counter.pending += value;
         },
-        gauge: (name, value) => {
+        gauge: (name, value, across) => {
+          if (across === 'sum') metrics.summedStepValues.add(name);
           let child = gauges.get(name);
           if (!child) gauges.set(name, (child = metrics.stepValue.labels({ ...labels, name })));
           child.set(value);

@@ -53,7 +53,7 @@ export class ProgressReporter {
   async summary(): Promise<void> {
     const s = await this.snapshot();
     const seconds = (performance.now() - this.started) / 1000;
-    this.write(`done: ${s.input} records in, ${s.output} out, ${s.deadLettered} dead-lettered in ${seconds.toFixed(1)} s${formatGauges(s.gauges)}`);
+    this.write(`done: ${s.input} records in, ${s.output} out, ${s.deadLettered} dead-lettered in ${seconds.toFixed(1)} s${formatGauges(s.gauges, this.runner.metrics.summedStepValues)}`);
   }
 
   private async tick(): Promise<void> {
@@ -62,7 +62,7 @@ export class ProgressReporter {
     this.last = s;
     const elapsed = ((performance.now() - this.started) / 1000).toFixed(0).padStart(4);
     this.write(
-      `[${elapsed}s] in ${s.input.toLocaleString('en')} (${Math.round(rate).toLocaleString('en')}/s) out ${s.output.toLocaleString('en')} dead-lettered ${s.deadLettered}${formatGauges(s.gauges)}${this.heldUp()}`,
+      `[${elapsed}s] in ${s.input.toLocaleString('en')} (${Math.round(rate).toLocaleString('en')}/s) out ${s.output.toLocaleString('en')} dead-lettered ${s.deadLettered}${formatGauges(s.gauges, this.runner.metrics.summedStepValues)}${this.heldUp()}`,
     );
   }
 
@@ -77,7 +77,7 @@ export class ProgressReporter {
   private async snapshot(): Promise<Snapshot> {
     const { metrics, topology } = this.runner;
     const firstStep = topology.steps[0]?.name;
-    // Step gauges are per partition; show their mean across partitions.
+    // Step gauges are per partition: counts are summed across partitions, the rest averaged.
     const sums = new Map<string, { total: number; count: number }>();
     for (const v of (await metrics.stepValue.get()).values) {
       const name = String(v.labels.name);
@@ -86,7 +86,7 @@ export class ProgressReporter {
       entry.count++;
       sums.set(name, entry);
     }
-    const gauges = new Map([...sums].map(([name, { total, count }]) => [name, total / count]));
+    const gauges = new Map([...sums].map(([name, { total, count }]) => [name, metrics.summedStepValues.has(name) ? total : total / count]));
     return {
       at: performance.now(),
       input: await metrics.total('recordsIn', firstStep),
@@ -97,8 +97,9 @@ export class ProgressReporter {
   }
 }
 
-function formatGauges(gauges: Map<string, number>): string {
+function formatGauges(gauges: Map<string, number>, counts: ReadonlySet<string>): string {
   if (gauges.size === 0) return '';
-  // Counts (updates, rows) read best as whole numbers even when averaged over partitions.
-  return ' | ' + [...gauges].map(([k, v]) => `${k} ${Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en') : v.toFixed(3)}`).join('  ');
+  // Counts, and any value of 100 or more, as whole numbers; the rest (losses, rates) to 3 decimals.
+  const format = (name: string, v: number) => (counts.has(name) || Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en') : v.toFixed(3));
+  return ' | ' + [...gauges].map(([name, v]) => `${name} ${format(name, v)}`).join('  ');
 }

@@ -51,3 +51,37 @@ it('names a partition held up by one batch on the progress line, and stops once 
     await runner.stop();
   }
 });
+
+it('sums count gauges across partitions and averages the others', async () => {
+  const t = topology('gauges')
+    .from('in', { topic: 'gauges.in', partitions: 2 })
+    .step(
+      batchStep<RawRecord, Buffer>('count', 'count', (ctx) => {
+        let seen = 0;
+        return async (batch) => {
+          seen += batch.records.length;
+          ctx.metrics.gauge('seen', seen, 'sum');
+          // Partition 0 reports 0.25, partition 1 reports 0.75: their mean is 0.5.
+          ctx.metrics.gauge('share', 0.25 + 0.5 * ctx.partition);
+          return { partition: batch.partition, records: batch.records.map((r) => ({ meta: r.meta, value: r.value.value ?? Buffer.alloc(0) })) };
+        };
+      }),
+    )
+    .to('out', { topic: 'gauges.out', serde: bytesSerde() });
+  const transport = createEmbeddedTransport();
+  const runner = new TopologyRunner(t, { transport, groupId: 'gauges', stateBackend: 'memory', log: () => undefined });
+  await runner.start();
+  const records = [0, 0, 0, 1, 1, 1, 1, 1].map((partition) => ({ topic: 'gauges.in', partition, key: null, value: Buffer.from('{}') }));
+  await transport.createProducer().send(records);
+  const lines: string[] = [];
+  const reporter = new ProgressReporter(runner, (line) => lines.push(line), 50, 10_000);
+  reporter.start();
+  try {
+    // 3 records in partition 0 and 5 in partition 1: 8 in all, not their mean of 4.
+    await until(() => lines.some((line) => line.includes('seen 8 ')), 'a line with both partitions counted');
+    expect(lines.find((line) => line.includes('seen 8 '))).toContain('share 0.500');
+  } finally {
+    reporter.stop();
+    await runner.stop();
+  }
+});
