@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AgentrecError, errorMessage } from './errors.js';
+import { AgentrecError, ConfigError, errorMessage } from './errors.js';
 import { renderTopology, type DescribeFormat } from './topology/describe.js';
 import { tuningHint } from './topology/runtime/node-flags.js';
 import { ProgressReporter } from './topology/runtime/progress-reporter.js';
@@ -28,6 +28,8 @@ run options (environment variable in brackets):
   --events <n>                embedded mode: simulated events to generate, 0 = until Ctrl-C (default 20000)
   --rate <n>                  embedded mode: simulated events per second, 0 = unthrottled (default 0)
   --set key=value             topology setting (repeatable), e.g. --set interaction=dcn
+  --linger-ms <ms>            Kafka: how long outputs wait to fill a produce batch (default 5); 1 cuts
+                              event → score latency (p50 ~16 → ~10 ms) for ~10 % throughput [AGENTREC_LINGER_MS]
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -43,6 +45,7 @@ async function main(argv: string[]): Promise<number> {
       events: { type: 'string' },
       rate: { type: 'string' },
       set: { type: 'string', multiple: true },
+      'linger-ms': { type: 'string' },
       format: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -69,7 +72,11 @@ async function main(argv: string[]): Promise<number> {
   // A consumer or producer that dies on its own (outside any handler) must stop the runner too;
   // the transport exists before the runner, hence the late binding.
   const failRunner: { runner?: TopologyRunner } = {};
-  const transport: Transport = brokers ? createKafkaTransport({ brokers, onError: (error) => failRunner.runner?.fail(error) }) : createEmbeddedTransport();
+  const lingerMs = values['linger-ms'] ?? process.env.AGENTREC_LINGER_MS;
+  if (lingerMs !== undefined && !/^\d+$/.test(lingerMs)) throw new ConfigError('--linger-ms', `must be a whole number of milliseconds, got '${lingerMs}'`);
+  // The transport checks the range (/producer/lingerMs).
+  const producer = lingerMs === undefined ? undefined : { lingerMs: Number(lingerMs) };
+  const transport: Transport = brokers ? createKafkaTransport({ brokers, producer, onError: (error) => failRunner.runner?.fail(error) }) : createEmbeddedTransport();
   // The embedded log lives and dies with the process, so its state must too: state left from an
   // earlier run would claim offsets this fresh log has not reached yet.
   const embeddedStateDir = brokers ? undefined : mkdtempSync(join(tmpdir(), 'agentrec-embedded-'));

@@ -1,0 +1,20 @@
+import { spawnSync } from 'node:child_process';
+import { expect, it } from 'vitest';
+
+/** The CLI as a user starts it, through tsx (the compiled CLI is the same code). */
+function cli(args: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+}
+
+it('refuses a --linger-ms (or AGENTREC_LINGER_MS) that is not whole milliseconds, naming the option, before connecting', () => {
+  // Port 1: nothing listens there, so only an error raised before connecting can explain the output.
+  const flag = cli(['run', 'topologies/agent-recommender.ts', '--brokers', '127.0.0.1:1', '--linger-ms', 'soon']);
+  expect(flag.status).toBe(1);
+  expect(flag.stderr).toContain("[CONFIG_INVALID] --linger-ms: must be a whole number of milliseconds, got 'soon'");
+  const env = cli(['run', 'topologies/agent-recommender.ts', '--brokers', '127.0.0.1:1'], { AGENTREC_LINGER_MS: '2.5' });
+  expect(env.status).toBe(1);
+  expect(env.stderr).toContain("got '2.5'");
+  // Whole but out of range: the transport's own check, with its config path.
+  const range = cli(['run', 'topologies/agent-recommender.ts', '--brokers', '127.0.0.1:1', '--linger-ms', '9999999']);
+  expect(range.stderr).toContain('/producer/lingerMs: must be an integer in 0..900000');
+});
