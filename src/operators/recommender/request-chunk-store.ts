@@ -123,20 +123,24 @@ export class RequestChunkStore {
   async find(ids: readonly string[]): Promise<(RequestSnapshot | undefined)[]> {
     this.assertLoaded();
     const hashes = ids.map(requestIdHash);
+    const listed = hashes.map((hash) => this.index.chunksOf(hash));
     const wanted = new Set<number>();
-    for (const hash of hashes) for (const sequence of this.index.chunksOf(hash)) if (sequence !== this.open.sequence) wanted.add(sequence);
+    for (const chunks of listed) for (const sequence of chunks) if (sequence !== this.open.sequence) wanted.add(sequence);
     const sequences = [...wanted];
     const values = sequences.length ? await this.store.getMany(sequences.map(requestChunkKey)) : [];
-    const views = new Map<number, RequestChunkView>();
+    // Each listed chunk's id hashes (in memory: the open chunk's, or a closed one's copy) and its
+    // entries, so only entries whose hash matches are decoded.
+    const { open } = this;
+    const chunks = new Map<number, ChunkEntries>([[open.sequence, { hashes: open.hashes, entry: (at) => open.entries[at] }]]);
     sequences.forEach((sequence, i) => {
       const value = values[i];
       if (!value) throw new StateError('STATE_CORRUPT', `store '${this.store.name}' lost request chunk ${sequence}, which its index still lists`);
-      views.set(sequence, new RequestChunkView(value, this.store.name));
+      const view = new RequestChunkView(value, this.store.name);
+      chunks.set(sequence, { hashes: this.closed.get(sequence)!.hashes, entry: (at) => view.entry(at) });
     });
     return ids.map((id, i) => {
-      const hash = hashes[i];
-      for (const sequence of this.index.chunksOf(hash)) {
-        const found = sequence === this.open.sequence ? this.findInOpen(id, hash) : findInChunk(this.closed.get(sequence)!.hashes, views.get(sequence)!, id, hash);
+      for (const sequence of listed[i]) {
+        const found = findEntry(chunks.get(sequence)!, id, hashes[i]);
         if (found) return found;
       }
       return undefined;
@@ -159,26 +163,20 @@ export class RequestChunkStore {
   /** Puts the open chunk into the store when it changed since the last call (at commit). */
   async writeBack(): Promise<boolean> {
     if (!this.openDirty) return false;
-    const { sequence, entries, hashes, newestTime } = this.open;
-    await this.store.put(requestChunkKey(sequence), encodeRequestChunk(entries, hashes, newestTime));
+    await this.putOpen();
     this.openDirty = false;
     return true;
   }
 
-  private findInOpen(id: string, hash: number): RequestSnapshot | undefined {
-    const { entries, hashes } = this.open;
-    for (let i = entries.length - 1; i >= 0; i--) {
-      if (hashes[i] !== hash) continue;
-      const snapshot = decodeRequestSnapshot(entries[i]);
-      if (snapshot.requestId === id) return snapshot;
-    }
-    return undefined;
+  private putOpen(): Promise<void> {
+    const { sequence, entries, hashes, newestTime } = this.open;
+    return this.store.put(requestChunkKey(sequence), encodeRequestChunk(entries, hashes, newestTime));
   }
 
   /** Writes the open chunk for good, opens the next, then evicts past maxStoredRequests. */
   private async closeOpen(): Promise<number> {
+    await this.putOpen();
     const { sequence, entries, hashes, newestTime } = this.open;
-    await this.store.put(requestChunkKey(sequence), encodeRequestChunk(entries, hashes, newestTime));
     this.closed.set(sequence, { count: entries.length, newestTime, hashes: Uint32Array.from(hashes) });
     this.open = emptyChunk(sequence + 1);
     // Nothing to write until the new chunk holds a request: the closed one is the newest stored.
@@ -218,11 +216,16 @@ function emptyChunk(sequence: number): OpenChunk {
   return { sequence, entries: [], hashes: [], newestTime: -Infinity, bytes: 0 };
 }
 
-/** Scans the in-memory copy of the chunk's hashes (not its bytes), then decodes only the matches. */
-function findInChunk(hashes: Uint32Array, view: RequestChunkView, id: string, hash: number): RequestSnapshot | undefined {
+interface ChunkEntries {
+  hashes: ArrayLike<number>;
+  entry(index: number): Buffer;
+}
+
+/** The latest entry of a chunk whose id is `id`: entries with its hash are decoded and compared, newest first. */
+function findEntry({ hashes, entry }: ChunkEntries, id: string, hash: number): RequestSnapshot | undefined {
   for (let i = hashes.length - 1; i >= 0; i--) {
     if (hashes[i] !== hash) continue;
-    const snapshot = decodeRequestSnapshot(view.entry(i));
+    const snapshot = decodeRequestSnapshot(entry(i));
     if (snapshot.requestId === id) return snapshot;
   }
   return undefined;
