@@ -63,7 +63,7 @@ interface Measured {
 }
 
 async function measure(name: string, open: (store: KeyValueStore) => Promise<Side>, dir: string): Promise<{ measured: Measured; cache: CachingStore }> {
-  const cache = new CachingStore(await openRocksDbStore(dir), { maxBytes: 64 << 20 });
+  const cache = await openCache(dir);
   const side = await open(cache);
   let records = 0;
   let bytes = 0;
@@ -125,9 +125,20 @@ async function perRequest(store: KeyValueStore): Promise<Side> {
   };
 }
 
-async function chunked(store: KeyValueStore): Promise<Side> {
+/** The runtime's stack under a recommender's requests: a 64 MiB write-back cache over RocksDB. */
+async function openCache(dir: string): Promise<CachingStore> {
+  return new CachingStore(await openRocksDbStore(dir), { maxBytes: 64 << 20 });
+}
+
+/** A chunked request store over `store`, loaded (its index rebuilt from what the store holds). */
+async function openChunks(store: KeyValueStore): Promise<RequestChunkStore> {
   const requests = new RequestChunkStore(store, { ttlMs: TTL, maxStoredRequests: 16_000_000 });
   await requests.load();
+  return requests;
+}
+
+async function chunked(store: KeyValueStore): Promise<Side> {
+  const requests = await openChunks(store);
   return {
     store: async (snapshot) => void (await requests.add(snapshot)),
     beforeCommit: async () => void (await requests.writeBack()),
@@ -147,17 +158,15 @@ async function main(): Promise<void> {
     await ours.cache.close();
     // A restart: the index is rebuilt from what the store holds (here the chunks of a second run, before any purge).
     const restartDir = join(root, 'restart');
-    const filled = new CachingStore(await openRocksDbStore(restartDir), { maxBytes: 64 << 20 });
-    const writer = new RequestChunkStore(filled, { ttlMs: TTL, maxStoredRequests: 16_000_000 });
-    await writer.load();
+    const filled = await openCache(restartDir);
+    const writer = await openChunks(filled);
     for (let i = 0; i < count; i++) await writer.add(request(i));
     await writer.writeBack();
     await filled.flush(0);
     await filled.close();
-    const reopened = new CachingStore(await openRocksDbStore(restartDir), { maxBytes: 64 << 20 });
+    const reopened = await openCache(restartDir);
     const started = performance.now();
-    const loaded = new RequestChunkStore(reopened, { ttlMs: TTL, maxStoredRequests: 16_000_000 });
-    await loaded.load();
+    const loaded = await openChunks(reopened);
     const loadSeconds = (performance.now() - started) / 1000;
     await reopened.close();
 
