@@ -13,8 +13,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTinyModel } from '../scripts/make-tiny-model.js';
-import { HashedNgramEncoder } from '../src/operators/encoders/hashed-ngram-encoder.js';
-import { TransformersEncoder } from '../src/operators/encoders/transformers-encoder.js';
+import { HashedNgramEncoder } from '../src/recommender/features/hashed-ngram-encoder.js';
+import { TransformersEncoder } from '../src/recommender/features/transformers-encoder.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1);
 const CORPUS_SIZE = 8192;

@@ -36,8 +36,8 @@ import {
   splitmix32,
   type DcnContext,
   type DcnScorerModel,
-} from '../src/operators/kernels/index.js';
-import { FmSimdKernel } from '../src/operators/kernels/wasm/fm-simd.js';
+} from '../src/recommender/model/kernels/index.js';
+import { FmSimdKernel } from '../src/recommender/model/backends/wasm-simd/fm-simd.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const DIM = 32;

@@ -11,8 +11,8 @@ import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import agentRecommender from '../topologies/agent-recommender.js';
 import { avroSerde } from '../src/serde/avro-serde.js';
-import type { ScoreRecord, TrajectoryEvent } from '../src/serde/records.js';
-import { SimulatedUsers } from '../src/simulation/simulated-users.js';
+import type { ScoreRecord, TrajectoryEvent } from '../src/recommender/records.js';
+import { SimulatedUsers } from '../src/recommender/simulation/simulated-users.js';
 import { TopologyTestDriver } from '../src/topology/test-driver.js';
 
 const { values } = parseArgs({ options: { events: { type: 'string', default: '30000' } } });

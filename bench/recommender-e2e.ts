@@ -22,8 +22,8 @@ import agentRecommender from '../topologies/agent-recommender.js';
 import { decode } from '../src/operators/decode.js';
 import { mapValues } from '../src/operators/map-values.js';
 import { avroSerde } from '../src/serde/avro-serde.js';
-import type { ScoreRecord, TrajectoryEvent } from '../src/serde/records.js';
-import { SimulatedUsers } from '../src/simulation/simulated-users.js';
+import type { TrajectoryEvent } from '../src/recommender/records.js';
+import { SimulatedUsers } from '../src/recommender/simulation/simulated-users.js';
 import { TopologyRunner } from '../src/topology/runtime/topology-runner.js';
 import { topology, type Topology } from '../src/topology/topology.js';
 import { createEmbeddedTransport } from '../src/topology/transport/embedded-transport.js';
@@ -32,6 +32,7 @@ import type { OutputRecord, Transport } from '../src/topology/transport/types.js
 import type { InstanceArgs, InstanceReport } from './e2e-instance.js';
 import { deleteRunTopics } from './run-topics.js';
 import { untilCommitted } from './until-committed.js';
+import { scoreRecordSerde } from '../src/recommender/score-record-body.js';
 
 const { values } = parseArgs({
   options: {
@@ -159,7 +160,7 @@ async function latency(rate: number, seconds: number, warmupSeconds: number): Pr
   await runner.start();
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
-  const scoreSerde = avroSerde<ScoreRecord>('score-record');
+  const scoreSerde = scoreRecordSerde();
   const reader = transport.createConsumer({ groupId: `${run}-latency-reader`, topics: [output] });
   await reader.start({
     onAssigned: async () => undefined,

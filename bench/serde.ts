@@ -17,14 +17,15 @@
  *   npm run build && node dist/bench/serde.js [--events 40000] [--rounds 5]
  */
 import { parseArgs } from 'node:util';
-import { encodeRequestSnapshot, requestSnapshotType } from '../src/operators/recommender/request-snapshot-codec.js';
-import type { RequestSnapshot } from '../src/operators/recommender/types.js';
+import { encodeRequestSnapshot, requestSnapshotType } from '../src/recommender/requests/request-snapshot-codec.js';
+import type { RequestSnapshot } from '../src/recommender/types.js';
 import { AvroScratch } from '../src/serde/avro-scratch.js';
 import { avroSerde } from '../src/serde/avro-serde.js';
 import { CopySlab } from '../src/serde/copy-slab.js';
-import type { ScoreRecord, TrajectoryEvent } from '../src/serde/records.js';
-import { validateTrajectoryEvent } from '../src/serde/validate-trajectory-event.js';
-import { SimulatedUsers } from '../src/simulation/simulated-users.js';
+import type { ScoreRecord, TrajectoryEvent } from '../src/recommender/records.js';
+import { validateTrajectoryEvent } from '../src/recommender/validate-trajectory-event.js';
+import { SimulatedUsers } from '../src/recommender/simulation/simulated-users.js';
+import { scoreRecordSerde } from '../src/recommender/score-record-body.js';
 
 const { values } = parseArgs({ options: { events: { type: 'string', default: '40000' }, rounds: { type: 'string', default: '5' } } });
 const rounds = Number(values.rounds);
@@ -104,7 +105,7 @@ report(
 );
 
 // Score records as emit builds them: 20 ranked candidates and a 32-float embedding per request.
-const scoreSerde = avroSerde<ScoreRecord>('score-record');
+const scoreSerde = scoreRecordSerde();
 const scoreRecords: ScoreRecord[] = requests.map((event, n) => ({
   requestId: event.requestId ?? event.eventId,
   userId: event.userId,

@@ -21,9 +21,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CachingStore } from '../src/state/caching-store.js';
-import { EmbeddingRowStore, RESIDENT_ROWS_KEPT, rowKey } from '../src/state/embedding-row-store.js';
-import type { EmbeddingRow } from '../src/state/embedding-row-store.js';
-import { ROW_HEADER_BYTES } from '../src/state/embedding-row-codec.js';
+import { EmbeddingRowStore, RESIDENT_ROWS_KEPT, rowKey } from '../src/recommender/rows/embedding-row-store.js';
+import type { EmbeddingRow } from '../src/recommender/rows/embedding-row-store.js';
+import { ROW_HEADER_BYTES } from '../src/recommender/rows/embedding-row-codec.js';
 import { openRocksDbStore } from '../src/state/rocksdb-store.js';
 
 const { values: args } = parseArgs({

@@ -12,11 +12,12 @@
  *   --set kernel=typescript (FM math in TypeScript instead of the WebAssembly SIMD kernel)
  *   --set maxStoredRequests=500000 (scored requests kept per partition for their feedback)
  */
-import { decode, emit, encode, interact, modelTopicName, recommenderModel, sparseLookup, update } from '../src/operators/index.js';
+import { decode } from '../src/operators/index.js';
+import { emit, encode, interact, modelTopicName, recommenderModel, sparseLookup, update, scoreRecordSerde } from '../src/recommender/index.js';
 import { avroSerde } from '../src/serde/avro-serde.js';
-import type { ScoreRecord, TrajectoryEvent } from '../src/serde/records.js';
-import { validateTrajectoryEvent } from '../src/serde/validate-trajectory-event.js';
-import { SimulatedUsers } from '../src/simulation/simulated-users.js';
+import type { TrajectoryEvent } from '../src/recommender/records.js';
+import { validateTrajectoryEvent } from '../src/recommender/validate-trajectory-event.js';
+import { SimulatedUsers } from '../src/recommender/simulation/simulated-users.js';
 import type { SimulationContext, TopologyEnv } from '../src/topology/topology-module.js';
 import { topology } from '../src/topology/topology.js';
 
@@ -53,7 +54,7 @@ export default function agentRecommender(env: TopologyEnv = { transport: 'embedd
     // topic when --set syncEveryEvents=N (off by default: exact crash replay holds per task).
     .step(update('learn', { model, sync: { topic: modelTopicName(env.groupId ?? 'agent-recommender', 'rec'), everyEvents: Number(s.syncEveryEvents ?? 0) } }))
     .step(emit('emit'))
-    .to('scores', { topic: s.outputTopic ?? 'agent.scores', serde: avroSerde<ScoreRecord>('score-record') });
+    .to('scores', { topic: s.outputTopic ?? 'agent.scores', serde: scoreRecordSerde() });
 }
 
 /** Zero-setup traffic: simulated users with hidden tastes and delayed feedback. */

@@ -3,14 +3,24 @@ import { BadRecordError, ConfigError, errorMessage } from '../errors.js';
 import { AvroBinaryWriter } from './avro-binary-writer.js';
 import { CopySlab } from './copy-slab.js';
 import { AvroScratch } from './avro-scratch.js';
-import { SCORE_RECORD_V1_FINGERPRINT, writeScoreRecordV1 } from './score-record-body.js';
-import type { Serde } from '../topology/types.js';
+import type { Serde } from './serde.js';
 import { compileBodyCheck, type BodyCheck } from './compile-body-check.js';
 import { fieldPath } from './field-path.js';
 import { SchemaRegistry, type RegisteredSchema } from './schema-registry.js';
 import { SINGLE_OBJECT_HEADER_LENGTH, assertSingleObjectHeader, singleObjectHeader, writerFingerprint } from './single-object-encoding.js';
 
-export interface AvroSerdeOptions {
+/**
+ * A record body written field by field instead of by avsc, for one exact schema: a hot output
+ * whose writer must be byte-identical to avsc's (its owner tests that). Used only when the serde
+ * writes with the schema of that fingerprint; any other version is written by avsc.
+ */
+export interface HandWrittenBody<T> {
+  /** CRC-64-AVRO fingerprint of the schema `write` encodes. */
+  readonly fingerprint: bigint;
+  write(writer: AvroBinaryWriter, value: T): void;
+}
+
+export interface AvroSerdeOptions<T = unknown> {
   /** Write with this version of the family (default: the latest). Reading accepts every version. */
   version?: number;
   /** Default: `SchemaRegistry.fromDirectory()`, i.e. the repository's schemas/. */
@@ -22,6 +32,8 @@ export interface AvroSerdeOptions {
    * is unchanged (a skipped field needs a default to be left out of a value written).
    */
   skipOnRead?: readonly string[];
+  /** A faster writer for the version this serde writes with (see HandWrittenBody). */
+  handWrittenBody?: HandWrittenBody<T>;
 }
 
 export interface AvroSerde<T> extends Serde<T> {
@@ -46,13 +58,6 @@ interface KnownWriter {
 const INITIAL_SCRATCH_BYTES = 4096;
 
 /**
- * Record bodies written field by field instead of by avsc, by the exact schema (fingerprint) they
- * encode: hot outputs only, each byte-identical to avsc's (tested). Another version of the family
- * is written by avsc.
- */
-const HAND_WRITTEN_BODIES: ReadonlyMap<bigint, (writer: AvroBinaryWriter, value: never) => void> = new Map([[SCORE_RECORD_V1_FINGERPRINT, writeScoreRecordV1]]);
-
-/**
  * Avro single-object encoding for one schema family of the registry: writes with the chosen
  * version, reads any version of the family by resolving the writer schema the header names into
  * this serde's schema (missing fields get their defaults). Failures are BadRecordErrors, so a
@@ -66,7 +71,7 @@ const HAND_WRITTEN_BODIES: ReadonlyMap<bigint, (writer: AvroBinaryWriter, value:
  * const bytes = events.serialize(event);
  * const again = events.deserialize(bytes); // also reads v1-written records
  */
-export function avroSerde<T>(family: string, options: AvroSerdeOptions = {}): AvroSerde<T> {
+export function avroSerde<T>(family: string, options: AvroSerdeOptions<T> = {}): AvroSerde<T> {
   const registry = options.registry ?? SchemaRegistry.fromDirectory();
   const versions = registry.versions(family);
   if (versions.length === 0) {
@@ -80,7 +85,7 @@ export function avroSerde<T>(family: string, options: AvroSerdeOptions = {}): Av
   const scratch = new AvroScratch(INITIAL_SCRATCH_BYTES, header);
   // What serialize returns: carved from slabs, not one allocation from Node's pool each (CopySlab).
   const copies = new CopySlab();
-  const handWritten = HAND_WRITTEN_BODIES.get(reader.fingerprint) as ((writer: AvroBinaryWriter, value: T) => void) | undefined;
+  const handWritten = options.handWrittenBody?.fingerprint === reader.fingerprint ? options.handWrittenBody.write : undefined;
   const bodyWriter = handWritten && new AvroBinaryWriter(INITIAL_SCRATCH_BYTES);
   if (bodyWriter) header.copy(bodyWriter.scratch);
 

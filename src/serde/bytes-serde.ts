@@ -1,4 +1,4 @@
-import type { Serde } from '../topology/types.js';
+import type { Serde } from './serde.js';
 
 /**
  * Pass-through for topologies that move records without looking inside (mirroring, replay,

@@ -1,5 +1,5 @@
 import { BadRecordError, errorMessage } from '../errors.js';
-import type { Serde } from '../topology/types.js';
+import type { Serde } from './serde.js';
 
 /**
  * UTF-8 JSON, for demos and tests where readable topic contents matter more than size or

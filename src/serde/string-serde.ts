@@ -1,5 +1,5 @@
 import { BadRecordError } from '../errors.js';
-import type { Serde } from '../topology/types.js';
+import type { Serde } from './serde.js';
 
 /**
  * UTF-8 strings (keys are user ids). Decoding is strict: invalid UTF-8 is a bad record rather

@@ -1,5 +1,6 @@
 import type { OperatorFunction } from 'rxjs';
 import type { KeyValueStore } from '../state/store.js';
+import type { Serde } from '../serde/serde.js';
 import type { OutputRecord, SourceRecord, TopicPartition } from './transport/types.js';
 
 /** Where a record came from. Every value flowing through a topology carries its origin. */
@@ -92,9 +93,4 @@ export interface StepDefinition<In, Out> {
   create(ctx: StepContext): OperatorFunction<Batch<In>, Batch<Out>>;
 }
 
-/** Turns a value into bytes and back. Serdes throw BadRecordError with the failing field. */
-export interface Serde<T> {
-  readonly name: string;
-  serialize(value: T): Buffer;
-  deserialize(bytes: Buffer): T;
-}
+export type { Serde };

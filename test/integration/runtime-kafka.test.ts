@@ -7,8 +7,8 @@ import { decode } from '../../src/operators/decode.js';
 import { mapValues } from '../../src/operators/map-values.js';
 import { avroSerde } from '../../src/serde/avro-serde.js';
 import { jsonSerde } from '../../src/serde/json-serde.js';
-import type { DeadLetterRecord, TrajectoryEvent } from '../../src/serde/records.js';
-import { validateTrajectoryEvent } from '../../src/serde/validate-trajectory-event.js';
+import type { TrajectoryEvent } from '../../src/recommender/records.js';
+import { validateTrajectoryEvent } from '../../src/recommender/validate-trajectory-event.js';
 import { TopologyRunner, type RunnerOptions } from '../../src/topology/runtime/topology-runner.js';
 import { batchStep } from '../../src/topology/step.js';
 import { topology, type Topology } from '../../src/topology/topology.js';
@@ -17,6 +17,7 @@ import type { OutputRecord, SourceRecord, Transport } from '../../src/topology/t
 import { requestEvent } from '../unit/serde/fixtures.js';
 import { eventually } from '../support/eventually.js';
 import { describeKafka, kafkaBrokers, uniqueName } from '../support/kafka.js';
+import type { DeadLetterRecord } from '../../src/topology/runtime/dead-letter.js';
 
 /** The input of the tick topologies: the seq-th event of one user. */
 interface Tick {

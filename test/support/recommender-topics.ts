@@ -1,6 +1,6 @@
 import agentRecommender, { simulate } from '../../topologies/agent-recommender.js';
 import { avroSerde } from '../../src/serde/avro-serde.js';
-import type { ScoreRecord } from '../../src/serde/records.js';
+import type { ScoreRecord } from '../../src/recommender/records.js';
 import type { Transport } from '../../src/topology/transport/types.js';
 
 /** The `--set` settings that give one test run its own input and output topics. */

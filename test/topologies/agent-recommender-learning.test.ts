@@ -1,15 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import agentRecommender from '../../topologies/agent-recommender.js';
-import type { ScoreRecord, TrajectoryEvent } from '../../src/serde/records.js';
-import { SimulatedUsers } from '../../src/simulation/simulated-users.js';
+import type { ScoreRecord, TrajectoryEvent } from '../../src/recommender/records.js';
+import { SimulatedUsers } from '../../src/recommender/simulation/simulated-users.js';
 import { TopologyTestDriver, type TestDriverOptions } from '../../src/topology/test-driver.js';
 import { tempDirs } from '../unit/state/temp-dirs.js';
-import { decode, emit, encode, interact, recommenderModel, sparseLookup, update } from '../../src/operators/index.js';
-import { avroSerde } from '../../src/serde/avro-serde.js';
-import { validateTrajectoryEvent } from '../../src/serde/validate-trajectory-event.js';
-import { KIND_SIGHTING } from '../../src/state/embedding-row-codec.js';
+import { decode } from '../../src/operators/index.js';
+import { emit, encode, interact, recommenderModel, sparseLookup, update, scoreRecordSerde } from '../../src/recommender/index.js';
+import { validateTrajectoryEvent } from '../../src/recommender/validate-trajectory-event.js';
+import { KIND_SIGHTING } from '../../src/recommender/rows/embedding-row-codec.js';
 import { topology, type Topology } from '../../src/topology/topology.js';
-import { describeKey, pipeEvents, snapshotStore, stepEvents, storeRecorder, trajectorySerde } from '../unit/operators/recommender-harness.js';
+import { describeKey, pipeEvents, snapshotStore, stepEvents, storeRecorder, trajectorySerde } from '../unit/recommender/recommender-harness.js';
 
 const CANDIDATES = 10;
 
@@ -116,7 +116,7 @@ describe('agent-recommender state does not depend on batch boundaries', () => {
         .step(interact('score', { model }))
         .step(update('learn', { model }))
         .step(emit('emit'))
-        .to('scores', { topic: 'scores', serde: avroSerde<ScoreRecord>('score-record') });
+        .to('scores', { topic: 'scores', serde: scoreRecordSerde() });
     };
     const one = await finalState(events, { maxBatch: 1 }, build);
     const many = await finalState(events, { maxBatch: 500 }, build);

@@ -1,11 +1,13 @@
+import type { DeadLetterRecord } from '../../src/topology/runtime/dead-letter.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import agentRecommender from '../../topologies/agent-recommender.js';
 import { makeTinyModel } from '../../scripts/make-tiny-model.js';
-import { decode, emit, encode, interact, recommenderModel, sparseLookup, update, type RecommenderModelOptions } from '../../src/operators/index.js';
+import { decode } from '../../src/operators/index.js';
+import { emit, encode, interact, recommenderModel, sparseLookup, update, type RecommenderModelOptions, scoreRecordSerde } from '../../src/recommender/index.js';
 import { avroSerde } from '../../src/serde/avro-serde.js';
-import type { DeadLetterRecord, ScoreRecord, TrajectoryEvent } from '../../src/serde/records.js';
-import { validateTrajectoryEvent } from '../../src/serde/validate-trajectory-event.js';
-import { SimulatedUsers } from '../../src/simulation/simulated-users.js';
+import type { ScoreRecord, TrajectoryEvent } from '../../src/recommender/records.js';
+import { validateTrajectoryEvent } from '../../src/recommender/validate-trajectory-event.js';
+import { SimulatedUsers } from '../../src/recommender/simulation/simulated-users.js';
 import { TopologyTestDriver } from '../../src/topology/test-driver.js';
 import { topology } from '../../src/topology/topology.js';
 import { tempDirs } from '../unit/state/temp-dirs.js';
@@ -25,7 +27,7 @@ import {
   storeRecorder,
   storedRequest,
   trajectorySerde,
-} from '../unit/operators/recommender-harness.js';
+} from '../unit/recommender/recommender-harness.js';
 
 const DIM = 32;
 
@@ -148,7 +150,7 @@ function smallRecommender(modelOptions: Partial<RecommenderModelOptions>) {
     .step(interact('score', { model }))
     .step(update('learn', { model }))
     .step(emit('emit'))
-    .to('scores', { topic: 'scores', serde: avroSerde<ScoreRecord>('score-record') });
+    .to('scores', { topic: 'scores', serde: scoreRecordSerde() });
 }
 
 describe('optimizer and loss options', () => {

@@ -1,7 +1,8 @@
+import type { DeadLetterRecord } from '../../src/topology/runtime/dead-letter.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import agentRecommender from '../../topologies/agent-recommender.js';
 import { avroSerde } from '../../src/serde/avro-serde.js';
-import type { DeadLetterRecord, ScoreRecord, TrajectoryEvent } from '../../src/serde/records.js';
+import type { ScoreRecord, TrajectoryEvent } from '../../src/recommender/records.js';
 import { TopologyTestDriver, type TestDriverOptions } from '../../src/topology/test-driver.js';
 import { tempDirs } from '../unit/state/temp-dirs.js';
 import {
@@ -21,7 +22,7 @@ import {
   storeRecorder,
   storedRequest,
   trajectorySerde,
-} from '../unit/operators/recommender-harness.js';
+} from '../unit/recommender/recommender-harness.js';
 
 const TOOLS = ['git', 'bash', 'python', 'sql', 'docker'];
 const DOMAINS = ['web', 'data', 'infra'];

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import agentRecommender from '../../topologies/agent-recommender.js';
-import { SimulatedUsers } from '../../src/simulation/simulated-users.js';
+import { SimulatedUsers } from '../../src/recommender/simulation/simulated-users.js';
 import { TopologyTestDriver } from '../../src/topology/test-driver.js';
-import { decodeRow, describeKey, pipeEvents, snapshotStore, stepEvents, storeRecorder } from '../unit/operators/recommender-harness.js';
+import { decodeRow, describeKey, pipeEvents, snapshotStore, stepEvents, storeRecorder } from '../unit/recommender/recommender-harness.js';
 
 const DIM = 16;
 

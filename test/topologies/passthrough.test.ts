@@ -3,9 +3,9 @@ import { decode } from '../../src/operators/decode.js';
 import { mapValues } from '../../src/operators/map-values.js';
 import { avroSerde } from '../../src/serde/avro-serde.js';
 import { jsonSerde } from '../../src/serde/json-serde.js';
-import type { DeadLetterRecord } from '../../src/serde/records.js';
 import { TopologyTestDriver } from '../../src/topology/test-driver.js';
 import { topology } from '../../src/topology/topology.js';
+import type { DeadLetterRecord } from '../../src/topology/runtime/dead-letter.js';
 
 interface Click {
   user: string;

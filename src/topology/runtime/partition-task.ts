@@ -1,6 +1,6 @@
 import { AgentrecError, errorCode, errorMessage } from '../../errors.js';
 import type { RuntimeMetrics } from '../../metrics.js';
-import type { DeadLetterRecord } from '../../serde/records.js';
+import type { DeadLetterRecord } from './dead-letter.js';
 import type { ChangedEntry, KeyValueStore } from '../../state/store.js';
 import type { RawRecord, Topology } from '../topology.js';
 import type { OutputRecord, Producer, SourceRecord, Transport } from '../transport/types.js';

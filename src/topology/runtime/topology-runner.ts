@@ -5,7 +5,7 @@ import type { Topology } from '../topology.js';
 import type { ConsumerDescription, GroupConsumer, Producer, SourceRecord, TopicPartition, TopicSpec, Transport } from '../transport/types.js';
 import type { Serde } from '../types.js';
 import { changelogTopic } from './changelog.js';
-import { defaultDeadLetterSerde } from './dead-letter-serde.js';
+import { defaultDeadLetterSerde } from './dead-letter.js';
 import { startMetricsServer } from './metrics-server.js';
 import { PartitionTask, type DeadLetter, type PartitionTaskDescription } from './partition-task.js';
 import { resolveRunnerConfig, type RunnerConfig } from './runner-config.js';

@@ -4,18 +4,16 @@ import {
   SINGLE_OBJECT_HEADER_LENGTH,
   SchemaRegistry,
   avroSerde,
-  type DeadLetterRecord,
-  type ScoreRecord,
-  type TrajectoryEvent,
-  type TrajectoryEventV1,
 } from '../../../src/serde/index.js';
-import { SCORE_RECORD_V1_FINGERPRINT } from '../../../src/serde/score-record-body.js';
+import type { TrajectoryEvent, TrajectoryEventV1 } from '../../../src/recommender/records.js';
+import { SCORE_RECORD_V1_FINGERPRINT, scoreRecordSerde } from '../../../src/recommender/score-record-body.js';
+import type { DeadLetterRecord } from '../../../src/topology/runtime/dead-letter.js';
 import { deadLetter, feedbackEvent, requestEvent, requestEventV1, scoreRecord } from './fixtures.js';
 
 const registry = SchemaRegistry.fromDirectory();
 const events = avroSerde<TrajectoryEvent>('trajectory-event', { registry });
 const eventsV1 = avroSerde<TrajectoryEventV1>('trajectory-event', { registry, version: 1 });
-const scores = avroSerde<ScoreRecord>('score-record', { registry });
+const scores = scoreRecordSerde({ registry });
 const deadLetters = avroSerde<DeadLetterRecord>('dead-letter', { registry });
 
 function failure(action: () => unknown): BadRecordError {

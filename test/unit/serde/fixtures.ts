@@ -1,4 +1,5 @@
-import type { DeadLetterRecord, ScoreRecord, TrajectoryEvent, TrajectoryEventV1 } from '../../../src/serde/index.js';
+import type { ScoreRecord, TrajectoryEvent, TrajectoryEventV1 } from '../../../src/recommender/records.js';
+import type { DeadLetterRecord } from '../../../src/topology/runtime/dead-letter.js';
 
 /** A complete v1 event; tests override what they exercise. */
 export function requestEventV1(overrides: Partial<TrajectoryEventV1> = {}): TrajectoryEventV1 {

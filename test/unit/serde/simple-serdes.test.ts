@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BadRecordError } from '../../../src/errors.js';
-import { bytesSerde, jsonSerde, stringSerde, type TrajectoryEvent } from '../../../src/serde/index.js';
+import { bytesSerde, jsonSerde, stringSerde } from '../../../src/serde/index.js';
+import type { TrajectoryEvent } from '../../../src/recommender/records.js';
 import { requestEvent } from './fixtures.js';
 
 function codeOf(action: () => unknown): string | undefined {

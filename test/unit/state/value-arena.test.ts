@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { splitmix32 } from '../../../src/operators/kernels/prng.js';
+import { splitmix32 } from '../../../src/recommender/model/kernels/prng.js';
 import { ValueArena } from '../../../src/state/value-arena.js';
 
 describe('ValueArena', () => {

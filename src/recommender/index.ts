@@ -1,0 +1,14 @@
+// The recommender: the one way in for topologies that score and learn from trajectories.
+export { encode, type EncodeOptions } from './steps/encode.js';
+export { sparseLookup, type SparseLookupOptions } from './steps/lookup.js';
+export { interact, type InteractOptions } from './steps/score.js';
+export { update, type UpdateOptions } from './steps/learn.js';
+export { emit, type EmitOptions } from './steps/emit.js';
+export { recommenderModel, type RecommenderModel, type RecommenderModelOptions } from './model/recommender-model.js';
+export { modelTopicName, type ModelSyncOptions } from './sync/model-sync-config.js';
+export type { EncodedEvent, LookedUpEvent, RequestSnapshot } from './types.js';
+export type * from './records.js';
+export { validateTrajectoryEvent } from './validate-trajectory-event.js';
+export { scoreRecordSerde, SCORE_RECORD_V1_FINGERPRINT } from './score-record-body.js';
+export { SimulatedUsers } from './simulation/simulated-users.js';
+export * from './features/index.js';

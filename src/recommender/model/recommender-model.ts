@@ -1,0 +1,183 @@
+import { ConfigError } from '../../errors.js';
+import type { EmbeddingRowStoreConfig } from '../rows/embedding-row-store.js';
+import type { StoreSpec } from '../../topology/types.js';
+import { resolveAdagradConfig, resolveAdamConfig, resolveFtrlConfig, type AdagradConfig, type AdamConfig, type FtrlConfig } from './kernels/optimizers.js';
+import { resolveDcnScorer, type DcnScorerModel } from './kernels/dcn-scorer.js';
+import { FmSimdKernel } from './backends/wasm-simd/fm-simd.js';
+
+export type Interaction = 'fm' | 'dcn';
+/** Which code runs the FM math: the WebAssembly SIMD kernel or the TypeScript one. */
+export type FmKernel = 'wasm-simd' | 'typescript';
+
+export interface RecommenderModelOptions {
+  /** Names the stores (`<name>` rows, `<name>-requests` scored requests) and metric labels. */
+  name: string;
+  /** Embedding dimension d (rows hold d factors + 1 linear weight). Default 32. */
+  dim?: number;
+  /** 'fm' (default) or 'dcn' (DCN-v2 cross layers + MLP). */
+  interaction?: Interaction;
+  dcn?: { crossLayers?: number; rank?: number; hidden?: number[] };
+  /** Dimension of the pretrained text vector, when encode uses a transformers model. */
+  denseInputDim?: number;
+  /** Sparse-row optimizer; dense weights always use AdaGrad. */
+  optimizer?: { kind?: 'adagrad' | 'ftrl'; learningRate?: number; l2?: number; l1?: number; beta?: number; initialAccumulator?: number };
+  /** Shared dense weights (bias, text projection, DCN/MLP): AdaGrad (default) or Adam. */
+  denseOptimizer?: 'adagrad' | 'adam';
+  denseLearningRate?: number;
+  /** Sample weight by feedback source: real feedback counts more than simulated users. */
+  sampleWeights?: { real?: number; simulated?: number };
+  /** How long a scored request waits for its feedback (event time), ms. Default 24 h. */
+  requestTtlMs?: number;
+  /**
+   * Most scored requests a partition keeps for their feedback (plus the chunk being filled):
+   * past it the oldest go before their TTL, and their feedback counts as unmatched. Bounds the
+   * in-memory request-id index (~40 bytes per request: 80 MB at the default). Default 2,000,000.
+   */
+  maxStoredRequests?: number;
+  /** Ratings (e.g. 1–5 stars) become a squared-loss target (value − center) · scale on the logit scale. */
+  rating?: { center?: number; scale?: number };
+  /** Row lifecycle: a feature/action row exists after minCount sightings; rows expire after ttlMs. */
+  rows?: { featureMinCount?: number; actionMinCount?: number; ttlMs?: number; initScale?: number; seed?: number };
+  /** Most candidates one request may carry. Default 256. */
+  maxCandidates?: number;
+  /** Most context features one event may carry. Default 512. */
+  maxFeatures?: number;
+  /**
+   * 'auto' (default): the WebAssembly SIMD kernel where it applies — FM, AdaGrad rows, no text
+   * vector projection, dim a multiple of 4, a runtime with WebAssembly SIMD — else TypeScript.
+   * 'wasm-simd' insists (a ConfigError says why it cannot); 'typescript' opts out. The two agree
+   * to float32 rounding, not bit for bit (the TypeScript kernel sums in float64).
+   */
+  kernel?: 'auto' | FmKernel;
+}
+
+/** The validated, immutable model definition a topology passes to sparseLookup, interact and update. */
+export interface RecommenderModel {
+  readonly name: string;
+  readonly dim: number;
+  readonly interaction: Interaction;
+  readonly dcn?: DcnScorerModel;
+  readonly denseInputDim: number;
+  readonly sparseOptimizer: { kind: 'adagrad'; config: AdagradConfig } | { kind: 'ftrl'; config: FtrlConfig };
+  readonly denseOptimizer: { kind: 'adagrad'; config: AdagradConfig } | { kind: 'adam'; config: AdamConfig };
+  readonly sampleWeights: { real: number; simulated: number };
+  readonly requestTtlMs: number;
+  readonly maxStoredRequests: number;
+  readonly rating: { center: number; scale: number };
+  readonly rowStore: EmbeddingRowStoreConfig;
+  readonly maxCandidates: number;
+  readonly maxFeatures: number;
+  readonly kernel: FmKernel;
+  readonly stores: readonly StoreSpec[];
+  readonly rowsStore: string;
+  readonly requestsStore: string;
+}
+
+function finiteIn(path: string, value: unknown, fallback: number, min: number, max = Infinity): number {
+  const v = value === undefined ? fallback : value;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) throw new ConfigError(path, `must be a number in [${min}, ${max}], got ${String(v)}`);
+  return v;
+}
+
+function integerIn(path: string, value: unknown, fallback: number, min: number, max: number): number {
+  const v = finiteIn(path, value, fallback, min, max);
+  if (!Number.isInteger(v)) throw new ConfigError(path, `must be an integer, got ${v}`);
+  return v;
+}
+
+/**
+ * Defines a recommender model once; the operators that share it each get the same per-task
+ * instance (see model-task.ts). Validated here, at construction, with paths under /model.
+ *
+ * @example
+ * const model = recommenderModel({ name: 'rec', dim: 32, interaction: 'fm' });
+ * topology('agent-recommender').from(...)
+ *   .step(sparseLookup('lookup', { model })).step(interact('score', { model })).step(update('learn', { model }))
+ */
+export function recommenderModel(options: RecommenderModelOptions): RecommenderModel {
+  const p = '/model';
+  if (typeof options.name !== 'string' || !/^[a-z][a-z0-9_-]*$/i.test(options.name)) throw new ConfigError(`${p}/name`, 'must be a simple identifier');
+  const dim = integerIn(`${p}/dim`, options.dim, 32, 1, 1024);
+  const interaction = options.interaction ?? 'fm';
+  if (interaction !== 'fm' && interaction !== 'dcn') throw new ConfigError(`${p}/interaction`, "must be 'fm' or 'dcn'");
+  const denseInputDim = integerIn(`${p}/denseInputDim`, options.denseInputDim, 0, 0, 8192);
+  const dcn = interaction === 'dcn' ? resolveDcnScorer({ dim, denseInput: denseInputDim > 0, ...options.dcn }, `${p}/dcn`) : undefined;
+  const o = options.optimizer ?? {};
+  const kind = o.kind ?? 'adagrad';
+  const sparseOptimizer =
+    kind === 'adagrad'
+      ? ({ kind, config: resolveAdagradConfig({ learningRate: o.learningRate ?? 0.05, l2: o.l2 ?? 1e-5, initialAccumulator: o.initialAccumulator }, `${p}/optimizer`) } as const)
+      : kind === 'ftrl'
+        ? ({ kind, config: resolveFtrlConfig({ learningRate: o.learningRate, l1: o.l1, l2: o.l2, beta: o.beta }, `${p}/optimizer`) } as const)
+        : (() => {
+            throw new ConfigError(`${p}/optimizer/kind`, "must be 'adagrad' or 'ftrl'");
+          })();
+  const kernel = resolveKernel(options.kernel, { interaction, optimizer: kind, denseInputDim, dim }, `${p}/kernel`);
+  const rows = options.rows ?? {};
+  const ttlMs = rows.ttlMs === undefined ? Infinity : finiteIn(`${p}/rows/ttlMs`, rows.ttlMs, Infinity, 1);
+  const rowStore: EmbeddingRowStoreConfig = {
+    dim: dim + 1,
+    slotCount: kind === 'adagrad' ? 1 : 2,
+    ttlMs,
+    init: { scale: finiteIn(`${p}/rows/initScale`, rows.initScale, 0.05, 0, 10), seed: integerIn(`${p}/rows/seed`, rows.seed, 7, 0, 0xffffffff) },
+    namespaces: {
+      user: { minCount: 1 },
+      feature: { minCount: integerIn(`${p}/rows/featureMinCount`, rows.featureMinCount, 1, 1, 1_000_000) },
+      action: { minCount: integerIn(`${p}/rows/actionMinCount`, rows.actionMinCount, 1, 1, 1_000_000) },
+      // Dense weights live under model/dense in the same store: never expired by a row sweep.
+      model: { ttlMs: Infinity },
+    },
+  };
+  return Object.freeze({
+    name: options.name,
+    dim,
+    interaction,
+    dcn,
+    denseInputDim,
+    sparseOptimizer,
+    denseOptimizer:
+      (options.denseOptimizer ?? 'adagrad') === 'adagrad'
+        ? ({ kind: 'adagrad', config: resolveAdagradConfig({ learningRate: options.denseLearningRate ?? 0.01 }, `${p}/denseLearningRate`) } as const)
+        : options.denseOptimizer === 'adam'
+          ? ({ kind: 'adam', config: resolveAdamConfig({ learningRate: options.denseLearningRate ?? 0.001 }, `${p}/denseLearningRate`) } as const)
+          : (() => {
+              throw new ConfigError(`${p}/denseOptimizer`, "must be 'adagrad' or 'adam'");
+            })(),
+    sampleWeights: {
+      real: finiteIn(`${p}/sampleWeights/real`, options.sampleWeights?.real, 1, 0),
+      simulated: finiteIn(`${p}/sampleWeights/simulated`, options.sampleWeights?.simulated, 0.5, 0),
+    },
+    requestTtlMs: finiteIn(`${p}/requestTtlMs`, options.requestTtlMs, 24 * 3600_000, 1),
+    // The index is a V8 Map, which holds at most 2^24 entries.
+    maxStoredRequests: integerIn(`${p}/maxStoredRequests`, options.maxStoredRequests, 2_000_000, 1, 16_000_000),
+    rating: { center: finiteIn(`${p}/rating/center`, options.rating?.center, 3, -1e6), scale: finiteIn(`${p}/rating/scale`, options.rating?.scale, 1, 0) },
+    rowStore,
+    maxCandidates: integerIn(`${p}/maxCandidates`, options.maxCandidates, 256, 1, 100_000),
+    maxFeatures: integerIn(`${p}/maxFeatures`, options.maxFeatures, 512, 1, 100_000),
+    kernel,
+    stores: Object.freeze([{ name: options.name }, { name: `${options.name}-requests` }]),
+    rowsStore: options.name,
+    requestsStore: `${options.name}-requests`,
+  });
+}
+
+/** The FM kernel for `requested`: the SIMD one only where its fused FM + AdaGrad step covers the model. */
+function resolveKernel(
+  requested: unknown,
+  model: { interaction: Interaction; optimizer: string; denseInputDim: number; dim: number },
+  path: string,
+): FmKernel {
+  const choice = requested ?? 'auto';
+  if (choice !== 'auto' && choice !== 'wasm-simd' && choice !== 'typescript') throw new ConfigError(path, "must be 'auto', 'wasm-simd' or 'typescript'");
+  if (choice === 'typescript') return choice;
+  const obstacle =
+    model.interaction !== 'fm' ? 'it runs FM only (interaction is dcn)'
+    : model.optimizer !== 'adagrad' ? 'its update is AdaGrad (optimizer is ftrl)'
+    : model.denseInputDim > 0 ? 'the text vector projection is not in it (denseInputDim > 0)'
+    : model.dim % 4 !== 0 ? `it needs a dim that is a multiple of 4 (dim is ${model.dim})`
+    : !FmSimdKernel.supported() ? 'this runtime does not compile WebAssembly SIMD'
+    : undefined;
+  if (obstacle === undefined) return 'wasm-simd';
+  if (choice === 'wasm-simd') throw new ConfigError(path, `'wasm-simd' cannot run this model: ${obstacle}`);
+  return 'typescript';
+}

@@ -1,0 +1,192 @@
+import { AgentrecError } from '../../errors.js';
+import type { TrajectoryEvent } from '../records.js';
+import { batchStep } from '../../topology/step.js';
+import type { Batch, StepContext, StepDefinition } from '../../topology/types.js';
+import { logisticLoss, softmaxCrossEntropyLoss, squaredLoss } from '../model/kernels/losses.js';
+import { ModelSync } from '../sync/model-sync.js';
+import { modelSyncTopicSpec, resolveModelSyncConfig, type ModelSyncOptions } from '../sync/model-sync-config.js';
+import { ModelTask } from '../model/model-task.js';
+import type { RecommenderModel } from '../model/recommender-model.js';
+import type { LookedUpEvent } from '../types.js';
+
+export interface UpdateOptions {
+  model: RecommenderModel;
+  /**
+   * Reconcile shared rows (feature, action) and dense weights with the other tasks through a
+   * compacted model topic every `everyEvents` updates (delta averaging; user rows never). Off
+   * by default: with it on, a task's state depends on when other tasks' deltas arrive, so
+   * replay after a crash is exact only per task with sync off (see model-sync.ts).
+   */
+  sync?: ModelSyncOptions;
+  /** Smoothing of the progress gauges (running loss, hit@1): weight of the newest event. */
+  metricsSmoothing?: number;
+}
+
+/**
+ * Online learning from feedback, record by record in offset order. Each feedback is turned into
+ * a loss on the scores of the request it answers — recomputed from the current rows, so the
+ * model state is the same however the stream was cut into batches:
+ *   ACCEPT, LIKE → logistic, label 1 on the named action (default: the top-scored one)
+ *   REJECT, DISLIKE, CORRECTION → logistic, label 0
+ *   RATING → squared loss towards (value − center) · scale
+ *   CHOSEN → softmax cross-entropy over the request's candidates
+ * weighted by source (real vs simulated). Gradients reach only the rows the event touched (the
+ * user's own row, its feature rows, the candidate rows) plus the shared dense weights; no other
+ * user's row moves. Scored requests are stored here, for feedback that arrives later.
+ *
+ * Progress gauges: `loss` and `hit_at_1` (was the chosen/accepted action ranked first before
+ * this update — progressive validation).
+ *
+ * @example
+ * .step(update('learn', { model }))
+ */
+export function update(name: string, options: UpdateOptions): StepDefinition<LookedUpEvent, LookedUpEvent> {
+  const { model } = options;
+  const smoothing = options.metricsSmoothing ?? 0.01;
+  const syncConfig = options.sync ? resolveModelSyncConfig(options.sync, '/update/sync') : undefined;
+  return batchStep<LookedUpEvent, LookedUpEvent>(
+    name,
+    'update',
+    (ctx) => {
+      const task = ModelTask.of(ctx, model);
+      const sync = syncConfig && syncConfig.everyEvents > 0 ? new ModelSync(task, ctx.store(model.rowsStore), requireLog(ctx.log), options.sync!, '/update/sync') : undefined;
+      const scores = new Float32Array(model.maxCandidates);
+      const dScores = new Float32Array(model.maxCandidates);
+      let runningLoss: number | undefined;
+      let runningHit: number | undefined;
+      // Requests past their TTL are purged at fixed event-time boundaries (multiples of TTL/4)
+      // with the boundary as the cutoff, so what a purge deletes does not depend on batch
+      // boundaries or on a restart resetting this state.
+      const purgeBoundary = boundaryCrossings(model.requestTtlMs / 4);
+      // Rows of users (and features, actions) that never come back are swept the same way, at
+      // multiples of a quarter of the row TTL: a row expired at the cutoff would be treated as
+      // absent by any later read, so deleting it changes no result, only the bytes kept on disk.
+      const sweepBoundary = boundaryCrossings(task.rows.expirySweepIntervalMs);
+      const smooth = (previous: number | undefined, value: number) => (previous === undefined ? value : previous + smoothing * (value - previous));
+
+      return async (batch: Batch<LookedUpEvent>) => {
+        await task.ensureLoaded();
+        await sync?.ensureLoaded();
+        const kept = [];
+        for (const record of batch.records) {
+          const e = record.value;
+          if (e.role === 'score' && e.request) {
+            const evicted = await task.storeRequest(e.request);
+            if (evicted) ctx.metrics.count('requests_evicted', evicted);
+          }
+          if (e.role === 'learn') {
+            sync?.beforeLearn(e);
+            const outcome = learnFrom(e);
+            if (outcome === 'invalid') {
+              ctx.deadLetter(record.meta, new AgentrecError('NUMERIC_INVALID', 'gradient is not finite; no row was changed', { step: name, field: 'feedback.value' }));
+              continue;
+            }
+            ctx.metrics.count(outcome === 'applied' ? (e.matched ? 'feedback_applied' : 'feedback_applied_without_request') : 'feedback_ignored');
+          }
+          kept.push(record);
+        }
+        // Every row read this batch is written back (sighting counts, last-touched time), so the
+        // stored bytes are the same whatever the batch boundaries were.
+        task.endBatch();
+        const expired = task.expiredInBatch;
+        await task.rows.putRows(expired.size ? task.rowsInBatch.filter((row) => !expired.has(row)) : task.rowsInBatch);
+        expired.clear();
+        await task.saveDense();
+        const latest = batch.records.reduce((max, r) => Math.max(max, r.value.event.eventTime), 0);
+        const synced = await sync?.afterBatch(latest);
+        if (synced) {
+          ctx.metrics.count('model_syncs');
+          ctx.metrics.count('model_deltas_published', synced.published);
+          ctx.metrics.count('model_deltas_received', synced.received);
+          if (synced.rejected) ctx.metrics.count('model_deltas_rejected', synced.rejected);
+          ctx.metrics.gauge('model_sync_peers', synced.peers);
+        }
+        const purgeCutoff = purgeBoundary(latest);
+        if (purgeCutoff !== undefined) {
+          const purged = await task.purgeRequests(purgeCutoff);
+          if (purged) ctx.metrics.count('requests_expired', purged);
+        }
+        const sweepCutoff = sweepBoundary(latest);
+        // Counted in the row store's `expired` total, which sparseLookup reports as rows_expired.
+        if (sweepCutoff !== undefined) await task.rows.expire(sweepCutoff);
+        if (runningLoss !== undefined) ctx.metrics.gauge('loss', runningLoss);
+        if (runningHit !== undefined) ctx.metrics.gauge('hit_at_1', runningHit);
+        ctx.metrics.gauge('updates', task.updates, 'sum');
+        ctx.metrics.gauge('requests_stored', task.requests.size, 'sum');
+        return { partition: batch.partition, records: kept };
+      };
+
+      function learnFrom(e: LookedUpEvent): 'applied' | 'ignored' | 'invalid' {
+        const feedback = e.event.feedback;
+        const request = e.request;
+        if (!feedback || !request) return 'ignored';
+        const count = e.candidates.length;
+        task.score(e, scores);
+        const weight = sampleWeight(e.event);
+        let index = feedback.actionId ? request.candidates.indexOf(feedback.actionId) : argmax(scores, count);
+        if (index < 0) return 'ignored';
+        let loss: number;
+        switch (feedback.signal) {
+          case 'CHOSEN':
+            loss = count > 1 ? softmaxCrossEntropyLoss(scores, index, weight, dScores, count) : logisticLoss(scores, index, 1, weight, dScores, count);
+            break;
+          case 'ACCEPT':
+          case 'LIKE':
+            loss = logisticLoss(scores, index, 1, weight, dScores, count);
+            break;
+          case 'REJECT':
+          case 'DISLIKE':
+          case 'CORRECTION':
+            loss = logisticLoss(scores, index, 0, weight, dScores, count);
+            break;
+          case 'RATING':
+            loss = squaredLoss(scores, index, (feedback.value - model.rating.center) * model.rating.scale, weight, dScores, count);
+            break;
+          default:
+            index = -1;
+            return 'ignored';
+        }
+        const positive = feedback.signal === 'CHOSEN' || feedback.signal === 'ACCEPT' || feedback.signal === 'LIKE';
+        if (positive && count > 1) runningHit = smooth(runningHit, argmax(scores, count) === index ? 1 : 0);
+        if (!task.learn(e, dScores)) return 'invalid';
+        if (weight > 0) runningLoss = smooth(runningLoss, loss / weight);
+        return 'applied';
+      }
+    },
+    {
+      options: { model: model.name, optimizer: model.sparseOptimizer.kind, sampleWeights: model.sampleWeights, requestTtlMs: model.requestTtlMs, syncEveryEvents: syncConfig?.everyEvents ?? 0 },
+      stores: model.stores,
+      topics: syncConfig && syncConfig.everyEvents > 0 ? [modelSyncTopicSpec(syncConfig)] : undefined,
+    },
+  );
+
+  function sampleWeight(event: TrajectoryEvent): number {
+    return event.source === 'SIMULATED' ? model.sampleWeights.simulated : model.sampleWeights.real;
+  }
+}
+
+/**
+ * For event times seen in order: the latest multiple of `interval` at or below `latest` when it
+ * is past the one returned last, otherwise undefined (never for an infinite interval).
+ */
+function boundaryCrossings(interval: number): (latest: number) => number | undefined {
+  let last = -Infinity;
+  return (latest) => {
+    if (!Number.isFinite(interval)) return undefined;
+    const boundary = Math.floor(latest / interval) * interval;
+    if (boundary <= last) return undefined;
+    last = boundary;
+    return boundary;
+  };
+}
+
+function argmax(values: Float32Array, count: number): number {
+  let best = 0;
+  for (let i = 1; i < count; i++) if (values[i] > values[best]) best = i;
+  return best;
+}
+
+function requireLog(log: StepContext['log']): NonNullable<StepContext['log']> {
+  if (!log) throw new AgentrecError('TOPOLOGY_INVALID', 'model sync needs a runtime that gives steps access to the log');
+  return log;
+}

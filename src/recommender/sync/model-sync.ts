@@ -1,0 +1,338 @@
+import { randomUUID } from 'node:crypto';
+import { StateError } from '../../errors.js';
+import type { EmbeddingRow } from '../rows/embedding-row-store.js';
+import { rowKey, rowKeyNamespace } from '../rows/row-key.js';
+import type { KeyValueStore } from '../../state/store.js';
+import type { OutputRecord, SourceRecord, TopicPartition } from '../../topology/transport/types.js';
+import { resolveModelSyncConfig, type ModelSyncOptions, type ResolvedModelSyncConfig } from './model-sync-config.js';
+import { decodeModelDelta, encodeModelDelta, modelDeltaKey, modelDeltaTaskId, readFloats, writeFloats, type ModelDelta } from './model-sync-record.js';
+import { ModelSyncRows, type SyncedRow } from './model-sync-rows.js';
+import type { RecommenderModel } from '../model/recommender-model.js';
+import type { LookedUpEvent } from '../types.js';
+
+/**
+ * What model sync needs from the log. A Transport plus a Producer provide it; inside a topology
+ * the runtime would hand it to steps as an additive `StepContext.log` field.
+ */
+export interface ModelSyncLog {
+  /** Resolves once every record is acknowledged. */
+  produce(records: OutputRecord[]): Promise<void>;
+  readToEnd(partition: TopicPartition, fromOffset?: number): AsyncIterable<SourceRecord[]>;
+}
+
+/** The part of a ModelTask that sync touches (ModelTask satisfies it as is). */
+export interface SyncedModel {
+  readonly model: RecommenderModel;
+  readonly partition: number;
+  /** Dense weight values (not their optimizer accumulators). */
+  readonly dense: Float32Array;
+  /** Feedback updates applied so far: drives when to sync. */
+  readonly updates: number;
+  denseDirty: boolean;
+  saveDense(): Promise<void>;
+  /** The task's row store: sync reads and writes row keys in the store beneath it. */
+  readonly rows: { writeBack(): Promise<number>; forgetResident(): void };
+}
+
+export interface ModelSyncReport {
+  /** Deltas this task published (rows and dense whose value moved since the last sync). */
+  published: number;
+  /** Peer deltas read and applied. */
+  received: number;
+  /** Model-topic records ignored: undecodable, wrong size, or for a row namespace that is not shared. */
+  rejected: number;
+  /** Rows (and the dense weights) written by this sync. */
+  rowsWritten: number;
+  /** Weight this sync's own deltas carry (1/n for 'average'). */
+  weight: number;
+  /** Peers counted in n. */
+  peers: number;
+  /** True when this was the task's first read of the topic (whole contributions applied, not increments). */
+  bootstrapped: boolean;
+}
+
+/** The dense weights travel under the same key ModelTask stores them at. */
+const DENSE_ROW = rowKey('model', 'dense');
+const DENSE_ID = DENSE_ROW.toString('latin1');
+// A leading NUL keeps these out of every row-namespace scan (row-store expiry skips such keys).
+const POSITION_KEY = Buffer.from('\u0000model-sync\u0000position', 'latin1');
+const BASE_PREFIX = Buffer.from('\u0000model-sync\u0000base\u0000', 'latin1');
+const BASE_END = Buffer.from('\u0000model-sync\u0000base\u0001', 'latin1');
+
+/**
+ * Reconciles a task's replica of the shared parameters (feature and action rows, dense weights)
+ * with the other tasks of the model, on any instance, through the model topic. User rows are
+ * never captured, published or applied: each user belongs to one partition.
+ *
+ * The rule. Every task keeps, for each shared row it changed since its last sync, the value the
+ * row had then (its base). Every `everyEvents` feedback updates it
+ *   1. reads the deltas peers published since its last read (its own records are skipped);
+ *   2. picks w: 1 for 'sum'; 1/n for 'average', n = 1 + peers heard from within its last
+ *      `peerWindowSyncs` syncs;
+ *   3. publishes, per changed row, increment = w · (current − base) and its running total;
+ *   4. sets every touched row to   current − (1 − w) · δ_own + Σ increments of peers.
+ * So each delta is applied with its publisher's weight by every task, its publisher included,
+ * and tasks that started from the same deterministic init agree once all deltas are read: with
+ * no new feedback, two rounds of sync leave every task at init + Σ_all w_k · δ_k (up to float
+ * rounding order). Optimizer state (AdaGrad accumulators, FTRL n) stays local to each task.
+ *
+ * Durability. Bases, the model-topic read position and the rows a sync wrote are all store
+ * writes, so they become durable in the task's next flush, atomically with the input offset:
+ * after a crash the task re-reads the topic from the position its rows are consistent with, so
+ * a peer delta is never applied twice and never skipped by the reader. Publishing is
+ * at-least-once (like outputs): deltas published after the last flush were already applied by
+ * peers, and the replayed input produces them again.
+ *
+ * Determinism. With `everyEvents: 0` sync does nothing and a task's state is a function of its
+ * input alone (crash replay is exact). With sync on, a task's state also depends on when its
+ * peers' deltas reached the topic; what still holds is per-task exactly-once application of
+ * what it read. Syncs happen at the first batch end after every `everyEvents` updates.
+ *
+ * @example
+ *   const sync = new ModelSync(task, store, { produce: (r) => producer.send(r), readToEnd: (tp, o) => transport.readToEnd(tp, o) },
+ *     { topic: modelTopicName('agent-recommender', 'rec'), everyEvents: 1000 });
+ *   sync.beforeLearn(event);                  // for every feedback, before task.learn()
+ *   await sync.afterBatch(latestEventTime);   // after the batch's rows are put, before commit
+ */
+export class ModelSync {
+  readonly config: ResolvedModelSyncConfig;
+  readonly taskId: string;
+  private readonly rows: ModelSyncRows;
+  private readonly topicPartition: TopicPartition;
+  /** latin1 row key → value at the last sync. */
+  private readonly bases = new Map<string, Float32Array>();
+  private readonly unsavedBases = new Set<string>();
+  /** Running totals of what this incarnation published, per row. */
+  private readonly totals = new Map<string, Float64Array>();
+  private readonly peerLastSeen = new Map<string, number>();
+  /** Row objects already looked at: a batch's rows are one object per key, so each key is converted once per batch. */
+  private seenRows = new WeakSet<EmbeddingRow>();
+  /** Next model-topic offset to read; undefined = this task's state never read the topic. */
+  private position: number | undefined;
+  private syncCount = 0;
+  private nextSyncAt = 0;
+  private loaded = false;
+
+  constructor(
+    private readonly task: SyncedModel,
+    private readonly store: KeyValueStore,
+    private readonly log: ModelSyncLog,
+    options: ModelSyncOptions,
+    configPath = '/sync',
+  ) {
+    this.config = resolveModelSyncConfig(options, configPath);
+    this.taskId = this.config.taskId ?? `${randomUUID()}/p${task.partition}`;
+    this.rows = new ModelSyncRows(store, task.model);
+    this.topicPartition = { topic: this.config.topic, partition: 0 };
+  }
+
+  get enabled(): boolean {
+    return this.config.everyEvents > 0;
+  }
+
+  /** Reads the persisted read position and bases. Bases captured before loading yield to persisted ones (those are older). */
+  async ensureLoaded(): Promise<void> {
+    if (this.loaded || !this.enabled) return;
+    const position = await this.store.get(POSITION_KEY);
+    if (position) this.position = Number(position.readBigUInt64LE(0));
+    for await (const [key, value] of this.store.range({ gte: BASE_PREFIX, lt: BASE_END })) {
+      const id = key.subarray(BASE_PREFIX.length).toString('latin1');
+      this.bases.set(id, floatsFrom(value));
+      this.unsavedBases.delete(id);
+    }
+    this.scheduleNext();
+    this.loaded = true;
+  }
+
+  /** Call for every feedback event before task.learn(): remembers the pre-change value of the shared rows it touches. */
+  beforeLearn(event: LookedUpEvent): void {
+    if (!this.enabled) return;
+    for (const feature of event.features) this.captureRow(feature.row);
+    for (const candidate of event.candidates) this.captureRow(candidate);
+    if (this.config.dense && !this.bases.has(DENSE_ID)) this.remember(DENSE_ID, this.task.dense);
+  }
+
+  /** Remembers the current value of each shared row not yet changed since the last sync. */
+  captureBase(rows: Iterable<EmbeddingRow | undefined>): void {
+    if (!this.enabled) return;
+    for (const row of rows) this.captureRow(row);
+  }
+
+  private captureRow(row: EmbeddingRow | undefined): void {
+    if (!row || this.seenRows.has(row)) return;
+    this.seenRows.add(row);
+    if (!this.isSharedRow(row.key)) return;
+    const id = row.key.toString('latin1');
+    if (!this.bases.has(id)) this.remember(id, row.values);
+  }
+
+  /**
+   * Call once per batch after its rows were put: persists new bases (flushed with those rows)
+   * and syncs when `everyEvents` more updates were applied since the last sync.
+   */
+  async afterBatch(now: number): Promise<ModelSyncReport | undefined> {
+    if (!this.enabled) return undefined;
+    await this.ensureLoaded();
+    for (const id of this.unsavedBases) {
+      const base = this.bases.get(id)!;
+      await this.store.put(baseKey(id), floatsToBytes(base));
+    }
+    this.unsavedBases.clear();
+    if (this.task.updates < this.nextSyncAt) return undefined;
+    return this.sync(now);
+  }
+
+  /** Exchanges deltas now, whatever the update count (afterBatch calls it on schedule); a no-op when disabled. */
+  async sync(now: number): Promise<ModelSyncReport> {
+    const report: ModelSyncReport = { published: 0, received: 0, rejected: 0, rowsWritten: 0, weight: 1, peers: 0, bootstrapped: false };
+    if (!this.enabled) return report;
+    await this.ensureLoaded();
+    report.bootstrapped = this.position === undefined;
+    // Rows are read and shifted in the store itself: it must hold their latest values first, and
+    // the row store's decoded copies are stale afterwards.
+    await this.task.rows.writeBack();
+    const shifts = new Map<string, Float64Array>();
+    const end = await this.readPeers(shifts, report);
+
+    const peers = [...this.peerLastSeen.values()].filter((seen) => seen > this.syncCount - this.config.peerWindowSyncs).length;
+    const weight = this.config.weighting === 'sum' ? 1 : 1 / (1 + peers);
+    report.weight = weight;
+    report.peers = peers;
+
+    const current = new Map<string, SyncedRow>();
+    const records: OutputRecord[] = [];
+    for (const [id, base] of this.bases) {
+      const values = id === DENSE_ID ? this.task.dense : await this.currentRow(id, current);
+      if (!values) continue; // expired or deleted since: nothing left to reconcile
+      const delta = new Float64Array(values.length);
+      let moved = false;
+      for (let i = 0; i < values.length; i++) {
+        delta[i] = values[i] - base[i];
+        if (delta[i] !== 0) moved = true;
+      }
+      if (!moved) continue;
+      const increment = new Float32Array(values.length);
+      const total = this.totals.get(id) ?? new Float64Array(values.length);
+      const shift = shifts.get(id) ?? new Float64Array(values.length);
+      for (let i = 0; i < values.length; i++) {
+        increment[i] = weight * delta[i];
+        total[i] += increment[i];
+        shift[i] -= (1 - weight) * delta[i];
+      }
+      this.totals.set(id, total);
+      shifts.set(id, shift);
+      const key = Buffer.from(id, 'latin1');
+      const delta32: ModelDelta = { rowKey: key, taskId: this.taskId, weight, increment, total: Float32Array.from(total) };
+      records.push({ topic: this.config.topic, partition: 0, key: modelDeltaKey(key, this.taskId), value: encodeModelDelta(delta32) });
+    }
+    // Published before any of this sync's state is written, like the changelog before a flush.
+    if (records.length) await this.log.produce(records);
+    report.published = records.length;
+
+    for (const [id, shift] of shifts) {
+      if (id === DENSE_ID) {
+        const dense = this.task.dense;
+        for (let i = 0; i < dense.length; i++) dense[i] = dense[i] + shift[i];
+        this.task.denseDirty = true;
+      } else {
+        const key = Buffer.from(id, 'latin1');
+        const row = current.get(id) ?? (await this.rows.readOrCreate(key, now));
+        this.rows.shift(row, shift);
+        await this.rows.write(key, row);
+      }
+      report.rowsWritten++;
+    }
+    this.task.rows.forgetResident();
+    for (const id of this.bases.keys()) await this.store.delete(baseKey(id));
+    this.bases.clear();
+    this.unsavedBases.clear();
+    this.seenRows = new WeakSet();
+    this.position = end;
+    const position = Buffer.alloc(8);
+    position.writeBigUInt64LE(BigInt(end));
+    await this.store.put(POSITION_KEY, position);
+    await this.task.saveDense();
+    this.syncCount++;
+    this.scheduleNext();
+    return report;
+  }
+
+  /** Adds every peer record since the position into `shifts`; returns the next position. */
+  private async readPeers(shifts: Map<string, Float64Array>, report: ModelSyncReport): Promise<number> {
+    const bootstrap = this.position === undefined;
+    let end = this.position ?? 0;
+    // A first read takes each (row, incarnation)'s latest total: right whether or not compaction ran.
+    const latest = new Map<string, ModelDelta>();
+    for await (const chunk of this.log.readToEnd(this.topicPartition, end)) {
+      for (const record of chunk) {
+        end = record.offset + 1;
+        if (!record.value || modelDeltaTaskId(record.value) === this.taskId) continue;
+        let delta: ModelDelta;
+        try {
+          delta = decodeModelDelta(record.value);
+        } catch {
+          report.rejected++;
+          continue;
+        }
+        if (!this.accepts(delta)) {
+          report.rejected++;
+          continue;
+        }
+        this.peerLastSeen.set(delta.taskId, this.syncCount);
+        if (bootstrap) latest.set(`${delta.rowKey.toString('latin1')}|${delta.taskId}`, delta);
+        else addInto(shifts, delta.rowKey.toString('latin1'), delta.increment, report);
+      }
+    }
+    for (const delta of latest.values()) addInto(shifts, delta.rowKey.toString('latin1'), delta.total, report);
+    return end;
+  }
+
+  private accepts(delta: ModelDelta): boolean {
+    if (delta.rowKey.equals(DENSE_ROW)) return this.config.dense && delta.increment.length === this.task.dense.length;
+    return this.isSharedRow(delta.rowKey) && delta.increment.length === this.rows.rowLength;
+  }
+
+  private isSharedRow(key: Buffer): boolean {
+    const namespace = rowKeyNamespace(key);
+    return namespace !== undefined && this.config.namespaces.has(namespace);
+  }
+
+  private async currentRow(id: string, cache: Map<string, SyncedRow>): Promise<Float32Array | undefined> {
+    const row = await this.rows.read(Buffer.from(id, 'latin1'));
+    if (!row) return undefined;
+    cache.set(id, row);
+    return row.values;
+  }
+
+  private remember(id: string, values: Float32Array): void {
+    this.bases.set(id, Float32Array.from(values));
+    this.unsavedBases.add(id);
+  }
+
+  private scheduleNext(): void {
+    const every = this.config.everyEvents;
+    this.nextSyncAt = (Math.floor(this.task.updates / every) + 1) * every;
+  }
+}
+
+function addInto(shifts: Map<string, Float64Array>, id: string, values: Float32Array, report: ModelSyncReport): void {
+  let shift = shifts.get(id);
+  if (!shift) shifts.set(id, (shift = new Float64Array(values.length)));
+  for (let i = 0; i < values.length; i++) shift[i] += values[i];
+  report.received++;
+}
+
+function baseKey(id: string): Buffer {
+  return Buffer.concat([BASE_PREFIX, Buffer.from(id, 'latin1')]);
+}
+
+function floatsToBytes(values: Float32Array): Buffer {
+  const out = Buffer.alloc(values.length * 4);
+  writeFloats(values, out, 0);
+  return out;
+}
+
+function floatsFrom(bytes: Buffer): Float32Array {
+  if (bytes.length % 4 !== 0) throw new StateError('STATE_CORRUPT', `model-sync base of ${bytes.length} bytes is not a float array`);
+  return readFloats(bytes, 0, bytes.length / 4);
+}

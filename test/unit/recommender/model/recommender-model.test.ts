@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { recommenderModel } from '../../../../src/recommender/model/recommender-model.js';
+
+describe('recommenderModel config', () => {
+  it('defaults to FM, AdaGrad rows and AdaGrad dense weights with rows of d + 1 floats', () => {
+    const model = recommenderModel({ name: 'rec' });
+    expect(model.interaction).toBe('fm');
+    expect(model.sparseOptimizer.kind).toBe('adagrad');
+    expect(model.denseOptimizer.kind).toBe('adagrad');
+    expect(model.rowStore.dim).toBe(33);
+    expect(model.stores.map((s) => s.name)).toEqual(['rec', 'rec-requests']);
+  });
+
+  it('takes FTRL rows (2 slots), Adam dense weights and DCN layers', () => {
+    const model = recommenderModel({ name: 'rec', dim: 8, optimizer: { kind: 'ftrl' }, denseOptimizer: 'adam', interaction: 'dcn', dcn: { crossLayers: 3, rank: 4 } });
+    expect(model.rowStore.slotCount).toBe(2);
+    expect(model.denseOptimizer.kind).toBe('adam');
+    expect(model.dcn?.cross.layers).toBe(3);
+    expect(model.dcn?.cross.rank).toBe(4);
+  });
+
+  it("kernel 'auto' picks the SIMD kernel only where its fused FM + AdaGrad step covers the model", () => {
+    expect(recommenderModel({ name: 'rec' }).kernel).toBe('wasm-simd');
+    expect(recommenderModel({ name: 'rec', dim: 6 }).kernel).toBe('typescript');
+    expect(recommenderModel({ name: 'rec', interaction: 'dcn' }).kernel).toBe('typescript');
+    expect(recommenderModel({ name: 'rec', optimizer: { kind: 'ftrl' } }).kernel).toBe('typescript');
+    expect(recommenderModel({ name: 'rec', denseInputDim: 16 }).kernel).toBe('typescript');
+    expect(recommenderModel({ name: 'rec', kernel: 'typescript' }).kernel).toBe('typescript');
+  });
+
+  it("kernel 'wasm-simd' on a model it cannot run is a ConfigError saying why", () => {
+    expect(() => recommenderModel({ name: 'rec', interaction: 'dcn', kernel: 'wasm-simd' })).toThrow(/\/model\/kernel.*FM only/);
+    expect(() => recommenderModel({ name: 'rec', dim: 6, kernel: 'wasm-simd' })).toThrow(/\/model\/kernel.*multiple of 4/);
+    expect(() => recommenderModel({ name: 'rec', kernel: 'gpu' as 'typescript' })).toThrow(/\/model\/kernel/);
+  });
+
+  it('rejects bad settings naming the path', () => {
+    expect(() => recommenderModel({ name: 'rec', dim: 0 })).toThrow(/\/model\/dim/);
+    expect(() => recommenderModel({ name: 'rec', interaction: 'mlp' as 'fm' })).toThrow(/\/model\/interaction/);
+    expect(() => recommenderModel({ name: 'rec', denseOptimizer: 'sgd' as 'adam' })).toThrow(/\/model\/denseOptimizer/);
+    expect(() => recommenderModel({ name: 'rec', optimizer: { kind: 'sgd' as 'ftrl' } })).toThrow(/\/model\/optimizer\/kind/);
+    expect(() => recommenderModel({ name: 'has space' })).toThrow(/\/model\/name/);
+    // The request-id index is a V8 Map (at most 2^24 entries).
+    expect(() => recommenderModel({ name: 'rec', maxStoredRequests: 20_000_000 })).toThrow(/\/model\/maxStoredRequests/);
+    expect(recommenderModel({ name: 'rec' }).maxStoredRequests).toBe(2_000_000);
+  });
+});
+
+describe('encode config', () => {
+  it('rejects a field, cross or attribute listed twice (each feature key occurs once per event)', async () => {
+    const { encode } = await import('../../../../src/recommender/steps/encode.js');
+    expect(() => encode('encode', { fields: ['tool', 'domain', 'tool'] })).toThrow(/\/encode\/fields\/2/);
+    expect(() => encode('encode', { crosses: [['tool', 'domain'], ['tool', 'domain']] })).toThrow(/\/encode\/crosses\/1/);
+    expect(() => encode('encode', { attributes: ['lang', 'lang'] })).toThrow(/\/encode\/attributes\/1/);
+  });
+});
