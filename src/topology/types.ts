@@ -1,6 +1,7 @@
 import type { OperatorFunction } from 'rxjs';
 import type { KeyValueStore } from '../state/store.js';
 import type { Serde } from '../serde/serde.js';
+import type { ScopeKey } from './task-scope.js';
 import type { OutputRecord, SourceRecord, TopicPartition } from './transport/types.js';
 
 /** Where a record came from. Every value flowing through a topology carries its origin. */
@@ -60,8 +61,11 @@ export interface StepContext {
   /** Milliseconds since the epoch; the test driver controls it. */
   now(): number;
   readonly metrics: StepMetricsSink;
-  /** Values other steps of the same task published (e.g. the scored request cache). */
-  readonly shared: Map<string, unknown>;
+  /**
+   * The task's value for `key`, created by `key.create(ctx)` on the first call of any step of
+   * this task: how cooperating steps (one model's lookup, score and learn) share state.
+   */
+  scoped<T>(key: ScopeKey<T>): T;
   /**
    * Runs `fn` at each commit of this task, after its last batch and before its stores flush: a
    * step that keeps writes in memory across batches (the row store's resident rows) puts them

@@ -1,6 +1,7 @@
 import { EmbeddingRowStore, rowKey } from '../rows/embedding-row-store.js';
 import type { EmbeddingRow } from '../rows/embedding-row-store.js';
 import type { KeyValueStore } from '../../state/store.js';
+import { scopeKey, type ScopeKey } from '../../topology/task-scope.js';
 import type { StepContext } from '../../topology/types.js';
 import { createDcnScorerWorkspace, dcnScorerBackward, dcnScorerForward, initDcnScorer, type DcnScorerWorkspace } from './kernels/dcn-scorer.js';
 import { createFmWorkspace, fmBackward, fmPrepareContext, fmScore, type FmWorkspace } from './kernels/fm.js';
@@ -14,10 +15,31 @@ import type { LookedUpEvent, RequestSnapshot } from '../types.js';
 
 const DENSE_KEY = rowKey('model', 'dense');
 
+const taskKeys = new WeakMap<RecommenderModel, ScopeKey<ModelTask>>();
+
+/** One scope key per model object: its steps in one task share one ModelTask. */
+function modelTaskKey(model: RecommenderModel): ScopeKey<ModelTask> {
+  let key = taskKeys.get(model);
+  if (!key) {
+    key = scopeKey(`model ${model.name}`, (ctx) => {
+      const created = new ModelTask(model, ctx.store(model.rowsStore), ctx.store(model.requestsStore), ctx.partition);
+      // Rows updated since the last commit are encoded into the store once, here, not per batch.
+      ctx.beforeCommit(async () => {
+        const written = await created.rows.writeBack();
+        if (written) ctx.metrics.count('rows_written_back', written);
+        await created.requests.writeBack();
+      });
+      return created;
+    });
+    taskKeys.set(model, key);
+  }
+  return key;
+}
+
 /**
  * One partition's live copy of a recommender model: its row store, its dense weights (bias,
  * text projection, DCN/MLP weights) and the scratch buffers of the kernels. Shared by the
- * sparseLookup, interact and update steps of one task through ctx.shared; never across tasks.
+ * sparseLookup, interact and update steps of one task through the task's scope; never across tasks.
  *
  * Dense layout: [bias | projection d×D | dcn params] followed by the same number of AdaGrad
  * accumulators. Stored as one value, so dense weights flush atomically with the rows.
@@ -117,20 +139,7 @@ export class ModelTask {
 
   /** The task's instance, created on first use by whichever step gets there first. */
   static of(ctx: StepContext, model: RecommenderModel): ModelTask {
-    const key = `agentrec/model/${model.name}`;
-    let task = ctx.shared.get(key) as ModelTask | undefined;
-    if (!task) {
-      const created = new ModelTask(model, ctx.store(model.rowsStore), ctx.store(model.requestsStore), ctx.partition);
-      ctx.shared.set(key, created);
-      // Rows updated since the last commit are encoded into the store once, here, not per batch.
-      ctx.beforeCommit(async () => {
-        const written = await created.rows.writeBack();
-        if (written) ctx.metrics.count('rows_written_back', written);
-        await created.requests.writeBack();
-      });
-      task = created;
-    }
-    return task;
+    return ctx.scoped(modelTaskKey(model));
   }
 
   /** Loads dense weights (or initialises them deterministically from the row seed). */

@@ -8,6 +8,7 @@ import type { Batch, Envelope, RecordMeta, Serde, StepContext, StepDefinition } 
 import { ChangeTrackingStore } from './change-tracking-store.js';
 import { ChangelogMarkers, changelogRecords, changelogTopic, entriesBefore } from './changelog.js';
 import { TaskPipeline } from './pipeline.js';
+import { TaskScope } from '../task-scope.js';
 import { TaskLifecycle, TaskState } from './task-state.js';
 
 /** Entries written per RocksDB batch while restoring from a changelog. */
@@ -55,7 +56,7 @@ export interface PartitionTaskDeps {
 export class PartitionTask {
   readonly lifecycle: TaskLifecycle;
   private readonly stores = new Map<string, ChangeTrackingStore>();
-  private readonly shared = new Map<string, unknown>();
+  private readonly scope = new TaskScope();
   /** One per step context: moves the counts gathered since the last call into the counters. */
   private readonly countFlushes: (() => void)[] = [];
   /** Registered by steps through ctx.beforeCommit: in-memory writes put into stores at commit. */
@@ -381,7 +382,7 @@ export class PartitionTask {
       }
     });
     const gauges = new Map<string, { set(value: number): void }>();
-    return {
+    const ctx: StepContext = {
       topology: topology.name,
       step: step.name,
       partition: this.deps.partition,
@@ -407,13 +408,14 @@ export class PartitionTask {
           child.set(value);
         },
       },
-      shared: this.shared,
+      scoped: (key) => this.scope.get(key, ctx),
       beforeCommit: (fn) => void this.beforeCommitHooks.push(fn),
       log: {
         produce: (records) => this.deps.producer.send(records),
         readToEnd: (tp, from) => this.deps.transport.readToEnd(tp, from),
       },
     };
+    return ctx;
   }
 
   private deadLetter(stepName: string, meta: RecordMeta, error: unknown): void {
