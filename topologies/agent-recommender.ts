@@ -12,14 +12,20 @@
  *   --set kernel=typescript (FM math in TypeScript instead of the WebAssembly SIMD kernel)
  *   --set maxStoredRequests=500000 (scored requests kept per partition for their feedback)
  */
-import { decode } from '../src/operators/index.js';
-import { emit, encode, interact, modelTopicName, recommenderModel, sparseLookup, update, scoreRecordSerde } from '../src/recommender/index.js';
-import { avroSerde } from '../src/serde/avro-serde.js';
-import type { TrajectoryEvent } from '../src/recommender/records.js';
-import { validateTrajectoryEvent } from '../src/recommender/validate-trajectory-event.js';
-import { SimulatedUsers } from '../src/recommender/simulation/simulated-users.js';
-import type { SimulationContext, TopologyEnv } from '../src/topology/topology-module.js';
-import { topology } from '../src/topology/topology.js';
+import { avroSerde, decode, topology, type SimulationContext, type TopologyEnv } from 'agentrec';
+import {
+  emit,
+  encode,
+  interact,
+  modelTopicName,
+  recommenderModel,
+  scoreRecordSerde,
+  SimulatedUsers,
+  sparseLookup,
+  update,
+  validateTrajectoryEvent,
+  type TrajectoryEvent,
+} from 'agentrec/recommender';
 
 export default function agentRecommender(env: TopologyEnv = { transport: 'embedded', settings: {} }) {
   const s = env.settings;

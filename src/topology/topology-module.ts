@@ -34,11 +34,26 @@ export interface SimulationContext {
 }
 
 export async function loadTopologyModule(file: string, env: TopologyEnv): Promise<{ topology: Topology; module: TopologyModule }> {
-  const module = (await import(pathToFileURL(resolve(file)).href)) as Partial<TopologyModule>;
+  const module = (await importTopologyFile(file)) as Partial<TopologyModule>;
   if (!module.default) throw new ConfigError('/topology', `${file} has no default export (a topology or a function returning one)`);
   const topology = typeof module.default === 'function' ? await module.default(env) : module.default;
   if (!topology || typeof topology !== 'object' || !('steps' in topology)) {
     throw new ConfigError('/topology', `${file}: the default export is not a topology built with topology(...).to(...)`);
   }
   return { topology, module: module as TopologyModule };
+}
+
+/**
+ * Imports a topology file. A `.ts` file under plain Node (the installed `agentrec` command) fails
+ * with ERR_UNKNOWN_FILE_EXTENSION; it is then imported through tsx's loader.
+ */
+async function importTopologyFile(file: string): Promise<unknown> {
+  const url = pathToFileURL(resolve(file)).href;
+  try {
+    return await import(url);
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw err;
+    const { tsImport } = await import('tsx/esm/api');
+    return tsImport(url, import.meta.url);
+  }
 }

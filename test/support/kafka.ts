@@ -10,7 +10,7 @@ if (!kafkaBrokers && process.env.CI === 'true') {
 }
 
 /** describe() for tests that need the real broker; skipped loudly (never in CI) without one. */
-export const describeKafka = kafkaBrokers ? describe : describe.skip;
+export const describeKafka = (kafkaBrokers ? describe : describe.skip) as typeof describe;
 
 /** A fresh name so every test gets its own topics and consumer group. */
 export function uniqueName(prefix: string): string {
