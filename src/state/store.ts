@@ -1,6 +1,6 @@
 /**
- * The one way state is reached (DESIGN.md §4, style rule 5). Keys and values are bytes; the
- * embedding-row store and anything else typed sits on top. Implementations: RocksDB
+ * The one way state is reached. Keys and values are bytes; the recommender's embedding-row store
+ * and anything else typed sits on top. Implementations: RocksDB
  * (rocksdb-store.ts, the only file that imports the binding) and in-memory (memory-store.ts).
  * Wrappers stack: raw → changelogging → caching → metered.
  */

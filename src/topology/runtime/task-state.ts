@@ -1,6 +1,6 @@
 import { AgentrecError } from '../../errors.js';
 
-/** The life of one partition's task (DESIGN.md §7.6). */
+/** The life of one partition's task. */
 export enum TaskState {
   Created = 'created',
   Restoring = 'restoring',
