@@ -1,10 +1,11 @@
 import { concatMap, map, type OperatorFunction } from 'rxjs';
-import type { Batch, Envelope, RecordMeta, StepContext, StepDefinition, StoreSpec } from './types.js';
+import type { Batch, Envelope, RecordMeta, StepContext, StepDefinition, StepProtocol, StoreSpec } from './types.js';
 
 export interface StepExtras {
   options?: Readonly<Record<string, unknown>>;
   stores?: readonly StoreSpec[];
   topics?: StepDefinition<unknown, unknown>['topics'];
+  protocol?: StepProtocol;
 }
 
 /**
@@ -68,6 +69,7 @@ function defineStep<In, Out>(
     options: extras.options ? Object.freeze({ ...extras.options }) : undefined,
     stores: extras.stores ? Object.freeze([...extras.stores]) : undefined,
     topics: extras.topics,
+    protocol: extras.protocol,
     create,
   });
 }

@@ -66,6 +66,42 @@ export function topology(name: string): { from(sourceName: string, spec: { topic
   };
 }
 
+/**
+ * Every protocol group's steps are present, each once, in the group's order (other steps may sit
+ * between them): steps that share per-task state rely on that order, e.g. one begins a batch that
+ * another ends, and a topology that breaks it would fail only at run time, or silently.
+ */
+function checkProtocols(topologyName: string, steps: readonly StepDefinition<unknown, unknown>[]): void {
+  const groups = new Map<string, { roles: readonly string[]; found: { role: string; step: string }[] }>();
+  for (const step of steps) {
+    const protocol = step.protocol;
+    if (!protocol) continue;
+    let group = groups.get(protocol.group);
+    if (!group) groups.set(protocol.group, (group = { roles: protocol.roles, found: [] }));
+    group.found.push({ role: protocol.role, step: step.name });
+  }
+  for (const [name, { roles, found }] of groups) {
+    const problems: string[] = [];
+    const missing = roles.filter((role) => !found.some((f) => f.role === role));
+    if (missing.length) problems.push(`missing ${missing.join(', ')}`);
+    for (const role of roles) {
+      const twice = found.filter((f) => f.role === role);
+      if (twice.length > 1) problems.push(`${role} ${twice.length} times (steps ${twice.map((f) => `'${f.step}'`).join(', ')})`);
+    }
+    for (const f of found) if (!roles.includes(f.role)) problems.push(`step '${f.step}' has unknown role ${f.role}`);
+    for (let i = 1; i < found.length; i++) {
+      const [before, after] = [found[i - 1], found[i]];
+      if (roles.indexOf(after.role) < roles.indexOf(before.role)) {
+        problems.push(`${after.role} (step '${after.step}') comes after ${before.role} (step '${before.step}')`);
+      }
+    }
+    if (problems.length) {
+      const rule = `needs its steps in the order ${roles.join(' → ')}, each once`;
+      throw new AgentrecError('TOPOLOGY_INVALID', `${name} in topology '${topologyName}' ${rule}: ${problems.join('; ')}`);
+    }
+  }
+}
+
 /** Each call returns a new builder; nothing is shared or mutated, so partial chains can be reused. */
 export class TopologyBuilder<T> {
   constructor(
@@ -99,6 +135,7 @@ export class TopologyBuilder<T> {
     }
     const partitions = spec.partitions ?? this.source.partitions;
     checkPartitions(`sink '${sinkName}'`, partitions);
+    checkProtocols(this.topologyName, this.steps);
     const stores: Topology['stores'][number][] = [];
     for (const step of this.steps) {
       for (const store of step.stores ?? []) {

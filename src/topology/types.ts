@@ -83,16 +83,30 @@ export interface StepContext {
   };
 }
 
+/**
+ * Membership of a step in a group of cooperating steps that must appear in one order, each once
+ * (a model's lookup, score and learn): the builder checks every group when the topology is built.
+ */
+export interface StepProtocol {
+  /** Names the group in errors, e.g. `model 'rec'`; steps with the same group belong together. */
+  readonly group: string;
+  /** This step's place in the group: one of `roles`. */
+  readonly role: string;
+  /** Every role of the group, in the order the steps must come. */
+  readonly roles: readonly string[];
+}
+
 export interface StepDefinition<In, Out> {
   /** Explicit, unique, stable: names metrics labels, state directories, errors. Never generated. */
   readonly name: string;
-  /** The operator kind (decode, encode, sparseLookup, …), for describe() and metrics. */
+  /** The operator kind (decode, encode, lookup, …), for describe() and metrics. */
   readonly kind: string;
   /** Plain-data options shown by describe(). */
   readonly options?: Readonly<Record<string, unknown>>;
   readonly stores?: readonly StoreSpec[];
   /** Topics this step writes besides the sink (e.g. a model topic), created with the topology. */
   readonly topics?: readonly { topic: string; partitions?: number; config?: Record<string, string> }[];
+  readonly protocol?: StepProtocol;
   /** Called once per task; per-task state lives in the closure, never at module scope. */
   create(ctx: StepContext): OperatorFunction<Batch<In>, Batch<Out>>;
 }

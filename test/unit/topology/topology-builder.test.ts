@@ -47,4 +47,47 @@ describe('topology DSL', () => {
     expect(mermaid).toContain('src --> a');
     expect(mermaid).toContain('a --> out');
   });
+
+  describe('protocol groups', () => {
+    // Generic steps that declare a place in a group, as a recommender model's steps do.
+    const roles = ['lookup', 'score', 'learn'] as const;
+    const member = (name: string, role: string, group = "model 'rec'") =>
+      recordStep<Buffer, Buffer>(name, role, () => (v) => v, { protocol: { group, role, roles } });
+    const build = (...steps: ReturnType<typeof member>[]) => {
+      const start = topology('t').from('src', { topic: 'in', partitions: 1 }).step(passthrough('raw'));
+      return steps.reduce((b, s) => b.step(s), start).to('out', { topic: 'out', serde: bytesSerde() });
+    };
+
+    it('passes steps in order, each once, with other steps between them', () => {
+      const between = mapValues('between', (v: Buffer) => v);
+      const t = build(member('lookup', 'lookup'), between, member('score', 'score'), member('learn', 'learn'));
+      expect(t.steps.map((s) => s.name)).toEqual(['raw', 'lookup', 'between', 'score', 'learn']);
+    });
+
+    it('rejects a missing step, naming the group and the role', () => {
+      const message = expect.stringMatching(/model 'rec' .*lookup → score → learn.*missing learn/);
+      const incomplete = () => build(member('lookup', 'lookup'), member('score', 'score'));
+      expect(incomplete).toThrow(expect.objectContaining({ code: 'TOPOLOGY_INVALID', message }));
+    });
+
+    it('rejects steps out of order, naming them', () => {
+      const misordered = () => build(member('s', 'score'), member('l', 'lookup'), member('x', 'learn'));
+      expect(misordered).toThrow(expect.objectContaining({ code: 'TOPOLOGY_INVALID', message: expect.stringContaining("model 'rec'") }));
+      expect(misordered).toThrow(/lookup \(step 'l'\) comes after score \(step 's'\)/);
+    });
+
+    it('rejects a step twice, naming both', () => {
+      expect(() => build(member('l1', 'lookup'), member('l2', 'lookup'), member('s', 'score'), member('x', 'learn'))).toThrow(
+        /model 'rec' .*lookup 2 times \(steps 'l1', 'l2'\)/,
+      );
+    });
+
+    it('checks each group on its own', () => {
+      const other = "model 'other'";
+      const rec = [member('l', 'lookup'), member('s', 'score'), member('x', 'learn')];
+      expect(() => build(...rec, member('l2', 'lookup', other))).toThrow(/model 'other' .*missing score, learn/);
+      const t = build(rec[0], member('l2', 'lookup', other), rec[1], member('s2', 'score', other), rec[2], member('x2', 'learn', other));
+      expect(t.steps).toHaveLength(7);
+    });
+  });
 });
