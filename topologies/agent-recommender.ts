@@ -16,13 +16,10 @@ import { avroSerde, decode, topology, type SimulationContext, type TopologyEnv }
 import {
   emit,
   encode,
-  interact,
   modelTopicName,
   recommenderModel,
   scoreRecordSerde,
   SimulatedUsers,
-  sparseLookup,
-  update,
   validateTrajectoryEvent,
   type TrajectoryEvent,
 } from 'agentrec/recommender';
@@ -41,6 +38,7 @@ export default function agentRecommender(env: TopologyEnv = { transport: 'embedd
     // 'auto': the WebAssembly SIMD kernel for FM with AdaGrad rows and no text model; recommenderModel validates the value.
     kernel: (s.kernel ?? 'auto') as 'auto',
   });
+  const sync = { topic: modelTopicName(env.groupId ?? 'agent-recommender', 'rec'), everyEvents: Number(s.syncEveryEvents ?? 0) };
   return topology('agent-recommender')
     .from('trajectories', { topic: s.inputTopic ?? 'agent.trajectories', partitions: Number(s.partitions ?? 4) })
     // Candidates are known by action id: their tool and text (two thirds of a request's strings)
@@ -54,11 +52,11 @@ export default function agentRecommender(env: TopologyEnv = { transport: 'embedd
         text: s.modelDir ? { fields: ['text'], modelDir: s.modelDir } : { fields: ['text'], ngrams: { charTrigrams: s.charTrigrams === 'true' } },
       }),
     )
-    .step(sparseLookup('lookup', { model }))
-    .step(interact('score', { model }))
+    .step(model.lookup('lookup'))
+    .step(model.score('score'))
     // Shared rows and dense weights reconcile across partitions and instances through a model
     // topic when --set syncEveryEvents=N (off by default: exact crash replay holds per task).
-    .step(update('learn', { model, sync: { topic: modelTopicName(env.groupId ?? 'agent-recommender', 'rec'), everyEvents: Number(s.syncEveryEvents ?? 0) } }))
+    .step(model.learn('learn', { sync }))
     .step(emit('emit'))
     .to('scores', { topic: s.outputTopic ?? 'agent.scores', serde: scoreRecordSerde() });
 }

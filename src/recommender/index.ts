@@ -1,10 +1,11 @@
 // The recommender: the one way in for topologies that score and learn from trajectories.
 export { encode, type EncodeOptions } from './steps/encode.js';
-export { sparseLookup, type SparseLookupOptions } from './steps/lookup.js';
-export { interact, type InteractOptions } from './steps/score.js';
-export { update, type UpdateOptions } from './steps/learn.js';
+export { lookup, type LookupOptions } from './steps/lookup.js';
+export { score, type ScoreOptions } from './steps/score.js';
+export { learn, type LearnOptions } from './steps/learn.js';
 export { emit, type EmitOptions } from './steps/emit.js';
 export { recommenderModel, type RecommenderModel, type RecommenderModelOptions } from './model/recommender-model.js';
+export { MODEL_STEPS, type ModelStep } from './model/model-protocol.js';
 export { modelTopicName, type ModelSyncOptions } from './sync/model-sync-config.js';
 export type { EncodedEvent, LookedUpEvent, RequestSnapshot } from './types.js';
 export type * from './records.js';

@@ -5,7 +5,7 @@ import { SimulatedUsers } from '../../src/recommender/simulation/simulated-users
 import { TopologyTestDriver, type TestDriverOptions } from '../../src/topology/test-driver.js';
 import { tempDirs } from '../unit/state/temp-dirs.js';
 import { decode } from '../../src/operators/index.js';
-import { emit, encode, interact, recommenderModel, sparseLookup, update, scoreRecordSerde } from '../../src/recommender/index.js';
+import { emit, encode, recommenderModel, scoreRecordSerde } from '../../src/recommender/index.js';
 import { validateTrajectoryEvent } from '../../src/recommender/validate-trajectory-event.js';
 import { KIND_SIGHTING } from '../../src/recommender/rows/embedding-row-codec.js';
 import { topology, type Topology } from '../../src/topology/topology.js';
@@ -112,9 +112,9 @@ describe('agent-recommender state does not depend on batch boundaries', () => {
         .from('trajectories', { topic: 'trajectories', partitions: 2 })
         .step(decode('decode', { serde: trajectorySerde, validate: validateTrajectoryEvent }))
         .step(encode('encode'))
-        .step(sparseLookup('lookup', { model }))
-        .step(interact('score', { model }))
-        .step(update('learn', { model }))
+        .step(model.lookup('lookup'))
+        .step(model.score('score'))
+        .step(model.learn('learn'))
         .step(emit('emit'))
         .to('scores', { topic: 'scores', serde: scoreRecordSerde() });
     };

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import agentRecommender from '../../topologies/agent-recommender.js';
 import { makeTinyModel } from '../../scripts/make-tiny-model.js';
 import { decode } from '../../src/operators/index.js';
-import { emit, encode, interact, recommenderModel, sparseLookup, update, type RecommenderModelOptions, scoreRecordSerde } from '../../src/recommender/index.js';
+import { emit, encode, recommenderModel, type RecommenderModelOptions, scoreRecordSerde } from '../../src/recommender/index.js';
 import { avroSerde } from '../../src/serde/avro-serde.js';
 import type { ScoreRecord, TrajectoryEvent } from '../../src/recommender/records.js';
 import { validateTrajectoryEvent } from '../../src/recommender/validate-trajectory-event.js';
@@ -146,9 +146,9 @@ function smallRecommender(modelOptions: Partial<RecommenderModelOptions>) {
     .from('trajectories', { topic: 'trajectories', partitions: 2 })
     .step(decode('decode', { serde: trajectorySerde, validate: validateTrajectoryEvent }))
     .step(encode('encode', { text: { buckets: 1024 } }))
-    .step(sparseLookup('lookup', { model }))
-    .step(interact('score', { model }))
-    .step(update('learn', { model }))
+    .step(model.lookup('lookup'))
+    .step(model.score('score'))
+    .step(model.learn('learn'))
     .step(emit('emit'))
     .to('scores', { topic: 'scores', serde: scoreRecordSerde() });
 }

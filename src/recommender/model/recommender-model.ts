@@ -1,6 +1,10 @@
 import { ConfigError } from '../../errors.js';
 import type { EmbeddingRowStoreConfig } from '../rows/embedding-row-store.js';
-import type { StoreSpec } from '../../topology/types.js';
+import type { StepDefinition, StoreSpec } from '../../topology/types.js';
+import { learn as learnStep, type LearnOptions } from '../steps/learn.js';
+import { lookup as lookupStep } from '../steps/lookup.js';
+import { score as scoreStep } from '../steps/score.js';
+import type { EncodedEvent, LookedUpEvent } from '../types.js';
 import { resolveAdagradConfig, resolveAdamConfig, resolveFtrlConfig, type AdagradConfig, type AdamConfig, type FtrlConfig } from './kernels/optimizers.js';
 import { resolveDcnScorer, type DcnScorerModel } from './kernels/dcn-scorer.js';
 import { FmSimdKernel } from './backends/wasm-simd/fm-simd.js';
@@ -51,8 +55,18 @@ export interface RecommenderModelOptions {
   kernel?: 'auto' | FmKernel;
 }
 
-/** The validated, immutable model definition a topology passes to sparseLookup, interact and update. */
+/**
+ * The validated, immutable model definition, and the factory of its three steps. A topology runs
+ * them in the order lookup → score → learn, each once (the builder checks it): in each task they
+ * share one live copy of the model (model-task.ts), whose batch lookup begins and learn ends.
+ */
 export interface RecommenderModel {
+  /** Gathers the rows every event touches and joins feedback to its request (steps/lookup.ts). */
+  lookup(name: string): StepDefinition<EncodedEvent, LookedUpEvent>;
+  /** Scores every candidate of each request (steps/score.ts). */
+  score(name: string): StepDefinition<LookedUpEvent, LookedUpEvent>;
+  /** Learns from feedback, stores scored requests and the batch's rows (steps/learn.ts). */
+  learn(name: string, options?: Omit<LearnOptions, 'model'>): StepDefinition<LookedUpEvent, LookedUpEvent>;
   readonly name: string;
   readonly dim: number;
   readonly interaction: Interaction;
@@ -86,13 +100,13 @@ function integerIn(path: string, value: unknown, fallback: number, min: number, 
 }
 
 /**
- * Defines a recommender model once; the operators that share it each get the same per-task
- * instance (see model-task.ts). Validated here, at construction, with paths under /model.
+ * Defines a recommender model once; its steps each get the same per-task instance (see
+ * model-task.ts). Validated here, at construction, with paths under /model.
  *
  * @example
  * const model = recommenderModel({ name: 'rec', dim: 32, interaction: 'fm' });
  * topology('agent-recommender').from(...)
- *   .step(sparseLookup('lookup', { model })).step(interact('score', { model })).step(update('learn', { model }))
+ *   .step(model.lookup('lookup')).step(model.score('score')).step(model.learn('learn', { sync }))
  */
 export function recommenderModel(options: RecommenderModelOptions): RecommenderModel {
   const p = '/model';
@@ -128,7 +142,10 @@ export function recommenderModel(options: RecommenderModelOptions): RecommenderM
       model: { ttlMs: Infinity },
     },
   };
-  return Object.freeze({
+  const model: RecommenderModel = Object.freeze({
+    lookup: (name: string) => lookupStep(name, { model }),
+    score: (name: string) => scoreStep(name, { model }),
+    learn: (name: string, learnOptions: Omit<LearnOptions, 'model'> = {}) => learnStep(name, { ...learnOptions, model }),
     name: options.name,
     dim,
     interaction,
@@ -159,6 +176,7 @@ export function recommenderModel(options: RecommenderModelOptions): RecommenderM
     rowsStore: options.name,
     requestsStore: `${options.name}-requests`,
   });
+  return model;
 }
 
 /** The FM kernel for `requested`: the SIMD one only where its fused FM + AdaGrad step covers the model. */

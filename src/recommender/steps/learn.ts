@@ -6,10 +6,11 @@ import { logisticLoss, softmaxCrossEntropyLoss, squaredLoss } from '../model/ker
 import { ModelSync } from '../sync/model-sync.js';
 import { modelSyncTopicSpec, resolveModelSyncConfig, type ModelSyncOptions } from '../sync/model-sync-config.js';
 import { ModelTask } from '../model/model-task.js';
+import { modelProtocol } from '../model/model-protocol.js';
 import type { RecommenderModel } from '../model/recommender-model.js';
 import type { LookedUpEvent } from '../types.js';
 
-export interface UpdateOptions {
+export interface LearnOptions {
   model: RecommenderModel;
   /**
    * Reconcile shared rows (feature, action) and dense weights with the other tasks through a
@@ -37,19 +38,22 @@ export interface UpdateOptions {
  * Progress gauges: `loss` and `hit_at_1` (was the chosen/accepted action ranked first before
  * this update — progressive validation).
  *
+ * The last of a model's three steps: it ends the batch `lookup` began and stores its rows.
+ *
  * @example
- * .step(update('learn', { model }))
+ * .step(model.learn('learn', { sync }))
  */
-export function update(name: string, options: UpdateOptions): StepDefinition<LookedUpEvent, LookedUpEvent> {
+export function learn(name: string, options: LearnOptions): StepDefinition<LookedUpEvent, LookedUpEvent> {
   const { model } = options;
   const smoothing = options.metricsSmoothing ?? 0.01;
-  const syncConfig = options.sync ? resolveModelSyncConfig(options.sync, '/update/sync') : undefined;
+  const syncConfig = options.sync ? resolveModelSyncConfig(options.sync, '/learn/sync') : undefined;
   return batchStep<LookedUpEvent, LookedUpEvent>(
     name,
-    'update',
+    'learn',
     (ctx) => {
       const task = ModelTask.of(ctx, model);
-      const sync = syncConfig && syncConfig.everyEvents > 0 ? new ModelSync(task, ctx.store(model.rowsStore), requireLog(ctx.log), options.sync!, '/update/sync') : undefined;
+      const syncing = syncConfig !== undefined && syncConfig.everyEvents > 0;
+      const sync = syncing ? new ModelSync(task, ctx.store(model.rowsStore), requireLog(ctx.log), options.sync!, '/learn/sync') : undefined;
       const scores = new Float32Array(model.maxCandidates);
       const dScores = new Float32Array(model.maxCandidates);
       let runningLoss: number | undefined;
@@ -107,7 +111,7 @@ export function update(name: string, options: UpdateOptions): StepDefinition<Loo
           if (purged) ctx.metrics.count('requests_expired', purged);
         }
         const sweepCutoff = sweepBoundary(latest);
-        // Counted in the row store's `expired` total, which sparseLookup reports as rows_expired.
+        // Counted in the row store's `expired` total, which lookup reports as rows_expired.
         if (sweepCutoff !== undefined) await task.rows.expire(sweepCutoff);
         if (runningLoss !== undefined) ctx.metrics.gauge('loss', runningLoss);
         if (runningHit !== undefined) ctx.metrics.gauge('hit_at_1', runningHit);
@@ -157,6 +161,7 @@ export function update(name: string, options: UpdateOptions): StepDefinition<Loo
       options: { model: model.name, optimizer: model.sparseOptimizer.kind, sampleWeights: model.sampleWeights, requestTtlMs: model.requestTtlMs, syncEveryEvents: syncConfig?.everyEvents ?? 0 },
       stores: model.stores,
       topics: syncConfig && syncConfig.everyEvents > 0 ? [modelSyncTopicSpec(syncConfig)] : undefined,
+      protocol: modelProtocol(model, 'learn'),
     },
   );
 

@@ -3,32 +3,35 @@ import { sighted, type EmbeddingRow } from '../rows/embedding-row-store.js';
 import { batchStep } from '../../topology/step.js';
 import type { Batch, StepDefinition } from '../../topology/types.js';
 import { ModelTask } from '../model/model-task.js';
+import { modelProtocol } from '../model/model-protocol.js';
 import type { RecommenderModel } from '../model/recommender-model.js';
 import { RowSlots, type RowSlot } from '../rows/row-slots.js';
 import type { EncodedEvent, LookedUpEvent, RequestSnapshot } from '../types.js';
 
-export interface SparseLookupOptions {
+export interface LookupOptions {
   model: RecommenderModel;
 }
 
 /**
  * Gathers, from the partition's store, every row an event touches: the user's row, its feature
  * rows and one row per candidate action. Feedback is first joined to the request it answers
- * (stored by `update` when that request was scored, or scored earlier in this batch), so the
- * update uses exactly the features that were scored. Feedback whose request is unknown or past
+ * (stored by `learn` when that request was scored, or scored earlier in this batch), so the
+ * learning uses exactly the features that were scored. Feedback whose request is unknown or past
  * its TTL falls back to user + action when it names an action, and is otherwise ignored
  * (counted as `feedback_unmatched`). Rows are read at each event's own time; the same row used
  * by two events of the batch is the same object, so updates accumulate in order.
  *
+ * The first of a model's three steps: it begins the model's batch, which `learn` ends.
+ *
  * @example
- * .step(sparseLookup('lookup', { model }))
+ * .step(model.lookup('lookup'))
  */
-export function sparseLookup(name: string, options: SparseLookupOptions): StepDefinition<EncodedEvent, LookedUpEvent> {
+export function lookup(name: string, options: LookupOptions): StepDefinition<EncodedEvent, LookedUpEvent> {
   const { model } = options;
   const rowTtlMs = model.rowStore.ttlMs ?? Infinity;
   return batchStep<EncodedEvent, LookedUpEvent>(
     name,
-    'sparseLookup',
+    'lookup',
     (ctx) => {
       const reported = { created: 0, expired: 0, filtered: 0 };
       // Users, actions and features repeat constantly: their key bytes are built once, and each
@@ -182,7 +185,7 @@ export function sparseLookup(name: string, options: SparseLookupOptions): StepDe
       return { partition: batch.partition, records: out };
       };
     },
-    { options: { model: model.name, dim: model.dim }, stores: model.stores },
+    { options: { model: model.name, dim: model.dim }, stores: model.stores, protocol: modelProtocol(model, 'lookup') },
   );
 }
 

@@ -1,10 +1,11 @@
 import { recordStep } from '../../topology/step.js';
 import type { StepDefinition } from '../../topology/types.js';
 import { ModelTask } from '../model/model-task.js';
+import { modelProtocol } from '../model/model-protocol.js';
 import type { RecommenderModel } from '../model/recommender-model.js';
 import type { LookedUpEvent } from '../types.js';
 
-export interface InteractOptions {
+export interface ScoreOptions {
   model: RecommenderModel;
 }
 
@@ -12,17 +13,17 @@ export interface InteractOptions {
  * Scores every candidate action of each request: a factorization machine (second order via the
  * sum-square identity, plus linear and bias terms) or DCN-v2 cross layers + MLP, as the model
  * defines. Scores of one batch use the model as it stood at the start of the batch's learning
- * (updates are applied after, record by record, by `update`), so the model state itself never
+ * (updates are applied after, record by record, by `learn`), so the model state itself never
  * depends on where batch boundaries fall.
  *
  * @example
- * .step(interact('score', { model }))
+ * .step(model.score('score'))
  */
-export function interact(name: string, options: InteractOptions): StepDefinition<LookedUpEvent, LookedUpEvent> {
+export function score(name: string, options: ScoreOptions): StepDefinition<LookedUpEvent, LookedUpEvent> {
   const { model } = options;
   return recordStep<LookedUpEvent, LookedUpEvent>(
     name,
-    'interact',
+    'score',
     (ctx) => {
       const task = ModelTask.of(ctx, model);
       // Scored into one scratch array, kept as a plain array: a Float32Array of 20 scores is
@@ -40,7 +41,15 @@ export function interact(name: string, options: InteractOptions): StepDefinition
         return e;
       };
     },
-    { options: { model: model.name, interaction: model.interaction, ...(model.dcn ? { crossLayers: model.dcn.cross.layers, rank: model.dcn.cross.rank } : {}) }, stores: model.stores },
+    {
+      options: {
+        model: model.name,
+        interaction: model.interaction,
+        ...(model.dcn ? { crossLayers: model.dcn.cross.layers, rank: model.dcn.cross.rank } : {}),
+      },
+      stores: model.stores,
+      protocol: modelProtocol(model, 'score'),
+    },
   );
 }
 

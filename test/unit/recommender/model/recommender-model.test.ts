@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { recommenderModel } from '../../../../src/recommender/model/recommender-model.js';
+import { bytesSerde } from '../../../../src/serde/bytes-serde.js';
+import { describeTopology } from '../../../../src/topology/describe.js';
+import { recordStep } from '../../../../src/topology/step.js';
+import { topology } from '../../../../src/topology/topology.js';
+import type { StepDefinition } from '../../../../src/topology/types.js';
 
 describe('recommenderModel config', () => {
   it('defaults to FM, AdaGrad rows and AdaGrad dense weights with rows of d + 1 floats', () => {
@@ -43,6 +48,30 @@ describe('recommenderModel config', () => {
     // The request-id index is a V8 Map (at most 2^24 entries).
     expect(() => recommenderModel({ name: 'rec', maxStoredRequests: 20_000_000 })).toThrow(/\/model\/maxStoredRequests/);
     expect(recommenderModel({ name: 'rec' }).maxStoredRequests).toBe(2_000_000);
+  });
+});
+
+describe('the model protocol', () => {
+  // The steps' record types do not matter to the builder's checks; they are chained untyped here.
+  const build = (...steps: StepDefinition<unknown, unknown>[]) => {
+    const raw = recordStep<unknown, unknown>('raw', 'raw', () => (v) => v);
+    const start = topology('t').from('src', { topic: 'in', partitions: 1 }).step(raw);
+    return steps.reduce((b, s) => b.step(s), start).to('out', { topic: 'out', serde: bytesSerde() as never });
+  };
+  const untyped = (step: unknown) => step as StepDefinition<unknown, unknown>;
+
+  it("the model's steps are lookup, score and learn, in that order, and describe() shows those kinds", () => {
+    const model = recommenderModel({ name: 'rec', dim: 8 });
+    const t = build(untyped(model.lookup('lookup')), untyped(model.score('score')), untyped(model.learn('learn')));
+    expect(describeTopology(t).steps.map((s) => `${s.name}:${s.kind}`)).toEqual(['raw:raw', 'lookup:lookup', 'score:score', 'learn:learn']);
+  });
+
+  it('a topology with the steps missing or out of order is refused at .to(), naming the model', () => {
+    const model = recommenderModel({ name: 'rec', dim: 8 });
+    expect(() => build(untyped(model.lookup('lookup')), untyped(model.score('score')))).toThrow(/model 'rec' .*missing learn/);
+    expect(() => build(untyped(model.score('score')), untyped(model.lookup('lookup')), untyped(model.learn('learn')))).toThrow(
+      /model 'rec' .*lookup \(step 'lookup'\) comes after score \(step 'score'\)/,
+    );
   });
 });
 
