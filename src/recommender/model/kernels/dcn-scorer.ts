@@ -11,7 +11,7 @@ import {
 } from './dcn.js';
 import { createMlpWorkspace, initMlp, mlpBackward, mlpForward, resolveMlpLayout, type MlpLayout, type MlpWorkspace } from './mlp.js';
 import { deriveSeed, splitmix32 } from './prng.js';
-import { nonNegativeInteger, objectOrEmpty, positiveInteger, rejectUnknownKeys } from './validate.js';
+import { nonNegativeInteger, objectOrEmpty, positiveInteger, rejectUnknownKeys } from '../../../config.js';
 
 /**
  * Scores candidates with DCN-v2: per candidate, x0 = [user row | Σ x_i·feature row_i | candidate

@@ -1,7 +1,7 @@
 import { ConfigError } from '../../../errors.js';
 import { fillGlorotUniform, type Random } from './prng.js';
 import { dotAt } from './vector.js';
-import { nonNegativeInteger, objectOrEmpty, positiveInteger, rejectUnknownKeys } from './validate.js';
+import { nonNegativeInteger, objectOrEmpty, positiveInteger, rejectUnknownKeys } from '../../../config.js';
 
 /**
  * DCN-v2 cross layers (Wang et al. 2021): x_{l+1} = x0 ⊙ (W_l x_l + b_l) + x_l.

@@ -1,7 +1,7 @@
 import { ConfigError } from '../../../errors.js';
 import { fillGlorotUniform, type Random } from './prng.js';
 import { dotAt } from './vector.js';
-import { objectOrEmpty, positiveInteger, rejectUnknownKeys } from './validate.js';
+import { objectOrEmpty, positiveInteger, rejectUnknownKeys } from '../../../config.js';
 
 /**
  * A small fully connected network: ReLU hidden layers, linear output. With no hidden layers it is

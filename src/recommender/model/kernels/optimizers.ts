@@ -1,5 +1,5 @@
 import { ConfigError } from '../../../errors.js';
-import { nonNegative, objectOrEmpty, optionalNumber, positive, rejectUnknownKeys } from './validate.js';
+import { nonNegative, objectOrEmpty, optionalNumber, positive, rejectUnknownKeys } from '../../../config.js';
 
 /**
  * Optimizers as plain in-place functions over Float32Array.
