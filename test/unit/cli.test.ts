@@ -16,5 +16,5 @@ it('refuses a --linger-ms (or AGENTREC_LINGER_MS) that is not whole milliseconds
   expect(env.stderr).toContain("got '2.5'");
   // Whole but out of range: the transport's own check, with its config path.
   const range = cli(['run', 'topologies/agent-recommender.ts', '--brokers', '127.0.0.1:1', '--linger-ms', '9999999']);
-  expect(range.stderr).toContain('/producer/lingerMs: must be an integer in 0..900000');
+  expect(range.stderr).toContain('/producer/lingerMs: must be an integer in [0, 900000]');
 });

@@ -1,3 +1,4 @@
+import { integerIn } from '../../config.js';
 import { ConfigError } from '../../errors.js';
 
 /** librdkafka properties passed through as given, for what the typed options do not cover. */
@@ -95,7 +96,7 @@ export function resolveKafkaOptions(options: KafkaTransportOptions): ResolvedKaf
   if (typeof clientId !== 'string' || clientId.length === 0) throw new ConfigError('/clientId', 'must be a non-empty string');
   const consumer = options.consumer ?? {};
   const producer = options.producer ?? {};
-  const maxBatchSize = integer(consumer.maxBatchSize, 5000, 1, 1_000_000, '/consumer/maxBatchSize');
+  const maxBatchSize = integerIn(consumer.maxBatchSize, '/consumer/maxBatchSize', { fallback: 5000, min: 1, max: 1_000_000 });
   const strategy = consumer.assignmentStrategy ?? 'cooperative-sticky';
   if (!['cooperative-sticky', 'range', 'roundrobin'].includes(strategy)) {
     throw new ConfigError('/consumer/assignmentStrategy', "must be 'cooperative-sticky', 'range' or 'roundrobin'");
@@ -104,7 +105,7 @@ export function resolveKafkaOptions(options: KafkaTransportOptions): ResolvedKaf
   if (!['none', 'gzip', 'snappy', 'lz4', 'zstd'].includes(compression)) {
     throw new ConfigError('/producer/compression', "must be 'none', 'gzip', 'snappy', 'lz4' or 'zstd'");
   }
-  const replicationFactor = integer(options.replicationFactor, -1, -1, 1000, '/replicationFactor');
+  const replicationFactor = integerIn(options.replicationFactor, '/replicationFactor', { fallback: -1, min: -1, max: 1000 });
   if (replicationFactor === 0) throw new ConfigError('/replicationFactor', 'must be -1 (broker default) or >= 1');
   if (options.onError !== undefined && typeof options.onError !== 'function') {
     throw new ConfigError('/onError', 'must be a function');
@@ -112,26 +113,26 @@ export function resolveKafkaOptions(options: KafkaTransportOptions): ResolvedKaf
   return {
     brokers: options.brokers,
     clientId,
-    connectTimeoutMs: integer(options.connectTimeoutMs, 10_000, 100, 600_000, '/connectTimeoutMs'),
+    connectTimeoutMs: integerIn(options.connectTimeoutMs, '/connectTimeoutMs', { fallback: 10_000, min: 100, max: 600_000 }),
     replicationFactor,
     consumer: {
       maxBatchSize,
-      pollTimeoutMs: integer(consumer.pollTimeoutMs, 100, 1, 60_000, '/consumer/pollTimeoutMs'),
-      maxBufferedRecords: integer(consumer.maxBufferedRecords, 2 * maxBatchSize, 1, 100_000_000, '/consumer/maxBufferedRecords'),
+      pollTimeoutMs: integerIn(consumer.pollTimeoutMs, '/consumer/pollTimeoutMs', { fallback: 100, min: 1, max: 60_000 }),
+      maxBufferedRecords: integerIn(consumer.maxBufferedRecords, '/consumer/maxBufferedRecords', { fallback: 2 * maxBatchSize, min: 1, max: 100_000_000 }),
       assignmentStrategy: strategy,
-      sessionTimeoutMs: integer(consumer.sessionTimeoutMs, 30_000, 1000, 3_600_000, '/consumer/sessionTimeoutMs'),
-      maxPollIntervalMs: integer(consumer.maxPollIntervalMs, 300_000, 1000, 86_400_000, '/consumer/maxPollIntervalMs'),
-      fetchWaitMaxMs: integer(consumer.fetchWaitMaxMs, 100, 0, 300_000, '/consumer/fetchWaitMaxMs'),
-      queuedMinMessages: integer(consumer.queuedMinMessages, 20_000, 1, 10_000_000, '/consumer/queuedMinMessages'),
-      fetchQueueBackoffMs: integer(consumer.fetchQueueBackoffMs, 10, 0, 300_000, '/consumer/fetchQueueBackoffMs'),
+      sessionTimeoutMs: integerIn(consumer.sessionTimeoutMs, '/consumer/sessionTimeoutMs', { fallback: 30_000, min: 1000, max: 3_600_000 }),
+      maxPollIntervalMs: integerIn(consumer.maxPollIntervalMs, '/consumer/maxPollIntervalMs', { fallback: 300_000, min: 1000, max: 86_400_000 }),
+      fetchWaitMaxMs: integerIn(consumer.fetchWaitMaxMs, '/consumer/fetchWaitMaxMs', { fallback: 100, min: 0, max: 300_000 }),
+      queuedMinMessages: integerIn(consumer.queuedMinMessages, '/consumer/queuedMinMessages', { fallback: 20_000, min: 1, max: 10_000_000 }),
+      fetchQueueBackoffMs: integerIn(consumer.fetchQueueBackoffMs, '/consumer/fetchQueueBackoffMs', { fallback: 10, min: 0, max: 300_000 }),
       librdkafka: passthrough(consumer.librdkafka, RESERVED_CONSUMER_PROPERTIES, '/consumer/librdkafka'),
     },
     producer: {
-      lingerMs: integer(producer.lingerMs, 5, 0, 900_000, '/producer/lingerMs'),
-      batchNumMessages: integer(producer.batchNumMessages, 10_000, 1, 1_000_000, '/producer/batchNumMessages'),
+      lingerMs: integerIn(producer.lingerMs, '/producer/lingerMs', { fallback: 5, min: 0, max: 900_000 }),
+      batchNumMessages: integerIn(producer.batchNumMessages, '/producer/batchNumMessages', { fallback: 10_000, min: 1, max: 1_000_000 }),
       compression,
-      messageTimeoutMs: integer(producer.messageTimeoutMs, 30_000, 1, 2_147_483_647, '/producer/messageTimeoutMs'),
-      maxQueuedMessages: integer(producer.maxQueuedMessages, 200_000, 1, 2_147_483_647, '/producer/maxQueuedMessages'),
+      messageTimeoutMs: integerIn(producer.messageTimeoutMs, '/producer/messageTimeoutMs', { fallback: 30_000, min: 1, max: 2_147_483_647 }),
+      maxQueuedMessages: integerIn(producer.maxQueuedMessages, '/producer/maxQueuedMessages', { fallback: 200_000, min: 1, max: 2_147_483_647 }),
       librdkafka: passthrough(producer.librdkafka, RESERVED_PRODUCER_PROPERTIES, '/producer/librdkafka'),
     },
     onError:
@@ -143,14 +144,6 @@ export function resolveKafkaOptions(options: KafkaTransportOptions): ResolvedKaf
         });
       }),
   };
-}
-
-function integer(value: number | undefined, fallback: number, min: number, max: number, path: string): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(path, `must be an integer in ${min}..${max}, got ${String(value)}`);
-  }
-  return value;
 }
 
 function passthrough(properties: LibrdkafkaProperties | undefined, reserved: string[], path: string): LibrdkafkaProperties {
