@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { importCommand } from './cli/import-command.js';
 import { AgentrecError, ConfigError, errorMessage } from './errors.js';
 import { renderTopology, type DescribeFormat } from './topology/describe.js';
 import { tuningHint } from './topology/runtime/node-flags.js';
@@ -18,6 +19,7 @@ const usage = `agentrec — streaming recommender layer for AI agents
 usage:
   agentrec run <topology-file> [options]       run a topology (embedded log unless --brokers)
   agentrec describe <topology-file> [--format text|json|mermaid]
+  agentrec import <file> [options]             chat transcripts or ratings → trajectory events (--help)
 
 run options (environment variable in brackets):
   --brokers <host:port,...>   Kafka bootstrap servers [AGENTREC_BROKERS]; omit for the embedded log
@@ -33,6 +35,8 @@ run options (environment variable in brackets):
 `;
 
 async function main(argv: string[]): Promise<number> {
+  // Subcommands with their own options parse them themselves.
+  if (argv[0] === 'import') return importCommand(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

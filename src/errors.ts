@@ -17,7 +17,8 @@ export type ErrorCode =
   | 'KAFKA_UNAVAILABLE'
   | 'KAFKA_DELIVERY_FAILED'
   | 'MODEL_LOAD_FAILED'
-  | 'NUMERIC_INVALID';
+  | 'NUMERIC_INVALID'
+  | 'INPUT_INVALID';
 
 export class AgentrecError extends Error {
   readonly code: ErrorCode;
@@ -50,6 +51,24 @@ export class ConfigError extends AgentrecError {
 
 /** A record the pipeline cannot use. It goes to the dead-letter topic; the task keeps running. */
 export class BadRecordError extends AgentrecError {}
+
+/**
+ * A line of an input file (import, replay) that cannot be used. The message names the file and
+ * line (`chats.jsonl:12`), so the user can fix it; the other lines are still read.
+ */
+export class InputLineError extends AgentrecError {
+  readonly file: string;
+  readonly line: number;
+  /** The field or column at fault, when one is (the message names it too). */
+  readonly inputField?: string;
+  constructor(file: string, line: number, message: string, options: { field?: string; cause?: unknown } = {}) {
+    // The location leads the message (the generic field prefix would push it back).
+    super('INPUT_INVALID', `${file}:${line}: ${message}`, { cause: options.cause });
+    this.inputField = options.field;
+    this.file = file;
+    this.line = line;
+  }
+}
 
 /** State directory or store problems (locked, corrupt, I/O). Always names the directory. */
 export class StateError extends AgentrecError {

@@ -1,0 +1,202 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { InputLineError } from '../../../../src/errors.js';
+import { ChatTranscriptMapper } from '../../../../src/recommender/import/chat-transcripts.js';
+import { fileSink } from '../../../../src/recommender/import/file-sinks.js';
+import { importChatTranscripts } from '../../../../src/recommender/import/import-file.js';
+import { toolErrorDetector } from '../../../../src/recommender/import/tool-errors.js';
+import type { TrajectoryEvent } from '../../../../src/recommender/records.js';
+import { memorySink } from './memory-sink.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'agentrec-import-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function write(name: string, text: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+const T = Date.parse('2026-03-01T10:00:00Z');
+
+/** Two sessions: one with declared tools, message times and a tool error; one with neither (synthetic times). */
+const SESSIONS = [
+  {
+    id: 'a',
+    metadata: { user_id: 'alice' },
+    reward: 0.9,
+    tools: [{ type: 'function', function: { name: 'search', description: 'Search docs' } }, { type: 'function', function: { name: 'run' } }],
+    messages: [
+      { role: 'system', content: 'be brief', timestamp: '2026-03-01T10:00:00Z' },
+      { role: 'user', content: 'find the api', timestamp: '2026-03-01T10:00:01Z' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'search', arguments: '{"q":"api"}' } }], timestamp: '2026-03-01T10:00:02Z' },
+      { role: 'tool', tool_call_id: 'c1', content: '{"error": {"type": "RateLimit"}}', timestamp: '2026-03-01T10:00:03Z' },
+      { role: 'user', content: 'try again', timestamp: '2026-03-01T10:00:04Z' },
+    ],
+  },
+  {
+    id: 'b',
+    metadata: { user_id: 7 },
+    messages: [
+      { role: 'user', content: [{ type: 'text', text: 'run it' }] },
+      { role: 'assistant', content: 'ok', tool_calls: [{ id: 'x', function: { name: 'run', arguments: { n: 1 } } }] },
+      { role: 'tool', tool_call_id: 'x', content: 'done' },
+    ],
+  },
+];
+
+function event(fields: Partial<TrajectoryEvent> & Pick<TrajectoryEvent, 'eventId' | 'kind' | 'userId' | 'sessionId' | 'eventTime'>): TrajectoryEvent {
+  return {
+    requestId: null,
+    tool: null,
+    domain: null,
+    repo: null,
+    errorType: null,
+    agent: null,
+    text: null,
+    code: null,
+    candidates: [],
+    feedback: null,
+    source: 'REAL',
+    attributes: {},
+    ...fields,
+  };
+}
+
+describe('chat transcripts → trajectory events', () => {
+  it('maps a two-session transcript to exactly these events', async () => {
+    const file = write('two.json', JSON.stringify(SESSIONS, null, 2));
+    const sink = memorySink();
+    const result = await importChatTranscripts(file, { userPath: 'metadata.user_id' }, sink);
+    expect(result).toMatchObject({ records: 2, badLines: 0, stats: { sessions: 2, toolCalls: 2, toolErrors: 1, rewards: 1, rewardsWithoutToolCall: 0 } });
+    const a = { userId: 'alice', sessionId: 'a' };
+    const b = { userId: '7', sessionId: 'b' };
+    // Session b has no times: the synthetic clock runs a minute past the latest time seen (a's last message).
+    const synthetic = T + 4000 + 60_000;
+    expect(sink.events).toEqual([
+      event({ ...a, eventId: 'a:0', kind: 'AGENT_RESPONSE', eventTime: T + 1000, text: 'find the api', attributes: { role: 'user', turn: 'first' } }),
+      event({
+        ...a,
+        eventId: 'a:1',
+        kind: 'REQUEST',
+        eventTime: T + 2000,
+        requestId: 'a:c1',
+        text: 'find the api',
+        candidates: [
+          { actionId: 'search', tool: 'search', text: 'Search docs' },
+          { actionId: 'run', tool: 'run', text: null },
+        ],
+      }),
+      event({ ...a, eventId: 'a:2', kind: 'FEEDBACK', eventTime: T + 2000, requestId: 'a:c1', feedback: { signal: 'CHOSEN', value: 1, actionId: 'search' } }),
+      event({ ...a, eventId: 'a:3', kind: 'TOOL_CALL', eventTime: T + 2000, requestId: 'a:c1', tool: 'search', text: '{"q":"api"}' }),
+      event({ ...a, eventId: 'a:4', kind: 'TOOL_RESULT', eventTime: T + 3000, requestId: 'a:c1', tool: 'search', errorType: 'RateLimit', text: '{"error": {"type": "RateLimit"}}' }),
+      event({ ...a, eventId: 'a:5', kind: 'AGENT_RESPONSE', eventTime: T + 4000, text: 'try again', attributes: { role: 'user', turn: 'follow-up' } }),
+      event({ ...a, eventId: 'a:6', kind: 'FEEDBACK', eventTime: T + 4000, requestId: 'a:c1', feedback: { signal: 'ACCEPT', value: 1, actionId: 'search' }, attributes: { reward: '0.9' } }),
+      // One second per message; no declared tools: every tool seen so far.
+      event({ ...b, eventId: 'b:0', kind: 'AGENT_RESPONSE', eventTime: synthetic, text: 'run it', attributes: { role: 'user', turn: 'first' } }),
+      event({ ...b, eventId: 'b:1', kind: 'AGENT_RESPONSE', eventTime: synthetic + 1000, text: 'ok', attributes: { role: 'assistant' } }),
+      event({
+        ...b,
+        eventId: 'b:2',
+        kind: 'REQUEST',
+        eventTime: synthetic + 1000,
+        requestId: 'b:x',
+        text: 'run it\nok',
+        candidates: [
+          { actionId: 'search', tool: 'search', text: null },
+          { actionId: 'run', tool: 'run', text: null },
+        ],
+      }),
+      event({ ...b, eventId: 'b:3', kind: 'FEEDBACK', eventTime: synthetic + 1000, requestId: 'b:x', feedback: { signal: 'CHOSEN', value: 1, actionId: 'run' } }),
+      event({ ...b, eventId: 'b:4', kind: 'TOOL_CALL', eventTime: synthetic + 1000, requestId: 'b:x', tool: 'run', text: '{"n":1}' }),
+      event({ ...b, eventId: 'b:5', kind: 'TOOL_RESULT', eventTime: synthetic + 2000, requestId: 'b:x', tool: 'run', text: 'done' }),
+    ]);
+  });
+
+  it('is deterministic: the same file twice gives the same bytes', async () => {
+    const input = write('again.jsonl', SESSIONS.map((s) => JSON.stringify(s)).join('\n'));
+    const outputs = [join(dir, 'one.jsonl'), join(dir, 'two.jsonl')];
+    for (const out of outputs) {
+      const sink = fileSink(out, 'jsonl');
+      await importChatTranscripts(input, { userPath: 'metadata.user_id' }, sink);
+      await sink.close();
+    }
+    expect(readFileSync(outputs[0], 'utf8')).toBe(readFileSync(outputs[1], 'utf8'));
+    expect(readFileSync(outputs[0], 'utf8').split('\n').filter(Boolean)).toHaveLength(13);
+  });
+
+  it('keeps the good lines of a file with bad ones, naming file and line of each bad one', async () => {
+    const good = (id: string) => JSON.stringify({ id, user_id: 'u', messages: [{ role: 'assistant', tool_calls: [{ id: 'c', function: { name: 'search' } }] }] });
+    const file = write(
+      'mixed.jsonl',
+      [
+        good('s1'),
+        '{"id": "broken", ',
+        '',
+        JSON.stringify({ id: 's3', messages: [] }),
+        JSON.stringify({ id: 's4', user_id: 'u', messages: [{ role: 'robot', content: 'hi' }] }),
+        JSON.stringify({ id: 's5', user_id: 'u', messages: [{ role: 'tool', tool_call_id: 'nope', content: 'x' }] }),
+        good('s7'),
+      ].join('\n'),
+    );
+    const errors: InputLineError[] = [];
+    const sink = memorySink();
+    const result = await importChatTranscripts(file, {}, sink, { onBadLine: (e) => errors.push(e) });
+    expect(result).toMatchObject({ records: 6, badLines: 4 });
+    expect(errors.map((e) => e.message)).toEqual([
+      expect.stringMatching(/^\[INPUT_INVALID\] .*mixed\.jsonl:2: not JSON/),
+      expect.stringContaining("mixed.jsonl:4: user_id: no user id (a string or number) at 'user_id'; set --user-path"),
+      expect.stringContaining('mixed.jsonl:5: messages[0].role: role must be one of system, user, assistant, tool; got "robot"'),
+      expect.stringContaining('mixed.jsonl:6: messages[0].tool_call_id: answers no earlier tool call of this session (tool_call_id "nope")'),
+    ]);
+    expect(errors.map((e) => [e.file, e.line, e.code])).toEqual([
+      ['mixed.jsonl', 2, 'INPUT_INVALID'],
+      ['mixed.jsonl', 4, 'INPUT_INVALID'],
+      ['mixed.jsonl', 5, 'INPUT_INVALID'],
+      ['mixed.jsonl', 6, 'INPUT_INVALID'],
+    ]);
+    expect([...new Set(sink.events.map((e) => e.sessionId))]).toEqual(['s1', 's7']);
+  });
+
+  it('names the line where a bad element of a JSON array starts', async () => {
+    const file = write('array.json', '[\n  {"id": "a", "user_id": "u", "messages": []},\n  {"id": "b", "messages": []},\n  {"id": "c", "user_id": "u", "messages": []}\n]\n');
+    const errors: InputLineError[] = [];
+    const result = await importChatTranscripts(file, {}, memorySink(), { onBadLine: (e) => errors.push(e) });
+    expect(result).toMatchObject({ records: 3, badLines: 1 });
+    expect(errors[0].line).toBe(3);
+  });
+
+  it('turns a session reward into a RATING when asked, and refuses bad options naming the flag', () => {
+    const mapper = new ChatTranscriptMapper({ rewardSignal: 'rating' });
+    const events = mapper.map({ user_id: 'u', reward: '4', messages: [{ role: 'assistant', tool_calls: [{ id: 'c', function: { name: 't' } }] }] }, 'f.jsonl', 1);
+    expect(events.at(-1)?.feedback).toEqual({ signal: 'RATING', value: 4, actionId: 't' });
+    expect(() => new ChatTranscriptMapper({ userPath: 'a..b' })).toThrow(/--user-path: 'a\.\.b' is not a JSON path/);
+    expect(() => new ChatTranscriptMapper({ contextChars: 0 })).toThrow(/--context-chars: must be a positive integer/);
+    expect(() => new ChatTranscriptMapper({ errors: { patterns: ['('] } })).toThrow(/--error-pattern: '\(' is not a regular expression/);
+  });
+});
+
+describe('tool error detection', () => {
+  it('finds JSON error fields and "Error:" prefixes by default, with a short type', () => {
+    const detect = toolErrorDetector();
+    expect(detect('{"error": {"type": "RateLimit", "message": "slow down"}}')).toBe('RateLimit');
+    expect(detect('{"error": {"code": 404}}')).toBe('404');
+    expect(detect('{"error": "PermissionDenied: read-only"}')).toBe('PermissionDenied');
+    expect(detect('{"error": "something broke"}')).toBe('Error');
+    expect(detect('{"error": null, "result": 3}')).toBeNull();
+    expect(detect('Error: TimeoutError: no answer')).toBe('TimeoutError');
+    expect(detect('error: file not found')).toBe('Error');
+    expect(detect('all good, no Error: here')).toBeNull();
+    expect(detect('{"result": "Error: in a field"}')).toBeNull();
+  });
+
+  it('takes configured JSON paths and patterns instead', () => {
+    const detect = toolErrorDetector({ jsonPaths: ['status.failure'], patterns: ['^FAILED \\((\\w+)\\)'] });
+    expect(detect('{"status": {"failure": {"name": "Crash"}}}')).toBe('Crash');
+    expect(detect('FAILED (OOM) at step 3')).toBe('OOM');
+    expect(detect('{"error": "ignored now"}')).toBeNull();
+    expect(detect('Error: not a pattern any more')).toBeNull();
+  });
+});
