@@ -1,3 +1,4 @@
+import { AgentrecError } from '../../errors.js';
 import { EmbeddingRowStore, rowKey } from '../rows/embedding-row-store.js';
 import type { EmbeddingRow } from '../rows/embedding-row-store.js';
 import type { KeyValueStore } from '../../state/store.js';
@@ -73,6 +74,8 @@ export class ModelTask {
   /** The SIMD kernel's rows of the current batch, when model.kernel is 'wasm-simd'. */
   private readonly simd?: FmSimdRows;
   private loaded = false;
+  /** Between lookup's beginBatch() and learn's endBatch(): the only time score() and learn() may run. */
+  private inBatch = false;
   /**
    * Rows of the current batch that expired before a later event of the same batch used their key
    * again: sparseLookup read the key afresh, so `update` must not write these objects back over it.
@@ -130,11 +133,13 @@ export class ModelTask {
   beginBatch(): void {
     this.simd?.reset();
     this.rowsInBatch.length = 0;
+    this.inBatch = true;
   }
 
   /** End of a batch's learning (update), before its rows are stored: row objects are current again. */
   endBatch(): void {
     this.simd?.writeBack();
+    this.inBatch = false;
   }
 
   /** The task's instance, created on first use by whichever step gets there first. */
@@ -191,6 +196,7 @@ export class ModelTask {
 
   /** Scores every candidate of the event into `scores`. */
   score(e: LookedUpEvent, scores: Float32Array): void {
+    if (!this.inBatch) throw this.outsideBatch('score');
     if (this.simd) {
       this.simd.score(e, this.dense[0], scores);
       return;
@@ -212,6 +218,7 @@ export class ModelTask {
    * finite (the caller dead-letters the record).
    */
   learn(e: LookedUpEvent, dScores: Float32Array): boolean {
+    if (!this.inBatch) throw this.outsideBatch('learn');
     if (this.simd) return this.learnSimd(dScores);
     const count = e.candidates.length;
     const contextCount = this.contextRows.length;
@@ -261,6 +268,12 @@ export class ModelTask {
     this.denseGradient[0] = biasGradient;
     this.applyDense();
     return true;
+  }
+
+  /** Outside a batch a backend may hold rows of an earlier one: scoring or learning on them would be silently wrong. */
+  private outsideBatch(what: 'score' | 'learn'): AgentrecError {
+    const why = 'its lookup step begins each batch and its learn step ends it, so they must run lookup → score → learn';
+    return new AgentrecError('TASK_STATE_ILLEGAL', `model '${this.model.name}' cannot ${what} outside a batch: ${why}`);
   }
 
   private applyDense(): void {
