@@ -2,15 +2,16 @@
  * The agent recommender: trajectories in, a score for every candidate action out, learning
  * online from feedback. Copy this file to start your own.
  *
- *   agent.trajectories ─ decode ─ encode ─ lookup ─ score ─ learn ─ emit ─ agent.scores
- *                                             │        │       │
- *                                   rows + scored requests (RocksDB per partition, changelogged)
+ *   agent.trajectories ─ decode ─ encode ─ session ─ lookup ─ score ─ learn ─ emit ─ agent.scores
+ *                                             │         │       │       │
+ *                                         sessions   rows + scored requests (RocksDB per partition, changelogged)
  *
  *   npm start                                      embedded log + simulated users, progress every 2 s
  *   agentrec run topologies/agent-recommender.ts --brokers 127.0.0.1:9092
  *   --set interaction=dcn   --set dim=16   --set partitions=8   --set modelDir=.models/tiny-bert
  *   --set kernel=typescript (FM math in TypeScript instead of the WebAssembly SIMD kernel)
  *   --set maxStoredRequests=500000 (scored requests kept per partition for their feedback)
+ *   --set sessionContext=false   --set sessionFeatures=previousAction,previousTwo,lastOutcome,turn   --set sessionK=3
  */
 import { avroSerde, decode, topology, type SimulationContext, type TopologyEnv } from 'agentrec';
 import {
@@ -19,8 +20,10 @@ import {
   modelTopicName,
   recommenderModel,
   scoreRecordSerde,
+  sessionContext,
   SimulatedUsers,
   validateTrajectoryEvent,
+  type SessionFeature,
   type TrajectoryEvent,
 } from 'agentrec/recommender';
 
@@ -50,6 +53,15 @@ export default function agentRecommender(env: TopologyEnv = { transport: 'embedd
       encode('encode', {
         crosses: [['tool', 'domain'], ['domain', 'repo']],
         text: s.modelDir ? { fields: ['text'], modelDir: s.modelDir } : { fields: ['text'], ngrams: { charTrigrams: s.charTrigrams === 'true' } },
+      }),
+    )
+    // What the session did last (previous actions, their outcome, the turn) as features of its next
+    // request: --set sessionContext=false turns it off, --set sessionFeatures=previousAction,turn picks.
+    .step(
+      sessionContext('session', {
+        enabled: s.sessionContext !== 'false',
+        k: s.sessionK ? Number(s.sessionK) : undefined,
+        features: s.sessionFeatures === undefined ? undefined : (s.sessionFeatures.split(',').filter(Boolean) as SessionFeature[]),
       }),
     )
     .step(model.lookup('lookup'))

@@ -1,0 +1,285 @@
+import { ConfigError } from '../../errors.js';
+import type { TrajectoryEvent } from '../records.js';
+import { batchStep } from '../../topology/step.js';
+import type { Batch, StepDefinition } from '../../topology/types.js';
+import type { KeyValueStore } from '../../state/store.js';
+import type { SparseFeature } from '../features/text-encoder.js';
+import {
+  applyAgentResponse,
+  applyToolCall,
+  applyToolResult,
+  beginRequestTurn,
+  decodeSessionState,
+  encodeSessionState,
+  freshSession,
+  OUTCOME_ERROR,
+  OUTCOME_OK,
+  pushAction,
+  sessionLastTime,
+  turnBucket,
+  TURN_BUCKETS,
+  type SessionState,
+} from '../features/session-state.js';
+import type { EncodedEvent } from '../types.js';
+
+export const SESSION_FEATURES = ['previousAction', 'previousTwo', 'lastOutcome', 'turn'] as const;
+export type SessionFeature = (typeof SESSION_FEATURES)[number];
+
+export interface SessionContextOptions {
+  /** false: the step passes events through untouched and keeps no store. Default true. */
+  enabled?: boolean;
+  /** Actions kept per session, 1–16 (2 for previousTwo). Default 2. */
+  k?: number;
+  /** A session idle this long (event time, ms) starts over, and its entry is deleted. Default 24 h. */
+  ttlMs?: number;
+  /**
+   * Features added to each REQUEST: `prev_action=<a>`, `prev2=<a>|<b>` (older first),
+   * `last_outcome=ok|error:<type>` (once the latest action has a result) and `turn=<bucket>`
+   * (0, 1, 2, 3-4, 5-8, 9+). A list enables those named; an object switches each. Default all.
+   */
+  features?: readonly SessionFeature[] | Partial<Record<SessionFeature, boolean>>;
+  /**
+   * Whether CHOSEN feedback counts as the action taken. 'auto' (default): until the session makes
+   * a TOOL_CALL, so streams of requests and feedback only (the simulator) still have actions,
+   * and a TOOL_CALL right after CHOSEN replaces it rather than counting the step twice.
+   */
+  chosenIsAction?: boolean | 'auto';
+  /** The store's name (state directory, changelog topic). Default 'sessions'. */
+  store?: string;
+}
+
+/** Distinct keys interned per map before it starts over (tool vocabularies are far smaller). */
+const MAX_INTERNED = 50_000;
+
+/**
+ * Session context as keyed state: per (user, session), the last K actions with their outcomes,
+ * the last error type and the turn index, updated by TOOL_CALL, TOOL_RESULT, AGENT_RESPONSE,
+ * REQUEST (and CHOSEN feedback) events and turned into features of the session's next REQUEST,
+ * so the model can learn what tends to follow what. Events apply in offset order, each seeing
+ * the earlier ones of its batch; entries live in the partition's store (changelogged, written
+ * each batch) and depend on event times only, so a replay after a crash writes the same bytes.
+ *
+ * @example
+ * .step(encode('encode'))
+ * .step(sessionContext('session', { k: 2, features: ['previousAction', 'lastOutcome'] }))
+ * .step(model.lookup('lookup'))
+ */
+export function sessionContext(name: string, options: SessionContextOptions = {}): StepDefinition<EncodedEvent, EncodedEvent> {
+  const p = `/steps/${name}`;
+  const enabled = options.enabled ?? true;
+  if (typeof enabled !== 'boolean') throw new ConfigError(`${p}/enabled`, `must be true or false, got ${String(enabled)}`);
+  const k = options.k ?? 2;
+  if (!Number.isInteger(k) || k < 1 || k > 16) throw new ConfigError(`${p}/k`, `must be an integer from 1 to 16, got ${String(k)}`);
+  const ttlMs = options.ttlMs ?? 24 * 3600_000;
+  if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0)
+    throw new ConfigError(`${p}/ttlMs`, `must be a finite number of ms > 0, got ${String(ttlMs)}`);
+  const features = resolveFeatures(`${p}/features`, options.features);
+  if (features.previousTwo && k < 2) throw new ConfigError(`${p}/k`, `must be at least 2 for the previousTwo feature, got ${k}`);
+  const chosenIsAction = options.chosenIsAction ?? 'auto';
+  if (chosenIsAction !== 'auto' && typeof chosenIsAction !== 'boolean') {
+    throw new ConfigError(`${p}/chosenIsAction`, `must be true, false or 'auto', got ${String(chosenIsAction)}`);
+  }
+  const storeName = options.store ?? 'sessions';
+  const describeOptions = { enabled, k, ttlMs, features: SESSION_FEATURES.filter((f) => features[f]), chosenIsAction, store: storeName };
+  if (!enabled) {
+    return batchStep<EncodedEvent, EncodedEvent>(name, 'sessionContext', () => (batch) => batch, { options: describeOptions });
+  }
+
+  return batchStep<EncodedEvent, EncodedEvent>(
+    name,
+    'sessionContext',
+    (ctx) => {
+      const store = ctx.store(storeName);
+      const keys = new SessionFeatureKeys();
+      // Expired entries are deleted at fixed event-time boundaries (multiples of TTL/4) with the
+      // boundary as the cutoff: an entry idle that long already reads as absent for every later
+      // event, so when the sweep runs (batch boundaries, a restart) changes no bytes that matter.
+      const sweepEvery = ttlMs / 4;
+      let lastSweep = -Infinity;
+      return async (batch: Batch<EncodedEvent>) => {
+        const sessions = await readSessions(store, batch);
+        let latest = -Infinity;
+        for (const record of batch.records) {
+          const { event } = record.value;
+          if (!touchesSession(event)) continue;
+          const entry = sessions.get(event.userId)!.get(event.sessionId)!;
+          const time = event.eventTime;
+          if (time > latest) latest = time;
+          let state = entry.state && time - entry.state.lastTime > ttlMs ? undefined : entry.state;
+          // Once the session makes tool calls, they are its actions and CHOSEN feedback is not.
+          if (event.kind === 'FEEDBACK' && chosenIsAction === 'auto' && state?.sawToolCall) continue;
+          if (!state) state = entry.state = freshSession(time);
+          else if (time > state.lastTime) state.lastTime = time;
+          entry.changed = true;
+          switch (event.kind) {
+            case 'REQUEST':
+              beginRequestTurn(state);
+              addFeatures(record.value.features, state);
+              break;
+            case 'TOOL_CALL':
+              applyToolCall(state, event.tool!, k, chosenIsAction === 'auto');
+              break;
+            case 'TOOL_RESULT':
+              applyToolResult(state, event.tool, event.errorType);
+              break;
+            case 'AGENT_RESPONSE':
+              applyAgentResponse(state);
+              break;
+            case 'FEEDBACK':
+              pushAction(state, event.feedback!.actionId!, k, chosenIsAction === 'auto');
+              break;
+          }
+        }
+        for (const bySession of sessions.values()) {
+          for (const entry of bySession.values()) if (entry.changed) await store.put(entry.key, encodeSessionState(entry.state!));
+        }
+        if (latest > -Infinity && Number.isFinite(latest)) {
+          const boundary = Math.floor(latest / sweepEvery) * sweepEvery;
+          if (boundary > lastSweep) {
+            lastSweep = boundary;
+            const expired = await sweep(store, boundary - ttlMs, storeName);
+            if (expired) ctx.metrics.count('sessions_expired', expired);
+          }
+        }
+        return batch;
+      };
+
+      /** Puts the session's features first: a long text's n-grams cut at the model's maxFeatures never drop them. */
+      function addFeatures(out: SparseFeature[], state: SessionState): void {
+        const n = state.actions.length;
+        if (features.turn) out.unshift(keys.turn[turnBucket(state.turn)]);
+        if (features.lastOutcome && n > 0) {
+          const outcome = state.outcomes[n - 1];
+          if (outcome === OUTCOME_OK) out.unshift(keys.ok);
+          else if (outcome === OUTCOME_ERROR) out.unshift(keys.error(state.lastError ?? 'unknown'));
+        }
+        if (features.previousTwo && n > 1) out.unshift(keys.previousTwo(state.actions[n - 2], state.actions[n - 1]));
+        if (features.previousAction && n > 0) out.unshift(keys.previousAction(state.actions[n - 1]));
+      }
+    },
+    { options: describeOptions, stores: [{ name: storeName }] },
+  );
+
+  /** Whether an event reads or changes its session's entry. */
+  function touchesSession(event: TrajectoryEvent): boolean {
+    switch (event.kind) {
+      case 'REQUEST':
+      case 'AGENT_RESPONSE':
+      case 'TOOL_RESULT':
+        return true;
+      case 'TOOL_CALL':
+        return !!event.tool;
+      case 'FEEDBACK':
+        return chosenIsAction !== false && event.feedback?.signal === 'CHOSEN' && !!event.feedback.actionId;
+    }
+  }
+
+  /** The entries of the sessions this batch touches (absent ones with no state), read in one getMany. */
+  async function readSessions(store: KeyValueStore, batch: Batch<EncodedEvent>): Promise<Map<string, Map<string, SessionEntry>>> {
+    const sessions = new Map<string, Map<string, SessionEntry>>();
+    const listed: SessionEntry[] = [];
+    for (const record of batch.records) {
+      const event = record.value.event;
+      if (!touchesSession(event)) continue;
+      let bySession = sessions.get(event.userId);
+      if (!bySession) sessions.set(event.userId, (bySession = new Map()));
+      if (bySession.has(event.sessionId)) continue;
+      const entry: SessionEntry = { key: sessionKey(event.userId, event.sessionId), state: undefined, changed: false };
+      bySession.set(event.sessionId, entry);
+      listed.push(entry);
+    }
+    if (listed.length === 0) return sessions;
+    const values = await store.getMany(listed.map((e) => e.key));
+    for (let i = 0; i < listed.length; i++) {
+      const bytes = values[i];
+      if (bytes) listed[i].state = decodeSessionState(bytes, storeName);
+    }
+    return sessions;
+  }
+}
+
+interface SessionEntry {
+  key: Buffer;
+  state: SessionState | undefined;
+  changed: boolean;
+}
+
+/** u16 byte length of the user id, the user id, the session id (UTF-8): session ids need only be unique per user. */
+export function sessionKey(userId: string, sessionId: string): Buffer {
+  const userBytes = Buffer.byteLength(userId);
+  const key = Buffer.allocUnsafe(2 + userBytes + Buffer.byteLength(sessionId));
+  key.writeUInt16BE(userBytes, 0);
+  key.write(userId, 2, 'utf8');
+  key.write(sessionId, 2 + userBytes, 'utf8');
+  return key;
+}
+
+/** Deletes entries idle since before `cutoff`; deleting after the scan keeps it independent of write buffering. */
+async function sweep(store: KeyValueStore, cutoff: number, storeName: string): Promise<number> {
+  const doomed: Buffer[] = [];
+  for await (const [key, value] of store.range()) if (sessionLastTime(value, storeName) < cutoff) doomed.push(key);
+  for (const key of doomed) await store.delete(key);
+  return doomed.length;
+}
+
+function resolveFeatures(path: string, value: SessionContextOptions['features']): Record<SessionFeature, boolean> {
+  if (value === undefined) return { previousAction: true, previousTwo: true, lastOutcome: true, turn: true };
+  const out: Record<SessionFeature, boolean> = { previousAction: false, previousTwo: false, lastOutcome: false, turn: false };
+  const known = (f: unknown): f is SessionFeature => SESSION_FEATURES.includes(f as SessionFeature);
+  if (Array.isArray(value)) {
+    for (const [i, f] of (value as unknown[]).entries()) {
+      if (!known(f)) throw new ConfigError(`${path}/${i}`, `unknown feature '${String(f)}'; known: ${SESSION_FEATURES.join(', ')}`);
+      out[f] = true;
+    }
+    return out;
+  }
+  if (typeof value !== 'object' || value === null)
+    throw new ConfigError(path, `must be a list of ${SESSION_FEATURES.join('|')} or an object of booleans`);
+  for (const [f, on] of Object.entries(value)) {
+    if (!known(f)) throw new ConfigError(`${path}/${f}`, `unknown feature; known: ${SESSION_FEATURES.join(', ')}`);
+    if (typeof on !== 'boolean') throw new ConfigError(`${path}/${f}`, `must be true or false, got ${String(on)}`);
+    out[f] = on;
+  }
+  for (const f of SESSION_FEATURES) if (!(f in value)) out[f] = true;
+  return out;
+}
+
+/**
+ * Feature objects built once per distinct value and handed out again (weight 1): the row lookup
+ * downstream keys on the string, and a string built afresh per request costs a concatenation and
+ * a hash every time. One per task, bounded.
+ */
+class SessionFeatureKeys {
+  readonly turn: readonly SparseFeature[] = TURN_BUCKETS.map((b) => ({ key: `turn=${b}`, weight: 1 }));
+  readonly ok: SparseFeature = { key: 'last_outcome=ok', weight: 1 };
+  private readonly previous = new Map<string, SparseFeature>();
+  private readonly pairs = new Map<string, Map<string, SparseFeature>>();
+  private readonly errors = new Map<string, SparseFeature>();
+
+  previousAction(action: string): SparseFeature {
+    return intern(this.previous, action, () => `prev_action=${action}`);
+  }
+
+  previousTwo(older: string, latest: string): SparseFeature {
+    let byLatest = this.pairs.get(older);
+    if (!byLatest) {
+      if (this.pairs.size >= MAX_INTERNED) this.pairs.clear();
+      this.pairs.set(older, (byLatest = new Map()));
+    }
+    return intern(byLatest, latest, () => `prev2=${older}|${latest}`);
+  }
+
+  error(type: string): SparseFeature {
+    return intern(this.errors, type, () => `last_outcome=error:${type}`);
+  }
+}
+
+function intern(map: Map<string, SparseFeature>, value: string, key: () => string): SparseFeature {
+  let feature = map.get(value);
+  if (feature === undefined) {
+    if (map.size >= MAX_INTERNED) map.clear();
+    feature = { key: key(), weight: 1 };
+    map.set(value, feature);
+  }
+  return feature;
+}
