@@ -29,7 +29,7 @@ export function changelogRecords(topic: string, partition: number, changes: Chan
  * marker: the last, or the one before it (a task commits all its stores together, and when a
  * crash cut a commit short after some changelogs got their marker, the others' last complete
  * commit is one marker back). Scanning keeps only marker positions, so it needs no memory for
- * the state itself; the entries are then streamed into the store (see partition-task.ts).
+ * the state itself; the entries are then streamed into the store (see changelog-restorer.ts).
  */
 export class ChangelogMarkers {
   /** Applied offset of the last marker, -1 when there is none. */

@@ -1,6 +1,7 @@
 import { Subject, tap, type Observable, type Subscription } from 'rxjs';
 import type { RuntimeMetrics } from '../../metrics.js';
-import type { Batch, StepContext, StepDefinition } from '../types.js';
+import type { SourceRecord } from '../transport/types.js';
+import type { Batch, Envelope, StepContext, StepDefinition } from '../types.js';
 import type { RawRecord } from '../topology.js';
 
 /**
@@ -63,4 +64,22 @@ export class TaskPipeline {
     this.failure = err;
     for (const w of this.waiting.splice(0)) w.reject(err);
   }
+}
+
+/** A polled batch as the first step sees it: each record's origin and raw bytes. */
+export function sourceBatch(partition: number, records: SourceRecord[]): Batch<RawRecord> {
+  return { partition, records: records.map(toEnvelope) };
+}
+
+function toEnvelope(record: SourceRecord): Envelope<RawRecord> {
+  return {
+    meta: {
+      topic: record.topic,
+      partition: record.partition,
+      offset: record.offset,
+      timestamp: record.timestamp,
+      key: record.key === null ? null : record.key.toString('utf8'),
+    },
+    value: { key: record.key, value: record.value },
+  };
 }

@@ -39,3 +39,32 @@ export class TaskLifecycle {
     }
   }
 }
+
+/**
+ * Runs a task's operations one at a time: process, commit and close never interleave, each
+ * waits for the one before (a failed one does not stop the next). Remembers the operation
+ * running now, for describe().
+ */
+export class SerialOperations {
+  private exclusive: Promise<unknown> = Promise.resolve();
+  private current: { operation: string; since: number } | undefined;
+
+  run<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    const run = async () => {
+      this.current = { operation, since: performance.now() };
+      try {
+        return await fn();
+      } finally {
+        this.current = undefined;
+      }
+    };
+    const next = this.exclusive.then(run, run);
+    this.exclusive = next.catch(() => undefined);
+    return next;
+  }
+
+  /** The operation running now and for how long, or undefined when the task is idle. */
+  running(): { operation: string; forMs: number } | undefined {
+    return this.current && { operation: this.current.operation, forMs: Math.round(performance.now() - this.current.since) };
+  }
+}

@@ -5,9 +5,9 @@ import type { Topology } from '../topology.js';
 import type { ConsumerDescription, GroupConsumer, Producer, SourceRecord, TopicPartition, TopicSpec, Transport } from '../transport/types.js';
 import type { Serde } from '../types.js';
 import { changelogTopic } from './changelog.js';
-import { defaultDeadLetterSerde } from './dead-letter.js';
+import { defaultDeadLetterSerde, type DeadLetterRecord } from './dead-letter.js';
 import { startMetricsServer } from './metrics-server.js';
-import { PartitionTask, type DeadLetter, type PartitionTaskDescription } from './partition-task.js';
+import { PartitionTask, type PartitionTaskDescription } from './partition-task.js';
 import { resolveRunnerConfig, type RunnerConfig } from './runner-config.js';
 import { openTaskStore } from './open-task-store.js';
 
@@ -23,7 +23,7 @@ export interface RunnerOptions extends Partial<RunnerConfig> {
   /** Clock for steps (TTL, time buckets); the test driver supplies a manual one. */
   now?: () => number;
   log?: (message: string) => void;
-  deadLetterSerde?: Serde<DeadLetter>;
+  deadLetterSerde?: Serde<DeadLetterRecord>;
   /** Overrides how stores are opened (tests inject failures). */
   openStore?: (topology: Topology, storeName: string, partition: number, config: RunnerConfig) => Promise<KeyValueStore>;
 }
@@ -48,7 +48,7 @@ export class TopologyRunner {
   private metricsServer?: { port: number; close(): Promise<void> };
   private stopping?: Promise<void>;
   private failed?: unknown;
-  private deadLetterSerde?: Serde<DeadLetter>;
+  private deadLetterSerde?: Serde<DeadLetterRecord>;
   private readonly doneDeferred: { promise: Promise<void>; resolve(): void; reject(e: unknown): void };
   private readonly log: (message: string) => void;
   private readonly now: () => number;

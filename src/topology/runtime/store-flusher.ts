@@ -1,0 +1,90 @@
+import type { ChangedEntry } from '../../state/store.js';
+import type { Topology } from '../topology.js';
+import type { Producer } from '../transport/types.js';
+import type { ChangeTrackingStore } from './change-tracking-store.js';
+import { changelogRecords, changelogTopic } from './changelog.js';
+
+export interface StoreFlusherDeps {
+  topology: Topology;
+  /** The application id: names the changelog topics. */
+  groupId: string;
+  partition: number;
+  producer: Producer;
+  stores: ReadonlyMap<string, ChangeTrackingStore>;
+}
+
+/** A store flush started with a publish step, held between its publish and its write. */
+interface HeldFlush {
+  /** Settles when the store's changes are published (or it turned out to have none). */
+  published: Promise<void>;
+  /** Settles when the store wrote its batch, which it does only once the gate opens. */
+  written: Promise<void>;
+}
+
+/**
+ * Makes one task's stores durable at an input offset, in two phases. Phase 1 publishes every
+ * logged store's changelog: its changes and the applied-offset marker, or only the marker when
+ * it has none. Phase 2 lets the stores write their batches. Because no store writes before every
+ * changelog holds the commit, whichever stores a crash leaves behind can be brought forward from
+ * their changelogs. A failed publish stops every write.
+ */
+export class StoreFlusher {
+  constructor(private readonly deps: StoreFlusherDeps) {}
+
+  async flush(offset: number): Promise<void> {
+    const { topology, stores } = this.deps;
+    const logged = topology.stores.filter((spec) => spec.changelog !== false);
+    const dirty = logged.filter((spec) => stores.get(spec.name)!.changed);
+    const clean = logged.filter((spec) => !dirty.includes(spec));
+    const later = topology.stores.filter((spec) => !dirty.includes(spec));
+
+    // Phase 1: publish. A store only knows its changes inside its own flush, so a dirty store
+    // publishes from there and is held at the gate until every changelog has this commit.
+    const gate = new Gate();
+    const markers = clean.map((spec) => this.publish(spec.name, [], offset));
+    const held = dirty.map((spec) => this.holdFlush(spec.name, offset, gate.opened));
+    try {
+      await Promise.all([...markers, ...held.map((h) => h.published)]);
+    } catch (error) {
+      gate.fail(error);
+      await Promise.allSettled(held.map((h) => h.written));
+      throw error;
+    }
+
+    // Phase 2: write. The held stores first, then those that had nothing to publish from a flush.
+    gate.open();
+    await Promise.all(held.map((h) => h.written));
+    for (const spec of later) await stores.get(spec.name)!.flush(offset);
+  }
+
+  private holdFlush(storeName: string, offset: number, gate: Promise<void>): HeldFlush {
+    let published!: () => void;
+    const publishedPromise = new Promise<void>((resolve) => (published = resolve));
+    const written = this.deps.stores.get(storeName)!.flush(offset, async (changes) => {
+      await this.publish(storeName, changes, offset);
+      published();
+      await gate;
+    });
+    // A store that turned out to have nothing to publish writes at once and must not hold the
+    // others back; one whose flush failed before publishing fails phase 1.
+    return { published: Promise.race([publishedPromise, written]), written };
+  }
+
+  private publish(storeName: string, changes: ChangedEntry[], offset: number): Promise<void> {
+    const topic = changelogTopic(this.deps.groupId, storeName);
+    return this.deps.producer.send(changelogRecords(topic, this.deps.partition, changes, offset));
+  }
+}
+
+/** Opens once, or fails: what held flushes wait on between their publish and their write. */
+class Gate {
+  readonly opened: Promise<void>;
+  open!: () => void;
+  fail!: (error: unknown) => void;
+
+  constructor() {
+    this.opened = new Promise<void>((resolve, reject) => ((this.open = resolve), (this.fail = reject)));
+    // Nobody may be waiting when it fails (no dirty stores).
+    this.opened.catch(() => undefined);
+  }
+}
