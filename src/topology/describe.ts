@@ -1,4 +1,4 @@
-import { changelogTopic } from './runtime/changelog.js';
+import { changelogTopic } from './topic-names.js';
 import type { Topology } from './topology.js';
 
 export type DescribeFormat = 'text' | 'json' | 'mermaid';

@@ -1,4 +1,5 @@
 import { AgentrecError } from '../errors.js';
+import { defaultDeadLetterTopic } from './topic-names.js';
 import type { RecordMeta, Serde, StepDefinition, StoreSpec } from './types.js';
 
 /** What a source hands to the first step: the record's raw bytes. */
@@ -158,7 +159,7 @@ export class TopologyBuilder<T> {
       source: this.source,
       steps: Object.freeze([...this.steps]),
       sink: sink as unknown as SinkSpec<unknown>,
-      deadLetterTopic: spec.deadLetterTopic ?? `${this.topologyName}.dead-letter`,
+      deadLetterTopic: spec.deadLetterTopic ?? defaultDeadLetterTopic(this.topologyName),
       stores: Object.freeze(stores),
     });
   }

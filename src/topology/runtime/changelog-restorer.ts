@@ -3,7 +3,8 @@ import type { RuntimeMetrics } from '../../metrics.js';
 import type { ChangedEntry, KeyValueStore } from '../../state/store.js';
 import type { Topology } from '../topology.js';
 import type { SourceRecord, Transport } from '../transport/types.js';
-import { ChangelogMarkers, changelogTopic, entriesBefore } from './changelog.js';
+import { changelogTopic } from '../topic-names.js';
+import { ChangelogMarkers, entriesBefore } from './changelog.js';
 
 /** Entries written per RocksDB batch while restoring from a changelog. */
 const RESTORE_CHUNK = 10_000;

@@ -7,15 +7,6 @@ import type { OutputRecord, SourceRecord } from '../transport/types.js';
  * the flush made durable. A restore applies entries only up to the last marker it reads, so a
  * flush cut short by a crash (entries without their marker) is never half-applied.
  */
-/**
- * Changelog topics belong to the application (the consumer group), not to the topology file:
- * two deployments of one topology under different group ids must never restore each other's
- * state. Same convention as Kafka Streams' `<application.id>-<store>-changelog`.
- */
-export function changelogTopic(groupId: string, store: string): string {
-  return `${groupId}.${store}.changelog`;
-}
-
 export const APPLIED_OFFSET_MARKER = Buffer.from('\u0000agentrec/applied-offset');
 
 export function changelogRecords(topic: string, partition: number, changes: ChangedEntry[], appliedOffset: number): OutputRecord[] {

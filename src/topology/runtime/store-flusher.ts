@@ -2,7 +2,8 @@ import type { ChangedEntry } from '../../state/store.js';
 import type { Topology } from '../topology.js';
 import type { Producer } from '../transport/types.js';
 import type { ChangeTrackingStore } from './change-tracking-store.js';
-import { changelogRecords, changelogTopic } from './changelog.js';
+import { changelogTopic } from '../topic-names.js';
+import { changelogRecords } from './changelog.js';
 
 export interface StoreFlusherDeps {
   topology: Topology;

@@ -1,10 +1,10 @@
 import { AgentrecError, errorMessage } from '../../errors.js';
 import { RuntimeMetrics } from '../../metrics.js';
 import type { KeyValueStore } from '../../state/store.js';
+import { changelogTopic } from '../topic-names.js';
 import type { Topology } from '../topology.js';
 import type { ConsumerDescription, GroupConsumer, Producer, SourceRecord, TopicPartition, TopicSpec, Transport } from '../transport/types.js';
 import type { Serde } from '../types.js';
-import { changelogTopic } from './changelog.js';
 import { defaultDeadLetterSerde, type DeadLetterRecord } from './dead-letter.js';
 import { startMetricsServer } from './metrics-server.js';
 import { PartitionTask, type PartitionTaskDescription } from './partition-task.js';

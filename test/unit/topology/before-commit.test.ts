@@ -1,6 +1,7 @@
 import { expect, it } from 'vitest';
 import { bytesSerde } from '../../../src/serde/bytes-serde.js';
-import { APPLIED_OFFSET_MARKER, changelogTopic } from '../../../src/topology/runtime/changelog.js';
+import { APPLIED_OFFSET_MARKER } from '../../../src/topology/runtime/changelog.js';
+import { changelogTopic } from '../../../src/topology/topic-names.js';
 import { TopologyRunner } from '../../../src/topology/runtime/topology-runner.js';
 import { batchStep } from '../../../src/topology/step.js';
 import { topology, type RawRecord } from '../../../src/topology/topology.js';
