@@ -66,7 +66,7 @@ describeKafka('state moves with its partition (real broker, real RocksDB)', () =
       const b = { ...a, stateDir: await newDir() };
       const instanceB = await runUntilConsumed(b, input);
       for (let partition = 0; partition < PARTITIONS; partition++) {
-        for (const store of ['rec', 'rec-requests']) {
+        for (const store of ['rec', 'rec-requests', 'sessions']) {
           const restored = new RegExp(`restored store '${store}' partition ${partition}: (\\d+) entries`).exec(instanceB.log);
           expect(restored, `${store}/${partition} restore line in:\n${instanceB.log}`).not.toBeNull();
           expect(Number(restored![1])).toBeGreaterThan(0);
