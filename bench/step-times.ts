@@ -6,7 +6,7 @@
  * process used per event (all its threads: steadier than the rate on a shared machine). On the
  * embedded log by default; `--brokers` runs it on Kafka (a fresh topic per run).
  *
- *   npm run build && sh scripts/node.sh dist/bench/step-times.js [--events 40000] [--brokers 127.0.0.1:9092] [--max-batch 5000] [--max-buffered 10000] [--partitions 4] [--kernel auto|typescript]
+ *   npm run build && sh scripts/node.sh dist/bench/step-times.js [--events 40000] [--brokers 127.0.0.1:9092] [--max-batch 5000] [--max-buffered 10000] [--partitions 4] [--backend auto|typescript|wasm-simd]
  *     [--commit-interval-ms MS (default: the runtime's)] [--state rocksdb|memory] [--cpu-profile FILE] [--window-ms 2000] [--plot FILE.svg]
  *
  * While it runs it prints events/s over every `--window-ms`, and at the end their min, median and
@@ -35,11 +35,12 @@ import { deleteRunTopics } from './run-topics.js';
 import { threadCpu, threadCpuSince } from './thread-cpu.js';
 import { untilCommitted } from './until-committed.js';
 
-const { values } = parseArgs({ options: { events: { type: 'string', default: '40000' }, brokers: { type: 'string' }, kernel: { type: 'string', default: 'auto' }, 'max-batch': { type: 'string' }, 'max-buffered': { type: 'string' }, partitions: { type: 'string', default: '4' }, 'commit-interval-ms': { type: 'string' }, state: { type: 'string', default: 'rocksdb' }, 'cpu-profile': { type: 'string' }, 'window-ms': { type: 'string', default: '2000' }, plot: { type: 'string' } } });
+const { values } = parseArgs({ options: { events: { type: 'string', default: '40000' }, brokers: { type: 'string' }, backend: { type: 'string' }, kernel: { type: 'string' }, 'max-batch': { type: 'string' }, 'max-buffered': { type: 'string' }, partitions: { type: 'string', default: '4' }, 'commit-interval-ms': { type: 'string' }, state: { type: 'string', default: 'rocksdb' }, 'cpu-profile': { type: 'string' }, 'window-ms': { type: 'string', default: '2000' }, plot: { type: 'string' } } });
 const events = Number(values.events);
 const kafka = values.brokers !== undefined;
 const run = `step-times-${Date.now().toString(36)}`;
-const settings = { kernel: values.kernel, partitions: values.partitions };
+// --kernel is the older name of --backend; unset, the model picks ('auto').
+const settings = { backend: values.backend ?? values.kernel ?? 'auto', partitions: values.partitions };
 const topology = agentRecommender(
   kafka ? { transport: 'kafka', settings: { ...settings, inputTopic: `${run}.in`, outputTopic: `${run}.out` } } : { transport: 'embedded', settings },
 );

@@ -9,7 +9,7 @@
  *   npm start                                      embedded log + simulated users, progress every 2 s
  *   agentrec run topologies/agent-recommender.ts --brokers 127.0.0.1:9092
  *   --set interaction=dcn   --set dim=16   --set partitions=8   --set modelDir=.models/tiny-bert
- *   --set kernel=typescript (FM math in TypeScript instead of the WebAssembly SIMD kernel)
+ *   --set backend=typescript (FM math in TypeScript instead of WebAssembly SIMD; kernel= is its older name)
  *   --set maxStoredRequests=500000 (scored requests kept per partition for their feedback)
  *   --set sessionContext=false   --set sessionFeatures=previousAction,previousTwo,lastOutcome,turn   --set sessionK=3
  */
@@ -38,8 +38,10 @@ export default function agentRecommender(env: TopologyEnv = { transport: 'embedd
     requestTtlMs: 6 * 3600_000,
     // Scored requests a partition keeps for late feedback (memory: ~40 bytes each); default 2M.
     maxStoredRequests: s.maxStoredRequests ? Number(s.maxStoredRequests) : undefined,
-    // 'auto': the WebAssembly SIMD kernel for FM with AdaGrad rows and no text model; recommenderModel validates the value.
-    kernel: (s.kernel ?? 'auto') as 'auto',
+    // 'auto' (unset): wasm-simd for FM with AdaGrad rows and no text model, else typescript.
+    // recommenderModel validates both names: a typo is a ConfigError naming /model/backend or /model/kernel.
+    backend: s.backend as 'auto' | undefined,
+    kernel: s.kernel as 'auto' | undefined,
   });
   const sync = { topic: modelTopicName(env.groupId ?? 'agent-recommender', 'rec'), everyEvents: Number(s.syncEveryEvents ?? 0) };
   return topology('agent-recommender')

@@ -9,6 +9,7 @@ import type { ScoreRecord, TrajectoryEvent } from '../../src/recommender/records
 import { validateTrajectoryEvent } from '../../src/recommender/validate-trajectory-event.js';
 import { SimulatedUsers } from '../../src/recommender/simulation/simulated-users.js';
 import { TopologyTestDriver } from '../../src/topology/test-driver.js';
+import { describeTopology } from '../../src/topology/describe.js';
 import { topology } from '../../src/topology/topology.js';
 import { tempDirs } from '../unit/state/temp-dirs.js';
 import {
@@ -206,17 +207,28 @@ describe('optimizer and loss options', () => {
   });
 });
 
-describe('FM kernel: WebAssembly SIMD against TypeScript', () => {
-  it('the same stream through both kernels changes the same rows by the same amounts and emits the same rankings', async () => {
+describe('FM backends: wasm-simd against typescript', () => {
+  it('--set backend=… picks the backend (kernel=… is its older name) and describe() shows it on the score step', () => {
+    const backendOf = (settings: Record<string, string>) =>
+      describeTopology(agentRecommender({ transport: 'embedded', settings })).steps.find((s) => s.kind === 'score')!.options!.backend;
+    expect(backendOf({})).toBe('wasm-simd');
+    expect(backendOf({ backend: 'typescript' })).toBe('typescript');
+    expect(backendOf({ kernel: 'typescript' })).toBe('typescript');
+    expect(backendOf({ interaction: 'dcn' })).toBe('typescript');
+    expect(() => backendOf({ backend: 'gpu' })).toThrow(/\/model\/backend/);
+    expect(() => backendOf({ backend: 'wasm-simd', interaction: 'dcn' })).toThrow(/\/model\/backend.*FM only/);
+  });
+
+  it('the same stream through both backends changes the same rows by the same amounts and emits the same rankings', async () => {
     // Simulated traffic with held-back actions (actionMinCount 3 leaves candidates without a
     // row: the SIMD path's zero block), CHOSEN and ACCEPT/REJECT feedback, and feedback whose
     // request is unknown (user + action fallback).
     const users = new SimulatedUsers({ users: 12, actions: 40, candidates: 6, seed: 3 });
     const events: TrajectoryEvent[] = Array.from({ length: 600 }, () => users.next());
     events.push(feedbackEvent('user-3', 'never-scored', { signal: 'ACCEPT', value: 1, actionId: 'action-7' }, { eventTime: events[events.length - 1].eventTime + 1 }));
-    const run = async (kernel: 'wasm-simd' | 'typescript') => {
+    const run = async (backend: 'wasm-simd' | 'typescript') => {
       const recorder = storeRecorder();
-      const model = { dim: 8, kernel, rows: { actionMinCount: 3 } } as const;
+      const model = { dim: 8, backend, rows: { actionMinCount: 3 } } as const;
       const driver = await TopologyTestDriver.start(smallRecommender(model), { openStore: recorder.openStore });
       try {
         for (let at = 0; at < events.length; at += 50) {

@@ -4,12 +4,11 @@ import type { EmbeddingRow } from '../rows/embedding-row-store.js';
 import type { KeyValueStore } from '../../state/store.js';
 import { scopeKey, type ScopeKey } from '../../topology/task-scope.js';
 import type { StepContext } from '../../topology/types.js';
-import { createDcnScorerWorkspace, dcnScorerBackward, dcnScorerForward, initDcnScorer, type DcnScorerWorkspace } from './kernels/dcn-scorer.js';
-import { createFmWorkspace, fmBackward, fmPrepareContext, fmScore, type FmWorkspace } from './kernels/fm.js';
-import { adagradUpdate, adamUpdate, ftrlUpdate, type AdamState } from './kernels/optimizers.js';
+import { initDcnScorer } from './kernels/dcn-scorer.js';
+import { adagradUpdate, adamUpdate, type AdamState } from './kernels/optimizers.js';
 import { deriveSeed, fillUniform, splitmix32 } from './kernels/prng.js';
-import { isFiniteArray } from './kernels/vector.js';
-import { FmSimdRows } from './backends/wasm-simd/fm-simd-rows.js';
+import { createBackend } from './backends/create-backend.js';
+import { denseLayout, type ModelBackend } from './backends/model-backend.js';
 import type { RecommenderModel } from './recommender-model.js';
 import { RequestChunkStore } from '../requests/request-chunk-store.js';
 import type { LookedUpEvent, RequestSnapshot } from '../types.js';
@@ -39,15 +38,16 @@ function modelTaskKey(model: RecommenderModel): ScopeKey<ModelTask> {
 
 /**
  * One partition's live copy of a recommender model: its row store, its dense weights (bias,
- * text projection, DCN/MLP weights) and the scratch buffers of the kernels. Shared by the
- * sparseLookup, interact and update steps of one task through the task's scope; never across tasks.
+ * text projection, DCN/MLP weights) and the backend that does its arithmetic. Shared by the
+ * lookup, score and learn steps of one task through the task's scope; never across tasks.
  *
  * Dense layout: [bias | projection d×D | dcn params] followed by the same number of AdaGrad
- * accumulators. Stored as one value, so dense weights flush atomically with the rows.
+ * accumulators (or Adam's m then v). Stored as one value, so dense weights flush atomically with
+ * the rows.
  *
- * With the SIMD kernel (model.kernel 'wasm-simd') a batch's rows are worked on in the kernel's
- * memory between beginBatch() (sparseLookup) and endBatch() (update): in between, a row object's
- * arrays hold its values as of the start of the batch.
+ * A batch runs from beginBatch() (lookup) to endBatch() (learn); score() and learn() run only in
+ * between. A backend may work on the batch's rows in its own memory meanwhile (wasm-simd does):
+ * until endBatch(), a row object's arrays may hold its values as of the start of the batch.
  */
 export class ModelTask {
   readonly rows: EmbeddingRowStore;
@@ -59,32 +59,21 @@ export class ModelTask {
   private readonly denseSlots: Float32Array;
   private readonly adam?: AdamState;
   private readonly denseGradient: Float32Array;
-  private readonly projectionOffset = 1;
+  private readonly projectionOffset: number;
   private readonly dcnOffset: number;
-  private readonly fm: FmWorkspace;
-  private readonly dcn?: DcnScorerWorkspace;
-  private readonly contextRows: Float32Array[] = [];
-  private readonly contextWeights: Float64Array;
-  private readonly contextGradients: Float32Array[];
-  private readonly candidateGradients: Float32Array[];
-  private readonly candidateValues: Float32Array[] = [];
-  private readonly zeroRow: Float32Array;
-  private readonly projected: Float32Array;
-  private readonly projectedGradient: Float32Array;
-  /** The SIMD kernel's rows of the current batch, when model.kernel is 'wasm-simd'. */
-  private readonly simd?: FmSimdRows;
+  private readonly backend: ModelBackend;
   private loaded = false;
   /** Between lookup's beginBatch() and learn's endBatch(): the only time score() and learn() may run. */
   private inBatch = false;
   /**
    * Rows of the current batch that expired before a later event of the same batch used their key
-   * again: sparseLookup read the key afresh, so `update` must not write these objects back over it.
+   * again: lookup read the key afresh, so `learn` must not write these objects back over it.
    */
   readonly expiredInBatch = new Set<EmbeddingRow>();
   /**
-   * Every row object sparseLookup read for the current batch, once each, in first-use order:
-   * what `update` writes back (sighting counts and last-touched times were stamped on them by
-   * the lookup, in record order), less expiredInBatch.
+   * Every row object lookup read for the current batch, once each, in first-use order: what
+   * `learn` writes back (sighting counts and last-touched times were stamped on them by the
+   * lookup, in record order), less expiredInBatch.
    */
   readonly rowsInBatch: EmbeddingRow[] = [];
   denseDirty = false;
@@ -102,10 +91,9 @@ export class ModelTask {
     this.store = store;
     this.rows = new EmbeddingRowStore(store, model.rowStore, { configPath: '/model/rows' });
     this.requests = new RequestChunkStore(requests, { ttlMs: model.requestTtlMs, maxStoredRequests: model.maxStoredRequests });
-    const d = model.dim;
-    const rowLength = d + 1;
-    this.dcnOffset = this.projectionOffset + d * model.denseInputDim;
-    const size = this.dcnOffset + (model.dcn?.parameterCount ?? 0);
+    const { projectionOffset, dcnOffset, size } = denseLayout(model);
+    this.projectionOffset = projectionOffset;
+    this.dcnOffset = dcnOffset;
     this.dense = new Float32Array(size);
     const slotCount = model.denseOptimizer.kind === 'adam' ? 2 : 1;
     this.denseSlots = new Float32Array(size * slotCount);
@@ -113,32 +101,19 @@ export class ModelTask {
       this.adam = { m: this.denseSlots.subarray(0, size), v: this.denseSlots.subarray(size), step: 0 };
     }
     this.denseGradient = new Float32Array(size);
-    this.fm = createFmWorkspace(d);
-    if (model.dcn) this.dcn = createDcnScorerWorkspace(model.dcn, model.maxCandidates);
-    const maxContext = model.maxFeatures + 2;
-    this.contextWeights = new Float64Array(maxContext);
-    this.contextGradients = Array.from({ length: maxContext }, () => new Float32Array(rowLength));
-    this.candidateGradients = Array.from({ length: model.maxCandidates }, () => new Float32Array(rowLength));
-    this.zeroRow = new Float32Array(rowLength);
-    this.projected = new Float32Array(rowLength);
-    this.projectedGradient = new Float32Array(rowLength);
-    // recommenderModel picks 'wasm-simd' only for AdaGrad rows.
-    if (model.kernel === 'wasm-simd' && model.sparseOptimizer.kind === 'adagrad') this.simd = new FmSimdRows(d, maxContext, model.maxCandidates, model.sparseOptimizer.config);
+    this.backend = createBackend(model, { values: this.dense, gradient: this.denseGradient });
   }
 
-  /**
-   * Start of a batch (sparseLookup): rows are read afresh, so copies the SIMD kernel still holds
-   * from a batch that did not finish are dropped.
-   */
+  /** Start of a batch (lookup): rows are read afresh, so whatever the backend still holds is dropped. */
   beginBatch(): void {
-    this.simd?.reset();
+    this.backend.beginBatch();
     this.rowsInBatch.length = 0;
     this.inBatch = true;
   }
 
-  /** End of a batch's learning (update), before its rows are stored: row objects are current again. */
+  /** End of a batch's learning (learn), before its rows are stored: row objects are current again. */
   endBatch(): void {
-    this.simd?.writeBack();
+    this.backend.endBatch();
     this.inBatch = false;
   }
 
@@ -197,19 +172,7 @@ export class ModelTask {
   /** Scores every candidate of the event into `scores`. */
   score(e: LookedUpEvent, scores: Float32Array): void {
     if (!this.inBatch) throw this.outsideBatch('score');
-    if (this.simd) {
-      this.simd.score(e, this.dense[0], scores);
-      return;
-    }
-    const count = e.candidates.length;
-    this.prepare(e);
-    if (this.dcn && this.model.dcn) {
-      dcnScorerForward(this.model.dcn, this.dense.subarray(this.dcnOffset), this.dcn, this.dcnContext(e), this.candidateValues, scores, count);
-      for (let c = 0; c < count; c++) scores[c] += this.dense[0];
-    } else {
-      fmPrepareContext(this.fm, this.dense[0], this.contextRows, this.contextWeights, this.contextRows.length);
-      fmScore(this.fm, this.candidateValues, scores, count);
-    }
+    this.backend.score(e, scores);
   }
 
   /**
@@ -219,53 +182,7 @@ export class ModelTask {
    */
   learn(e: LookedUpEvent, dScores: Float32Array): boolean {
     if (!this.inBatch) throw this.outsideBatch('learn');
-    if (this.simd) return this.learnSimd(dScores);
-    const count = e.candidates.length;
-    const contextCount = this.contextRows.length;
-    this.denseGradient.fill(0);
-    let biasGradient = 0;
-    for (let c = 0; c < count; c++) biasGradient += dScores[c];
-    if (this.dcn && this.model.dcn) {
-      dcnScorerBackward(
-        this.model.dcn,
-        this.dense.subarray(this.dcnOffset),
-        this.dcn,
-        this.dcnContext(e),
-        dScores,
-        this.denseGradient.subarray(this.dcnOffset),
-        {
-          user: this.contextGradients[0],
-          features: this.contextGradients.slice(1, 1 + e.features.length),
-          candidates: this.candidateGradients,
-          dense: e.dense ? this.projectedGradient : undefined,
-        },
-        count,
-      );
-    } else {
-      fmBackward(this.fm, this.contextRows, this.contextWeights, this.candidateValues, dScores, this.contextGradients, this.candidateGradients, contextCount, count);
-      if (e.dense) this.projectedGradient.set(this.contextGradients[contextCount - 1]);
-    }
-    this.denseGradient[0] = biasGradient;
-    if (e.dense) this.accumulateProjectionGradient(e.dense);
-    for (let i = 0; i < contextCount; i++) if (!isFiniteArray(this.contextGradients[i])) return false;
-    if (!isFiniteArray(this.denseGradient)) return false;
-    for (let c = 0; c < count; c++) if (dScores[c] !== 0 && !isFiniteArray(this.candidateGradients[c])) return false;
-
-    if (e.user) this.applySparse(e.user, this.contextGradients[0]);
-    e.features.forEach((f, i) => this.applySparse(f.row, this.contextGradients[1 + i]));
-    e.candidates.forEach((row, c) => {
-      if (row && dScores[c] !== 0) this.applySparse(row, this.candidateGradients[c]);
-    });
-    this.applyDense();
-    return true;
-  }
-
-  /** learn() on the SIMD kernel: rows updated in its memory, the bias (the only dense weight) here. */
-  private learnSimd(dScores: Float32Array): boolean {
-    const biasGradient = this.simd!.learn(dScores);
-    if (biasGradient === undefined) return false;
-    this.denseGradient.fill(0);
-    this.denseGradient[0] = biasGradient;
+    if (!this.backend.learn(e, dScores)) return false;
     this.applyDense();
     return true;
   }
@@ -299,64 +216,5 @@ export class ModelTask {
    */
   purgeRequests(now: number): Promise<number> {
     return this.requests.purge(now);
-  }
-
-  private prepare(e: LookedUpEvent): void {
-    const rows = this.contextRows;
-    rows.length = 0;
-    rows.push(e.user?.values ?? this.zeroRow);
-    this.contextWeights[0] = 1;
-    e.features.forEach((f, i) => {
-      rows.push(f.row.values);
-      this.contextWeights[i + 1] = f.weight;
-    });
-    if (e.dense) {
-      this.project(e.dense);
-      this.contextWeights[rows.length] = 1;
-      rows.push(this.projected);
-    }
-    this.candidateValues.length = 0;
-    for (const row of e.candidates) this.candidateValues.push(row?.values ?? this.zeroRow);
-  }
-
-  private dcnContext(e: LookedUpEvent) {
-    return {
-      user: e.user?.values ?? this.zeroRow,
-      features: e.features.map((f) => f.row.values),
-      featureWeights: e.features.map((f) => f.weight / Math.max(1, e.features.length)),
-      featureCount: e.features.length,
-      // Feedback that fell back to user + action has no text vector; a zero block stands in, as
-      // the FM path simply leaves the projected context out.
-      dense: e.dense ? this.projected : this.model.dcn?.denseInput ? this.zeroRow : undefined,
-    };
-  }
-
-  /** projected = P · dense (P is d×D, row-major), with a zero linear weight. */
-  private project(dense: Float32Array): void {
-    const d = this.model.dim;
-    const D = this.model.denseInputDim;
-    for (let k = 0; k < d; k++) {
-      let s = 0;
-      const at = this.projectionOffset + k * D;
-      for (let j = 0; j < D; j++) s += this.dense[at + j] * dense[j];
-      this.projected[k] = s;
-    }
-    this.projected[d] = 0;
-  }
-
-  private accumulateProjectionGradient(dense: Float32Array): void {
-    const d = this.model.dim;
-    const D = this.model.denseInputDim;
-    for (let k = 0; k < d; k++) {
-      const g = this.projectedGradient[k];
-      const at = this.projectionOffset + k * D;
-      for (let j = 0; j < D; j++) this.denseGradient[at + j] += g * dense[j];
-    }
-  }
-
-  private applySparse(row: EmbeddingRow, gradient: Float32Array): void {
-    const optimizer = this.model.sparseOptimizer;
-    if (optimizer.kind === 'adagrad') adagradUpdate(row.values, row.slots, gradient, optimizer.config);
-    else ftrlUpdate(row.values, row.slots, gradient, optimizer.config);
   }
 }

@@ -7,11 +7,10 @@ import { score as scoreStep } from '../steps/score.js';
 import type { EncodedEvent, LookedUpEvent } from '../types.js';
 import { resolveAdagradConfig, resolveAdamConfig, resolveFtrlConfig, type AdagradConfig, type AdamConfig, type FtrlConfig } from './kernels/optimizers.js';
 import { resolveDcnScorer, type DcnScorerModel } from './kernels/dcn-scorer.js';
-import { FmSimdKernel } from './backends/wasm-simd/fm-simd.js';
+import { resolveBackend } from './backends/create-backend.js';
+import type { BackendKind } from './backends/model-backend.js';
 
 export type Interaction = 'fm' | 'dcn';
-/** Which code runs the FM math: the WebAssembly SIMD kernel or the TypeScript one. */
-export type FmKernel = 'wasm-simd' | 'typescript';
 
 export interface RecommenderModelOptions {
   /** Names the stores (`<name>` rows, `<name>-requests` scored requests) and metric labels. */
@@ -47,12 +46,15 @@ export interface RecommenderModelOptions {
   /** Most context features one event may carry. Default 512. */
   maxFeatures?: number;
   /**
-   * 'auto' (default): the WebAssembly SIMD kernel where it applies — FM, AdaGrad rows, no text
-   * vector projection, dim a multiple of 4, a runtime with WebAssembly SIMD — else TypeScript.
-   * 'wasm-simd' insists (a ConfigError says why it cannot); 'typescript' opts out. The two agree
-   * to float32 rounding, not bit for bit (the TypeScript kernel sums in float64).
+   * The code the model's arithmetic runs on (model/backends/). 'auto' (default): 'wasm-simd'
+   * where it applies — FM, AdaGrad rows, no text vector projection, dim a multiple of 4, a
+   * runtime with WebAssembly SIMD — else 'typescript'. Naming one insists (a ConfigError says
+   * why it cannot run the model). The two agree to float32 rounding, not bit for bit (the
+   * TypeScript kernels sum in float64).
    */
-  kernel?: 'auto' | FmKernel;
+  backend?: 'auto' | BackendKind;
+  /** The earlier name of `backend`, still accepted; giving both with different values is an error. */
+  kernel?: 'auto' | BackendKind;
 }
 
 /**
@@ -81,7 +83,7 @@ export interface RecommenderModel {
   readonly rowStore: EmbeddingRowStoreConfig;
   readonly maxCandidates: number;
   readonly maxFeatures: number;
-  readonly kernel: FmKernel;
+  readonly backend: BackendKind;
   readonly stores: readonly StoreSpec[];
   readonly rowsStore: string;
   readonly requestsStore: string;
@@ -126,7 +128,7 @@ export function recommenderModel(options: RecommenderModelOptions): RecommenderM
         : (() => {
             throw new ConfigError(`${p}/optimizer/kind`, "must be 'adagrad' or 'ftrl'");
           })();
-  const kernel = resolveKernel(options.kernel, { interaction, optimizer: kind, denseInputDim, dim }, `${p}/kernel`);
+  const backend = resolveBackendOption(options, { interaction, optimizer: kind, denseInputDim, dim }, p);
   const rows = options.rows ?? {};
   const ttlMs = rows.ttlMs === undefined ? Infinity : finiteIn(`${p}/rows/ttlMs`, rows.ttlMs, Infinity, 1);
   const rowStore: EmbeddingRowStoreConfig = {
@@ -171,7 +173,7 @@ export function recommenderModel(options: RecommenderModelOptions): RecommenderM
     rowStore,
     maxCandidates: integerIn(`${p}/maxCandidates`, options.maxCandidates, 256, 1, 100_000),
     maxFeatures: integerIn(`${p}/maxFeatures`, options.maxFeatures, 512, 1, 100_000),
-    kernel,
+    backend,
     stores: Object.freeze([{ name: options.name }, { name: `${options.name}-requests` }]),
     rowsStore: options.name,
     requestsStore: `${options.name}-requests`,
@@ -179,23 +181,12 @@ export function recommenderModel(options: RecommenderModelOptions): RecommenderM
   return model;
 }
 
-/** The FM kernel for `requested`: the SIMD one only where its fused FM + AdaGrad step covers the model. */
-function resolveKernel(
-  requested: unknown,
-  model: { interaction: Interaction; optimizer: string; denseInputDim: number; dim: number },
-  path: string,
-): FmKernel {
-  const choice = requested ?? 'auto';
-  if (choice !== 'auto' && choice !== 'wasm-simd' && choice !== 'typescript') throw new ConfigError(path, "must be 'auto', 'wasm-simd' or 'typescript'");
-  if (choice === 'typescript') return choice;
-  const obstacle =
-    model.interaction !== 'fm' ? 'it runs FM only (interaction is dcn)'
-    : model.optimizer !== 'adagrad' ? 'its update is AdaGrad (optimizer is ftrl)'
-    : model.denseInputDim > 0 ? 'the text vector projection is not in it (denseInputDim > 0)'
-    : model.dim % 4 !== 0 ? `it needs a dim that is a multiple of 4 (dim is ${model.dim})`
-    : !FmSimdKernel.supported() ? 'this runtime does not compile WebAssembly SIMD'
-    : undefined;
-  if (obstacle === undefined) return 'wasm-simd';
-  if (choice === 'wasm-simd') throw new ConfigError(path, `'wasm-simd' cannot run this model: ${obstacle}`);
-  return 'typescript';
+/** `backend`, or its older name `kernel`; errors name the option that was given. */
+function resolveBackendOption(options: RecommenderModelOptions, model: Parameters<typeof resolveBackend>[1], p: string): BackendKind {
+  if (options.backend !== undefined && options.kernel !== undefined && options.backend !== options.kernel) {
+    const conflict = `is '${String(options.backend)}' but its older name ${p}/kernel says '${String(options.kernel)}': give one`;
+    throw new ConfigError(`${p}/backend`, conflict);
+  }
+  if (options.backend === undefined && options.kernel !== undefined) return resolveBackend(options.kernel, model, `${p}/kernel`);
+  return resolveBackend(options.backend, model, `${p}/backend`);
 }

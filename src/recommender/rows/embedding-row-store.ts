@@ -46,13 +46,12 @@ export interface EmbeddingRow {
   seenCount: number;
   lastTouchedMs: number;
   /**
-   * Scratch for a kernel that copies rows into its own memory once per batch
-   * (operators/recommender/fm-simd-rows.ts): the row's place there, meaningful only while
-   * `kernelRound` is that kernel's current round. Never stored. On the row itself because
-   * finding it in a Map keyed by row, per row per event, was the hottest line of scoring.
+   * Scratch for a model backend that copies a batch's rows into its own memory: where this row
+   * sits there during the batch, -1 otherwise; the backend sets it and resets it at the end of
+   * the batch. Never stored. On the row because a Map keyed by row, looked up per row per event,
+   * was the hottest line of scoring.
    */
-  kernelOffset: number;
-  kernelRound: number;
+  backendSlot: number;
 }
 
 /**
@@ -376,8 +375,7 @@ export class EmbeddingRowStore {
       slots: data.subarray(this.dim),
       seenCount,
       lastTouchedMs: now,
-      kernelOffset: -1,
-      kernelRound: 0,
+      backendSlot: -1,
     };
   }
 

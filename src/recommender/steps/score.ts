@@ -45,6 +45,7 @@ export function score(name: string, options: ScoreOptions): StepDefinition<Looke
       options: {
         model: model.name,
         interaction: model.interaction,
+        backend: model.backend,
         ...(model.dcn ? { crossLayers: model.dcn.cross.layers, rank: model.dcn.cross.rank } : {}),
       },
       stores: model.stores,

@@ -7,15 +7,17 @@ import type { LookedUpEvent } from '../../../../src/recommender/types.js';
 import { MemoryStore } from '../../../../src/state/memory-store.js';
 
 describe('ModelTask batches', () => {
-  it.each(['typescript', 'wasm-simd'] as const)('%s: score and learn run only between beginBatch (lookup) and endBatch (learn)', async (backend) => {
-    const model = recommenderModel({ name: 'rec', dim: 8, kernel: backend });
+  it.each(['typescript', 'wasm-simd'] as const)('%s: score and learn run only between beginBatch and endBatch', async (backend) => {
+    const model = recommenderModel({ name: 'rec', dim: 8, backend });
     const task = new ModelTask(model, new MemoryStore('rec'), new MemoryStore('rec-requests'), 0);
     await task.ensureLoaded();
     const [user] = await task.rows.getRows([rowKey('user', 'u1')], 0);
-    const e: LookedUpEvent = { event: { eventTime: 0 } as TrajectoryEvent, role: 'learn', user, features: [], candidates: [undefined, undefined] };
+    const event = { eventTime: 0 } as TrajectoryEvent;
+    const e: LookedUpEvent = { event, role: 'learn', user, features: [], candidates: [undefined, undefined] };
     const scores = new Float32Array(model.maxCandidates);
     const dScores = new Float32Array(model.maxCandidates).fill(0.5);
-    const outside = expect.objectContaining({ code: 'TASK_STATE_ILLEGAL', message: expect.stringMatching(/model 'rec' cannot score outside a batch/) });
+    const message = expect.stringMatching(/model 'rec' cannot score outside a batch/);
+    const outside = expect.objectContaining({ code: 'TASK_STATE_ILLEGAL', message });
     expect(() => task.score(e, scores)).toThrow(outside);
     task.beginBatch();
     task.score(e, scores);

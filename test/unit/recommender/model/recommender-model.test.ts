@@ -24,19 +24,30 @@ describe('recommenderModel config', () => {
     expect(model.dcn?.cross.rank).toBe(4);
   });
 
-  it("kernel 'auto' picks the SIMD kernel only where its fused FM + AdaGrad step covers the model", () => {
-    expect(recommenderModel({ name: 'rec' }).kernel).toBe('wasm-simd');
-    expect(recommenderModel({ name: 'rec', dim: 6 }).kernel).toBe('typescript');
-    expect(recommenderModel({ name: 'rec', interaction: 'dcn' }).kernel).toBe('typescript');
-    expect(recommenderModel({ name: 'rec', optimizer: { kind: 'ftrl' } }).kernel).toBe('typescript');
-    expect(recommenderModel({ name: 'rec', denseInputDim: 16 }).kernel).toBe('typescript');
-    expect(recommenderModel({ name: 'rec', kernel: 'typescript' }).kernel).toBe('typescript');
+  it("backend 'auto' picks wasm-simd only where its fused FM + AdaGrad step covers the model", () => {
+    expect(recommenderModel({ name: 'rec' }).backend).toBe('wasm-simd');
+    expect(recommenderModel({ name: 'rec', dim: 6 }).backend).toBe('typescript');
+    expect(recommenderModel({ name: 'rec', interaction: 'dcn' }).backend).toBe('typescript');
+    expect(recommenderModel({ name: 'rec', optimizer: { kind: 'ftrl' } }).backend).toBe('typescript');
+    expect(recommenderModel({ name: 'rec', denseInputDim: 16 }).backend).toBe('typescript');
+    expect(recommenderModel({ name: 'rec', backend: 'typescript' }).backend).toBe('typescript');
+    expect(recommenderModel({ name: 'rec', backend: 'auto' }).backend).toBe('wasm-simd');
   });
 
-  it("kernel 'wasm-simd' on a model it cannot run is a ConfigError saying why", () => {
-    expect(() => recommenderModel({ name: 'rec', interaction: 'dcn', kernel: 'wasm-simd' })).toThrow(/\/model\/kernel.*FM only/);
+  it("backend 'wasm-simd' on a model it cannot run is a ConfigError saying why, at /model/backend", () => {
+    expect(() => recommenderModel({ name: 'rec', interaction: 'dcn', backend: 'wasm-simd' })).toThrow(/\/model\/backend.*FM only/);
+    expect(() => recommenderModel({ name: 'rec', dim: 6, backend: 'wasm-simd' })).toThrow(/\/model\/backend.*multiple of 4/);
+    expect(() => recommenderModel({ name: 'rec', optimizer: { kind: 'ftrl' }, backend: 'wasm-simd' })).toThrow(/\/model\/backend.*AdaGrad/);
+    expect(() => recommenderModel({ name: 'rec', backend: 'gpu' as 'typescript' })).toThrow(/\/model\/backend: must be 'auto' or one of/);
+  });
+
+  it("takes the older name 'kernel' as an alias, naming it in errors; the two disagreeing is an error", () => {
+    expect(recommenderModel({ name: 'rec', kernel: 'typescript' }).backend).toBe('typescript');
+    expect(recommenderModel({ name: 'rec', kernel: 'typescript', backend: 'typescript' }).backend).toBe('typescript');
     expect(() => recommenderModel({ name: 'rec', dim: 6, kernel: 'wasm-simd' })).toThrow(/\/model\/kernel.*multiple of 4/);
     expect(() => recommenderModel({ name: 'rec', kernel: 'gpu' as 'typescript' })).toThrow(/\/model\/kernel/);
+    const both = () => recommenderModel({ name: 'rec', kernel: 'typescript', backend: 'wasm-simd' });
+    expect(both).toThrow(/\/model\/backend.*\/model\/kernel/);
   });
 
   it('rejects bad settings naming the path', () => {

@@ -1,5 +1,5 @@
 /**
- * Drives ModelTask + ModelSync the way the update step does (lookup rows, score, learn, put,
+ * Drives ModelTask + ModelSync the way the learn step does (lookup rows, score, learn, put,
  * afterBatch), on in-memory stores and a shared embedded log. Not a test file itself.
  */
 import { softmaxCrossEntropyLoss } from '../../../../src/recommender/model/kernels/losses.js';
@@ -61,7 +61,7 @@ export class SyncedTask {
     const keys: Buffer[] = [];
     for (const i of batch) keys.push(rowKey('user', i.user), ...i.features.map((f) => rowKey('feature', f)), ...i.candidates.map((c) => rowKey('action', c)));
     const rows = await this.task.rows.getRows(keys, now);
-    this.task.beginBatch(); // as sparseLookup does
+    this.task.beginBatch(); // as the lookup step does
     const touched = new Set<EmbeddingRow>();
     let at = 0;
     const scores = new Float32Array(this.model.maxCandidates);
@@ -77,7 +77,7 @@ export class SyncedTask {
       if (callSync) this.sync.beforeLearn(e);
       if (!this.task.learn(e, dScores)) throw new Error('gradient not finite');
     }
-    this.task.endBatch(); // as update does: the SIMD kernel's copies back into the row objects
+    this.task.endBatch(); // as the learn step does: the backend's copies back into the row objects
     await this.task.rows.putRows(touched);
     await this.task.rows.writeBack(); // as a commit does, so the store holds what the tests read
     await this.task.saveDense();

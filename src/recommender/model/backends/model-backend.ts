@@ -1,0 +1,52 @@
+import type { LookedUpEvent } from '../../types.js';
+import type { RecommenderModel } from '../recommender-model.js';
+
+/** The code a model's arithmetic runs on. */
+export type BackendKind = 'typescript' | 'wasm-simd';
+
+/**
+ * The model's dense weights, which ModelTask owns (it loads, stores and syncs them and applies
+ * their optimizer), as a backend sees them: values to read, a gradient to fill.
+ */
+export interface DenseWeights {
+  /** Laid out as denseLayout() says. */
+  readonly values: Float32Array;
+  /** The same layout; learn() overwrites all of it. */
+  readonly gradient: Float32Array;
+}
+
+/**
+ * What ModelTask asks of the code that does a model's arithmetic, in this order per batch:
+ * beginBatch() (the lookup step), then event by event in record order score() and, for
+ * feedback, score() and learn() on the same event (the score and learn steps), then endBatch()
+ * (the learn step, before the batch's rows are stored). A backend may keep the batch's rows in
+ * its own memory in between; after endBatch() every row object holds its current values.
+ */
+export interface ModelBackend {
+  readonly kind: BackendKind;
+  /** Rows are read afresh for this batch: anything still held from one that did not end is dropped. */
+  beginBatch(): void;
+  /** Scores every candidate of `e` into `scores` (its first e.candidates.length entries), bias included. */
+  score(e: LookedUpEvent, scores: Float32Array): void;
+  /**
+   * Applies dLoss/dScore (for the event last passed to score()) to every row the event touched,
+   * with the model's sparse optimizer, and writes dLoss/dDense into the dense gradient. Returns
+   * false, changing no row, when a gradient is not finite.
+   */
+  learn(e: LookedUpEvent, dScores: Float32Array): boolean;
+  /** The batch's learning is done: row objects get their current values before they are stored. */
+  endBatch(): void;
+}
+
+/** Where each part of the dense weights sits: [bias | projection d×D | DCN/MLP parameters]. */
+export interface DenseLayout {
+  readonly projectionOffset: number;
+  readonly dcnOffset: number;
+  readonly size: number;
+}
+
+export function denseLayout(model: Pick<RecommenderModel, 'dim' | 'denseInputDim' | 'dcn'>): DenseLayout {
+  const projectionOffset = 1;
+  const dcnOffset = projectionOffset + model.dim * model.denseInputDim;
+  return { projectionOffset, dcnOffset, size: dcnOffset + (model.dcn?.parameterCount ?? 0) };
+}

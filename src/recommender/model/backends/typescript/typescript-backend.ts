@@ -1,0 +1,168 @@
+import type { EmbeddingRow } from '../../../rows/embedding-row-store.js';
+import type { LookedUpEvent } from '../../../types.js';
+import { createDcnScorerWorkspace, dcnScorerBackward, dcnScorerForward, type DcnScorerWorkspace } from '../../kernels/dcn-scorer.js';
+import { createFmWorkspace, fmBackward, fmPrepareContext, fmScore, type FmWorkspace } from '../../kernels/fm.js';
+import { adagradUpdate, ftrlUpdate } from '../../kernels/optimizers.js';
+import { isFiniteArray } from '../../kernels/vector.js';
+import type { RecommenderModel } from '../../recommender-model.js';
+import { denseLayout, type DenseWeights, type ModelBackend } from '../model-backend.js';
+
+/**
+ * The reference backend: the FM and DCN-v2 kernels in TypeScript over the row objects themselves
+ * (nothing is copied, so beginBatch and endBatch have nothing to do). Runs every model: AdaGrad or
+ * FTRL rows, the text-vector projection, any dim. Scratch buffers are sized once, here.
+ */
+export class TypeScriptBackend implements ModelBackend {
+  readonly kind = 'typescript';
+  private readonly projectionOffset: number;
+  private readonly dcnOffset: number;
+  private readonly fm: FmWorkspace;
+  private readonly dcn?: DcnScorerWorkspace;
+  private readonly contextRows: Float32Array[] = [];
+  private readonly contextWeights: Float64Array;
+  private readonly contextGradients: Float32Array[];
+  private readonly candidateGradients: Float32Array[];
+  private readonly candidateValues: Float32Array[] = [];
+  private readonly zeroRow: Float32Array;
+  private readonly projected: Float32Array;
+  private readonly projectedGradient: Float32Array;
+
+  constructor(
+    private readonly model: RecommenderModel,
+    private readonly dense: DenseWeights,
+  ) {
+    const layout = denseLayout(model);
+    this.projectionOffset = layout.projectionOffset;
+    this.dcnOffset = layout.dcnOffset;
+    const rowLength = model.dim + 1;
+    this.fm = createFmWorkspace(model.dim);
+    if (model.dcn) this.dcn = createDcnScorerWorkspace(model.dcn, model.maxCandidates);
+    const maxContext = model.maxFeatures + 2;
+    this.contextWeights = new Float64Array(maxContext);
+    this.contextGradients = Array.from({ length: maxContext }, () => new Float32Array(rowLength));
+    this.candidateGradients = Array.from({ length: model.maxCandidates }, () => new Float32Array(rowLength));
+    this.zeroRow = new Float32Array(rowLength);
+    this.projected = new Float32Array(rowLength);
+    this.projectedGradient = new Float32Array(rowLength);
+  }
+
+  beginBatch(): void {}
+
+  endBatch(): void {}
+
+  score(e: LookedUpEvent, scores: Float32Array): void {
+    const count = e.candidates.length;
+    const dense = this.dense.values;
+    this.prepare(e);
+    if (this.dcn && this.model.dcn) {
+      dcnScorerForward(this.model.dcn, dense.subarray(this.dcnOffset), this.dcn, this.dcnContext(e), this.candidateValues, scores, count);
+      for (let c = 0; c < count; c++) scores[c] += dense[0];
+    } else {
+      fmPrepareContext(this.fm, dense[0], this.contextRows, this.contextWeights, this.contextRows.length);
+      fmScore(this.fm, this.candidateValues, scores, count);
+    }
+  }
+
+  learn(e: LookedUpEvent, dScores: Float32Array): boolean {
+    const count = e.candidates.length;
+    const contextCount = this.contextRows.length;
+    const denseGradient = this.dense.gradient;
+    denseGradient.fill(0);
+    let biasGradient = 0;
+    for (let c = 0; c < count; c++) biasGradient += dScores[c];
+    if (this.dcn && this.model.dcn) {
+      dcnScorerBackward(
+        this.model.dcn,
+        this.dense.values.subarray(this.dcnOffset),
+        this.dcn,
+        this.dcnContext(e),
+        dScores,
+        denseGradient.subarray(this.dcnOffset),
+        {
+          user: this.contextGradients[0],
+          features: this.contextGradients.slice(1, 1 + e.features.length),
+          candidates: this.candidateGradients,
+          dense: e.dense ? this.projectedGradient : undefined,
+        },
+        count,
+      );
+    } else {
+      const { contextRows, contextWeights, candidateValues, contextGradients, candidateGradients } = this;
+      fmBackward(this.fm, contextRows, contextWeights, candidateValues, dScores, contextGradients, candidateGradients, contextCount, count);
+      if (e.dense) this.projectedGradient.set(this.contextGradients[contextCount - 1]);
+    }
+    denseGradient[0] = biasGradient;
+    if (e.dense) this.accumulateProjectionGradient(e.dense);
+    for (let i = 0; i < contextCount; i++) if (!isFiniteArray(this.contextGradients[i])) return false;
+    if (!isFiniteArray(denseGradient)) return false;
+    for (let c = 0; c < count; c++) if (dScores[c] !== 0 && !isFiniteArray(this.candidateGradients[c])) return false;
+
+    if (e.user) this.applySparse(e.user, this.contextGradients[0]);
+    e.features.forEach((f, i) => this.applySparse(f.row, this.contextGradients[1 + i]));
+    e.candidates.forEach((row, c) => {
+      if (row && dScores[c] !== 0) this.applySparse(row, this.candidateGradients[c]);
+    });
+    return true;
+  }
+
+  private prepare(e: LookedUpEvent): void {
+    const rows = this.contextRows;
+    rows.length = 0;
+    rows.push(e.user?.values ?? this.zeroRow);
+    this.contextWeights[0] = 1;
+    e.features.forEach((f, i) => {
+      rows.push(f.row.values);
+      this.contextWeights[i + 1] = f.weight;
+    });
+    if (e.dense) {
+      this.project(e.dense);
+      this.contextWeights[rows.length] = 1;
+      rows.push(this.projected);
+    }
+    this.candidateValues.length = 0;
+    for (const row of e.candidates) this.candidateValues.push(row?.values ?? this.zeroRow);
+  }
+
+  private dcnContext(e: LookedUpEvent) {
+    return {
+      user: e.user?.values ?? this.zeroRow,
+      features: e.features.map((f) => f.row.values),
+      featureWeights: e.features.map((f) => f.weight / Math.max(1, e.features.length)),
+      featureCount: e.features.length,
+      // Feedback that fell back to user + action has no text vector; a zero block stands in, as
+      // the FM path simply leaves the projected context out.
+      dense: e.dense ? this.projected : this.model.dcn?.denseInput ? this.zeroRow : undefined,
+    };
+  }
+
+  /** projected = P · dense (P is d×D, row-major), with a zero linear weight. */
+  private project(dense: Float32Array): void {
+    const d = this.model.dim;
+    const D = this.model.denseInputDim;
+    const weights = this.dense.values;
+    for (let k = 0; k < d; k++) {
+      let s = 0;
+      const at = this.projectionOffset + k * D;
+      for (let j = 0; j < D; j++) s += weights[at + j] * dense[j];
+      this.projected[k] = s;
+    }
+    this.projected[d] = 0;
+  }
+
+  private accumulateProjectionGradient(dense: Float32Array): void {
+    const d = this.model.dim;
+    const D = this.model.denseInputDim;
+    const gradient = this.dense.gradient;
+    for (let k = 0; k < d; k++) {
+      const g = this.projectedGradient[k];
+      const at = this.projectionOffset + k * D;
+      for (let j = 0; j < D; j++) gradient[at + j] += g * dense[j];
+    }
+  }
+
+  private applySparse(row: EmbeddingRow, gradient: Float32Array): void {
+    const optimizer = this.model.sparseOptimizer;
+    if (optimizer.kind === 'adagrad') adagradUpdate(row.values, row.slots, gradient, optimizer.config);
+    else ftrlUpdate(row.values, row.slots, gradient, optimizer.config);
+  }
+}
