@@ -2,7 +2,7 @@ import type { TrajectoryEvent } from './records.js';
 import type { EmbeddingRow } from './rows/embedding-row-store.js';
 import type { SparseFeature } from './features/text-encoder.js';
 
-/** encode → sparseLookup: the event with its context features (the user row is implied). */
+/** encode → lookup: the event with its context features (the user row is implied). */
 export interface EncodedEvent {
   event: TrajectoryEvent;
   /**
@@ -32,7 +32,7 @@ export interface RequestSnapshot {
 /** The record's job in the learner. */
 export type LearnerRole = 'score' | 'learn' | 'ignore';
 
-/** sparseLookup → interact → update: the rows an event touches, gathered from the partition's store. */
+/** lookup → score → learn: the rows an event touches, gathered from the partition's store. */
 export interface LookedUpEvent {
   event: TrajectoryEvent;
   role: LearnerRole;
