@@ -33,6 +33,7 @@ export interface PartitionTaskDeps {
   transport: Transport;
   metrics: RuntimeMetrics;
   deadLetterSerde: Serde<DeadLetterRecord>;
+  maxMessageBytes: number;
   openStore(storeName: string, partition: number): Promise<KeyValueStore>;
   now(): number;
   log(message: string): void;

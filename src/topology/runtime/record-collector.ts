@@ -3,7 +3,7 @@ import type { RuntimeMetrics } from '../../metrics.js';
 import type { Topology } from '../topology.js';
 import type { OutputRecord, Producer, SourceRecord } from '../transport/types.js';
 import type { Batch, RecordMeta, Serde } from '../types.js';
-import type { DeadLetterRecord } from './dead-letter.js';
+import { recordBytes, serializeDeadLetter, type DeadLetterRecord } from './dead-letter.js';
 
 export interface RecordCollectorDeps {
   topology: Topology;
@@ -11,6 +11,8 @@ export interface RecordCollectorDeps {
   producer: Producer;
   metrics: RuntimeMetrics;
   deadLetterSerde: Serde<DeadLetterRecord>;
+  /** Largest record (key + value) sent: bigger outputs are dead-lettered, bigger dead letters cut. */
+  maxMessageBytes: number;
   now(): number;
   log(message: string): void;
 }
@@ -57,7 +59,9 @@ export class RecordCollector {
           // Keyed as the input: reuse the input's key bytes instead of re-encoding the string.
           key = this.rawRecord(record.meta.offset)?.key ?? (record.meta.key === null ? null : Buffer.from(record.meta.key));
         }
-        outputs.push({ topic: sink.topic, key, value: sink.serde.serialize(record.value) });
+        const value = sink.serde.serialize(record.value);
+        if (recordBytes(key, value) > this.deps.maxMessageBytes) throw this.oversized(key, value);
+        outputs.push({ topic: sink.topic, key, value });
       } catch (err) {
         this.deadLetter(sink.name, record.meta, err);
       }
@@ -86,8 +90,8 @@ export class RecordCollector {
     };
     this.deps.metrics.deadLettered.inc({ ...this.labels, step: stepName, code });
     this.deps.log(`dead-lettered ${meta.topic}[${meta.partition}]@${meta.offset} at step '${stepName}': ${record.reason}`);
-    const value = this.deps.deadLetterSerde.serialize(record);
-    this.deadLetters.push({ topic: this.deps.topology.deadLetterTopic, key: record.key, value });
+    const { key, value } = serializeDeadLetter(record, this.deps.deadLetterSerde, this.deps.maxMessageBytes);
+    this.deadLetters.push({ topic: this.deps.topology.deadLetterTopic, key, value });
   }
 
   /** Resolves once in-flight outputs drop to `threshold` records or fewer. */
@@ -107,6 +111,12 @@ export class RecordCollector {
   /** Lets the sends in flight settle, delivered or not. */
   async close(): Promise<void> {
     await Promise.allSettled(this.inFlight);
+  }
+
+  private oversized(key: Buffer | null, value: Buffer): AgentrecError {
+    const size = (key?.length ?? 0) + value.length;
+    const limit = this.deps.maxMessageBytes;
+    return new AgentrecError('ENCODE_FAILED', `output of ${size} bytes (key + value) is over maxMessageBytes (${limit}) with framing`);
   }
 
   private send(records: OutputRecord[]): void {

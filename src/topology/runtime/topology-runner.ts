@@ -206,6 +206,7 @@ export class TopologyRunner {
         transport: this.options.transport,
         metrics: this.metrics,
         deadLetterSerde: (this.deadLetterSerde ??= this.options.deadLetterSerde ?? defaultDeadLetterSerde()),
+        maxMessageBytes: this.config.maxMessageBytes,
         openStore: (store, partition) => (this.options.openStore ?? openTaskStore)(this.topology, store, partition, this.config),
         now: this.now,
         log: this.log,

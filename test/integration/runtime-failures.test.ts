@@ -1,0 +1,88 @@
+import { createHash } from 'node:crypto';
+import { afterEach, expect, it } from 'vitest';
+import { decode } from '../../src/operators/decode.js';
+import { jsonSerde } from '../../src/serde/json-serde.js';
+import { defaultDeadLetterSerde } from '../../src/topology/runtime/dead-letter.js';
+import { TopologyRunner, type RunnerOptions } from '../../src/topology/runtime/topology-runner.js';
+import { topology, type Topology } from '../../src/topology/topology.js';
+import { createKafkaTransport, type KafkaTransportOptions } from '../../src/topology/transport/kafka-transport.js';
+import type { SourceRecord, Transport } from '../../src/topology/transport/types.js';
+import { eventually } from '../support/eventually.js';
+import { describeKafka, kafkaBrokers, uniqueName } from '../support/kafka.js';
+
+/** The broker's default message.max.bytes: the largest record batch a topic accepts. */
+const BROKER_MAX_MESSAGE_BYTES = 1_048_588;
+
+interface Click {
+  user: string;
+  n: number;
+}
+
+function clicks(name: string, partitions = 1): Topology {
+  return topology(name)
+    .from('in', { topic: `${name}.in`, partitions })
+    .step(decode('decode', { serde: jsonSerde<Click>() }))
+    .to('out', { topic: `${name}.out`, serde: jsonSerde<Click>() });
+}
+
+async function readAll(transport: Transport, topic: string, partition = 0): Promise<SourceRecord[]> {
+  const records: SourceRecord[] = [];
+  for await (const chunk of transport.readToEnd({ topic, partition })) records.push(...chunk);
+  return records;
+}
+
+describeKafka('runtime failures on the real broker', () => {
+  const transports: Transport[] = [];
+  const runners: TopologyRunner[] = [];
+  /** Errors reported out of band (consumer onError, unhandled rejections); every test expects none. */
+  const failures: unknown[] = [];
+
+  const kafka = (overrides: Partial<KafkaTransportOptions> = {}): Transport => {
+    const transport = createKafkaTransport({ brokers: kafkaBrokers!, onError: (error) => failures.push(error), ...overrides });
+    transports.push(transport);
+    return transport;
+  };
+
+  const runner = (t: Topology, options: Omit<RunnerOptions, 'log'> & { log?: (line: string) => void }): TopologyRunner => {
+    const created = new TopologyRunner(t, { stateBackend: 'memory', commitIntervalMs: 200, log: () => undefined, ...options });
+    runners.push(created);
+    return created;
+  };
+
+  afterEach(async () => {
+    await Promise.allSettled(runners.splice(0).map((r) => r.stop()));
+    await Promise.allSettled(transports.splice(0).map((t) => t.close()));
+    expect(failures.splice(0)).toEqual([]);
+  });
+
+  it('dead-letters an undecodable record just under the broker limit, cut to fit, and keeps going', async () => {
+    const name = uniqueName('rf-big');
+    const t = clicks(name);
+    // The test producer may send what the broker takes; the runner keeps the default limit.
+    const io = kafka({ producer: { librdkafka: { 'message.max.bytes': BROKER_MAX_MESSAGE_BYTES } } });
+    const r = runner(t, { transport: kafka(), groupId: name });
+    r.done.catch((error: unknown) => failures.push(error));
+    await io.ensureTopics(r.topicSpecs());
+    const huge = Buffer.alloc(BROKER_MAX_MESSAGE_BYTES - 2_000, 'x');
+    const click = (n: number) => ({ topic: t.source.topic, key: Buffer.from('u'), value: Buffer.from(JSON.stringify({ user: 'u', n })) });
+    await io.createProducer().send([click(1), { topic: t.source.topic, key: Buffer.from('u'), value: huge }, click(2)]);
+    await r.start();
+
+    await eventually(async () => (await readAll(io, t.sink.topic)).length >= 2, 'both good records', { timeoutMs: 60_000, pollMs: 200 });
+    await eventually(async () => (await readAll(io, t.deadLetterTopic)).length >= 1, 'the dead letter', { timeoutMs: 30_000, pollMs: 200 });
+    const outputs = (await readAll(io, t.sink.topic)).map((record) => jsonSerde<Click>().deserialize(record.value!).n);
+    expect(outputs).toEqual([1, 2]);
+    const [record] = await readAll(io, t.deadLetterTopic);
+    const dead = defaultDeadLetterSerde().deserialize(record.value!);
+    expect(dead).toMatchObject({ step: 'decode', errorCode: 'DECODE_FAILED', sourceOffset: 1 });
+    expect(record.value!.length).toBeLessThanOrEqual(r.config.maxMessageBytes);
+    expect(huge.subarray(0, dead.value!.length).equals(dead.value!)).toBe(true);
+    const sha256 = createHash('sha256').update(huge).digest('hex');
+    expect(dead.reason).toContain(
+      `value cut to fit the dead-letter topic: ${dead.value!.length} of ${huge.length} bytes kept, sha256 ${sha256}`,
+    );
+    // Still running: the next record goes through too.
+    await io.createProducer().send([click(3)]);
+    await eventually(async () => (await readAll(io, t.sink.topic)).length >= 3, 'the record after', { timeoutMs: 30_000, pollMs: 200 });
+  });
+});
