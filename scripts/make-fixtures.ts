@@ -42,10 +42,26 @@ interface Persona {
 }
 
 const PERSONAS: Persona[] = [
-  { name: 'coder', habit: ['read_file', 'write_file', 'run_tests', 'git_commit'], tasks: ['fix the failing test in', 'refactor the parser in', 'add logging to', 'rename the config option in'] },
-  { name: 'analyst', habit: ['sql_query', 'calculator', 'make_chart'], tasks: ['weekly revenue by region from', 'churn rate last quarter in', 'top customers by spend in'] },
-  { name: 'researcher', habit: ['web_search', 'fetch_url', 'web_search', 'fetch_url'], tasks: ['find recent papers about', 'compare the pricing of', 'summarise the release notes of'] },
-  { name: 'planner', habit: ['calendar_lookup', 'send_email'], tasks: ['schedule a review of', 'set up a meeting about', 'invite the team to discuss'] },
+  {
+    name: 'coder',
+    habit: ['read_file', 'write_file', 'run_tests', 'git_commit'],
+    tasks: ['fix the failing test in', 'refactor the parser in', 'add logging to', 'rename the config option in'],
+  },
+  {
+    name: 'analyst',
+    habit: ['sql_query', 'calculator', 'make_chart'],
+    tasks: ['weekly revenue by region from', 'churn rate last quarter in', 'top customers by spend in'],
+  },
+  {
+    name: 'researcher',
+    habit: ['web_search', 'fetch_url', 'web_search', 'fetch_url'],
+    tasks: ['find recent papers about', 'compare the pricing of', 'summarise the release notes of'],
+  },
+  {
+    name: 'planner',
+    habit: ['calendar_lookup', 'send_email'],
+    tasks: ['schedule a review of', 'set up a meeting about', 'invite the team to discuss'],
+  },
 ];
 const SUBJECTS = ['billing', 'search', 'auth', 'ingest', 'reports', 'mobile'];
 const ERRORS = [
@@ -58,7 +74,11 @@ const ERRORS = [
 function chatTranscripts(): string {
   const rnd = random(20260101);
   const pick = <T>(items: readonly T[]) => items[Math.floor(rnd() * items.length)];
-  const users = Array.from({ length: 40 }, (_, u) => ({ id: `u${String(u).padStart(2, '0')}`, persona: PERSONAS[u % PERSONAS.length], habitual: u % 5 !== 4 }));
+  const users = Array.from({ length: 40 }, (_, u) => ({
+    id: `u${String(u).padStart(2, '0')}`,
+    persona: PERSONAS[u % PERSONAS.length],
+    habitual: u % 5 !== 4,
+  }));
   const lines: string[] = [];
   let clock = Date.UTC(2026, 2, 2, 8);
   for (let s = 0; s < 260; s++) {
@@ -67,7 +87,10 @@ function chatTranscripts(): string {
     const start = clock;
     const subject = pick(SUBJECTS);
     const task = `${pick(user.persona.tasks)} ${subject}`;
-    const messages: Record<string, unknown>[] = [{ role: 'system', content: 'You are a helpful agent with tools.' }, { role: 'user', content: `Please ${task}.` }];
+    const messages: Record<string, unknown>[] = [
+      { role: 'system', content: 'You are a helpful agent with tools.' },
+      { role: 'user', content: `Please ${task}.` },
+    ];
     const calls = 2 + Math.floor(rnd() * (user.persona.habit.length + 1));
     let step = 0;
     for (let c = 0; c < calls; c++) {
@@ -75,17 +98,30 @@ function chatTranscripts(): string {
       const habitual = user.habitual && rnd() < 0.85;
       const tool = habitual ? user.persona.habit[step % user.persona.habit.length] : pick(Object.keys(TOOLS));
       const id = `call_${s}_${c}`;
-      messages.push({ role: 'assistant', content: c === 0 ? `I will start with ${subject}.` : null, tool_calls: [{ id, type: 'function', function: { name: tool, arguments: JSON.stringify({ target: subject, step: c }) } }] });
+      messages.push({
+        role: 'assistant',
+        content: c === 0 ? `I will start with ${subject}.` : null,
+        tool_calls: [{ id, type: 'function', function: { name: tool, arguments: JSON.stringify({ target: subject, step: c }) } }],
+      });
       const failed = rnd() < 0.12;
       messages.push({ role: 'tool', tool_call_id: id, content: failed ? pick(ERRORS)() : `ok: ${tool} done for ${subject}` });
       // After an error the habit is to retry the same tool; otherwise move on.
       if (!failed) step++;
-      if (rnd() < 0.15) messages.push({ role: 'user', content: pick(['Also check the edge cases.', 'Make it shorter.', 'Use the staging data.', 'Thanks, continue.']) });
+      if (rnd() < 0.15)
+        messages.push({
+          role: 'user',
+          content: pick(['Also check the edge cases.', 'Make it shorter.', 'Use the staging data.', 'Thanks, continue.']),
+        });
     }
     messages.push({ role: 'assistant', content: `Done: ${task}.` });
     // Message times on two thirds of the sessions; the rest are spaced one second apart from created_at on import.
     if (s % 3 !== 2) messages.forEach((m, i) => (m.timestamp = new Date(start + i * 7000).toISOString()));
-    const session: Record<string, unknown> = { id: `s${String(s).padStart(4, '0')}`, created_at: new Date(start).toISOString(), metadata: { user_id: user.id, persona: user.persona.name }, messages };
+    const session: Record<string, unknown> = {
+      id: `s${String(s).padStart(4, '0')}`,
+      created_at: new Date(start).toISOString(),
+      metadata: { user_id: user.id, persona: user.persona.name },
+      messages,
+    };
     // Half of the sessions declare their tools (the persona's plus two others).
     if (s % 2 === 0) {
       const declared = [...new Set([...user.persona.habit, pick(Object.keys(TOOLS)), pick(Object.keys(TOOLS))])].sort();

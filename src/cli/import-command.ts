@@ -111,7 +111,8 @@ export async function importCommand(argv: string[]): Promise<number> {
       );
       result = chat;
       const s = chat.stats;
-      details = `; ${s.toolCalls} tool calls, ${s.toolErrors} tool errors, ${s.rewards} rewards` +
+      details =
+        `; ${s.toolCalls} tool calls, ${s.toolErrors} tool errors, ${s.rewards} rewards` +
         (s.rewardsWithoutToolCall ? ` (${s.rewardsWithoutToolCall} dropped: no tool call)` : '');
     } else {
       result = await importRatings(
@@ -151,15 +152,24 @@ function inputKind(file: string, explicit: string | undefined): 'chat' | 'rating
   throw new ConfigError('--kind', `cannot tell whether '${file}' holds chat transcripts or ratings; say --kind chat or --kind ratings`);
 }
 
-function openSink(values: { out?: string; 'out-format'?: string; topic?: string; brokers?: string; partitions?: string }): { sink: EventSink; transport?: Transport } {
-  if ((values.out === undefined) === (values.topic === undefined)) throw new ConfigError('--out', 'give exactly one of --out <file> and --topic <topic>');
+function openSink(values: { out?: string; 'out-format'?: string; topic?: string; brokers?: string; partitions?: string }): {
+  sink: EventSink;
+  transport?: Transport;
+} {
+  if ((values.out === undefined) === (values.topic === undefined))
+    throw new ConfigError('--out', 'give exactly one of --out <file> and --topic <topic>');
   if (values.out !== undefined) return { sink: fileSink(values.out, eventFileFormat(values.out, values['out-format'], '--out-format')) };
   const brokers = values.brokers ?? process.env.AGENTREC_BROKERS;
   if (!brokers) {
-    throw new ConfigError('--brokers', 'a --topic needs Kafka brokers (--brokers or AGENTREC_BROKERS); the embedded log lives inside one process, so write a file and `agentrec replay` it instead');
+    throw new ConfigError(
+      '--brokers',
+      'a --topic needs Kafka brokers (--brokers or AGENTREC_BROKERS); the embedded log lives inside one process, ' +
+        'so write a file and `agentrec replay` it instead',
+    );
   }
   const partitions = optionalNumber('--partitions', values.partitions) ?? 4;
-  if (!Number.isInteger(partitions) || partitions < 1) throw new ConfigError('--partitions', `must be a positive integer, got ${partitions}`);
+  if (!Number.isInteger(partitions) || partitions < 1)
+    throw new ConfigError('--partitions', `must be a positive integer, got ${partitions}`);
   const transport = createKafkaTransport({ brokers });
   return { sink: transportSink({ transport, topic: values.topic!, partitions }), transport };
 }

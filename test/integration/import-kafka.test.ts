@@ -17,15 +17,47 @@ describeKafka('agentrec import → Kafka', () => {
   it('produces every good line as Avro keyed by user, the same events a file import gives, and reports the bad line', async () => {
     const file = join(dir, 'chats.jsonl');
     const session = (id: string, user: string, tool: string) =>
-      JSON.stringify({ id, metadata: { user_id: user }, reward: 1, messages: [{ role: 'user', content: 'go' }, { role: 'assistant', tool_calls: [{ id: 'c', function: { name: tool } }] }, { role: 'tool', tool_call_id: 'c', content: 'Error: boom' }] });
-    writeFileSync(file, [session('s1', 'alice', 'search'), '{oops', session('s2', 'bob', 'run'), session('s3', 'alice', 'run')].join('\n') + '\n');
+      JSON.stringify({
+        id,
+        metadata: { user_id: user },
+        reward: 1,
+        messages: [
+          { role: 'user', content: 'go' },
+          { role: 'assistant', tool_calls: [{ id: 'c', function: { name: tool } }] },
+          { role: 'tool', tool_call_id: 'c', content: 'Error: boom' },
+        ],
+      });
+    writeFileSync(
+      file,
+      [session('s1', 'alice', 'search'), '{oops', session('s2', 'bob', 'run'), session('s3', 'alice', 'run')].join('\n') + '\n',
+    );
     const topic = uniqueName('import');
-    const cli = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'import', file, '--user-path', 'metadata.user_id', '--topic', topic, '--brokers', kafkaBrokers!, '--partitions', '2'], {
-      encoding: 'utf8',
-      timeout: 90_000,
-    });
+    const cli = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'src/cli.ts',
+        'import',
+        file,
+        '--user-path',
+        'metadata.user_id',
+        '--topic',
+        topic,
+        '--brokers',
+        kafkaBrokers!,
+        '--partitions',
+        '2',
+      ],
+      {
+        encoding: 'utf8',
+        timeout: 90_000,
+      },
+    );
     expect(cli.stderr).toContain('chats.jsonl:2: not JSON');
-    expect(cli.stderr).toMatch(/4 sessions read \(1 bad\), 18 events written to Kafka topic import-\w+; 3 tool calls, 3 tool errors, 3 rewards/);
+    expect(cli.stderr).toMatch(
+      /4 sessions read \(1 bad\), 18 events written to Kafka topic import-\w+; 3 tool calls, 3 tool errors, 3 rewards/,
+    );
     expect(cli.status).toBe(0);
 
     const expected = memorySink();

@@ -24,7 +24,11 @@ export function frame(record: Buffer): Buffer {
 /** The records of a stream, with their 1-based index; a truncated tail is an error naming its index. */
 export function* unframe(bytes: Buffer, name: string): Generator<{ index: number; record: Buffer }> {
   if (bytes.length >= 4 && bytes.toString('latin1', 0, 4) === 'Obj\x01') {
-    throw new InputLineError(name, 1, 'this is an Avro object container file; replay reads Avro event streams (length-prefixed single-object records)');
+    throw new InputLineError(
+      name,
+      1,
+      'this is an Avro object container file; replay reads Avro event streams (length-prefixed single-object records)',
+    );
   }
   let at = 0;
   for (let index = 1; at < bytes.length; index++) {
@@ -39,7 +43,8 @@ export function* unframe(bytes: Buffer, name: string): Generator<{ index: number
       if (scale > 2 ** 49) throw new InputLineError(name, index, 'record length is not a valid varint');
     }
     const length = zigzag / 2;
-    if (!Number.isInteger(length) || at + length > bytes.length) throw new InputLineError(name, index, `record of ${length} bytes runs past the end of the file`);
+    if (!Number.isInteger(length) || at + length > bytes.length)
+      throw new InputLineError(name, index, `record of ${length} bytes runs past the end of the file`);
     yield { index, record: bytes.subarray(at, at + length) };
     at += length;
   }

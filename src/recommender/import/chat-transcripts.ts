@@ -89,7 +89,8 @@ export class ChatTranscriptMapper {
     const threshold = options.rewardThreshold ?? 0.5;
     if (!Number.isFinite(threshold)) throw new ConfigError('--reward-threshold', `must be a number, got ${threshold}`);
     const rewardSignal = options.rewardSignal ?? 'binary';
-    if (rewardSignal !== 'binary' && rewardSignal !== 'rating') throw new ConfigError('--reward-signal', `must be 'binary' or 'rating', got '${String(rewardSignal)}'`);
+    if (rewardSignal !== 'binary' && rewardSignal !== 'rating')
+      throw new ConfigError('--reward-signal', `must be 'binary' or 'rating', got '${String(rewardSignal)}'`);
     this.options = {
       user: compileJsonPath(options.userPath ?? 'user_id', '--user-path'),
       session: compileJsonPath(options.sessionPath ?? 'id', '--session-path'),
@@ -114,7 +115,8 @@ export class ChatTranscriptMapper {
     const o = this.options;
     const messages = (session as Record<string, unknown>).messages;
     if (!Array.isArray(messages)) return fail('must be an array of chat messages', 'messages');
-    const userId = scalarString(o.user.get(session)) ?? fail(`no user id (a string or number) at '${o.user.source}'; set --user-path`, o.user.source);
+    const userId =
+      scalarString(o.user.get(session)) ?? fail(`no user id (a string or number) at '${o.user.source}'; set --user-path`, o.user.source);
     const sessionId = scalarString(o.session.get(session)) ?? `${file}:${line}`;
     const declared = declaredTools(o.tools.get(session), o.tools.source, fail);
     const sessionStart = parseTimestamp(o.time.get(session));
@@ -153,7 +155,8 @@ export class ChatTranscriptMapper {
       if (message === null || typeof message !== 'object') return fail('must be a message object', at);
       const m = message as Record<string, unknown>;
       const role = m.role;
-      if (typeof role !== 'string' || !ROLES.has(role)) return fail(`role must be one of system, user, assistant, tool; got ${JSON.stringify(role)}`, `${at}.role`);
+      if (typeof role !== 'string' || !ROLES.has(role))
+        return fail(`role must be one of system, user, assistant, tool; got ${JSON.stringify(role)}`, `${at}.role`);
       // Message time, kept non-decreasing within the session so sorting by time keeps its order.
       const stamped = parseTimestamp(o.messageTime.get(m));
       const base = sessionStart ?? this.syntheticClock;
@@ -169,7 +172,8 @@ export class ChatTranscriptMapper {
       if (role === 'tool') {
         const callId = m.tool_call_id;
         const call = typeof callId === 'string' ? calls.get(callId) : undefined;
-        if (!call) return fail(`answers no earlier tool call of this session (tool_call_id ${JSON.stringify(callId)})`, `${at}.tool_call_id`);
+        if (!call)
+          return fail(`answers no earlier tool call of this session (tool_call_id ${JSON.stringify(callId)})`, `${at}.tool_call_id`);
         const errorType = o.detectError(content);
         if (errorType) this.stats.toolErrors++;
         push('TOOL_RESULT', { requestId: call.requestId, tool: call.tool, errorType, text: clip(content, o.resultChars) });
@@ -194,7 +198,8 @@ export class ChatTranscriptMapper {
         const context = clipFromEnd(conversation.join('\n'), o.contextChars);
         push('REQUEST', { requestId, text: context || null, candidates });
         push('FEEDBACK', { requestId, feedback: { signal: 'CHOSEN', value: 1, actionId: tool } });
-        const args = typeof call.function?.arguments === 'string' ? call.function.arguments : JSON.stringify(call.function?.arguments ?? null);
+        const args =
+          typeof call.function?.arguments === 'string' ? call.function.arguments : JSON.stringify(call.function?.arguments ?? null);
         push('TOOL_CALL', { requestId, tool, text: clip(args, o.resultChars) });
         calls.set(callId, { requestId, tool });
         lastRequest = { requestId, tool };
@@ -259,7 +264,9 @@ function textOf(content: unknown, field: string, fail: (message: string, field?:
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) {
     return content
-      .map((part) => (typeof part === 'string' ? part : typeof (part as { text?: unknown })?.text === 'string' ? (part as { text: string }).text : ''))
+      .map((part) =>
+        typeof part === 'string' ? part : typeof (part as { text?: unknown })?.text === 'string' ? (part as { text: string }).text : '',
+      )
       .filter(Boolean)
       .join('\n');
   }

@@ -14,7 +14,9 @@ export function fileSink(file: string, format: EventFileFormat): EventSink {
   return {
     description: `${basename(file)} (${format === 'avro' ? 'Avro event stream' : 'JSONL'})`,
     async write(events) {
-      const chunk = serde ? Buffer.concat(events.map((e) => frame(serde.serialize(e)))) : events.map((e) => JSON.stringify(e) + '\n').join('');
+      const chunk = serde
+        ? Buffer.concat(events.map((e) => frame(serde.serialize(e))))
+        : events.map((e) => JSON.stringify(e) + '\n').join('');
       if (!stream.write(chunk)) await drained(stream);
     },
     close() {

@@ -44,7 +44,12 @@ export async function importChatTranscripts(
 }
 
 /** Imports a ratings file (CSV/TSV): REQUEST + RATING per data line. */
-export async function importRatings(file: string, options: RatingsOptions, sink: EventSink, hooks: ImportHooks = {}): Promise<ImportResult> {
+export async function importRatings(
+  file: string,
+  options: RatingsOptions,
+  sink: EventSink,
+  hooks: ImportHooks = {},
+): Promise<ImportResult> {
   const mapper = new RatingsMapper(file, options);
   const name = basename(file);
   const writer = new BatchedWriter(sink, hooks);

@@ -36,7 +36,7 @@ async function firstNonBlank(file: string): Promise<string | undefined> {
   const handle = await open(file, 'r');
   try {
     const buffer = Buffer.alloc(4096);
-    for (let position = 0; ; ) {
+    for (let position = 0; ;) {
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
       if (bytesRead === 0) return undefined;
       const text = buffer.toString('utf8', 0, bytesRead).trimStart();

@@ -58,7 +58,10 @@ export class RatingsMapper {
     const fields = splitDelimited(line, this.delimiter);
     const field = (index: number, what: string) => {
       const value = fields[index]?.trim();
-      if (value === undefined || value === '') throw new InputLineError(name, lineNumber, `no ${what} in column ${index + 1} (${fields.length} fields on the line)`, { field: what });
+      if (value === undefined || value === '')
+        throw new InputLineError(name, lineNumber, `no ${what} in column ${index + 1} (${fields.length} fields on the line)`, {
+          field: what,
+        });
       return value;
     };
     const userId = field(columns.user, 'user');
@@ -70,9 +73,13 @@ export class RatingsMapper {
     const hasTime = columns.time !== undefined && (columns.timeRequired || (fields[columns.time]?.trim() ?? '') !== '');
     if (columns.time !== undefined && hasTime) {
       const timeText = field(columns.time, 'timestamp');
-      eventTime = parseTimestamp(timeText) ?? (() => {
-        throw new InputLineError(name, lineNumber, `timestamp '${timeText}' is neither epoch seconds/milliseconds nor an ISO-8601 time`, { field: 'timestamp' });
-      })();
+      eventTime =
+        parseTimestamp(timeText) ??
+        (() => {
+          throw new InputLineError(name, lineNumber, `timestamp '${timeText}' is neither epoch seconds/milliseconds nor an ISO-8601 time`, {
+            field: 'timestamp',
+          });
+        })();
     }
     const requestId = `${name}:${lineNumber}`;
     const base = {
@@ -91,8 +98,20 @@ export class RatingsMapper {
       attributes: {},
     };
     return [
-      { ...base, eventId: `${requestId}/request`, kind: 'REQUEST', candidates: [{ actionId: item, tool: null, text: null }], feedback: null },
-      { ...base, eventId: `${requestId}/rating`, kind: 'FEEDBACK', candidates: [], feedback: { signal: 'RATING', value: rating, actionId: item } },
+      {
+        ...base,
+        eventId: `${requestId}/request`,
+        kind: 'REQUEST',
+        candidates: [{ actionId: item, tool: null, text: null }],
+        feedback: null,
+      },
+      {
+        ...base,
+        eventId: `${requestId}/rating`,
+        kind: 'FEEDBACK',
+        candidates: [],
+        feedback: { signal: 'RATING', value: rating, actionId: item },
+      },
     ];
   }
 

@@ -80,6 +80,9 @@ function errorTypeOf(value: unknown): string | undefined {
 /** Exact-key ids stay short and free of spaces. */
 function normalise(type: string | undefined): string | undefined {
   if (!type) return undefined;
-  const cleaned = type.trim().replace(/[^\w.-]+/g, '_').slice(0, 64);
+  const cleaned = type
+    .trim()
+    .replace(/[^\w.-]+/g, '_')
+    .slice(0, 64);
   return cleaned || undefined;
 }

@@ -27,11 +27,19 @@ const SESSIONS = [
     id: 'a',
     metadata: { user_id: 'alice' },
     reward: 0.9,
-    tools: [{ type: 'function', function: { name: 'search', description: 'Search docs' } }, { type: 'function', function: { name: 'run' } }],
+    tools: [
+      { type: 'function', function: { name: 'search', description: 'Search docs' } },
+      { type: 'function', function: { name: 'run' } },
+    ],
     messages: [
       { role: 'system', content: 'be brief', timestamp: '2026-03-01T10:00:00Z' },
       { role: 'user', content: 'find the api', timestamp: '2026-03-01T10:00:01Z' },
-      { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'search', arguments: '{"q":"api"}' } }], timestamp: '2026-03-01T10:00:02Z' },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [{ id: 'c1', type: 'function', function: { name: 'search', arguments: '{"q":"api"}' } }],
+        timestamp: '2026-03-01T10:00:02Z',
+      },
       { role: 'tool', tool_call_id: 'c1', content: '{"error": {"type": "RateLimit"}}', timestamp: '2026-03-01T10:00:03Z' },
       { role: 'user', content: 'try again', timestamp: '2026-03-01T10:00:04Z' },
     ],
@@ -47,7 +55,9 @@ const SESSIONS = [
   },
 ];
 
-function event(fields: Partial<TrajectoryEvent> & Pick<TrajectoryEvent, 'eventId' | 'kind' | 'userId' | 'sessionId' | 'eventTime'>): TrajectoryEvent {
+function event(
+  fields: Partial<TrajectoryEvent> & Pick<TrajectoryEvent, 'eventId' | 'kind' | 'userId' | 'sessionId' | 'eventTime'>,
+): TrajectoryEvent {
   return {
     requestId: null,
     tool: null,
@@ -70,13 +80,24 @@ describe('chat transcripts → trajectory events', () => {
     const file = write('two.json', JSON.stringify(SESSIONS, null, 2));
     const sink = memorySink();
     const result = await importChatTranscripts(file, { userPath: 'metadata.user_id' }, sink);
-    expect(result).toMatchObject({ records: 2, badLines: 0, stats: { sessions: 2, toolCalls: 2, toolErrors: 1, rewards: 1, rewardsWithoutToolCall: 0 } });
+    expect(result).toMatchObject({
+      records: 2,
+      badLines: 0,
+      stats: { sessions: 2, toolCalls: 2, toolErrors: 1, rewards: 1, rewardsWithoutToolCall: 0 },
+    });
     const a = { userId: 'alice', sessionId: 'a' };
     const b = { userId: '7', sessionId: 'b' };
     // Session b has no times: the synthetic clock runs a minute past the latest time seen (a's last message).
     const synthetic = T + 4000 + 60_000;
     expect(sink.events).toEqual([
-      event({ ...a, eventId: 'a:0', kind: 'AGENT_RESPONSE', eventTime: T + 1000, text: 'find the api', attributes: { role: 'user', turn: 'first' } }),
+      event({
+        ...a,
+        eventId: 'a:0',
+        kind: 'AGENT_RESPONSE',
+        eventTime: T + 1000,
+        text: 'find the api',
+        attributes: { role: 'user', turn: 'first' },
+      }),
       event({
         ...a,
         eventId: 'a:1',
@@ -89,13 +110,51 @@ describe('chat transcripts → trajectory events', () => {
           { actionId: 'run', tool: 'run', text: null },
         ],
       }),
-      event({ ...a, eventId: 'a:2', kind: 'FEEDBACK', eventTime: T + 2000, requestId: 'a:c1', feedback: { signal: 'CHOSEN', value: 1, actionId: 'search' } }),
+      event({
+        ...a,
+        eventId: 'a:2',
+        kind: 'FEEDBACK',
+        eventTime: T + 2000,
+        requestId: 'a:c1',
+        feedback: { signal: 'CHOSEN', value: 1, actionId: 'search' },
+      }),
       event({ ...a, eventId: 'a:3', kind: 'TOOL_CALL', eventTime: T + 2000, requestId: 'a:c1', tool: 'search', text: '{"q":"api"}' }),
-      event({ ...a, eventId: 'a:4', kind: 'TOOL_RESULT', eventTime: T + 3000, requestId: 'a:c1', tool: 'search', errorType: 'RateLimit', text: '{"error": {"type": "RateLimit"}}' }),
-      event({ ...a, eventId: 'a:5', kind: 'AGENT_RESPONSE', eventTime: T + 4000, text: 'try again', attributes: { role: 'user', turn: 'follow-up' } }),
-      event({ ...a, eventId: 'a:6', kind: 'FEEDBACK', eventTime: T + 4000, requestId: 'a:c1', feedback: { signal: 'ACCEPT', value: 1, actionId: 'search' }, attributes: { reward: '0.9' } }),
+      event({
+        ...a,
+        eventId: 'a:4',
+        kind: 'TOOL_RESULT',
+        eventTime: T + 3000,
+        requestId: 'a:c1',
+        tool: 'search',
+        errorType: 'RateLimit',
+        text: '{"error": {"type": "RateLimit"}}',
+      }),
+      event({
+        ...a,
+        eventId: 'a:5',
+        kind: 'AGENT_RESPONSE',
+        eventTime: T + 4000,
+        text: 'try again',
+        attributes: { role: 'user', turn: 'follow-up' },
+      }),
+      event({
+        ...a,
+        eventId: 'a:6',
+        kind: 'FEEDBACK',
+        eventTime: T + 4000,
+        requestId: 'a:c1',
+        feedback: { signal: 'ACCEPT', value: 1, actionId: 'search' },
+        attributes: { reward: '0.9' },
+      }),
       // One second per message; no declared tools: every tool seen so far.
-      event({ ...b, eventId: 'b:0', kind: 'AGENT_RESPONSE', eventTime: synthetic, text: 'run it', attributes: { role: 'user', turn: 'first' } }),
+      event({
+        ...b,
+        eventId: 'b:0',
+        kind: 'AGENT_RESPONSE',
+        eventTime: synthetic,
+        text: 'run it',
+        attributes: { role: 'user', turn: 'first' },
+      }),
       event({ ...b, eventId: 'b:1', kind: 'AGENT_RESPONSE', eventTime: synthetic + 1000, text: 'ok', attributes: { role: 'assistant' } }),
       event({
         ...b,
@@ -109,7 +168,14 @@ describe('chat transcripts → trajectory events', () => {
           { actionId: 'run', tool: 'run', text: null },
         ],
       }),
-      event({ ...b, eventId: 'b:3', kind: 'FEEDBACK', eventTime: synthetic + 1000, requestId: 'b:x', feedback: { signal: 'CHOSEN', value: 1, actionId: 'run' } }),
+      event({
+        ...b,
+        eventId: 'b:3',
+        kind: 'FEEDBACK',
+        eventTime: synthetic + 1000,
+        requestId: 'b:x',
+        feedback: { signal: 'CHOSEN', value: 1, actionId: 'run' },
+      }),
       event({ ...b, eventId: 'b:4', kind: 'TOOL_CALL', eventTime: synthetic + 1000, requestId: 'b:x', tool: 'run', text: '{"n":1}' }),
       event({ ...b, eventId: 'b:5', kind: 'TOOL_RESULT', eventTime: synthetic + 2000, requestId: 'b:x', tool: 'run', text: 'done' }),
     ]);
@@ -128,7 +194,8 @@ describe('chat transcripts → trajectory events', () => {
   });
 
   it('keeps the good lines of a file with bad ones, naming file and line of each bad one', async () => {
-    const good = (id: string) => JSON.stringify({ id, user_id: 'u', messages: [{ role: 'assistant', tool_calls: [{ id: 'c', function: { name: 'search' } }] }] });
+    const good = (id: string) =>
+      JSON.stringify({ id, user_id: 'u', messages: [{ role: 'assistant', tool_calls: [{ id: 'c', function: { name: 'search' } }] }] });
     const file = write(
       'mixed.jsonl',
       [
@@ -149,7 +216,9 @@ describe('chat transcripts → trajectory events', () => {
       expect.stringMatching(/^\[INPUT_INVALID\] .*mixed\.jsonl:2: not JSON/),
       expect.stringContaining("mixed.jsonl:4: user_id: no user id (a string or number) at 'user_id'; set --user-path"),
       expect.stringContaining('mixed.jsonl:5: messages[0].role: role must be one of system, user, assistant, tool; got "robot"'),
-      expect.stringContaining('mixed.jsonl:6: messages[0].tool_call_id: answers no earlier tool call of this session (tool_call_id "nope")'),
+      expect.stringContaining(
+        'mixed.jsonl:6: messages[0].tool_call_id: answers no earlier tool call of this session (tool_call_id "nope")',
+      ),
     ]);
     expect(errors.map((e) => [e.file, e.line, e.code])).toEqual([
       ['mixed.jsonl', 2, 'INPUT_INVALID'],
@@ -161,7 +230,16 @@ describe('chat transcripts → trajectory events', () => {
   });
 
   it('names the line where a bad element of a JSON array starts', async () => {
-    const file = write('array.json', '[\n  {"id": "a", "user_id": "u", "messages": []},\n  {"id": "b", "messages": []},\n  {"id": "c", "user_id": "u", "messages": []}\n]\n');
+    const file = write(
+      'array.json',
+      [
+        '[',
+        '  {"id": "a", "user_id": "u", "messages": []},',
+        '  {"id": "b", "messages": []},',
+        '  {"id": "c", "user_id": "u", "messages": []}',
+        ']',
+      ].join('\n'),
+    );
     const errors: InputLineError[] = [];
     const result = await importChatTranscripts(file, {}, memorySink(), { onBadLine: (e) => errors.push(e) });
     expect(result).toMatchObject({ records: 3, badLines: 1 });
@@ -170,7 +248,11 @@ describe('chat transcripts → trajectory events', () => {
 
   it('turns a session reward into a RATING when asked, and refuses bad options naming the flag', () => {
     const mapper = new ChatTranscriptMapper({ rewardSignal: 'rating' });
-    const events = mapper.map({ user_id: 'u', reward: '4', messages: [{ role: 'assistant', tool_calls: [{ id: 'c', function: { name: 't' } }] }] }, 'f.jsonl', 1);
+    const events = mapper.map(
+      { user_id: 'u', reward: '4', messages: [{ role: 'assistant', tool_calls: [{ id: 'c', function: { name: 't' } }] }] },
+      'f.jsonl',
+      1,
+    );
     expect(events.at(-1)?.feedback).toEqual({ signal: 'RATING', value: 4, actionId: 't' });
     expect(() => new ChatTranscriptMapper({ userPath: 'a..b' })).toThrow(/--user-path: 'a\.\.b' is not a JSON path/);
     expect(() => new ChatTranscriptMapper({ contextChars: 0 })).toThrow(/--context-chars: must be a positive integer/);
