@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { importCommand } from './cli/import-command.js';
+import { replayCommand } from './cli/replay-command.js';
 import { AgentrecError, ConfigError, errorMessage } from './errors.js';
 import { renderTopology, type DescribeFormat } from './topology/describe.js';
 import { tuningHint } from './topology/runtime/node-flags.js';
@@ -20,6 +21,7 @@ usage:
   agentrec run <topology-file> [options]       run a topology (embedded log unless --brokers)
   agentrec describe <topology-file> [--format text|json|mermaid]
   agentrec import <file> [options]             chat transcripts or ratings → trajectory events (--help)
+  agentrec replay <file> [options]             prequential evaluation: model vs baselines over a file (--help)
 
 run options (environment variable in brackets):
   --brokers <host:port,...>   Kafka bootstrap servers [AGENTREC_BROKERS]; omit for the embedded log
@@ -37,6 +39,7 @@ run options (environment variable in brackets):
 async function main(argv: string[]): Promise<number> {
   // Subcommands with their own options parse them themselves.
   if (argv[0] === 'import') return importCommand(argv.slice(1));
+  if (argv[0] === 'replay') return replayCommand(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

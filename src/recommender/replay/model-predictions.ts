@@ -1,0 +1,29 @@
+import type { ScoreRecord, TrajectoryEvent } from '../records.js';
+import type { CandidatePredictions } from './baselines/baseline.js';
+
+/** How the model's regression score maps back to stars: it learns towards (stars − center) · scale. */
+export interface RatingCalibration {
+  center: number;
+  scale: number;
+}
+
+/**
+ * The model's predictions for a request, from the score record it emitted when it scored the
+ * request: scores in the request's candidate order (a candidate the record lacks ranks last),
+ * the acceptance probability as the logistic of the score (the learner's logistic loss reads the
+ * score as a logit), and the rating as score / scale + center.
+ */
+export function modelPredictions(
+  scored: ScoreRecord['candidates'],
+  request: TrajectoryEvent,
+  rating: RatingCalibration,
+): CandidatePredictions {
+  const byAction = new Map<string, number>();
+  for (const c of scored) byAction.set(c.actionId, c.score);
+  const scores = request.candidates.map((c) => byAction.get(c.actionId) ?? -Infinity);
+  return {
+    scores,
+    probabilities: scores.map((s) => 1 / (1 + Math.exp(-s))),
+    ratings: scores.map((s) => s / rating.scale + rating.center),
+  };
+}

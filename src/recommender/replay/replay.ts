@@ -1,0 +1,175 @@
+import { ConfigError } from '../../errors.js';
+import { TopologyTestDriver } from '../../topology/test-driver.js';
+import type { Topology } from '../../topology/topology.js';
+import type { ScoreRecord, TrajectoryEvent } from '../records.js';
+import type { Baseline, CandidatePredictions } from './baselines/baseline.js';
+import { GlobalPopularity, MarkovChain, RunningMean, UserItemBias, UserPopularity } from './baselines/index.js';
+import { Evaluator, type RatingRange, type WindowSummary } from './evaluator.js';
+import type { MetricSummary } from './metrics.js';
+import { modelPredictions, type RatingCalibration } from './model-predictions.js';
+import type { ReplayEvent } from './read-events.js';
+
+export interface ReplayOptions {
+  topology: Topology;
+  events: ReplayEvent[];
+  /** How the model's rating scores map to stars (default center 3, scale 1: the model's defaults). */
+  rating?: Partial<RatingCalibration>;
+  /** Rating range predictions are clipped to; default the range of the ratings in the events. */
+  ratingRange?: RatingRange;
+  /** Event-time window of the per-window metrics, ms; default a tenth of the replay's time span. */
+  windowMs?: number;
+  /** Events fed to the topology between two reads of its scores (default 10000; only the cost of reading changes). */
+  batchEvents?: number;
+  /** Most records one pipeline batch holds (the test driver's maxBatch; default the transport's). */
+  maxBatch?: number;
+  /**
+   * How long a request waits for its feedback (default 6 h, the agent-recommender's request TTL):
+   * older requests' predictions are dropped, so memory stays bounded on long replays. Feedback
+   * after that is counted as `expiredRequest` and not judged.
+   */
+  requestTtlMs?: number;
+  /** Replaces the default baselines (popularity, per-user popularity, Markov, running mean, user + item bias). */
+  baselines?: Baseline[];
+  /** Called after every batch with the events replayed so far. */
+  onProgress?(replayed: number, total: number): void;
+}
+
+export interface ReplayResult {
+  /** The topology's name: the model's key among the predictors. */
+  model: string;
+  predictors: string[];
+  events: number;
+  feedback: { evaluated: number; unknownRequest: number; expiredRequest: number; noScoreRecord: number; actionNotCandidate: number };
+  deadLettered: number;
+  ratingRange: RatingRange | null;
+  rating: RatingCalibration;
+  windowMs: number;
+  overall: Record<string, MetricSummary>;
+  bySource: Record<string, Record<string, MetricSummary>>;
+  windows: WindowSummary[];
+  seconds: number;
+}
+
+/**
+ * Replays events through a topology in event-time order (a stable sort: ties keep file order)
+ * on the in-process test driver, and scores the model against baselines prequentially. The
+ * topology scores a REQUEST when it arrives and learns from its FEEDBACK later — within one
+ * pipeline batch too, scoring runs before learning — so the score record a feedback is judged by
+ * was always produced before the model learned from that feedback, however the events were
+ * batched. Baselines predict at each REQUEST and learn at each FEEDBACK over the same sequence.
+ * Feedback whose request is not in the events, or that the model emitted no score for, is
+ * counted and not judged for any predictor (all are judged on the same events).
+ */
+export async function replay(options: ReplayOptions): Promise<ReplayResult> {
+  const started = performance.now();
+  const rating: RatingCalibration = { center: options.rating?.center ?? 3, scale: options.rating?.scale ?? 1 };
+  if (!Number.isFinite(rating.center)) throw new ConfigError('--rating-center', `must be a finite number, got ${rating.center}`);
+  if (!(rating.scale > 0) || !Number.isFinite(rating.scale))
+    throw new ConfigError('--rating-scale', `must be a finite number > 0, got ${rating.scale}`);
+  const batchEvents = options.batchEvents ?? 10_000;
+  if (!Number.isInteger(batchEvents) || batchEvents < 1) throw new ConfigError('--batch', `must be a positive integer, got ${batchEvents}`);
+  // Array.prototype.sort is stable: events at the same time keep their file order.
+  const sorted = [...options.events].sort((a, b) => a.event.eventTime - b.event.eventTime);
+  const first = sorted[0]?.event.eventTime ?? 0;
+  const span = sorted.length ? sorted[sorted.length - 1].event.eventTime - first : 0;
+  const windowMs = options.windowMs ?? Math.max(1, Math.ceil((span + 1) / 10));
+  if (!(windowMs > 0) || !Number.isFinite(windowMs)) throw new ConfigError('--window', `must be a positive duration, got ${windowMs}`);
+  const ratingRange = options.ratingRange ?? observedRatingRange(sorted);
+  const baselines = options.baselines ?? defaultBaselines(rating.center);
+  const model = options.topology.name;
+  const predictors = [model, ...baselines.map((b) => b.name)];
+  const evaluator = new Evaluator(predictors, ratingRange ?? { min: -Infinity, max: Infinity }, first, windowMs);
+  const feedback = { evaluated: 0, unknownRequest: 0, expiredRequest: 0, noScoreRecord: 0, actionNotCandidate: 0 };
+  const ttl = options.requestTtlMs ?? 6 * 3_600_000;
+  if (!(ttl > 0)) throw new ConfigError('--request-ttl', `must be a positive duration, got ${ttl}`);
+
+  const driver = await TopologyTestDriver.start(options.topology, { stateBackend: 'memory', startTime: first, maxBatch: options.maxBatch });
+  // Both in request-time order (Map insertion order), so expired requests are dropped from the front.
+  const requests = new Map<string, TrajectoryEvent>();
+  const predictions = new Map<string, Map<string, CandidatePredictions>>();
+  const expired = new Set<string>();
+  // Score records without the user embedding: only the candidates' scores are judged.
+  const scores = new Map<string, ScoreRecord['candidates']>();
+  let deadLettered = 0;
+  try {
+    for (let start = 0; start < sorted.length; start += batchEvents) {
+      const batch = sorted.slice(start, start + batchEvents);
+      for (const { event, bytes } of batch) driver.pipeInput(event.userId, bytes, { timestamp: event.eventTime });
+      const latest = batch[batch.length - 1].event.eventTime;
+      if (latest > driver.now()) driver.advanceTime(latest - driver.now());
+      await driver.settle(600_000);
+      for (const out of driver.readOutput<ScoreRecord>()) scores.set(out.value.requestId, out.value.candidates);
+      deadLettered += driver.readTopic(options.topology.deadLetterTopic).length;
+
+      batch.forEach(({ event }, i) => {
+        if (event.kind === 'REQUEST') {
+          const id = event.requestId ?? event.eventId;
+          requests.set(id, event);
+          predictions.set(id, new Map(baselines.map((b) => [b.name, b.predict(event)])));
+          return;
+        }
+        if (event.kind !== 'FEEDBACK' || !event.feedback) return;
+        const id = event.requestId ?? '';
+        const request = requests.get(id);
+        if (!request) {
+          if (expired.has(id)) feedback.expiredRequest++;
+          else feedback.unknownRequest++;
+          return;
+        }
+        const record = scores.get(id);
+        const actionId = event.feedback.actionId;
+        if (!record) feedback.noScoreRecord++;
+        else if (actionId && !request.candidates.some((c) => c.actionId === actionId)) feedback.actionNotCandidate++;
+        else {
+          const all = new Map(predictions.get(id));
+          all.set(model, modelPredictions(record, request, rating));
+          evaluator.evaluate(event, request, all, start + i);
+          feedback.evaluated++;
+        }
+        // Baselines learn from every feedback the model could learn from, judged or not.
+        for (const b of baselines) b.learn(event, request);
+      });
+      dropExpired(latest - ttl);
+      options.onProgress?.(Math.min(sorted.length, start + batchEvents), sorted.length);
+    }
+  } finally {
+    await driver.close();
+  }
+
+  function dropExpired(cutoff: number): void {
+    for (const [id, request] of requests) {
+      if (request.eventTime >= cutoff) break;
+      requests.delete(id);
+      predictions.delete(id);
+      scores.delete(id);
+      expired.add(id);
+    }
+  }
+  return {
+    model,
+    predictors,
+    events: sorted.length,
+    feedback,
+    deadLettered,
+    ratingRange,
+    rating,
+    windowMs,
+    ...evaluator.summary(),
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+export function defaultBaselines(ratingCenter: number): Baseline[] {
+  return [new GlobalPopularity(), new UserPopularity(), new MarkovChain(), new RunningMean(ratingCenter), new UserItemBias(ratingCenter)];
+}
+
+function observedRatingRange(events: ReplayEvent[]): RatingRange | null {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const { event } of events) {
+    if (event.feedback?.signal !== 'RATING') continue;
+    min = Math.min(min, event.feedback.value);
+    max = Math.max(max, event.feedback.value);
+  }
+  return min <= max ? { min, max } : null;
+}
