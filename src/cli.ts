@@ -137,11 +137,13 @@ async function main(argv: string[]): Promise<number> {
   const outcome = await Promise.race([simulation.then(() => 'finished' as const), runner.done.then(() => 'finished' as const, (e: unknown) => e)]);
   progress.stop();
   await runner.stop().catch(() => undefined);
+  // A fatal error while stopping (the final commit) fails the run too.
+  const failure = outcome !== 'finished' ? outcome : await runner.done.then(() => undefined, (error: unknown) => error);
   await progress.summary();
   await transport.close();
   if (embeddedStateDir) rmSync(embeddedStateDir, { recursive: true, force: true });
-  if (outcome !== 'finished') {
-    process.stderr.write(`agentrec: stopped with error: ${errorMessage(outcome)}\n`);
+  if (failure !== undefined) {
+    process.stderr.write(`agentrec: stopped with error: ${errorMessage(failure)}\n`);
     return 1;
   }
   return 0;

@@ -18,7 +18,8 @@ export type ErrorCode =
   | 'KAFKA_DELIVERY_FAILED'
   | 'MODEL_LOAD_FAILED'
   | 'NUMERIC_INVALID'
-  | 'INPUT_INVALID';
+  | 'INPUT_INVALID'
+  | 'STEP_FAILED';
 
 export class AgentrecError extends Error {
   readonly code: ErrorCode;

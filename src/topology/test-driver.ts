@@ -78,7 +78,8 @@ export class TopologyTestDriver {
     const group = this.log.group(this.runner.config.groupId);
     const topic = this.topology.source.topic;
     for (;;) {
-      await this.runner.commitAll();
+      // A runner that failed says why here, instead of the wait timing out.
+      await Promise.race([this.runner.commitAll(), this.runner.done]);
       const partitions = this.topology.source.partitions;
       let done = true;
       for (let p = 0; p < partitions; p++) {

@@ -1,10 +1,15 @@
 import { createHash } from 'node:crypto';
 import { afterEach, expect, it } from 'vitest';
+import { AgentrecError } from '../../src/errors.js';
 import { decode } from '../../src/operators/decode.js';
+import { ForwardingStore } from '../../src/state/forwarding-store.js';
+import { MemoryStore } from '../../src/state/memory-store.js';
+import { bytesSerde } from '../../src/serde/bytes-serde.js';
 import { jsonSerde } from '../../src/serde/json-serde.js';
 import { defaultDeadLetterSerde } from '../../src/topology/runtime/dead-letter.js';
 import { TopologyRunner, type RunnerOptions } from '../../src/topology/runtime/topology-runner.js';
-import { topology, type Topology } from '../../src/topology/topology.js';
+import { batchStep } from '../../src/topology/step.js';
+import { topology, type RawRecord, type Topology } from '../../src/topology/topology.js';
 import { createKafkaTransport, type KafkaTransportOptions } from '../../src/topology/transport/kafka-transport.js';
 import type { SourceRecord, Transport } from '../../src/topology/transport/types.js';
 import { eventually } from '../support/eventually.js';
@@ -23,6 +28,37 @@ function clicks(name: string, partitions = 1): Topology {
     .from('in', { topic: `${name}.in`, partitions })
     .step(decode('decode', { serde: jsonSerde<Click>() }))
     .to('out', { topic: `${name}.out`, serde: jsonSerde<Click>() });
+}
+
+/** A store whose flush fails: a disk that went away under one partition's state. */
+class FailingFlushStore extends ForwardingStore {
+  override async flush(): Promise<void> {
+    throw new Error('disk went away');
+  }
+}
+
+/** Counts records per key in a store: a step whose state the periodic commit flushes. */
+function counting(name: string): Topology {
+  const count = batchStep<RawRecord, Buffer>(
+    'count',
+    'count',
+    (ctx) => async (batch) => {
+      const store = ctx.store('counts');
+      const records = [];
+      for (const { meta, value: raw } of batch.records) {
+        const key = raw.key ?? Buffer.alloc(0);
+        const count = Number((await store.get(key))?.toString() ?? '0') + 1;
+        await store.put(key, Buffer.from(String(count)));
+        records.push({ meta, value: Buffer.from(String(count)) });
+      }
+      return { partition: batch.partition, records };
+    },
+    { stores: [{ name: 'counts' }] },
+  );
+  return topology(name)
+    .from('in', { topic: `${name}.in`, partitions: 2 })
+    .step(count)
+    .to('out', { topic: `${name}.out`, serde: bytesSerde() });
 }
 
 async function readAll(transport: Transport, topic: string, partition = 0): Promise<SourceRecord[]> {
@@ -84,5 +120,53 @@ describeKafka('runtime failures on the real broker', () => {
     // Still running: the next record goes through too.
     await io.createProducer().send([click(3)]);
     await eventually(async () => (await readAll(io, t.sink.topic)).length >= 3, 'the record after', { timeoutMs: 30_000, pollMs: 200 });
+  });
+
+  it('a fatal error in the periodic commit rejects done with the coded error, logs once, commits the healthy partition', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const name = uniqueName('rf-fatal');
+      const t = counting(name);
+      const io = kafka();
+      const lines: string[] = [];
+      const r = runner(t, {
+        transport: kafka(),
+        groupId: name,
+        log: (line) => lines.push(line),
+        openStore: async (_t, store, partition) =>
+          partition === 1 ? new FailingFlushStore(new MemoryStore(store)) : new MemoryStore(store),
+      });
+      await io.ensureTopics(r.topicSpecs());
+      const records = (partition: number, count: number) =>
+        Array.from({ length: count }, (_, i) => ({
+          topic: t.source.topic,
+          partition,
+          key: Buffer.from(`k${i % 3}`),
+          value: Buffer.from('x'),
+        }));
+      await io.createProducer().send([...records(0, 30), ...records(1, 20)]);
+      await r.start();
+
+      const error = await r.done.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(AgentrecError);
+      expect(error).toMatchObject({ code: 'STATE_IO', step: 'count' });
+      expect((error as Error).message).toContain("store 'counts' partition 1 could not be flushed: disk went away");
+      await r.stop();
+      expect(lines.filter((line) => line.includes('fatal'))).toEqual([`stopping after a fatal error: ${(error as Error).message}`]);
+
+      // The healthy partition's work was committed on the way out; the failed one resumes from scratch.
+      const group = io.createConsumer({ groupId: name, topics: [t.source.topic] });
+      expect(await group.committed([0, 1].map((partition) => ({ topic: t.source.topic, partition })))).toEqual([30, undefined]);
+      await group.stop();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 });

@@ -10,19 +10,7 @@ import { sourceBatch, TaskPipeline } from './pipeline.js';
 import { RecordCollector } from './record-collector.js';
 import { StepContextFactory } from './step-context-factory.js';
 import { StoreFlusher } from './store-flusher.js';
-import { SerialOperations, TaskLifecycle, TaskState } from './task-state.js';
-
-/** PartitionTask.describe(): a task's offsets and current operation. */
-export interface PartitionTaskDescription {
-  partition: number;
-  state: TaskState;
-  appliedOffset: number;
-  lastProcessed: number;
-  lastFlushed: number;
-  lastCommitted: number;
-  outputsInFlight: number;
-  running: { operation: string; forMs: number } | undefined;
-}
+import { SerialOperations, TaskLifecycle, TaskState, type PartitionTaskDescription } from './task-state.js';
 
 export interface PartitionTaskDeps {
   topology: Topology;
@@ -92,6 +80,11 @@ export class PartitionTask {
     return this.collector.pendingRecords;
   }
 
+  /** True once an operation failed: its stores may hold part of a batch, so it is never committed again. */
+  get failed(): boolean {
+    return this.operations.failure !== undefined;
+  }
+
   /** True when a store's write-back buffer passed its bound: commit at this batch boundary. */
   get needsCommit(): boolean {
     return [...this.stores.values()].some((s) => s.needsFlush?.() ?? false);
@@ -149,6 +142,7 @@ export class PartitionTask {
    */
   commit(): Promise<number | undefined> {
     return this.operations.run('commit', async () => {
+      if (this.failed) throw this.operations.failure;
       await this.collector.flush();
       if (this.lastProcessed > this.lastFlushed) {
         await this.contexts.beforeCommit();

@@ -1,4 +1,5 @@
-import { Subject, tap, type Observable, type Subscription } from 'rxjs';
+import { Subject, catchError, tap, throwError, type Observable, type Subscription } from 'rxjs';
+import { AgentrecError, errorMessage } from '../../errors.js';
 import type { RuntimeMetrics } from '../../metrics.js';
 import type { SourceRecord } from '../transport/types.js';
 import type { Batch, Envelope, StepContext, StepDefinition } from '../types.js';
@@ -33,6 +34,7 @@ export class TaskPipeline {
           metrics.recordsIn.inc({ topology: topologyName, step: step.name, partition: partitionOf(b) }, b.records.length);
         }),
         operator,
+        catchError((error: unknown) => throwError(() => inStep(error, step.name))),
         tap((b) => {
           const t0 = started.shift() ?? performance.now();
           metrics.stepDuration.observe({ topology: topologyName, step: step.name }, (performance.now() - t0) / 1000);
@@ -64,6 +66,15 @@ export class TaskPipeline {
     this.failure = err;
     for (const w of this.waiting.splice(0)) w.reject(err);
   }
+}
+
+/**
+ * A batch's failure, as the step it happened in reports it. Coded errors pass unchanged (they
+ * may be caught by class, and most already name their step); anything else becomes STEP_FAILED,
+ * so the one line a fatal error is logged with says which step to look at.
+ */
+function inStep(error: unknown, step: string): unknown {
+  return error instanceof AgentrecError ? error : new AgentrecError('STEP_FAILED', errorMessage(error), { step, cause: error });
 }
 
 /** A polled batch as the first step sees it: each record's origin and raw bytes. */

@@ -1,3 +1,4 @@
+import { AgentrecError, StateError, errorMessage } from '../../errors.js';
 import type { ChangedEntry } from '../../state/store.js';
 import type { Topology } from '../topology.js';
 import type { Producer } from '../transport/types.js';
@@ -13,6 +14,9 @@ export interface StoreFlusherDeps {
   producer: Producer;
   stores: ReadonlyMap<string, ChangeTrackingStore>;
 }
+
+/** A store as the topology lists it, with the step that owns it. */
+type TopologyStore = Topology['stores'][number];
 
 /** A store flush started with a publish step, held between its publish and its write. */
 interface HeldFlush {
@@ -43,7 +47,7 @@ export class StoreFlusher {
     // publishes from there and is held at the gate until every changelog has this commit.
     const gate = new Gate();
     const markers = clean.map((spec) => this.publish(spec.name, [], offset));
-    const held = dirty.map((spec) => this.holdFlush(spec.name, offset, gate.opened));
+    const held = dirty.map((spec) => this.holdFlush(spec, offset, gate.opened));
     try {
       await Promise.all([...markers, ...held.map((h) => h.published)]);
     } catch (error) {
@@ -55,25 +59,43 @@ export class StoreFlusher {
     // Phase 2: write. The held stores first, then those that had nothing to publish from a flush.
     gate.open();
     await Promise.all(held.map((h) => h.written));
-    for (const spec of later) await stores.get(spec.name)!.flush(offset);
+    for (const spec of later) await this.write(spec, stores.get(spec.name)!.flush(offset));
   }
 
-  private holdFlush(storeName: string, offset: number, gate: Promise<void>): HeldFlush {
+  private holdFlush(spec: TopologyStore, offset: number, gate: Promise<void>): HeldFlush {
     let published!: () => void;
     const publishedPromise = new Promise<void>((resolve) => (published = resolve));
-    const written = this.deps.stores.get(storeName)!.flush(offset, async (changes) => {
-      await this.publish(storeName, changes, offset);
+    const flushed = this.deps.stores.get(spec.name)!.flush(offset, async (changes) => {
+      await this.publish(spec.name, changes, offset);
       published();
       await gate;
     });
+    const written = this.write(spec, flushed);
     // A store that turned out to have nothing to publish writes at once and must not hold the
     // others back; one whose flush failed before publishing fails phase 1.
     return { published: Promise.race([publishedPromise, written]), written };
   }
 
-  private publish(storeName: string, changes: ChangedEntry[], offset: number): Promise<void> {
+  private async publish(storeName: string, changes: ChangedEntry[], offset: number): Promise<void> {
     const topic = changelogTopic(this.deps.groupId, storeName);
-    return this.deps.producer.send(changelogRecords(topic, this.deps.partition, changes, offset));
+    try {
+      await this.deps.producer.send(changelogRecords(topic, this.deps.partition, changes, offset));
+    } catch (error) {
+      if (error instanceof AgentrecError) throw error;
+      const message = `${topic}[${this.deps.partition}] was not written: ${errorMessage(error)}`;
+      throw new AgentrecError('KAFKA_DELIVERY_FAILED', message, { cause: error });
+    }
+  }
+
+  /** A store's flush, its failure coded and naming the store and the step that owns it. */
+  private async write(spec: TopologyStore, flushed: Promise<void>): Promise<void> {
+    try {
+      await flushed;
+    } catch (error) {
+      if (error instanceof AgentrecError) throw error;
+      const message = `store '${spec.name}' partition ${this.deps.partition} could not be flushed: ${errorMessage(error)}`;
+      throw new StateError('STATE_IO', message, { step: spec.step, cause: error });
+    }
   }
 }
 

@@ -40,20 +40,37 @@ export class TaskLifecycle {
   }
 }
 
+/** PartitionTask.describe(): a task's offsets and current operation. */
+export interface PartitionTaskDescription {
+  partition: number;
+  state: TaskState;
+  appliedOffset: number;
+  lastProcessed: number;
+  lastFlushed: number;
+  lastCommitted: number;
+  outputsInFlight: number;
+  running: { operation: string; forMs: number } | undefined;
+}
+
 /**
  * Runs a task's operations one at a time: process, commit and close never interleave, each
- * waits for the one before (a failed one does not stop the next). Remembers the operation
- * running now, for describe().
+ * waits for the one before (a failed one does not stop the next, but is remembered). Knows the
+ * operation running now, for describe().
  */
 export class SerialOperations {
   private exclusive: Promise<unknown> = Promise.resolve();
   private current: { operation: string; since: number } | undefined;
+  /** The error the first failed operation threw. */
+  failure: unknown;
 
   run<T>(operation: string, fn: () => Promise<T>): Promise<T> {
     const run = async () => {
       this.current = { operation, since: performance.now() };
       try {
         return await fn();
+      } catch (error) {
+        this.failure ??= error;
+        throw error;
       } finally {
         this.current = undefined;
       }

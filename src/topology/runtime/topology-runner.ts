@@ -1,4 +1,4 @@
-import { AgentrecError, errorMessage } from '../../errors.js';
+import { AgentrecError, errorCode, errorMessage } from '../../errors.js';
 import { RuntimeMetrics } from '../../metrics.js';
 import type { KeyValueStore } from '../../state/store.js';
 import { changelogTopic } from '../topic-names.js';
@@ -7,7 +7,8 @@ import type { ConsumerDescription, GroupConsumer, Producer, SourceRecord, TopicP
 import type { Serde } from '../types.js';
 import { defaultDeadLetterSerde, type DeadLetterRecord } from './dead-letter.js';
 import { startMetricsServer } from './metrics-server.js';
-import { PartitionTask, type PartitionTaskDescription } from './partition-task.js';
+import { PartitionTask } from './partition-task.js';
+import type { PartitionTaskDescription } from './task-state.js';
 import { resolveRunnerConfig, type RunnerConfig } from './runner-config.js';
 import { openTaskStore } from './open-task-store.js';
 
@@ -97,7 +98,17 @@ export class TopologyRunner {
     return specs;
   }
 
+  /** Creates the topics, joins the group and starts committing; a failure here also fails the runner. */
   async start(): Promise<void> {
+    try {
+      await this.startNow();
+    } catch (error) {
+      this.fail(error);
+      throw error;
+    }
+  }
+
+  private async startNow(): Promise<void> {
     const { transport } = this.options;
     await transport.ensureTopics(this.topicSpecs());
     if (this.config.metricsPort !== undefined) this.metricsServer = await startMetricsServer(this.metrics.registry, this.config.metricsPort);
@@ -105,9 +116,11 @@ export class TopologyRunner {
     this.consumer = transport.createConsumer({ groupId: this.config.groupId, topics: [this.topology.source.topic], clientId: this.config.groupId });
     await this.consumer.start({
       onAssigned: (tps) => this.guard(() => this.onAssigned(tps)),
-      onRevoked: (tps) => this.guard(() => this.onRevoked(tps)),
+      // Runs after a failure too: stopping revokes every partition, and what can be committed is.
+      onRevoked: (tps) => this.guard(() => this.onRevoked(tps), { afterFailure: true }),
       onBatch: (tp, records) => this.guard(() => this.onBatch(tp, records)),
     });
+    if (this.stopping) return;
     this.commitTimer = setInterval(() => void this.guard(() => this.commitAll()), this.config.commitIntervalMs);
   }
 
@@ -228,10 +241,12 @@ export class TopologyRunner {
         const task = this.tasks.get(tp.partition);
         if (!task) continue;
         revoked.push(task);
-        const offset = await task.commit();
+        const offset = this.failed === undefined ? await task.commit() : await this.commitIfHealthy(task);
         if (offset !== undefined) offsets.push({ ...tp, offset });
       }
-      if (offsets.length) await this.consumer!.commit(offsets);
+      if (offsets.length === 0) return;
+      if (this.failed === undefined) await this.consumer!.commit(offsets);
+      else await this.consumer!.commit(offsets).catch(() => undefined);
     });
     for (const task of revoked) {
       await task.close();
@@ -254,32 +269,49 @@ export class TopologyRunner {
     const labels = { topology: this.topology.name, partition: String(tp.partition) };
     this.consumer!.pause([tp]);
     this.metrics.paused.set(labels, 1);
-    void task.whenPendingBelow(this.config.maxInFlightRecords / 2).then(() => {
+    void this.guard(async () => {
+      await task.whenPendingBelow(this.config.maxInFlightRecords / 2);
       this.metrics.paused.set(labels, 0);
       if (this.tasks.get(tp.partition) === task) this.consumer!.resume([tp]);
     });
   }
 
   /**
-   * Stops the runner because of `error` (also for errors the transport reports on its own, e.g.
-   * a consumer that died): `done` rejects with it. Better to stop than to commit past lost work.
+   * After a fatal error, a task that did not fail is still committed: its outputs, state and
+   * offset agree. One that failed is not (its stores may hold part of a batch): it resumes from
+   * its last commit. Nothing here is reported; the fatal error already was.
+   */
+  private async commitIfHealthy(task: PartitionTask): Promise<number | undefined> {
+    if (task.failed) return undefined;
+    return task.commit().catch(() => undefined);
+  }
+
+  /**
+   * The one way the runner fails, for every fatal error: a handler's or the periodic commit's,
+   * a failed start, or an error the transport reports on its own (a consumer that died). Logs
+   * one line with the error's code and step, rejects `done` with it, and stops: consuming ends,
+   * tasks that did not fail are committed, the rest resume from their last commit. Better to stop
+   * than to commit past lost work.
    */
   fail(error: unknown): void {
     if (this.failed !== undefined) return;
     this.failed = error;
-    this.log(`stopping after error: ${errorMessage(error)}`);
+    const coded = error instanceof AgentrecError ? error.message : `[${errorCode(error)}] ${errorMessage(error)}`;
+    this.log(`stopping after a fatal error: ${coded}`);
     this.doneDeferred.reject(error);
     setImmediate(() => void this.stop().catch(() => undefined));
   }
 
-  /** A failure in any handler fails the runner. */
-  private async guard(fn: () => Promise<void>): Promise<void> {
-    if (this.failed !== undefined) throw this.failed;
+  /**
+   * Every consumer handler and the periodic commit run through here. It never rejects, so no
+   * failure goes unhandled: the error goes to fail(), and after it only the final revoke runs.
+   */
+  private async guard(fn: () => Promise<void>, options: { afterFailure?: boolean } = {}): Promise<void> {
+    if (this.failed !== undefined && !options.afterFailure) return;
     try {
       await fn();
-    } catch (err) {
-      this.fail(err);
-      throw err;
+    } catch (error) {
+      this.fail(error);
     }
   }
 }
