@@ -6,7 +6,8 @@
  *   npx tsx scripts/make-fixtures.ts [out-dir]     (default test/fixtures)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 /** mulberry32: tiny, seeded, good enough for fixtures. */
 function random(seed: number): () => number {
@@ -71,7 +72,8 @@ const ERRORS = [
   () => JSON.stringify({ error: 'PermissionDenied: read-only workspace' }),
 ];
 
-function chatTranscripts(): string {
+/** `sessions` chat sessions as JSONL (the fixture has 260; the replay benchmark asks for more). */
+export function chatTranscripts(sessions = 260): string {
   const rnd = random(20260101);
   const pick = <T>(items: readonly T[]) => items[Math.floor(rnd() * items.length)];
   const users = Array.from({ length: 40 }, (_, u) => ({
@@ -81,7 +83,7 @@ function chatTranscripts(): string {
   }));
   const lines: string[] = [];
   let clock = Date.UTC(2026, 2, 2, 8);
-  for (let s = 0; s < 260; s++) {
+  for (let s = 0; s < sessions; s++) {
     const user = pick(users);
     clock += Math.floor(5 + rnd() * 50) * 60_000;
     const start = clock;
@@ -134,7 +136,7 @@ function chatTranscripts(): string {
   return lines.join('\n') + '\n';
 }
 
-function ratings(): string {
+export function ratings(): string {
   const rnd = random(424242);
   const gauss = () => Math.sqrt(-2 * Math.log(rnd() + 1e-12)) * Math.cos(2 * Math.PI * rnd());
   const users = 120;
@@ -156,8 +158,11 @@ function ratings(): string {
   return rows.join('\n') + '\n';
 }
 
-const out = process.argv[2] ?? 'test/fixtures';
-mkdirSync(out, { recursive: true });
-writeFileSync(join(out, 'chat-transcripts.jsonl'), chatTranscripts());
-writeFileSync(join(out, 'ratings.csv'), ratings());
-console.log(`wrote ${join(out, 'chat-transcripts.jsonl')} and ${join(out, 'ratings.csv')}`);
+// Written only when run as a script (the replay benchmark imports the generators).
+if (import.meta.url === pathToFileURL(resolve(process.argv[1] ?? '')).href) {
+  const out = process.argv[2] ?? 'test/fixtures';
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'chat-transcripts.jsonl'), chatTranscripts());
+  writeFileSync(join(out, 'ratings.csv'), ratings());
+  console.log(`wrote ${join(out, 'chat-transcripts.jsonl')} and ${join(out, 'ratings.csv')}`);
+}

@@ -27,9 +27,11 @@ export function readReplayEvents(file: string, format: EventFileFormat, onBadLin
   const events: ReplayEvent[] = [];
   const bytes = readFileSync(file);
   if (format === 'avro') {
+    // Nothing in a replay reads a candidate's tool or text (the topology gets the original bytes): skip them.
+    const reader = avroSerde<TrajectoryEvent>('trajectory-event', { skipOnRead: ['candidates.tool', 'candidates.text'] });
     for (const { index, record } of unframe(bytes, name)) {
       try {
-        events.push({ event: validateTrajectoryEvent(serde.deserialize(record)), bytes: record, line: index });
+        events.push({ event: validateTrajectoryEvent(reader.deserialize(record)), bytes: record, line: index });
       } catch (cause) {
         onBadLine(new InputLineError(name, index, errorMessage(cause), { cause }));
       }

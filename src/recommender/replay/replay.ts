@@ -2,7 +2,7 @@ import { ConfigError } from '../../errors.js';
 import { TopologyTestDriver } from '../../topology/test-driver.js';
 import type { Topology } from '../../topology/topology.js';
 import type { ScoreRecord, TrajectoryEvent } from '../records.js';
-import type { Baseline, CandidatePredictions } from './baselines/baseline.js';
+import { binaryLabel, type Baseline, type CandidatePredictions, type PredictionNeeds } from './baselines/baseline.js';
 import { GlobalPopularity, MarkovChain, RunningMean, UserItemBias, UserPopularity } from './baselines/index.js';
 import { Evaluator, type RatingRange, type WindowSummary } from './evaluator.js';
 import type { MetricSummary } from './metrics.js';
@@ -84,6 +84,9 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   if (!(ttl > 0)) throw new ConfigError('--request-ttl', `must be a positive duration, got ${ttl}`);
 
   const driver = await TopologyTestDriver.start(options.topology, { stateBackend: 'memory', startTime: first, maxBatch: options.maxBatch });
+  // What each request's feedback will be judged on, and how many feedback events are still to come:
+  // requests nobody answers are not predicted, and a request is forgotten after its last feedback.
+  const plans = feedbackPlans(sorted);
   // Both in request-time order (Map insertion order), so expired requests are dropped from the front.
   const requests = new Map<string, TrajectoryEvent>();
   const predictions = new Map<string, Map<string, CandidatePredictions>>();
@@ -98,14 +101,18 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
       const latest = batch[batch.length - 1].event.eventTime;
       if (latest > driver.now()) driver.advanceTime(latest - driver.now());
       await driver.settle(600_000);
-      for (const out of driver.readOutput<ScoreRecord>()) scores.set(out.value.requestId, out.value.candidates);
+      for (const out of driver.readOutput<ScoreRecord>()) {
+        if (plans.has(out.value.requestId)) scores.set(out.value.requestId, out.value.candidates);
+      }
       deadLettered += driver.readTopic(options.topology.deadLetterTopic).length;
 
       batch.forEach(({ event }, i) => {
         if (event.kind === 'REQUEST') {
           const id = event.requestId ?? event.eventId;
+          const plan = plans.get(id);
+          if (!plan) return;
           requests.set(id, event);
-          predictions.set(id, new Map(baselines.map((b) => [b.name, b.predict(event)])));
+          predictions.set(id, new Map(baselines.map((b) => [b.name, b.predict(event, plan.needs)])));
           return;
         }
         if (event.kind !== 'FEEDBACK' || !event.feedback) return;
@@ -128,6 +135,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
         }
         // Baselines learn from every feedback the model could learn from, judged or not.
         for (const b of baselines) b.learn(event, request);
+        if (--plans.get(id)!.remaining === 0) forget(id);
       });
       dropExpired(latest - ttl);
       options.onProgress?.(Math.min(sorted.length, start + batchEvents), sorted.length);
@@ -139,11 +147,15 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   function dropExpired(cutoff: number): void {
     for (const [id, request] of requests) {
       if (request.eventTime >= cutoff) break;
-      requests.delete(id);
-      predictions.delete(id);
-      scores.delete(id);
+      forget(id);
       expired.add(id);
     }
+  }
+
+  function forget(id: string): void {
+    requests.delete(id);
+    predictions.delete(id);
+    scores.delete(id);
   }
   return {
     model,
@@ -161,6 +173,22 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
 
 export function defaultBaselines(ratingCenter: number): Baseline[] {
   return [new GlobalPopularity(), new UserPopularity(), new MarkovChain(), new RunningMean(ratingCenter), new UserItemBias(ratingCenter)];
+}
+
+/** Per request id: the metric families its feedback needs and how many feedback events answer it. */
+function feedbackPlans(events: ReplayEvent[]): Map<string, { needs: PredictionNeeds; remaining: number }> {
+  const plans = new Map<string, { needs: PredictionNeeds; remaining: number }>();
+  for (const { event } of events) {
+    if (event.kind !== 'FEEDBACK' || !event.feedback || !event.requestId) continue;
+    let plan = plans.get(event.requestId);
+    if (!plan) plans.set(event.requestId, (plan = { needs: { ranking: false, binary: false, rating: false }, remaining: 0 }));
+    plan.remaining++;
+    const signal = event.feedback.signal;
+    if (signal === 'CHOSEN') plan.needs.ranking = true;
+    else if (signal === 'RATING') plan.needs.rating = true;
+    else if (binaryLabel(signal) !== undefined) plan.needs.binary = true;
+  }
+  return plans;
 }
 
 function observedRatingRange(events: ReplayEvent[]): RatingRange | null {

@@ -11,13 +11,25 @@ export interface CandidatePredictions {
 }
 
 /**
+ * Which predictions a request's feedback will be judged on (the replay knows its events ahead):
+ * families nobody will look at are not computed.
+ */
+export interface PredictionNeeds {
+  ranking: boolean;
+  binary: boolean;
+  rating: boolean;
+}
+
+export const ALL_NEEDS: PredictionNeeds = { ranking: true, binary: true, rating: true };
+
+/**
  * A baseline replayed over the same events as the model, prequentially: `predict` at each
  * REQUEST (before any feedback on it), `learn` at each FEEDBACK after every predictor's guess for
  * it was scored.
  */
 export interface Baseline {
   readonly name: string;
-  predict(request: TrajectoryEvent): CandidatePredictions;
+  predict(request: TrajectoryEvent, needs?: PredictionNeeds): CandidatePredictions;
   /** `request` is the REQUEST the feedback answers (always known: unmatched feedback is not replayed to baselines). */
   learn(feedback: TrajectoryEvent, request: TrajectoryEvent): void;
 }

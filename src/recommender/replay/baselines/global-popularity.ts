@@ -1,5 +1,14 @@
 import type { TrajectoryEvent } from '../../records.js';
-import { Counts, Outcomes, binaryLabel, isPositive, type Baseline, type CandidatePredictions } from './baseline.js';
+import {
+  ALL_NEEDS,
+  Counts,
+  Outcomes,
+  binaryLabel,
+  isPositive,
+  type Baseline,
+  type CandidatePredictions,
+  type PredictionNeeds,
+} from './baseline.js';
 
 /**
  * Global popularity: candidates ranked by how often anyone chose, accepted or liked them so far;
@@ -10,11 +19,12 @@ export class GlobalPopularity implements Baseline {
   private readonly positives = new Counts();
   private readonly outcomes = new Outcomes();
 
-  predict(request: TrajectoryEvent): CandidatePredictions {
+  predict(request: TrajectoryEvent, needs: PredictionNeeds = ALL_NEEDS): CandidatePredictions {
     const prior = this.outcomes.overall();
     return {
-      scores: request.candidates.map((c) => this.positives.get(c.actionId)),
-      probabilities: request.candidates.map((c) => this.outcomes.rate(c.actionId, prior, 2)),
+      // Binary feedback without an action is about the top-ranked candidate: scores serve it too.
+      scores: needs.ranking || needs.binary ? request.candidates.map((c) => this.positives.get(c.actionId)) : undefined,
+      probabilities: needs.binary ? request.candidates.map((c) => this.outcomes.rate(c.actionId, prior, 2)) : undefined,
     };
   }
 

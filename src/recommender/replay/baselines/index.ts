@@ -1,4 +1,4 @@
-export type { Baseline, CandidatePredictions } from './baseline.js';
+export { ALL_NEEDS, type Baseline, type CandidatePredictions, type PredictionNeeds } from './baseline.js';
 export { GlobalPopularity } from './global-popularity.js';
 export { UserPopularity } from './user-popularity.js';
 export { MarkovChain } from './markov.js';

@@ -1,5 +1,5 @@
 import type { TrajectoryEvent } from '../../records.js';
-import { Counts, PairCounts, isPositive, type Baseline, type CandidatePredictions } from './baseline.js';
+import { ALL_NEEDS, Counts, PairCounts, isPositive, type Baseline, type CandidatePredictions, type PredictionNeeds } from './baseline.js';
 
 /**
  * First-order Markov chain over actions: candidates ranked by how often the session's previous
@@ -12,7 +12,8 @@ export class MarkovChain implements Baseline {
   private readonly popularity = new Counts();
   private readonly previous = new Map<string, string>();
 
-  predict(request: TrajectoryEvent): CandidatePredictions {
+  predict(request: TrajectoryEvent, needs: PredictionNeeds = ALL_NEEDS): CandidatePredictions {
+    if (!needs.ranking) return {};
     const before = this.previous.get(request.sessionId);
     const next = before === undefined ? undefined : this.transitions.row(before);
     const tieBreak = 1 / (this.popularity.total + 1);

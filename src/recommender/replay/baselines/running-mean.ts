@@ -1,5 +1,5 @@
 import type { TrajectoryEvent } from '../../records.js';
-import type { Baseline, CandidatePredictions } from './baseline.js';
+import { ALL_NEEDS, type Baseline, type CandidatePredictions, type PredictionNeeds } from './baseline.js';
 
 /** Every rating predicted as the mean of the ratings seen so far (`initial` before the first). */
 export class RunningMean implements Baseline {
@@ -9,7 +9,8 @@ export class RunningMean implements Baseline {
 
   constructor(private readonly initial: number) {}
 
-  predict(request: TrajectoryEvent): CandidatePredictions {
+  predict(request: TrajectoryEvent, needs: PredictionNeeds = ALL_NEEDS): CandidatePredictions {
+    if (!needs.rating) return {};
     const mean = this.count ? this.sum / this.count : this.initial;
     return { ratings: request.candidates.map(() => mean) };
   }

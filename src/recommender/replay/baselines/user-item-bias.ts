@@ -1,5 +1,5 @@
 import type { TrajectoryEvent } from '../../records.js';
-import type { Baseline, CandidatePredictions } from './baseline.js';
+import { ALL_NEEDS, type Baseline, type CandidatePredictions, type PredictionNeeds } from './baseline.js';
 
 /**
  * Ratings as global mean + user bias + item bias, each bias a damped mean of residuals:
@@ -18,7 +18,8 @@ export class UserItemBias implements Baseline {
     private readonly damping = 5,
   ) {}
 
-  predict(request: TrajectoryEvent): CandidatePredictions {
+  predict(request: TrajectoryEvent, needs: PredictionNeeds = ALL_NEEDS): CandidatePredictions {
+    if (!needs.rating) return {};
     const mean = this.mean();
     const userBias = this.bias(this.user.get(request.userId));
     return { ratings: request.candidates.map((c) => mean + userBias + this.bias(this.item.get(c.actionId))) };

@@ -1,5 +1,6 @@
 import type { TrajectoryEvent } from '../../records.js';
 import {
+  ALL_NEEDS,
   Counts,
   Outcomes,
   PairCounts,
@@ -8,6 +9,7 @@ import {
   isPositive,
   type Baseline,
   type CandidatePredictions,
+  type PredictionNeeds,
 } from './baseline.js';
 
 /**
@@ -22,7 +24,8 @@ export class UserPopularity implements Baseline {
   private readonly userOutcomes = new PairOutcomes();
   private readonly globalOutcomes = new Outcomes();
 
-  predict(request: TrajectoryEvent): CandidatePredictions {
+  predict(request: TrajectoryEvent, needs: PredictionNeeds = ALL_NEEDS): CandidatePredictions {
+    if (!needs.ranking && !needs.binary) return {};
     const own = this.userPositives.row(request.userId);
     const outcomes = this.userOutcomes.row(request.userId);
     // Global counts enter scaled below 1, so they only order what the user's own counts tie.
@@ -30,10 +33,11 @@ export class UserPopularity implements Baseline {
     const prior = this.globalOutcomes.overall();
     const n = request.candidates.length;
     const scores = new Array<number>(n);
-    const probabilities = new Array<number>(n);
+    const probabilities = needs.binary ? new Array<number>(n) : undefined;
     for (let i = 0; i < n; i++) {
       const action = request.candidates[i].actionId;
       scores[i] = (own?.get(action) ?? 0) + tieBreak * this.globalPositives.get(action);
+      if (!probabilities) continue;
       const global = this.globalOutcomes.rate(action, prior, 2);
       probabilities[i] = outcomes ? outcomes.rate(action, global, 2) : global;
     }
