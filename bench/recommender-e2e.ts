@@ -5,6 +5,8 @@
  *
  *   npx tsx bench/recommender-e2e.ts [--events 100000] [--rate 1000] [--seconds 20] [--warmup-seconds 3] [--transport kafka|embedded] [--commit-interval MS (default: the runtime's)] [--instances 1]
  *
+ * --set key=value passes a topology setting, as the CLI's --set does (repeatable).
+ *
  * --instances N (N > 1, Kafka only) also runs the recommender as N processes in one consumer
  * group (bench/e2e-instance.ts), the way a deployment uses more cores, over a topic filled
  * beforehand; the time runs from the moment every instance owns partitions (joining and the
@@ -45,8 +47,17 @@ const { values } = parseArgs({
     /** Seconds of traffic at the latency rate before latencies count (group join, first fetches). */
     'warmup-seconds': { type: 'string', default: '3' },
     instances: { type: 'string', default: '1' },
+    /** Topology settings, as the CLI's --set (e.g. --set sessionContext=false). */
+    set: { type: 'string', multiple: true, default: [] },
   },
 });
+const extraSettings: Record<string, string> = Object.fromEntries(
+  values.set.map((pair) => {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new Error(`--set expects key=value, got '${pair}'`);
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  }),
+);
 const events = Number(values.events);
 const commitIntervalMs = (): number | undefined => (values['commit-interval'] === undefined ? undefined : Number(values['commit-interval']));
 const partitions = Number(values.partitions);
@@ -143,7 +154,7 @@ async function throughputOfInstances(count: number, records: OutputRecord[]): Pr
   await Promise.all(children.map((child) => new Promise((resolve) => (child.once('exit', resolve), child.send('stop')))));
   // The instances' input, output and changelog topics, as their runners named them (e2e-instance.ts).
   const cleanup = makeTransport();
-  const instanceTopology = agentRecommender({ transport: 'kafka', groupId: args.groupId, settings: { inputTopic: args.inputTopic, outputTopic: args.outputTopic, partitions: String(partitions) } });
+  const instanceTopology = agentRecommender({ transport: 'kafka', groupId: args.groupId, settings: { ...extraSettings, inputTopic: args.inputTopic, outputTopic: args.outputTopic, partitions: String(partitions) } });
   await deleteRunTopics(cleanup, new TopologyRunner(instanceTopology, { transport: cleanup, groupId: args.groupId, stateDir: tmpdir(), log: () => undefined }), run);
   await cleanup.close();
   const measured = records.length - stable.processed;
@@ -153,7 +164,7 @@ async function throughputOfInstances(count: number, records: OutputRecord[]): Pr
 async function latency(rate: number, seconds: number, warmupSeconds: number): Promise<{ p50: number; p90: number; p99: number; max: number; samples: number }> {
   const input = `${run}.latency.in`;
   const output = `${run}.latency.out`;
-  const t = agentRecommender({ transport: 'kafka', settings: { inputTopic: input, outputTopic: output, partitions: String(partitions) } });
+  const t = agentRecommender({ transport: 'kafka', settings: { ...extraSettings, inputTopic: input, outputTopic: output, partitions: String(partitions) } });
   const stateDir = mkdtempSync(join(tmpdir(), 'agentrec-bench-'));
   const transport = makeTransport();
   const runner = new TopologyRunner(t, { transport, groupId: `${run}-latency`, stateDir, log: () => undefined });
@@ -215,7 +226,7 @@ async function main(): Promise<void> {
     .step(decode('decode', { serde: eventSerde }))
     .step(mapValues('identity', (e: TrajectoryEvent) => e))
     .to('out', { topic: `${run}.pass.out`, serde: eventSerde });
-  const rec = agentRecommender({ transport: 'kafka', settings: { inputTopic: recInput, outputTopic: `${run}.rec.out`, partitions: String(partitions) } });
+  const rec = agentRecommender({ transport: 'kafka', settings: { ...extraSettings, inputTopic: recInput, outputTopic: `${run}.rec.out`, partitions: String(partitions) } });
   const base = await throughput('passthrough', passthrough, events);
   const full = await throughput('recommender', rec, events);
   console.log(`decode → re-encode pass-through (baseline): ${Math.round(base.rate).toLocaleString('en')} events/s (${base.seconds.toFixed(1)} s)`);
