@@ -169,4 +169,38 @@ describeKafka('runtime failures on the real broker', () => {
       process.off('unhandledRejection', onUnhandled);
     }
   });
+
+  it.each([
+    ['more', 8],
+    ['fewer', 2],
+  ])('refuses to start on a source topic with %s partitions than declared, naming both counts and the setting', async (_, actual) => {
+    const name = uniqueName('rf-parts');
+    const t = clicks(name, 4);
+    const io = kafka();
+    await io.ensureTopics([{ topic: t.source.topic, partitions: actual }]);
+    const lines: string[] = [];
+    const r = runner(t, { transport: kafka(), groupId: name, log: (line) => lines.push(line) });
+    const started = r.start();
+    await expect(started).rejects.toMatchObject({ code: 'TOPOLOGY_INVALID' });
+    const message = await started.catch((error: Error) => error.message);
+    expect(message).toContain(`source 'in' declares 4 partitions but topic '${t.source.topic}' has ${actual}`);
+    expect(message).toContain(`declare ${actual} (the partitions given to from('in', …)`);
+    await expect(r.done).rejects.toMatchObject({ code: 'TOPOLOGY_INVALID' });
+    expect(lines).toEqual([`stopping after a fatal error: ${message}`]);
+    // Nothing was created for the wrong count.
+    expect(await io.partitionCounts([t.sink.topic, t.deadLetterTopic])).toEqual(new Map());
+  });
+
+  it('refuses to start when a changelog topic was kept for another partition count', async () => {
+    const name = uniqueName('rf-changelog');
+    const t = counting(name);
+    const io = kafka();
+    const changelog = `${name}.counts.changelog`;
+    await io.ensureTopics([{ topic: changelog, partitions: 3 }]);
+    const r = runner(t, { transport: kafka(), groupId: name });
+    r.done.catch(() => undefined);
+    await expect(r.start()).rejects.toThrow(
+      `changelog topic '${changelog}' has 3 partitions but source 'in' declares 2: the state of group '${name}' was kept for 3 partitions`,
+    );
+  });
 });

@@ -110,6 +110,8 @@ export class TopologyRunner {
 
   private async startNow(): Promise<void> {
     const { transport } = this.options;
+    // Before creating anything: changelogs created for a wrong count would outlive the fix.
+    await this.checkPartitionCounts();
     await transport.ensureTopics(this.topicSpecs());
     if (this.config.metricsPort !== undefined) this.metricsServer = await startMetricsServer(this.metrics.registry, this.config.metricsPort);
     this.producer = transport.createProducer({ clientId: `${this.config.groupId}-producer` });
@@ -122,6 +124,38 @@ export class TopologyRunner {
     });
     if (this.stopping) return;
     this.commitTimer = setInterval(() => void this.guard(() => this.commitAll()), this.config.commitIntervalMs);
+  }
+
+  /**
+   * Topics that existed before keep their partition count, which may not be the topology's: a
+   * source with more partitions than declared has tasks whose changelog partition does not exist,
+   * one with fewer leaves declared partitions without input. Either is reported here, naming both
+   * counts and what to change, instead of failing later on a partition that is not there.
+   */
+  private async checkPartitionCounts(): Promise<void> {
+    const { source, stores } = this.topology;
+    const { groupId } = this.config;
+    const changelogs = stores.filter((store) => store.changelog !== false).map((store) => changelogTopic(groupId, store.name));
+    const counts = await this.options.transport.partitionCounts([source.topic, ...changelogs]);
+    const actual = counts.get(source.topic);
+    if (actual !== undefined && actual !== source.partitions) {
+      throw new AgentrecError(
+        'TOPOLOGY_INVALID',
+        `source '${source.name}' declares ${source.partitions} partitions but topic '${source.topic}' has ${actual}: ` +
+          `declare ${actual} (the partitions given to from('${source.name}', …), ` +
+          `in the bundled topologies --set partitions=${actual}), or read a topic with ${source.partitions}`,
+      );
+    }
+    for (const topic of changelogs) {
+      const logged = counts.get(topic);
+      if (logged === undefined || logged === source.partitions) continue;
+      throw new AgentrecError(
+        'TOPOLOGY_INVALID',
+        `changelog topic '${topic}' has ${logged} partitions but source '${source.name}' declares ${source.partitions}: ` +
+          `the state of group '${groupId}' was kept for ${logged} partitions; declare ${logged} again, ` +
+          `or start over with empty state under a new group id (--group)`,
+      );
+    }
   }
 
   /**

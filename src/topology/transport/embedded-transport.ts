@@ -232,6 +232,10 @@ export function createEmbeddedTransport(options: EmbeddedTransportOptions = {}):
     async ensureTopics(specs) {
       for (const spec of specs) log.ensureTopic(spec);
     },
+    async partitionCounts(topics) {
+      const found = topics.filter((topic) => log.topics.has(topic));
+      return new Map(found.map((topic) => [topic, log.topics.get(topic)!.partitions.length]));
+    },
     async deleteTopics(topics) {
       for (const topic of topics) log.topics.delete(topic);
     },

@@ -47,6 +47,20 @@ class KafkaTransport implements Transport {
     await this.awaitLeaders(admin, specs);
   }
 
+  async partitionCounts(topics: string[]): Promise<ReadonlyMap<string, number>> {
+    this.assertOpen();
+    if (topics.length === 0) return new Map();
+    const descriptions = await new Promise<RdKafka.TopicDescription[]>((resolve, reject) => {
+      const timeout = this.options.connectTimeoutMs;
+      this.adminClient().describeTopics(topics, { timeout }, (error, result) => (error ? reject(error) : resolve(result)));
+    }).catch((error: unknown) => {
+      if (isUnreachable(error)) throw kafkaUnavailable(this.options.brokers, `describe topics ${topics.join(', ')}`, error);
+      throw new AgentrecError('KAFKA_UNAVAILABLE', `cannot describe topics ${topics.join(', ')}: ${errorMessage(error)}`, { cause: error });
+    });
+    const found = descriptions.filter((description) => !description.error && description.partitions.length > 0);
+    return new Map(found.map((description) => [description.name, description.partitions.length]));
+  }
+
   async deleteTopics(topics: string[]): Promise<void> {
     this.assertOpen();
     if (topics.length === 0) return;

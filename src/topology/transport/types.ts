@@ -86,6 +86,8 @@ export interface Transport {
   readonly kind: 'embedded' | 'kafka';
   /** Creates missing topics with their partition count and config; existing topics are left alone. */
   ensureTopics(specs: TopicSpec[]): Promise<void>;
+  /** The partition count of each named topic that exists (missing ones are left out). */
+  partitionCounts(topics: string[]): Promise<ReadonlyMap<string, number>>;
   /**
    * Deletes topics and every record in them; names that do not exist are skipped. For tools and
    * benchmarks that create topics per run (a broker otherwise keeps every run's data).
