@@ -19,7 +19,9 @@ export const replayUsage = `agentrec replay <file> [options]    prequential eval
   --topology <file>            default: the package's topologies/agent-recommender.ts
   --set key=value              topology setting (repeatable), e.g. --set partitions=1
   --format jsonl|avro          when the extension does not say
-  --batch <n>                  events fed between reads of the scores (default 10000)
+  --max-batch <n>              most records in one pipeline batch per partition (default 100); a batch's requests
+                               are all scored before its feedback is learned from, so larger batches score staler
+  --batch <n>                  events fed between reads of the scores (default 10000; only costs change)
   --window <duration>          event-time window of the per-window metrics, e.g. 1h (default: a tenth of the span)
   --request-ttl <duration>     how long a request waits for feedback (default 6h, as the agent-recommender)
   --rating-center <x>          the model learns ratings as (stars − center) · scale (default 3)
@@ -41,6 +43,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
       set: { type: 'string', multiple: true },
       format: { type: 'string' },
       batch: { type: 'string' },
+      'max-batch': { type: 'string' },
       window: { type: 'string' },
       'request-ttl': { type: 'string' },
       'rating-center': { type: 'string' },
@@ -85,6 +88,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
     ratingRange: min !== undefined && max !== undefined ? { min, max } : undefined,
     windowMs: values.window === undefined ? undefined : parseDuration(values.window, '--window'),
     batchEvents: number('--batch', values.batch),
+    maxBatch: number('--max-batch', values['max-batch']),
     requestTtlMs: values['request-ttl'] === undefined ? undefined : parseDuration(values['request-ttl'], '--request-ttl'),
     onProgress: (done, total) => bar?.update(done, total, done === total),
   });
