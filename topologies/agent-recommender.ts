@@ -9,6 +9,9 @@
  *   npm start                                      embedded log + simulated users, progress every 2 s
  *   agentrec run topologies/agent-recommender.ts --brokers 127.0.0.1:9092
  *   --set interaction=dcn   --set dim=16   --set partitions=8   --set modelDir=.models/tiny-bert
+ *   --set dcnFields=prev_action,prev2,last_outcome,tool,domain (fields with a DCN input slot of their own)
+ *   --set dcnFields=prev_action,prev2,last_outcome,tool,domain (fields with a DCN input slot of their own)
+ *   --set dcnFields=prev_action,prev2,last_outcome,tool,domain (fields with a DCN input slot of their own)
  *   --set backend=typescript (FM math in TypeScript instead of WebAssembly SIMD; kernel= is its older name)
  *   --set maxStoredRequests=500000 (scored requests kept per partition for their feedback)
  *   --set sessionContext=false   --set sessionFeatures=previousAction,previousTwo,lastOutcome,turn   --set sessionK=3
@@ -17,6 +20,7 @@ import { avroSerde, decode, topology, type SimulationContext, type TopologyEnv }
 import {
   emit,
   encode,
+  modelOptionsFromSettings,
   modelTopicName,
   recommenderModel,
   scoreRecordSerde,
@@ -27,12 +31,25 @@ import {
   type TrajectoryEvent,
 } from 'agentrec/recommender';
 
+/** Shared rows learn from the whole stream: see README, "Design decisions" (chosen by bench/sweep-defaults.ts). */
+export const DEFAULT_SYNC_EVERY_EVENTS = 0;
+export const DEFAULT_SYNC_WEIGHTING = 'average';
+
 export default function agentRecommender(env: TopologyEnv = { transport: 'embedded', settings: {} }) {
   const s = env.settings;
+  // learningRate, denseLearningRate, initialAccumulator, l2, initScale, dim, ratingCenter (a number or auto),
+  // ratingScale, learnUnseenActions: checked with errors naming /settings/<key>; unset, the model's swept defaults.
+  const learning = modelOptionsFromSettings(s);
   const model = recommenderModel({
+    ...learning,
     name: 'rec',
-    dim: s.dim ? Number(s.dim) : 32,
     interaction: s.interaction === 'dcn' ? 'dcn' : 'fm',
+    // DCN's own x0 slots: --set dcnFields=prev_action,tool (unset: the default five; empty: one pooled mean).
+    dcn: s.dcnFields === undefined ? undefined : { fields: s.dcnFields.split(',').filter(Boolean) },
+    // DCN's own x0 slots: --set dcnFields=prev_action,tool (unset: the default five; empty: one pooled mean).
+    dcn: s.dcnFields === undefined ? undefined : { fields: s.dcnFields.split(',').filter(Boolean) },
+    // DCN's own x0 slots: --set dcnFields=prev_action,tool (unset: the default five; empty: one pooled mean).
+    dcn: s.dcnFields === undefined ? undefined : { fields: s.dcnFields.split(',').filter(Boolean) },
     denseInputDim: s.modelDir ? Number(s.denseInputDim ?? 32) : 0,
     sampleWeights: { real: 1, simulated: 0.5 },
     requestTtlMs: 6 * 3600_000,
@@ -43,7 +60,11 @@ export default function agentRecommender(env: TopologyEnv = { transport: 'embedd
     backend: s.backend as 'auto' | undefined,
     kernel: s.kernel as 'auto' | undefined,
   });
-  const sync = { topic: modelTopicName(env.groupId ?? 'agent-recommender', 'rec'), everyEvents: Number(s.syncEveryEvents ?? 0) };
+  const sync = {
+    topic: modelTopicName(env.groupId ?? 'agent-recommender', 'rec'),
+    everyEvents: s.syncEveryEvents === undefined ? DEFAULT_SYNC_EVERY_EVENTS : Number(s.syncEveryEvents),
+    weighting: (s.syncWeighting ?? DEFAULT_SYNC_WEIGHTING) as 'average' | 'sum',
+  };
   return topology('agent-recommender')
     .from('trajectories', { topic: s.inputTopic ?? 'agent.trajectories', partitions: Number(s.partitions ?? 4) })
     // Candidates are known by action id: their tool and text (two thirds of a request's strings)
@@ -75,9 +96,15 @@ export default function agentRecommender(env: TopologyEnv = { transport: 'embedd
     .to('scores', { topic: s.outputTopic ?? 'agent.scores', serde: scoreRecordSerde() });
 }
 
+/**
+ * The npm start world: users with hidden tastes, sessions of 5 requests, and a next action that
+ * tends to follow the previous one (sequence): choices depend on the user and on the session.
+ */
+export const SIMULATED_SCENARIO = { users: 500, actions: 200, candidates: 20, sequence: 2, seed: 7 } as const;
+
 /** Zero-setup traffic: simulated users with hidden tastes and delayed feedback. */
 export async function simulate(sim: SimulationContext): Promise<void> {
-  const users = new SimulatedUsers({ users: 2000, actions: 300, candidates: 20, seed: 7 });
+  const users = new SimulatedUsers(SIMULATED_SCENARIO);
   const serde = avroSerde<TrajectoryEvent>('trajectory-event');
   const topic = sim.topology.source.topic;
   const chunk = 500;

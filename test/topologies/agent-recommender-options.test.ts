@@ -184,7 +184,9 @@ describe('optimizer and loss options', () => {
         const after = await snapshotStore(recorder.stores, 'rec');
         const request = await storedRequest(recorder, partition, 'f-0');
         const changed = [...changedKeys(before, after)].map(label).sort();
-        expect(changed).toEqual(['action:bad', 'action:good', 'action:other', 'model:dense', 'user:user-ftrl', ...request.features.map((f) => `feature:${f.key}`)].sort());
+        // model:ratings: the count, sum and range of the ratings learned from (the rating readout).
+        const expected = ['action:bad', 'action:good', 'action:other', 'model:dense', 'model:ratings', 'user:user-ftrl'];
+        expect(changed).toEqual([...expected, ...request.features.map((f) => `feature:${f.key}`)].sort());
         // Squared loss on one candidate: 'other' only gets its sighting count written back.
         const other = entryKey(partition, 'action', 'other');
         expect(payload(after, other).equals(payload(before, other))).toBe(true);

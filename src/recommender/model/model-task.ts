@@ -14,6 +14,8 @@ import { RequestChunkStore } from '../requests/request-chunk-store.js';
 import type { LookedUpEvent, RequestSnapshot } from '../types.js';
 
 const DENSE_KEY = rowKey('model', 'dense');
+/** Count, sum, min and max of the ratings learned from (float64 each): the running-mean centre and the clip range. */
+const RATINGS_KEY = rowKey('model', 'ratings');
 
 const taskKeys = new WeakMap<RecommenderModel, ScopeKey<ModelTask>>();
 
@@ -77,6 +79,9 @@ export class ModelTask {
    */
   readonly rowsInBatch: EmbeddingRow[] = [];
   denseDirty = false;
+  /** Ratings this task learned from; stored beside the dense weights, so a replay after a crash restores them exactly. */
+  private readonly ratingStats = { count: 0, sum: 0, min: Infinity, max: -Infinity };
+  private ratingsDirty = false;
   /** Feedback updates applied by this task: part of the model version in score records. */
   updates = 0;
   private versionAt = -1;
@@ -144,11 +149,55 @@ export class ModelTask {
       }
       if (this.model.dcn) initDcnScorer(this.model.dcn, this.dense.subarray(this.dcnOffset), seed);
     }
+    const ratings = await this.store.get(RATINGS_KEY);
+    if (ratings && ratings.length === 32) {
+      this.ratingStats.count = ratings.readDoubleLE(0);
+      this.ratingStats.sum = ratings.readDoubleLE(8);
+      this.ratingStats.min = ratings.readDoubleLE(16);
+      this.ratingStats.max = ratings.readDoubleLE(24);
+    }
     this.loaded = true;
+  }
+
+  /**
+   * The rating a score of 0 stands for: the configured centre, or with 'auto' the mean of the
+   * ratings learned from so far (`fallback`, the rating at hand, before the first: its target is 0).
+   */
+  ratingCenter(fallback: number): number {
+    const center = this.model.rating.center;
+    if (center !== 'auto') return center;
+    return this.ratingStats.count > 0 ? this.ratingStats.sum / this.ratingStats.count : fallback;
+  }
+
+  /** A score read back on the rating scale, clipped to the ratings seen; undefined before the first. */
+  ratingOf(score: number): number | undefined {
+    const stats = this.ratingStats;
+    if (stats.count === 0) return undefined;
+    const rating = this.ratingCenter(0) + score / this.model.rating.scale;
+    return rating < stats.min ? stats.min : rating > stats.max ? stats.max : rating;
+  }
+
+  /** Counts a rating the model has just learned from. */
+  observeRating(value: number): void {
+    const stats = this.ratingStats;
+    stats.count++;
+    stats.sum += value;
+    if (value < stats.min) stats.min = value;
+    if (value > stats.max) stats.max = value;
+    this.ratingsDirty = true;
   }
 
   /** Writes dense weights into the store (flushed with the rows and the offset at commit). */
   async saveDense(): Promise<void> {
+    if (this.ratingsDirty) {
+      const stats = Buffer.alloc(32);
+      stats.writeDoubleLE(this.ratingStats.count, 0);
+      stats.writeDoubleLE(this.ratingStats.sum, 8);
+      stats.writeDoubleLE(this.ratingStats.min, 16);
+      stats.writeDoubleLE(this.ratingStats.max, 24);
+      await this.store.put(RATINGS_KEY, stats);
+      this.ratingsDirty = false;
+    }
     if (!this.denseDirty) return;
     const size = this.dense.length;
     const slots = this.denseSlots.length;
@@ -164,7 +213,10 @@ export class ModelTask {
     // Asked once per scored request; it changes only with the update count.
     if (this.versionAt !== this.updates) {
       this.versionAt = this.updates;
-      this.versionText = `${this.model.interaction}-d${this.model.dim}/p${this.partition}/u${this.updates}`;
+      // With ratings learned, how a score reads as a rating: /r<center>:<min>:<max> (ratingFromScore parses it).
+      const r = this.ratingStats;
+      const rating = r.count > 0 ? `/r${+this.ratingCenter(0).toPrecision(6)}:${r.min}:${r.max}` : '';
+      this.versionText = `${this.model.interaction}-d${this.model.dim}/p${this.partition}/u${this.updates}${rating}`;
     }
     return this.versionText;
   }

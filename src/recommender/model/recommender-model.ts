@@ -37,8 +37,18 @@ export interface RecommenderModelOptions {
    * in-memory request-id index (~40 bytes per request: 80 MB at the default). Default 2,000,000.
    */
   maxStoredRequests?: number;
-  /** Ratings (e.g. 1–5 stars) become a squared-loss target (value − center) · scale on the logit scale. */
-  rating?: { center?: number; scale?: number };
+  /**
+   * Ratings (e.g. 1–5 stars) become a squared-loss target (value − center) · scale, and a score s
+   * reads back as the rating center + s / scale, clipped to the range of ratings seen. center
+   * 'auto' (default): the running mean of the ratings the task learned from so far.
+   */
+  rating?: { center?: number | 'auto'; scale?: number };
+  /**
+   * Feedback naming an action its request did not offer (a tool first seen when it was called):
+   * true (default) adds the action to that request's candidates for this update, so its row is
+   * created and learned from; false ignores it (counted as `feedback_action_unknown`).
+   */
+  learnUnseenActions?: boolean;
   /** Row lifecycle: a feature/action row exists after minCount sightings; rows expire after ttlMs. */
   rows?: { featureMinCount?: number; actionMinCount?: number; ttlMs?: number; initScale?: number; seed?: number };
   /** Most candidates one request may carry. Default 256. */
@@ -79,7 +89,8 @@ export interface RecommenderModel {
   readonly sampleWeights: { real: number; simulated: number };
   readonly requestTtlMs: number;
   readonly maxStoredRequests: number;
-  readonly rating: { center: number; scale: number };
+  readonly rating: { center: number | 'auto'; scale: number };
+  readonly learnUnseenActions: boolean;
   readonly rowStore: EmbeddingRowStoreConfig;
   readonly maxCandidates: number;
   readonly maxFeatures: number;
@@ -99,6 +110,12 @@ function integerIn(path: string, value: unknown, fallback: number, min: number, 
   const v = finiteIn(path, value, fallback, min, max);
   if (!Number.isInteger(v)) throw new ConfigError(path, `must be an integer, got ${v}`);
   return v;
+}
+
+function booleanOption(path: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new ConfigError(path, `must be true or false, got ${String(value)}`);
+  return value;
 }
 
 /**
@@ -122,7 +139,12 @@ export function recommenderModel(options: RecommenderModelOptions): RecommenderM
   const kind = o.kind ?? 'adagrad';
   const sparseOptimizer =
     kind === 'adagrad'
-      ? ({ kind, config: resolveAdagradConfig({ learningRate: o.learningRate ?? 0.05, l2: o.l2 ?? 1e-5, initialAccumulator: o.initialAccumulator }, `${p}/optimizer`) } as const)
+      ? ({ kind, config: resolveAdagradConfig(
+              // A small initial accumulator lets a new row's first steps be full-size: with 0.1 the tiny
+              // gradients of fresh embeddings barely moved them (bench/README.md, "Defaults that learn").
+              { learningRate: o.learningRate ?? 0.05, l2: o.l2 ?? 1e-5, initialAccumulator: o.initialAccumulator ?? 0.001 },
+              `${p}/optimizer`,
+            ) } as const)
       : kind === 'ftrl'
         ? ({ kind, config: resolveFtrlConfig({ learningRate: o.learningRate, l1: o.l1, l2: o.l2, beta: o.beta }, `${p}/optimizer`) } as const)
         : (() => {
@@ -169,7 +191,11 @@ export function recommenderModel(options: RecommenderModelOptions): RecommenderM
     requestTtlMs: finiteIn(`${p}/requestTtlMs`, options.requestTtlMs, 24 * 3600_000, 1),
     // The index is a V8 Map, which holds at most 2^24 entries.
     maxStoredRequests: integerIn(`${p}/maxStoredRequests`, options.maxStoredRequests, 2_000_000, 1, 16_000_000),
-    rating: { center: finiteIn(`${p}/rating/center`, options.rating?.center, 3, -1e6), scale: finiteIn(`${p}/rating/scale`, options.rating?.scale, 1, 0) },
+    rating: {
+      center: options.rating?.center === 'auto' || options.rating?.center === undefined ? ('auto' as const) : finiteIn(`${p}/rating/center`, options.rating.center, 3, -1e6, 1e6),
+      scale: finiteIn(`${p}/rating/scale`, options.rating?.scale, 1, 1e-6),
+    },
+    learnUnseenActions: booleanOption(`${p}/learnUnseenActions`, options.learnUnseenActions, true),
     rowStore,
     maxCandidates: integerIn(`${p}/maxCandidates`, options.maxCandidates, 256, 1, 100_000),
     maxFeatures: integerIn(`${p}/maxFeatures`, options.maxFeatures, 512, 1, 100_000),

@@ -1,5 +1,6 @@
 import type { ScoreRecord, TrajectoryEvent } from '../records.js';
 import type { CandidatePredictions } from './baselines/baseline.js';
+import { ratingFromScore } from '../model/rating-readout.js';
 
 /** How the model's regression score maps back to stars: it learns towards (stars − center) · scale. */
 export interface RatingCalibration {
@@ -11,12 +12,14 @@ export interface RatingCalibration {
  * The model's predictions for a request, from the score record it emitted when it scored the
  * request: scores in the request's candidate order (a candidate the record lacks ranks last),
  * the acceptance probability as the logistic of the score (the learner's logistic loss reads the
- * score as a logit), and the rating as score / scale + center.
+ * score as a logit), and the rating as the model itself reads it back (its version carries its
+ * running-mean centre and the range it clips to), else as score / scale + center.
  */
 export function modelPredictions(
   scored: ScoreRecord['candidates'],
   request: TrajectoryEvent,
   rating: RatingCalibration,
+  modelVersion = '',
 ): CandidatePredictions {
   const byAction = new Map<string, number>();
   for (const c of scored) byAction.set(c.actionId, c.score);
@@ -24,6 +27,6 @@ export function modelPredictions(
   return {
     scores,
     probabilities: scores.map((s) => 1 / (1 + Math.exp(-s))),
-    ratings: scores.map((s) => s / rating.scale + rating.center),
+    ratings: scores.map((s) => ratingFromScore(modelVersion, s, rating.scale) ?? s / rating.scale + rating.center),
   };
 }

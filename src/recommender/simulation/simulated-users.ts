@@ -1,5 +1,5 @@
 import { ConfigError } from '../../errors.js';
-import { splitmix32, type Random } from '../model/kernels/prng.js';
+import { deriveSeed, splitmix32, type Random } from '../model/kernels/prng.js';
 import type { FeedbackSignal, TrajectoryEvent } from '../records.js';
 
 export interface SimulatedUsersOptions {
@@ -16,6 +16,17 @@ export interface SimulatedUsersOptions {
   startTime?: number;
   /** Event-time step between events, ms. */
   stepMs?: number;
+  /** Requests of one user per session: the user's next request after that starts a new session. Default 5. */
+  sessionRequests?: number;
+  /**
+   * Sequential structure, as in agent trajectories where one step suggests the next: each action
+   * has `successors` follow-up actions; a request after a chosen action in the same session offers
+   * them among its candidates, and each gets this much extra preference (the first one most). 0
+   * (default): choices depend on taste alone.
+   */
+  sequence?: number;
+  /** Follow-up actions per action when `sequence` > 0. Default 3. */
+  successors?: number;
 }
 
 const TOOLS = ['git', 'bash', 'python', 'search', 'editor', 'browser', 'sql', 'docker', 'tests', 'docs'];
@@ -50,6 +61,13 @@ export class SimulatedUsers {
   private readonly stepMs: number;
   private produced = 0;
   private requestCounter = 0;
+  private readonly sessionRequests: number;
+  private readonly sequence: number;
+  /** Per user: requests so far (its session is requests / sessionRequests) and the session's last chosen action (-1: none). */
+  private readonly userRequests: Uint32Array;
+  private readonly lastChosen: Int32Array;
+  private readonly successorCount: number;
+  private readonly successorOf: Uint16Array;
 
   constructor(options: SimulatedUsersOptions = {}) {
     const int = (path: string, value: number | undefined, fallback: number, min: number) => {
@@ -71,6 +89,31 @@ export class SimulatedUsers {
     this.favouriteTool = Uint8Array.from({ length: this.users * DOMAINS.length }, () => this.pick(TOOLS.length));
     this.userDomain = Uint8Array.from({ length: this.users }, () => this.pick(DOMAINS.length));
     this.actionTool = Uint8Array.from({ length: this.actions }, () => this.pick(TOOLS.length));
+    this.sessionRequests = int('sessionRequests', options.sessionRequests, 5, 1);
+    const sequence = options.sequence ?? 0;
+    if (!(sequence >= 0) || !Number.isFinite(sequence)) throw new ConfigError('/simulation/sequence', `must be a finite number >= 0, got ${sequence}`);
+    this.sequence = sequence;
+    this.successorCount = Math.min(int('successors', options.successors, 3, 1), this.candidates, this.actions - 1);
+    this.userRequests = new Uint32Array(this.users);
+    this.lastChosen = new Int32Array(this.users).fill(-1);
+    // Drawn from their own stream, so a world without sequence gets the same events as before.
+    const successorRandom = splitmix32(deriveSeed(options.seed ?? 42, 'successors'));
+    this.successorOf = new Uint16Array(this.actions * this.successorCount);
+    for (let a = 0; a < this.actions; a++) {
+      for (let k = 0; k < this.successorCount; k++) {
+        let next: number;
+        do next = Math.floor(successorRandom.nextFloat() * this.actions) % this.actions;
+        while (next === a || this.successorOf.subarray(a * this.successorCount, a * this.successorCount + k).includes(next));
+        this.successorOf[a * this.successorCount + k] = next;
+      }
+    }
+  }
+
+  /** Extra preference of `action` right after `previous` in a session (0 without sequence). */
+  private sequenceBonus(previous: number, action: number): number {
+    if (this.sequence === 0 || previous < 0) return 0;
+    for (let k = 0; k < this.successorCount; k++) if (this.successorOf[previous * this.successorCount + k] === action) return this.sequence / (1 + 0.5 * k);
+    return 0;
   }
 
   /** How much user u likes action a in domain d (the hidden truth). */
@@ -94,14 +137,26 @@ export class SimulatedUsers {
     const user = this.pick(this.users);
     const domain = this.random.nextFloat() < 0.7 ? this.userDomain[user] : this.pick(DOMAINS.length);
     const requestId = `req-${++this.requestCounter}`;
+    // A user's session is their own run of `sessionRequests` requests, whoever else is active meanwhile.
+    const ordinal = this.userRequests[user]++;
+    if (ordinal % this.sessionRequests === 0) this.lastChosen[user] = -1;
+    const previous = this.sequence > 0 ? this.lastChosen[user] : -1;
     const chosen = new Set<number>();
+    if (previous >= 0) for (let k = 0; k < this.successorCount; k++) chosen.add(this.successorOf[previous * this.successorCount + k]);
     while (chosen.size < this.candidates) chosen.add(this.pick(this.actions));
+    // Shuffled, so where a follow-up sits in the list says nothing.
     const candidates = [...chosen];
+    if (previous >= 0) {
+      for (let i = candidates.length - 1; i > 0; i--) {
+        const j = this.pick(i + 1);
+        [candidates[i], candidates[j]] = [candidates[j], candidates[i]];
+      }
+    }
     const userId = `user-${user}`;
     const repo = REPOS[(user + domain) % REPOS.length];
     const base = {
       userId,
-      sessionId: `session-${user}-${Math.floor(this.requestCounter / 10)}`,
+      sessionId: `session-${user}-${Math.floor(ordinal / this.sessionRequests)}`,
       requestId,
       tool: null,
       domain: DOMAINS[domain],
@@ -121,7 +176,7 @@ export class SimulatedUsers {
       candidates: candidates.map((a) => ({ actionId: `action-${a}`, tool: TOOLS[this.actionTool[a]], text: `use ${TOOLS[this.actionTool[a]]} (${a})` })),
       feedback: null,
     };
-    const noisy = candidates.map((a) => this.preference(user, a, domain) + 0.5 * this.gumbel());
+    const noisy = candidates.map((a) => this.preference(user, a, domain) + this.sequenceBonus(previous, a) + 0.5 * this.gumbel());
     const best = noisy.indexOf(Math.max(...noisy));
     const roll = this.random.nextFloat();
     let signal: FeedbackSignal;
@@ -131,6 +186,7 @@ export class SimulatedUsers {
       signal = 'CHOSEN';
       actionId = `action-${candidates[best]}`;
       value = 1;
+      if (this.sequence > 0) this.lastChosen[user] = candidates[best];
     } else {
       const i = this.pick(candidates.length);
       actionId = `action-${candidates[i]}`;

@@ -29,7 +29,7 @@ export interface LearnOptions {
  * model state is the same however the stream was cut into batches:
  *   ACCEPT, LIKE → logistic, label 1 on the named action (default: the top-scored one)
  *   REJECT, DISLIKE, CORRECTION → logistic, label 0
- *   RATING → squared loss towards (value − center) · scale
+ *   RATING → squared loss towards (value − center) · scale, center the running mean by default
  *   CHOSEN → softmax cross-entropy over the request's candidates
  * weighted by source (real vs simulated). Gradients reach only the rows the event touched (the
  * user's own row, its feature rows, the candidate rows) plus the shared dense weights; no other
@@ -128,7 +128,11 @@ export function learn(name: string, options: LearnOptions): StepDefinition<Looke
         task.score(e, scores);
         const weight = sampleWeight(e.event);
         let index = feedback.actionId ? request.candidates.indexOf(feedback.actionId) : argmax(scores, count);
-        if (index < 0) return 'ignored';
+        if (index < 0) {
+          // lookup adds an action its request did not offer unless learnUnseenActions is off.
+          ctx.metrics.count('feedback_action_unknown');
+          return 'ignored';
+        }
         let loss: number;
         switch (feedback.signal) {
           case 'CHOSEN':
@@ -144,7 +148,7 @@ export function learn(name: string, options: LearnOptions): StepDefinition<Looke
             loss = logisticLoss(scores, index, 0, weight, dScores, count);
             break;
           case 'RATING':
-            loss = squaredLoss(scores, index, (feedback.value - model.rating.center) * model.rating.scale, weight, dScores, count);
+            loss = squaredLoss(scores, index, (feedback.value - task.ratingCenter(feedback.value)) * model.rating.scale, weight, dScores, count);
             break;
           default:
             index = -1;
@@ -153,6 +157,7 @@ export function learn(name: string, options: LearnOptions): StepDefinition<Looke
         const positive = feedback.signal === 'CHOSEN' || feedback.signal === 'ACCEPT' || feedback.signal === 'LIKE';
         if (positive && count > 1) runningHit = smooth(runningHit, argmax(scores, count) === index ? 1 : 0);
         if (!task.learn(e, dScores)) return 'invalid';
+        if (feedback.signal === 'RATING') task.observeRating(feedback.value);
         if (weight > 0) runningLoss = smooth(runningLoss, loss / weight);
         return 'applied';
       }

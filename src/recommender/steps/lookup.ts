@@ -103,7 +103,7 @@ export function lookup(name: string, options: LookupOptions): StepDefinition<Enc
           const found = scoredInBatch.get(id) ?? storedById.get(id);
           if (found && event.eventTime - found.eventTime <= model.requestTtlMs && found.userId === event.userId) {
             role = 'learn';
-            request = found;
+            request = withAction(found, event.feedback?.actionId);
             matched = true;
           } else if (event.feedback?.actionId) {
             role = 'learn';
@@ -185,8 +185,17 @@ export function lookup(name: string, options: LookupOptions): StepDefinition<Enc
       return { partition: batch.partition, records: out };
       };
     },
-    { options: { model: model.name, dim: model.dim }, stores: model.stores, protocol: modelProtocol(model, 'lookup') },
+    { options: { model: model.name, dim: model.dim, learnUnseenActions: model.learnUnseenActions }, stores: model.stores, protocol: modelProtocol(model, 'lookup') },
   );
+  /**
+   * The request as feedback should learn from it: when the feedback names an action the request
+   * did not offer (a tool first seen when it was called), a copy with that action as one more
+   * candidate, so its row is created and the loss covers it; the stored request is not changed.
+   */
+  function withAction(request: RequestSnapshot, actionId: string | null | undefined): RequestSnapshot {
+    if (!actionId || !model.learnUnseenActions || request.candidates.length >= model.maxCandidates || request.candidates.includes(actionId)) return request;
+    return { ...request, candidates: [...request.candidates, actionId] };
+  }
 }
 
 /** The plan of a record that touches no rows. */

@@ -1,0 +1,65 @@
+/**
+ * The datasets the learning sweep tunes on and the learning tests evaluate on, each as replay
+ * events: simulated users (the npm start scenario under a chosen seed), and the transcript and
+ * ratings fixtures split in halves by time — the first half to tune on, the second to evaluate
+ * on, each replayed from a cold start.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileSink } from '../src/recommender/import/file-sinks.js';
+import { importChatTranscripts, importRatings } from '../src/recommender/import/import-file.js';
+import type { TrajectoryEvent } from '../src/recommender/records.js';
+import { readReplayEvents, type ReplayEvent } from '../src/recommender/replay/read-events.js';
+import { SimulatedUsers, type SimulatedUsersOptions } from '../src/recommender/simulation/simulated-users.js';
+import { avroSerde } from '../src/serde/avro-serde.js';
+
+const serde = avroSerde<TrajectoryEvent>('trajectory-event');
+const FIXTURES = new URL('../test/fixtures/', import.meta.url);
+
+export function simulatedEvents(scenario: SimulatedUsersOptions, count: number): ReplayEvent[] {
+  const users = new SimulatedUsers(scenario);
+  return Array.from({ length: count }, (_, i) => {
+    const event = users.next();
+    return { event, bytes: serde.serialize(event), line: i + 1 };
+  });
+}
+
+/** Half of the chat transcript fixture (sessions in file order, which is time order), imported. */
+export async function transcriptEvents(half: 'train' | 'test'): Promise<ReplayEvent[]> {
+  const lines = readFileSync(new URL('chat-transcripts.jsonl', FIXTURES), 'utf8').split('\n').filter(Boolean);
+  const cut = Math.floor(lines.length / 2);
+  return imported('chat.jsonl', (half === 'train' ? lines.slice(0, cut) : lines.slice(cut)).join('\n') + '\n', (input, sink) =>
+    importChatTranscripts(input, { userPath: 'metadata.user_id' }, sink),
+  );
+}
+
+/** Half of the ratings fixture (rows in time order). */
+export async function ratingEvents(half: 'train' | 'test'): Promise<ReplayEvent[]> {
+  const [header, ...rows] = readFileSync(new URL('ratings.csv', FIXTURES), 'utf8').split('\n').filter(Boolean);
+  const cut = Math.floor(rows.length / 2);
+  return imported('ratings.csv', [header, ...(half === 'train' ? rows.slice(0, cut) : rows.slice(cut))].join('\n') + '\n', (input, sink) =>
+    importRatings(input, {}, sink),
+  );
+}
+
+async function imported(
+  name: string,
+  text: string,
+  run: (input: string, sink: ReturnType<typeof fileSink>) => Promise<unknown>,
+): Promise<ReplayEvent[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'agentrec-learning-'));
+  try {
+    const input = join(dir, name);
+    const output = join(dir, 'events.jsonl');
+    writeFileSync(input, text);
+    const sink = fileSink(output, 'jsonl');
+    await run(input, sink);
+    await sink.close();
+    return readReplayEvents(output, 'jsonl', (error) => {
+      throw error;
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

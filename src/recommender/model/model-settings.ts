@@ -1,0 +1,43 @@
+import { integerIn, numberIn, oneOf } from '../../config.js';
+import { ConfigError } from '../../errors.js';
+import type { RecommenderModelOptions } from './recommender-model.js';
+
+/**
+ * The learning settings a topology takes as `--set key=value` strings, checked once (errors name
+ * `/settings/<key>`) and turned into model options. Absent keys stay undefined, so the model's own
+ * defaults apply: those were chosen by bench/sweep-defaults.ts (bench/README.md, "Defaults that learn").
+ */
+export const MODEL_SETTINGS = [
+  'dim',
+  'learningRate',
+  'denseLearningRate',
+  'initialAccumulator',
+  'l2',
+  'initScale',
+  'ratingCenter',
+  'ratingScale',
+  'learnUnseenActions',
+] as const;
+
+export function modelOptionsFromSettings(settings: Readonly<Record<string, string | undefined>>): Partial<RecommenderModelOptions> {
+  const p = '/settings';
+  const num = (key: string, min: number, max: number) =>
+    settings[key] === undefined ? undefined : numberIn(parse(settings[key], `${p}/${key}`), `${p}/${key}`, { min, max });
+  const dim = settings.dim === undefined ? undefined : integerIn(parse(settings.dim, `${p}/dim`), `${p}/dim`, { min: 1, max: 1024 });
+  const center = settings.ratingCenter;
+  const learnUnseen = settings.learnUnseenActions === undefined ? undefined : oneOf(settings.learnUnseenActions, `${p}/learnUnseenActions`, ['true', 'false']) === 'true';
+  return {
+    dim,
+    optimizer: { learningRate: num('learningRate', 1e-6, 10), initialAccumulator: num('initialAccumulator', 1e-9, 10), l2: num('l2', 0, 1) },
+    denseLearningRate: num('denseLearningRate', 1e-6, 10),
+    rows: { initScale: num('initScale', 0, 10) },
+    rating: { center: center === undefined || center === 'auto' ? 'auto' : numberIn(parse(center, `${p}/ratingCenter`), `${p}/ratingCenter`, { min: -1e6, max: 1e6 }), scale: num('ratingScale', 1e-6, 1e6) },
+    learnUnseenActions: learnUnseen,
+  };
+}
+
+function parse(text: string | undefined, path: string): number {
+  const n = Number(text);
+  if (text === undefined || text.trim() === '' || Number.isNaN(n)) throw new ConfigError(path, `must be a number, got '${text ?? ''}'`);
+  return n;
+}
