@@ -1,4 +1,5 @@
 import { ConfigError } from '../../errors.js';
+import { avroSerde } from '../../serde/avro-serde.js';
 import { TopologyTestDriver } from '../../topology/test-driver.js';
 import type { Topology } from '../../topology/topology.js';
 import type { ScoreRecord, TrajectoryEvent } from '../records.js';
@@ -63,7 +64,9 @@ export interface ReplayResult {
  * was always produced before the model learned from that feedback, however the events were
  * batched. Baselines predict at each REQUEST and learn at each FEEDBACK over the same sequence.
  * Feedback whose request is not in the events, or that the model emitted no score for, is
- * counted and not judged for any predictor (all are judged on the same events).
+ * counted and not judged for any predictor (all are judged on the same events). The topology's
+ * source must read Avro trajectory events and its sink write score records (schemas/*.avsc), as
+ * the agent-recommender's do.
  */
 export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   const started = performance.now();
@@ -88,6 +91,8 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   const ttl = options.requestTtlMs ?? 6 * 3_600_000;
   if (!(ttl > 0)) throw new ConfigError('--request-ttl', `must be a positive duration, got ${ttl}`);
 
+  // Score records as schemas/score-record*.avsc has them, without the user embedding nothing here reads.
+  const scoreReader = avroSerde<ScoreRecord>('score-record', { skipOnRead: ['userEmbedding'] });
   const maxBatch = options.maxBatch ?? 100;
   if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new ConfigError('--max-batch', `must be a positive integer, got ${maxBatch}`);
   const driver = await TopologyTestDriver.start(options.topology, { stateBackend: 'memory', startTime: first, maxBatch });
@@ -98,8 +103,8 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   const requests = new Map<string, TrajectoryEvent>();
   const predictions = new Map<string, Map<string, CandidatePredictions>>();
   const expired = new Set<string>();
-  // Score records without the user embedding: only the candidates' scores are judged.
-  const scores = new Map<string, ScoreRecord['candidates']>();
+  // Score records without the user embedding: the candidates' scores are judged, the version says how to read ratings.
+  const scores = new Map<string, { candidates: ScoreRecord['candidates']; modelVersion: string }>();
   let deadLettered = 0;
   try {
     for (let start = 0; start < sorted.length; start += batchEvents) {
@@ -108,8 +113,9 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
       const latest = batch[batch.length - 1].event.eventTime;
       if (latest > driver.now()) driver.advanceTime(latest - driver.now());
       await driver.settle(600_000);
-      for (const out of driver.readOutput<ScoreRecord>()) {
-        if (plans.has(out.value.requestId)) scores.set(out.value.requestId, out.value.candidates);
+      for (const out of driver.readTopic(options.topology.sink.topic)) {
+        const record = scoreReader.deserialize(out.value!);
+        if (plans.has(record.requestId)) scores.set(record.requestId, { candidates: record.candidates, modelVersion: record.modelVersion });
       }
       deadLettered += driver.readTopic(options.topology.deadLetterTopic).length;
 
@@ -136,7 +142,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
         else if (actionId && !request.candidates.some((c) => c.actionId === actionId)) feedback.actionNotCandidate++;
         else {
           const all = new Map(predictions.get(id));
-          all.set(model, modelPredictions(record, request, rating));
+          all.set(model, modelPredictions(record.candidates, request, rating, record.modelVersion));
           evaluator.evaluate(event, request, all, start + i);
           feedback.evaluated++;
         }
