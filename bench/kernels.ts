@@ -8,8 +8,9 @@
  * all candidates, logistic loss on the one shown, AdaGrad on the touched rows (user, features,
  * shown candidate) and, for DCN, on the shared dense weights.
  *   (a) FM (rows carry their linear weight: 33 floats)
- *   (b) DCN-v2, x0 = [user | mean of features | candidate] (96 wide), 2 cross layers, full rank
- *       and low rank (r = 8), then an MLP 96 → 64 → 1
+ *   (b) DCN-v2, x0 = [user | mean of features | candidate] (96 wide, `fields: []`), 2 cross layers,
+ *       full rank and low rank (r = 8), then an MLP 96 → 64 → 1; and TypeScript alone with field slots
+ *       (the five TRAJECTORY_DCN_FIELDS, one feature each, the other 11 pooled: x0 = 8 blocks, 256 wide)
  *
  * Before timing, both implementations run the same first events from identical tables and the
  * largest difference of the resulting rows/weights is printed: the two sides compute the same thing.
@@ -21,6 +22,7 @@ import * as tf from '@tensorflow/tfjs';
 import {
   adagradUpdate,
   createDcnScorerWorkspace,
+  TRAJECTORY_DCN_FIELDS,
   createFmWorkspace,
   dcnScorerBackward,
   dcnScorerForward,
@@ -387,6 +389,8 @@ function tfjsFmStep(tables: Tables, events: Events): Step {
 // ---------------------------------------------------------------- (b) DCN-v2
 
 function typescriptDcnStep(model: DcnScorerModel, parameters: Float32Array, tables: Tables, events: Events): Step {
+  // Feature f fills field slot f while there are fields; the rest share the last slot (all of them with no fields).
+  const fieldSlots = Int32Array.from({ length: FEATURES }, (_, f) => Math.min(f, model.fields.length));
   const workspace = createDcnScorerWorkspace(model, CANDIDATES);
   const denseConfig = ROW_CONFIG;
   const accumulators = new Float32Array(model.parameterCount);
@@ -394,7 +398,8 @@ function typescriptDcnStep(model: DcnScorerModel, parameters: Float32Array, tabl
   const features: Float32Array[] = new Array(FEATURES);
   const featureSlots: Float32Array[] = new Array(FEATURES);
   const candidates: Float32Array[] = new Array(CANDIDATES);
-  const context: DcnContext = { user: tables.users.values[0], features, featureWeights: new Float32Array(FEATURES).fill(1 / FEATURES), featureCount: FEATURES };
+  const featureWeights = new Float32Array(FEATURES).fill(1);
+  const context: DcnContext = { user: tables.users.values[0], features, featureWeights, featureSlots: fieldSlots, featureCount: FEATURES };
   const gradients = {
     user: new Float32Array(DIM),
     features: Array.from({ length: FEATURES }, () => new Float32Array(DIM)),
@@ -533,9 +538,10 @@ function maxParameterDifference(model: DcnScorerModel, parameters: Float32Array,
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
+const row = (name: string, t: Throughput) =>
+  console.log(`    ${name.padEnd(20)}${fmt(t.cpu).padStart(10)} events/s per CPU-second  (${fmt(t.wall)} per wall-second)`);
+
 function report(ts: Throughput, tfjs: Throughput, note = ''): void {
-  const row = (name: string, t: Throughput) =>
-    console.log(`    ${name.padEnd(20)}${fmt(t.cpu).padStart(10)} events/s per CPU-second  (${fmt(t.wall)} per wall-second)`);
   row('TypeScript kernels', ts);
   if (note) console.log(`    ${note}`);
   row('tfjs (cpu)', tfjs);
@@ -585,7 +591,7 @@ async function main(): Promise<void> {
 
   // (b) DCN-v2
   for (const rank of [0, 8]) {
-    const model = resolveDcnScorer({ dim: DIM, crossLayers: 2, rank, hidden: [64] });
+    const model = resolveDcnScorer({ dim: DIM, crossLayers: 2, rank, hidden: [64], fields: [] });
     const initial = new Float32Array(model.parameterCount);
     initDcnScorer(model, initial, 99);
     const base = createTables(DIM, DIM);
@@ -610,6 +616,13 @@ async function main(): Promise<void> {
     console.log(`(b) DCN-v2 ${label}: x0 ${model.inputDim} wide, 2 cross layers + MLP [64], ${model.parameterCount} dense weights`);
     console.log(`    parity after ${PARITY_EVENTS} events: rows ${rowDifference.toExponential(2)}, dense weights ${weightDifference.toExponential(2)}`);
     report(ts, tfjs);
+    const fielded = resolveDcnScorer({ dim: DIM, crossLayers: 2, rank, hidden: [64], fields: TRAJECTORY_DCN_FIELDS });
+    const fieldedInitial = new Float32Array(fielded.parameterCount);
+    initDcnScorer(fielded, fieldedInitial, 99);
+    const withFields = throughput(typescriptDcnStep(fielded, fieldedInitial, cloneTables(base), events), 500);
+    console.log(`    with field slots (${fielded.fields.join(', ')}): x0 ${fielded.inputDim} wide, ${fielded.parameterCount} dense weights`);
+    row('TypeScript', withFields);
+    console.log(`    ratio field slots / pooled  ${(withFields.cpu / ts.cpu).toFixed(2)}× (CPU time)\n`);
   }
 }
 

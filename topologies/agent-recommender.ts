@@ -10,8 +10,6 @@
  *   agentrec run topologies/agent-recommender.ts --brokers 127.0.0.1:9092
  *   --set interaction=dcn   --set dim=16   --set partitions=8   --set modelDir=.models/tiny-bert
  *   --set dcnFields=prev_action,prev2,last_outcome,tool,domain (fields with a DCN input slot of their own)
- *   --set dcnFields=prev_action,prev2,last_outcome,tool,domain (fields with a DCN input slot of their own)
- *   --set dcnFields=prev_action,prev2,last_outcome,tool,domain (fields with a DCN input slot of their own)
  *   --set backend=typescript (FM math in TypeScript instead of WebAssembly SIMD; kernel= is its older name)
  *   --set maxStoredRequests=500000 (scored requests kept per partition for their feedback)
  *   --set sessionContext=false   --set sessionFeatures=previousAction,previousTwo,lastOutcome,turn   --set sessionK=3
@@ -44,11 +42,7 @@ export default function agentRecommender(env: TopologyEnv = { transport: 'embedd
     ...learning,
     name: 'rec',
     interaction: s.interaction === 'dcn' ? 'dcn' : 'fm',
-    // DCN's own x0 slots: --set dcnFields=prev_action,tool (unset: the default five; empty: one pooled mean).
-    dcn: s.dcnFields === undefined ? undefined : { fields: s.dcnFields.split(',').filter(Boolean) },
-    // DCN's own x0 slots: --set dcnFields=prev_action,tool (unset: the default five; empty: one pooled mean).
-    dcn: s.dcnFields === undefined ? undefined : { fields: s.dcnFields.split(',').filter(Boolean) },
-    // DCN's own x0 slots: --set dcnFields=prev_action,tool (unset: the default five; empty: one pooled mean).
+    // DCN's own x0 slots: --set dcnFields=prev_action,tool (unset or empty: every feature in one pooled mean).
     dcn: s.dcnFields === undefined ? undefined : { fields: s.dcnFields.split(',').filter(Boolean) },
     denseInputDim: s.modelDir ? Number(s.denseInputDim ?? 32) : 0,
     sampleWeights: { real: 1, simulated: 0.5 },

@@ -41,8 +41,8 @@ export interface LookedUpEvent {
   /** Feedback only: whether a stored request matched (false = user + action fallback). */
   matched?: boolean;
   user?: EmbeddingRow;
-  /** Feature rows admitted by the frequency filter, with their weights. */
-  features: { row: EmbeddingRow; weight: number }[];
+  /** Feature rows admitted by the frequency filter, with their weights and keys (DCN's field slots read the keys). */
+  features: { row: EmbeddingRow; weight: number; key: string }[];
   /** One per request candidate; undefined while the filter holds the action back. */
   candidates: (EmbeddingRow | undefined)[];
   dense?: Float32Array;

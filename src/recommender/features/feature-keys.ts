@@ -42,3 +42,23 @@ export class FeatureKeys {
     return key;
   }
 }
+
+/**
+ * The field a feature key belongs to, which DCN gives a slot of its own when configured: the name
+ * before '=' (`tool=git` → `tool`, `prev_action=search` → `prev_action`, `attr.team=a` →
+ * `attr.team`), both names for a cross (`tool=git×domain=web` → `tool×domain`), the part before
+ * '#' for a hashed n-gram (`text.text#1043` → `text.text`), else the whole key.
+ */
+export function featureField(key: string): string {
+  const equals = key.indexOf('=');
+  if (equals < 0) {
+    const hash = key.indexOf('#');
+    return hash < 0 ? key : key.slice(0, hash);
+  }
+  const name = key.slice(0, equals);
+  // A cross reads `${a}=${aValue}×${b}=${bValue}`: the last '×' before the second '=' ends aValue.
+  const second = key.indexOf('=', equals + 1);
+  if (second < 0) return name;
+  const times = key.lastIndexOf('×', second);
+  return times > equals ? `${name}×${key.slice(times + 1, second)}` : name;
+}

@@ -1,4 +1,4 @@
-import { AgentrecError } from '../../errors.js';
+import { AgentrecError, StateError } from '../../errors.js';
 import { EmbeddingRowStore, rowKey } from '../rows/embedding-row-store.js';
 import type { EmbeddingRow } from '../rows/embedding-row-store.js';
 import type { KeyValueStore } from '../../state/store.js';
@@ -134,7 +134,8 @@ export class ModelTask {
     const stored = await this.store.get(DENSE_KEY);
     const size = this.dense.length;
     const floatCount = size + this.denseSlots.length;
-    if (stored && stored.length === floatCount * 4 + 8) {
+    if (stored && stored.length !== floatCount * 4 + 8) throw this.denseSizeMismatch(stored.length, floatCount * 4 + 8);
+    if (stored) {
       const floats = new Float32Array(stored.buffer.slice(stored.byteOffset, stored.byteOffset + floatCount * 4));
       this.dense.set(floats.subarray(0, size));
       this.denseSlots.set(floats.subarray(size));
@@ -185,6 +186,18 @@ export class ModelTask {
     if (value < stats.min) stats.min = value;
     if (value > stats.max) stats.max = value;
     this.ratingsDirty = true;
+  }
+
+  /**
+   * Dense weights of another size were written under other options (dim, denseInputDim, the DCN
+   * layers or fields, the dense optimizer). Starting them over would silently drop what was learned
+   * and leave the rows paired with weights they were never trained with, so the task stops instead.
+   */
+  private denseSizeMismatch(found: number, expected: number): StateError {
+    const layout = this.model.dcn ? `, DCN fields [${this.model.dcn.fields.join(', ')}] (x0 ${this.model.dcn.inputDim} wide)` : '';
+    const options = `dim ${this.model.dim}, denseInputDim ${this.model.denseInputDim}${layout}, ${this.model.denseOptimizer.kind}`;
+    const why = `model '${this.model.name}' partition ${this.partition}: stored dense weights are ${found} bytes but ${options} need ${expected}`;
+    return new StateError('STATE_CORRUPT', `${why}; the model options changed since they were written: restore them or start from a new state directory`);
   }
 
   /** Writes dense weights into the store (flushed with the rows and the offset at commit). */

@@ -166,11 +166,14 @@ export function lookup(name: string, options: LookupOptions): StepDefinition<Enc
         value.user = rows[0];
         // Sized once (rows the filter holds back are left out after): pushing onto the empty
         // literal regrew it several times per record.
-        const features = new Array<{ row: EmbeddingRow; weight: number }>(featureCount);
+        const features = new Array<{ row: EmbeddingRow; weight: number; key: string }>(featureCount);
         let admitted = 0;
         for (let j = 0; j < featureCount; j++) {
           const row = rows[1 + j];
-          if (row) features[admitted++] = { row, weight: request.features[j].weight };
+          if (row) {
+            const feature = request.features[j];
+            features[admitted++] = { row, weight: feature.weight, key: feature.key };
+          }
         }
         features.length = admitted;
         value.features = features;
@@ -187,6 +190,7 @@ export function lookup(name: string, options: LookupOptions): StepDefinition<Enc
     },
     { options: { model: model.name, dim: model.dim, learnUnseenActions: model.learnUnseenActions }, stores: model.stores, protocol: modelProtocol(model, 'lookup') },
   );
+
   /**
    * The request as feedback should learn from it: when the feedback names an action the request
    * did not offer (a tool first seen when it was called), a copy with that action as one more

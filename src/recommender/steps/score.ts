@@ -46,7 +46,7 @@ export function score(name: string, options: ScoreOptions): StepDefinition<Looke
         model: model.name,
         interaction: model.interaction,
         backend: model.backend,
-        ...(model.dcn ? { crossLayers: model.dcn.cross.layers, rank: model.dcn.cross.rank } : {}),
+        ...(model.dcn ? { crossLayers: model.dcn.cross.layers, rank: model.dcn.cross.rank, fields: model.dcn.fields } : {}),
       },
       stores: model.stores,
       protocol: modelProtocol(model, 'score'),

@@ -89,7 +89,7 @@ export function initCrossNetwork(layout: CrossNetworkLayout, parameters: Float32
  * b_0 + Σ_{j outside} W_0[:, j]·x0_j (inputDim floats), for low rank Σ_{j outside} V_0[j, :]·x0_j
  * (rank floats). When only one block of x0 changes between calls (the candidate, in a scorer), this
  * is computed once and crossNetworkForward adds the varying block alone, which saves most of layer
- * 0 (for x0 = [user | features | candidate], two thirds of it).
+ * 0 (for an x0 of n blocks of which the candidate is one, all but 1/n of it).
  */
 export function crossNetworkSharedFirstLayer(
   layout: CrossNetworkLayout,

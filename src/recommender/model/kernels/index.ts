@@ -14,6 +14,9 @@ export {
 } from './dcn.js';
 export { resolveMlpLayout, createMlpWorkspace, initMlp, mlpForward, mlpBackward, type MlpLayout, type MlpWorkspace } from './mlp.js';
 export {
+  DEFAULT_DCN_FIELDS,
+  TRAJECTORY_DCN_FIELDS,
+  MAX_DCN_FIELDS,
   resolveDcnScorer,
   createDcnScorerWorkspace,
   initDcnScorer,

@@ -68,7 +68,7 @@ export class SyncedTask {
     const dScores = new Float32Array(this.model.maxCandidates);
     for (const i of batch) {
       const user = rows[at++];
-      const features = i.features.map(() => ({ row: rows[at++]!, weight: 1 }));
+      const features = i.features.map((key) => ({ row: rows[at++]!, weight: 1, key }));
       const candidates = i.candidates.map(() => rows[at++]);
       const e: LookedUpEvent = { event: { eventTime: now } as TrajectoryEvent, role: 'learn', user, features, candidates };
       for (const row of [user, ...features.map((f) => f.row), ...candidates]) if (row) touched.add(row);

@@ -1,6 +1,7 @@
 import type { EmbeddingRow } from '../../../rows/embedding-row-store.js';
 import type { LookedUpEvent } from '../../../types.js';
-import { createDcnScorerWorkspace, dcnScorerBackward, dcnScorerForward, type DcnScorerWorkspace } from '../../kernels/dcn-scorer.js';
+import { featureField } from '../../../features/feature-keys.js';
+import { createDcnScorerWorkspace, dcnScorerBackward, dcnScorerForward, type DcnContext, type DcnScorerWorkspace } from '../../kernels/dcn-scorer.js';
 import { createFmWorkspace, fmBackward, fmPrepareContext, fmScore, type FmWorkspace } from '../../kernels/fm.js';
 import { adagradUpdate, ftrlUpdate } from '../../kernels/optimizers.js';
 import { isFiniteArray } from '../../kernels/vector.js';
@@ -26,6 +27,11 @@ export class TypeScriptBackend implements ModelBackend {
   private readonly zeroRow: Float32Array;
   private readonly projected: Float32Array;
   private readonly projectedGradient: Float32Array;
+  /** The DCN context of the event last passed to score(), reused by learn(). */
+  private readonly dcnInput?: DcnContext & { features: Float32Array[]; featureWeights: Float64Array; featureSlots: Int32Array };
+  /** Feature key → DCN slot: keys are interned strings, so a hit costs one Map lookup, not a parse. */
+  private readonly slotOfKey = new Map<string, number>();
+  private readonly slotOfField: Map<string, number>;
 
   constructor(
     private readonly model: RecommenderModel,
@@ -36,8 +42,14 @@ export class TypeScriptBackend implements ModelBackend {
     this.dcnOffset = layout.dcnOffset;
     const rowLength = model.dim + 1;
     this.fm = createFmWorkspace(model.dim);
-    if (model.dcn) this.dcn = createDcnScorerWorkspace(model.dcn, model.maxCandidates);
     const maxContext = model.maxFeatures + 2;
+    this.slotOfField = new Map(model.dcn?.fields.map((field, i) => [field, i]));
+    if (model.dcn) {
+      this.dcn = createDcnScorerWorkspace(model.dcn, model.maxCandidates);
+      const featureWeights = new Float64Array(model.maxFeatures);
+      const featureSlots = new Int32Array(model.maxFeatures);
+      this.dcnInput = { user: new Float32Array(rowLength), features: [], featureWeights, featureSlots, featureCount: 0 };
+    }
     this.contextWeights = new Float64Array(maxContext);
     this.contextGradients = Array.from({ length: maxContext }, () => new Float32Array(rowLength));
     this.candidateGradients = Array.from({ length: model.maxCandidates }, () => new Float32Array(rowLength));
@@ -54,8 +66,9 @@ export class TypeScriptBackend implements ModelBackend {
     const count = e.candidates.length;
     const dense = this.dense.values;
     this.prepare(e);
-    if (this.dcn && this.model.dcn) {
-      dcnScorerForward(this.model.dcn, dense.subarray(this.dcnOffset), this.dcn, this.dcnContext(e), this.candidateValues, scores, count);
+    if (this.dcn && this.model.dcn && this.dcnInput) {
+      this.prepareDcn(e, this.dcnInput);
+      dcnScorerForward(this.model.dcn, dense.subarray(this.dcnOffset), this.dcn, this.dcnInput, this.candidateValues, scores, count);
       for (let c = 0; c < count; c++) scores[c] += dense[0];
     } else {
       fmPrepareContext(this.fm, dense[0], this.contextRows, this.contextWeights, this.contextRows.length);
@@ -70,12 +83,12 @@ export class TypeScriptBackend implements ModelBackend {
     denseGradient.fill(0);
     let biasGradient = 0;
     for (let c = 0; c < count; c++) biasGradient += dScores[c];
-    if (this.dcn && this.model.dcn) {
+    if (this.dcn && this.model.dcn && this.dcnInput) {
       dcnScorerBackward(
         this.model.dcn,
         this.dense.values.subarray(this.dcnOffset),
         this.dcn,
-        this.dcnContext(e),
+        this.dcnInput,
         dScores,
         denseGradient.subarray(this.dcnOffset),
         {
@@ -123,16 +136,33 @@ export class TypeScriptBackend implements ModelBackend {
     for (const row of e.candidates) this.candidateValues.push(row?.values ?? this.zeroRow);
   }
 
-  private dcnContext(e: LookedUpEvent) {
-    return {
-      user: e.user?.values ?? this.zeroRow,
-      features: e.features.map((f) => f.row.values),
-      featureWeights: e.features.map((f) => f.weight / Math.max(1, e.features.length)),
-      featureCount: e.features.length,
-      // Feedback that fell back to user + action has no text vector; a zero block stands in, as
-      // the FM path simply leaves the projected context out.
-      dense: e.dense ? this.projected : this.model.dcn?.denseInput ? this.zeroRow : undefined,
-    };
+  /** Fills the DCN context for `e` (after prepare()): rows, raw weights (the kernel takes each slot's mean) and slots. */
+  private prepareDcn(e: LookedUpEvent, input: NonNullable<TypeScriptBackend['dcnInput']>): void {
+    input.user = e.user?.values ?? this.zeroRow;
+    const features = e.features;
+    input.features.length = features.length;
+    for (let i = 0; i < features.length; i++) {
+      const f = features[i];
+      input.features[i] = f.row.values;
+      input.featureWeights[i] = f.weight;
+      input.featureSlots[i] = this.slotOf(f.key);
+    }
+    input.featureCount = features.length;
+    // Feedback that fell back to user + action has no text vector; a zero block stands in, as
+    // the FM path simply leaves the projected context out.
+    input.dense = e.dense ? this.projected : this.model.dcn?.denseInput ? this.zeroRow : undefined;
+  }
+
+  /** The configured field's slot, or the last one (the rest) for a key of any other field. */
+  private slotOf(key: string): number {
+    let slot = this.slotOfKey.get(key);
+    if (slot === undefined) {
+      // Bounded like the key interning upstream: distinct keys of one task are far fewer.
+      if (this.slotOfKey.size >= 100_000) this.slotOfKey.clear();
+      slot = this.slotOfField.get(featureField(key)) ?? this.slotOfField.size;
+      this.slotOfKey.set(key, slot);
+    }
+    return slot;
   }
 
   /** projected = P · dense (P is d×D, row-major), with a zero linear weight. */

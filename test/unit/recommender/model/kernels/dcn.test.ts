@@ -9,6 +9,9 @@ import {
 } from '../../../../../src/recommender/model/kernels/dcn.js';
 import {
   createDcnScorerWorkspace,
+  DEFAULT_DCN_FIELDS,
+  MAX_DCN_FIELDS,
+  TRAJECTORY_DCN_FIELDS,
   dcnScorerBackward,
   dcnScorerForward,
   initDcnScorer,
@@ -118,11 +121,14 @@ describe('MLP', () => {
 });
 
 describe.each([
-  ['full rank', 0, false],
-  ['low rank with a dense input', 3, true],
-])('DCN scorer, %s', (_name, rank, denseInput) => {
+  // No fields: every feature pooled into one mean, the layout before field slots.
+  ['full rank, no fields', 0, false, [], [0, 0, 0]],
+  // Field 2 has no feature: its block stays zero; slot 3 (the rest) holds two rows.
+  ['low rank with a dense input and field slots', 3, true, ['prev_action', 'tool', 'domain'], [3, 0, 3, 1]],
+  ['full rank with field slots', 0, false, ['prev_action', 'last_outcome'], [1, 2, 1, 0, 2]],
+] as const)('DCN scorer, %s', (_name, rank, denseInput, fields, slots) => {
   const dim = 4;
-  const model = resolveDcnScorer({ dim, crossLayers: 2, rank, hidden: [6], denseInput });
+  const model = resolveDcnScorer({ dim, crossLayers: 2, rank, hidden: [6], denseInput, fields });
   const parameters = new Float32Array(model.parameterCount);
   initDcnScorer(model, parameters, 42);
   const random = splitmix32(77 + rank);
@@ -132,9 +138,11 @@ describe.each([
   const row = () => randomArray(dim + 1, next);
   const context: DcnContext = {
     user: row(),
-    features: [row(), row(), row()],
-    featureWeights: [1 / 3, 1 / 3, 1 / 3],
-    featureCount: 3,
+    features: slots.map(() => row()),
+    // Not all 1: a row's share of its slot's mean is its weight over the slot's row count.
+    featureWeights: slots.map((_, i) => 1 - 0.2 * i),
+    featureSlots: slots,
+    featureCount: slots.length,
     dense: denseInput ? row() : undefined,
   };
   const candidates = [row(), row(), row()];
@@ -174,6 +182,29 @@ describe.each([
     expect(grads.candidates[0].some((g) => g !== 0)).toBe(true);
   });
 
+  it('builds x0 as [user | one mean per field slot | the rest | candidate | dense?]', () => {
+    loss();
+    const x0 = workspace.inputs.subarray(model.inputDim, 2 * model.inputDim); // candidate 1's
+    expect(model.inputDim).toBe((fields.length + 3 + (denseInput ? 1 : 0)) * dim);
+    for (let s = 0; s <= fields.length; s++) {
+      const members = slots.flatMap((slot, i) => (slot === s ? [i] : []));
+      for (let k = 0; k < dim; k++) {
+        const mean = members.reduce((sum, i) => sum + context.featureWeights[i] * context.features[i][k], 0) / Math.max(1, members.length);
+        expect(x0[dim * (1 + s) + k]).toBeCloseTo(mean, 6);
+      }
+    }
+    for (let k = 0; k < dim; k++) {
+      expect(x0[k]).toBeCloseTo(context.user[k], 6);
+      expect(x0[model.candidateOffset + k]).toBeCloseTo(candidates[1][k], 6);
+      if (context.dense) expect(x0[model.denseOffset + k]).toBeCloseTo(context.dense[k], 6);
+    }
+  });
+
+  it('refuses a feature slot the model does not have', () => {
+    const bad = { ...context, featureSlots: slots.map(() => fields.length + 1) };
+    expect(() => dcnScorerForward(model, parameters, workspace, bad, candidates, scores)).toThrow(RangeError);
+  });
+
   it('initialises the same parameters from the same seed', () => {
     const again = new Float32Array(model.parameterCount);
     const other = new Float32Array(model.parameterCount);
@@ -191,5 +222,17 @@ describe('DCN scorer config', () => {
     expect(() => resolveDcnScorer({ dim: 8, crossLayers: 1.5 })).toThrow('/interact/dcn/crossLayers');
     expect(() => resolveDcnScorer({ dim: 8, hidden: [4, -1] })).toThrow('/interact/dcn/hidden/1');
     expect(() => resolveDcnScorer({ dim: 8, widht: 3 })).toThrow('/interact/dcn/widht');
+    expect(() => resolveDcnScorer({ dim: 8, fields: 'tool' })).toThrow('/interact/dcn/fields');
+    expect(() => resolveDcnScorer({ dim: 8, fields: ['tool', ''] })).toThrow('/interact/dcn/fields/1');
+    expect(() => resolveDcnScorer({ dim: 8, fields: ['tool', 'tool'] })).toThrow("/interact/dcn/fields/1: 'tool' is listed twice");
+    expect(() => resolveDcnScorer({ dim: 8, fields: ['tool=git'] })).toThrow('/interact/dcn/fields/0');
+    expect(() => resolveDcnScorer({ dim: 8, fields: Array.from({ length: MAX_DCN_FIELDS + 1 }, (_, i) => `f${i}`) })).toThrow('at most');
+  });
+
+  it('pools every feature by default, and its width follows from the fields', () => {
+    expect(resolveDcnScorer({ dim: 8 }).fields).toEqual(DEFAULT_DCN_FIELDS);
+    expect(resolveDcnScorer({ dim: 8 }).inputDim).toBe(3 * 8);
+    expect(resolveDcnScorer({ dim: 8, fields: TRAJECTORY_DCN_FIELDS }).inputDim).toBe((TRAJECTORY_DCN_FIELDS.length + 3) * 8);
+    expect(resolveDcnScorer({ dim: 8, fields: ['tool'], denseInput: true })).toMatchObject({ inputDim: 5 * 8, candidateOffset: 24, denseOffset: 32 });
   });
 });
