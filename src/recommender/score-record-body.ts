@@ -10,10 +10,11 @@ import type { ScoreRecord } from './records.js';
 export const SCORE_RECORD_V1_FINGERPRINT = 0x9a789da75cbf69d2n;
 
 /**
- * The body of score-record.v1.avsc written field by field: one per scored request, where avsc's
- * generic writer (a Buffer.byteLength per string, type dispatch per candidate) measured ~2× as
- * long (`node dist/bench/serde.js`). Bytes identical to avsc's (tests compare them); throws on a
- * value avsc would refuse, so the serde can report it through avsc's validation.
+ * The body of score-record.v1.avsc written field by field: one is written per scored request,
+ * and avsc's generic writer pays a Buffer.byteLength per string and a type dispatch per
+ * candidate (see bench/README.md, "Fewer strings, maps and allocations per event"). Bytes
+ * identical to avsc's (tests compare them); throws on a value avsc would refuse, so the serde
+ * can report it through avsc's validation.
  */
 export function writeScoreRecordV1(writer: AvroBinaryWriter, record: ScoreRecord): void {
   writer.string(record.requestId).string(record.userId).long(record.eventTime).string(record.modelVersion).long(record.scoredAt);

@@ -4,8 +4,9 @@ import { CopySlab } from './copy-slab.js';
  * Avro's binary encoding written by hand, primitive by primitive, into one reused buffer: for a
  * hot internal record whose shape is fixed in code, where avsc's generic writer (a record object
  * built per value, a `Buffer.byteLength` call per string, the array and record type dispatch)
- * cost ~2× this on request snapshots (`node dist/bench/serde.js`). The bytes are exactly avsc's, so either
- * can read what the other wrote; tests compare them byte for byte.
+ * is the slower path for it (see bench/README.md, "Fewer strings, maps and allocations per
+ * event"). The bytes are exactly avsc's, so either can read what the other wrote; tests compare
+ * them byte for byte.
  *
  * Arrays are written the way avsc writes them: one block (count, items) then the 0 terminator;
  * an empty array is the terminator alone. Each primitive throws (TypeError, RangeError) on a

@@ -2,10 +2,10 @@ import type { CanonicalSchema } from './parsing-canonical-form.js';
 
 /**
  * A structural pass over an Avro binary body before avsc decodes it. avsc trusts block counts:
- * a 7-byte record claiming an array of 2^31 items makes it allocate until the process dies
- * (measured: heap exhaustion after ~45 s). One poisoned record must cost a dead-letter entry,
- * not the task, so every count, length, union branch and enum index is checked against the
- * bytes that are actually there, without allocating.
+ * a 7-byte record claiming an array of 2^31 items makes it allocate until the process runs out
+ * of heap. One poisoned record must cost a dead-letter entry, not the task, so every count,
+ * length, union branch and enum index is checked against the bytes that are actually there,
+ * without allocating.
  *
  * Throws a plain Error describing the first problem; the serde turns it into DECODE_FAILED.
  */

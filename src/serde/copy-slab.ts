@@ -2,9 +2,9 @@
  * Copies of short byte strings (encoded records) carved out of large slabs, one after another.
  *
  * Why: `Buffer.from(bytes)` takes short copies from Node's shared 8 KiB pool and allocates a new
- * pool (an off-heap ArrayBuffer the GC must track and free) every few records: with a score
- * record and a request snapshot per request that was ~3 % of the JavaScript thread on Kafka
- * (bench/README.md, "A young generation that holds a batch"). A 64 KiB slab serves ~100 records. The copies it hands
+ * pool (an off-heap ArrayBuffer the GC must track and free) every few records, and the
+ * recommender copies a score record and a request snapshot per request (see bench/README.md,
+ * "A young generation that holds a batch"). A 64 KiB slab serves ~100 records. The copies it hands
  * out are records written together and dropped together (a batch's outputs, once librdkafka has
  * copied them; request snapshots, once the commit moved them into the store's arena), so a slab
  * is not pinned long by one survivor; like a copy from Node's pool, a value kept for good should

@@ -6,19 +6,17 @@ import { ValueArena } from './value-arena.js';
 
 /**
  * What one cached entry costs beyond its key and value bytes: the Map slot, the latin1 key
- * string and the value Buffer's objects. Measured with --expose-gc on Node 20 for 15-byte keys
- * and 272-byte rows: ~255 bytes of heap and external memory beyond the payload (the slot of a
- * dirty entry also keeps its key Buffer; it is short-lived). Counting it keeps the byte bound
- * honest for small rows, where the headers rival the payload.
+ * string and the value Buffer's objects (the slot of a dirty entry also keeps its key Buffer;
+ * it is short-lived). Counting it keeps the byte bound honest for small rows, where the headers
+ * rival the payload; the figure is measured, see bench/README.md, "State".
  */
 export const CACHE_ENTRY_OVERHEAD_BYTES = 260;
 
 /**
  * What one clean entry whose value lives in the ValueArena costs beyond its key string's bytes
  * and its slot: the Map slot (with the table's growth slack), the id string's header and the
- * KeyIds entry. Measured with --expose-gc on Node 20 for 17-byte keys and 272-byte rows: 416
- * bytes per entry in all (it was 575 with a Buffer per value); the unit test
- * "accounts for what a clean entry really costs" keeps this honest.
+ * KeyIds entry (measured, see bench/README.md, "State"); the unit test "accounts for what a
+ * clean entry really costs" keeps this honest.
  */
 export const CLEAN_ENTRY_OVERHEAD_BYTES = 112;
 

@@ -10,8 +10,8 @@ export interface RangeBounds {
  * The buffered (not yet flushed) writes that fall inside `bounds`, in key order. Write buffers
  * are Maps keyed by the key's latin1 string: latin1 maps every byte to one UTF-16 code unit, so
  * those strings order exactly like the keys' bytes, and the default string sort orders them
- * without a comparator call per comparison (a Buffer.compare per comparison was ~1 % of the
- * recommender's CPU: each TTL purge scans a store whose commit-interval of writes is buffered).
+ * without a comparator call per comparison. That matters because each TTL purge scans a store
+ * whose commit interval of writes is still buffered.
  */
 export function sortedOverlay(buffered: ReadonlyMap<string, ChangedEntry>, bounds: RangeBounds): ChangedEntry[] {
   const gte = bounds.gte?.toString('latin1');

@@ -276,8 +276,8 @@ export class RocksDbStore implements KeyValueStore {
 
   /**
    * `changes` and the offset in one atomic RocksDB batch. The array form, not a chained batch:
-   * one binding call per write measured slower in the recommender (0.64 s against 0.38 s over
-   * 200k events), though faster in isolation (bench/README.md).
+   * a binding call per write is faster in isolation but slower inside the recommender (see
+   * bench/README.md, "Steady state, the flush path, and where a cold start goes").
    */
   private writeBatch(changes: readonly ChangedEntry[], appliedOffset: number): Promise<void> {
     const operations: RocksDbOperation[] = new Array(changes.length + 1);

@@ -4,7 +4,7 @@
  * Why: a Buffer per cached value is four objects — the ArrayBuffer, its Uint8Array view, the
  * backing store and its malloc block — about 250 bytes beside a 272-byte embedding row, and a
  * cache that churns 100k+ of them leaves V8's old space and the malloc heap fragmented far past
- * the cache's byte bound (bench/README.md, "State"). In the arena a cached value is one number
+ * the cache's byte bound (see bench/README.md, "State"). In the arena a cached value is one number
  * (its slot) plus its bytes.
  *
  * Slots come in size classes: the value's length plus a 4-byte length prefix, rounded up to

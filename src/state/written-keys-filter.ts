@@ -2,14 +2,14 @@
  * A Bloom filter over every key a store has written since it was created empty. "Not in the
  * filter" means "never written", so a read of that key can be answered "absent" without asking
  * RocksDB. That read is not slow in RocksDB itself but costs an await: the batch that needs it
- * waits while the JavaScript thread runs other partitions' batches (90–350 ms measured at a cold
- * start, when every user's first row is such a read), and everything the batch holds survives
- * the scavenges meanwhile (bench/README.md, seventh session).
+ * waits while the JavaScript thread runs other partitions' batches (at a cold start every user's
+ * first row is such a read), and everything the batch holds survives the scavenges meanwhile
+ * (see bench/README.md, "Steady state, the flush path, and where a cold start goes").
  *
  * No false negatives: every key written must be added. False positives only cost the read that
- * would have happened anyway: ~1 % at capacity (10 bits and 7 probes per key). Past capacity the
- * filter says so (`full`) and the store stops consulting it, since a saturated filter answers
- * "maybe" to everything.
+ * would have happened anyway: under 1 % at capacity by the Bloom formula (10 bits and 7 probes
+ * per key). Past capacity the filter says so (`full`) and the store stops consulting it, since a
+ * saturated filter answers "maybe" to everything.
  */
 export class WrittenKeysFilter {
   private readonly bits: Uint32Array;

@@ -3,9 +3,9 @@ import { StateError } from '../../errors.js';
 /**
  * Scored requests are stored many to a value (a chunk), not one value per request: a commit
  * then publishes and writes a few chunk records instead of one record per scored request, and
- * a purge deletes a chunk instead of one tombstone per request. Per request, that was a quarter
- * to a third of the recommender's throughput on Kafka (bench/README.md, "What request snapshots
- * cost").
+ * a purge deletes a chunk instead of one tombstone per request. Per-request records made the
+ * request store one of the recommender's largest costs on Kafka (see bench/README.md, "Scored
+ * requests in chunks").
  *
  * Layout (little endian):
  *   u32 count | f64 newest event time | u32 id hash × count | u32 entry end × count | entries

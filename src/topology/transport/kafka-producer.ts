@@ -11,9 +11,9 @@ const QUEUE_FULL_BACKOFF_MS = 2;
 
 /**
  * The binding hands delivery reports to JavaScript at most this many per event-loop turn. A
- * runtime busy with large batches turns the loop a few times per second (measured: 2–4 turns per
- * 500 ms on the recommender), so reports for ~1 record per event piled up there and a commit
- * waited up to 5.4 s for acknowledgements the broker had long sent.
+ * runtime busy with large batches turns the loop only a few times per second, so reports can pile
+ * up and a commit wait seconds for acknowledgements the broker sent long ago (see
+ * bench/README.md, "Acknowledgements lagging seconds behind the broker").
  */
 const REPORTS_PER_TURN = 100;
 

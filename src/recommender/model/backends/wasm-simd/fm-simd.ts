@@ -5,8 +5,8 @@ import { assembleModule, Code, F32, I32, instantiate, V128, validates, type Func
 /**
  * The FM kernel (fm.ts: context sums, candidate scores, backward) fused with the AdaGrad row
  * update, in WebAssembly SIMD: four f32 lanes per instruction, including the square root and the
- * division AdaGrad needs per coordinate, which bound the TypeScript kernel (7–8 ns per coordinate
- * on the project's machine, sqrt and div in float64). Same math and row layout as fm.ts
+ * division AdaGrad needs per coordinate, which bound the TypeScript kernel (sqrt and div in
+ * float64; see bench/README.md, "Learning kernels"). Same math and row layout as fm.ts
  * (`dim` factors then the linear weight; AdaGrad slots beside them), in float32 throughout, so
  * results match the TypeScript kernel to float32 rounding, not bit for bit.
  *
