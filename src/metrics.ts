@@ -24,6 +24,9 @@ export class RuntimeMetrics {
   readonly restoreDuration: Gauge<'topology' | 'store' | 'partition'>;
   readonly restoredRows: Counter<'topology' | 'store' | 'partition'>;
   readonly assignedPartitions: Gauge<'topology'>;
+  readonly referenceValue: Gauge<'metric' | 'reference'>;
+  /** The latest reference value per step gauge name (setReference), for the progress line. */
+  readonly references = new Map<string, { reference: string; value: number }>();
 
   /**
    * A counter summed over partitions (and codes): all series of one step, or every series when
@@ -73,5 +76,22 @@ export class RuntimeMetrics {
     this.restoreDuration = new Gauge({ name: 'agentrec_state_restore_seconds', help: 'Duration of the last changelog restore', labelNames: ['topology', 'store', 'partition'], registers });
     this.restoredRows = new Counter({ name: 'agentrec_state_restored_entries_total', help: 'Entries restored from changelog topics', labelNames: ['topology', 'store', 'partition'], registers });
     this.assignedPartitions = new Gauge({ name: 'agentrec_assigned_partitions', help: 'Partitions (tasks) this instance owns', labelNames: ['topology'], registers });
+    this.referenceValue = new Gauge({
+      name: 'agentrec_reference_value',
+      help: 'What a reference predictor (a baseline the simulation runs) scores on a step gauge, e.g. hit_at_1',
+      labelNames: ['metric', 'reference'],
+      registers,
+    });
+  }
+
+  /**
+   * A reference for step gauge `metric`: what `reference` (say, the best baseline) scores on the
+   * same measure, shown beside the gauge on the progress line. A new reference name replaces the old.
+   */
+  setReference(metric: string, reference: string, value: number): void {
+    const previous = this.references.get(metric);
+    if (previous && previous.reference !== reference) this.referenceValue.remove({ metric, reference: previous.reference });
+    this.references.set(metric, { reference, value });
+    this.referenceValue.set({ metric, reference }, value);
   }
 }

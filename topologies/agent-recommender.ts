@@ -18,6 +18,7 @@ import { avroSerde, decode, topology, type SimulationContext, type TopologyEnv }
 import {
   emit,
   encode,
+  LiveBaselines,
   modelOptionsFromSettings,
   modelTopicName,
   recommenderModel,
@@ -96,19 +97,27 @@ export default function agentRecommender(env: TopologyEnv = { transport: 'embedd
  */
 export const SIMULATED_SCENARIO = { users: 500, actions: 200, candidates: 20, sequence: 2, seed: 7 } as const;
 
-/** Zero-setup traffic: simulated users with hidden tastes and delayed feedback. */
+/**
+ * Zero-setup traffic: simulated users with hidden tastes and delayed feedback. The same events
+ * feed the replay's baselines, and the best one's hit@1 is reported beside the learn step's
+ * `hit_at_1` gauge (the learn step's smoothing, 0.01 per partition, spread over the whole stream).
+ */
 export async function simulate(sim: SimulationContext): Promise<void> {
   const users = new SimulatedUsers(SIMULATED_SCENARIO);
   const serde = avroSerde<TrajectoryEvent>('trajectory-event');
   const topic = sim.topology.source.topic;
+  const baselines = sim.reference ? new LiveBaselines(0.01 / sim.topology.source.partitions) : undefined;
   const chunk = 500;
   const started = performance.now();
   for (let sent = 0; (sim.events === 0 || sent < sim.events) && !sim.signal.aborted; ) {
     const n = sim.events === 0 ? chunk : Math.min(chunk, sim.events - sent);
     const records = Array.from({ length: n }, () => {
       const event = users.next();
+      baselines?.observe(event);
       return { topic, key: Buffer.from(event.userId), value: serde.serialize(event) };
     });
+    const best = baselines?.best();
+    if (best) sim.reference!('hit_at_1', `best baseline (${best.name})`, best.hitAt1);
     await sim.produce(records);
     sent += n;
     if (sim.rate > 0) {

@@ -31,6 +31,12 @@ export interface SimulationContext {
   rate: number;
   signal: AbortSignal;
   log(line: string): void;
+  /**
+   * Reports what a reference predictor the simulation runs (a baseline) scores on the measure a
+   * step reports as gauge `metric`: the progress line shows the two side by side, and the last
+   * line says by how much the topology is ahead or behind. Absent where nothing shows it.
+   */
+  reference?(metric: string, reference: string, value: number): void;
 }
 
 export async function loadTopologyModule(file: string, env: TopologyEnv): Promise<{ topology: Topology; module: TopologyModule }> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import agentRecommender from '../../topologies/agent-recommender.js';
+import agentRecommender, { simulate } from '../../topologies/agent-recommender.js';
 import { ratingEvents } from '../../bench/learning-datasets.js';
 import { ratingFromScore } from '../../src/recommender/model/rating-readout.js';
 import type { ScoreRecord, TrajectoryEvent } from '../../src/recommender/records.js';
@@ -19,6 +19,23 @@ function chosen(id: string, time: number, actionId: string): TrajectoryEvent {
 }
 
 describe('agent-recommender defaults that learn', () => {
+  it("npm start's simulation reports the best baseline's hit@1 beside the learn step's", async () => {
+    const reported: [string, string, number][] = [];
+    await simulate({
+      topology: agentRecommender({ transport: 'embedded', settings: {} }),
+      produce: async () => undefined,
+      events: 3000,
+      rate: 0,
+      signal: new AbortController().signal,
+      log: () => undefined,
+      reference: (metric, reference, value) => void reported.push([metric, reference, value]),
+    });
+    const [metric, reference, value] = reported.at(-1)!;
+    expect(metric).toBe('hit_at_1');
+    expect(reference).toBe('best baseline (user-popularity)');
+    expect(value).toBeGreaterThan(0.1);
+  });
+
   it.each([
     [undefined, 1, 0],
     ['false', 0, 1],

@@ -8,6 +8,14 @@ interface Snapshot {
   gauges: Map<string, number>;
 }
 
+/** A step gauge beside its reference (setReference): the same measure, two predictors. */
+interface Comparison {
+  metric: string;
+  value: number;
+  reference: string;
+  referenceValue: number;
+}
+
 /** A task held this long by one operation (a batch, a commit) is named on the progress line. */
 const HELD_UP_AFTER_MS = 30_000;
 
@@ -54,6 +62,21 @@ export class ProgressReporter {
     const s = await this.snapshot();
     const seconds = (performance.now() - this.started) / 1000;
     this.write(`done: ${s.input} records in, ${s.output} out, ${s.deadLettered} dead-lettered in ${seconds.toFixed(1)} s${formatGauges(s.gauges, this.runner.metrics.summedStepValues)}`);
+    for (const c of this.comparisons(s)) {
+      const ratio = c.referenceValue > 0 ? c.value / c.referenceValue : undefined;
+      const verdict = ratio === undefined ? '' : `: ×${ratio.toFixed(2)} (${ratio >= 1 ? 'ahead' : 'behind'})`;
+      this.write(`${c.metric} ${c.value.toFixed(3)} vs ${c.reference} ${c.referenceValue.toFixed(3)}${verdict}`);
+    }
+  }
+
+  /** Step gauges that have a reference value, in the order the references were first set. */
+  private comparisons(s: Snapshot): Comparison[] {
+    const out: Comparison[] = [];
+    for (const [metric, { reference, value }] of this.runner.metrics.references) {
+      const own = s.gauges.get(metric);
+      if (own !== undefined) out.push({ metric, value: own, reference, referenceValue: value });
+    }
+    return out;
   }
 
   private async tick(): Promise<void> {
@@ -62,7 +85,7 @@ export class ProgressReporter {
     this.last = s;
     const elapsed = ((performance.now() - this.started) / 1000).toFixed(0).padStart(4);
     this.write(
-      `[${elapsed}s] in ${s.input.toLocaleString('en')} (${Math.round(rate).toLocaleString('en')}/s) out ${s.output.toLocaleString('en')} dead-lettered ${s.deadLettered}${formatGauges(s.gauges, this.runner.metrics.summedStepValues)}${this.heldUp()}`,
+      `[${elapsed}s] in ${s.input.toLocaleString('en')} (${Math.round(rate).toLocaleString('en')}/s) out ${s.output.toLocaleString('en')} dead-lettered ${s.deadLettered}${formatGauges(s.gauges, this.runner.metrics.summedStepValues)}${formatComparisons(this.comparisons(s))}${this.heldUp()}`,
     );
   }
 
@@ -102,4 +125,8 @@ function formatGauges(gauges: Map<string, number>, counts: ReadonlySet<string>):
   // Counts, and any value of 100 or more, as whole numbers; the rest (losses, rates) to 3 decimals.
   const format = (name: string, v: number) => (counts.has(name) || Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en') : v.toFixed(3));
   return ' | ' + [...gauges].map(([name, v]) => `${name} ${format(name, v)}`).join('  ');
+}
+
+function formatComparisons(comparisons: readonly Comparison[]): string {
+  return comparisons.map((c) => ` · ${c.metric} ${c.value.toFixed(3)} vs ${c.reference} ${c.referenceValue.toFixed(3)}`).join('');
 }

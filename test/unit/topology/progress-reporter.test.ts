@@ -80,6 +80,19 @@ it('sums count gauges across partitions and averages the others', async () => {
     // 3 records in partition 0 and 5 in partition 1: 8 in all, not their mean of 4.
     await until(() => lines.some((line) => line.includes('seen 8 ')), 'a line with both partitions counted');
     expect(lines.find((line) => line.includes('seen 8 '))).toContain('share 0.500');
+    // No reference was set: no comparison on the line.
+    expect(lines.at(-1)).not.toContain(' vs ');
+    runner.metrics.setReference('share', 'best baseline (coin)', 0.4);
+    runner.metrics.setReference('share', 'best baseline (dice)', 0.25);
+    runner.metrics.setReference('absent', 'nobody', 1);
+    const seen = lines.length;
+    await until(() => lines.length > seen + 1, 'a line after the reference');
+    expect(lines.at(-1)).toMatch(/ · share 0\.500 vs best baseline \(dice\) 0\.250$/);
+    await reporter.summary();
+    expect(lines.at(-1)).toBe('share 0.500 vs best baseline (dice) 0.250: ×2.00 (ahead)');
+    // The replaced reference's series is gone from the metrics.
+    const series = (await runner.metrics.referenceValue.get()).values.map((v) => v.labels.reference);
+    expect(series.sort()).toEqual(['best baseline (dice)', 'nobody']);
   } finally {
     reporter.stop();
     await runner.stop();
