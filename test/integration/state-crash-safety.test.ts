@@ -80,8 +80,9 @@ describeKafka('state survives kill -9 (real broker, real RocksDB)', () => {
           for (const deadline = Date.now() + 60_000; !process.log.includes('assigned partitions'); await sleep(10)) {
             if (Date.now() > deadline) throw new Error(`never assigned:\n${process.log}`);
           }
-          // Processing starts ~0.7 s after assignment and runs at a few thousand events/s here.
-          await sleep(Math.random() * 1500);
+          // The first commit comes 1-3 s after assignment (restore, model set-up, first batches),
+          // then processing runs at a few thousand events/s: kills spread over both.
+          await sleep(Math.random() * 2500);
         }
         const exit = await process.kill();
         expect(exit.signal, process.log).toBe('SIGKILL');
