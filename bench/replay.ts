@@ -66,6 +66,8 @@ async function topologyAlone(file: string, format: EventFileFormat): Promise<num
   const driver = await TopologyTestDriver.start(agentRecommender({ transport: 'embedded', settings }), {
     stateBackend: 'memory',
     startTime: events[0].event.eventTime,
+    // Replay's default pipeline batch, so both run the same batches.
+    maxBatch: 100,
   });
   for (let start = 0; start < events.length; start += 10_000) {
     for (const { event, bytes } of events.slice(start, start + 10_000))

@@ -19,6 +19,7 @@ const benches: Record<string, string[]> = {
   allocations: ['bench/allocations.ts'],
   learning: ['bench/evaluate-learning.ts'],
   digest: ['bench/output-digest.ts'],
+  replay: ['bench/replay.ts'],
 };
 
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(benches);
