@@ -7,7 +7,7 @@ import { ConfigError } from './errors.js';
 
 export function optionalNumber(value: unknown, path: string, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || Number.isNaN(value)) throw new ConfigError(path, `must be a number, got ${describe(value)}`);
+  if (typeof value !== 'number' || Number.isNaN(value)) throw new ConfigError(path, `must be a number, got ${describeValue(value)}`);
   return value;
 }
 
@@ -23,21 +23,21 @@ export function nonNegative(value: number, path: string): number {
 
 export function positiveInteger(value: unknown, path: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-    throw new ConfigError(path, `must be an integer > 0, got ${describe(value)}`);
+    throw new ConfigError(path, `must be an integer > 0, got ${describeValue(value)}`);
   }
   return value;
 }
 
 export function nonNegativeInteger(value: unknown, path: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-    throw new ConfigError(path, `must be an integer >= 0, got ${describe(value)}`);
+    throw new ConfigError(path, `must be an integer >= 0, got ${describeValue(value)}`);
   }
   return value;
 }
 
 export function objectOrEmpty(value: unknown, path: string): Record<string, unknown> {
   if (value === undefined) return {};
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(path, `must be an object, got ${describe(value)}`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(path, `must be an object, got ${describeValue(value)}`);
   return value as Record<string, unknown>;
 }
 
@@ -52,7 +52,7 @@ export function numberIn(value: unknown, path: string, range: { min?: number; ma
   const { min = -Infinity, max = Infinity } = range;
   const v = value === undefined ? range.fallback : value;
   if (typeof v !== 'number' || Number.isNaN(v) || v < min || v > max || (!Number.isFinite(v) && Number.isFinite(max))) {
-    throw new ConfigError(path, `must be a number in [${min}, ${max}], got ${describe(v)}`);
+    throw new ConfigError(path, `must be a number in [${min}, ${max}], got ${describeValue(v)}`);
   }
   return v;
 }
@@ -62,7 +62,7 @@ export function integerIn(value: unknown, path: string, range: { min?: number; m
   const { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = range;
   const v = value === undefined ? range.fallback : value;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new ConfigError(path, `must be an integer in [${min}, ${max}], got ${describe(v)}`);
+    throw new ConfigError(path, `must be an integer in [${min}, ${max}], got ${describeValue(v)}`);
   }
   return v;
 }
@@ -71,17 +71,23 @@ export function integerIn(value: unknown, path: string, range: { min?: number; m
 export function oneOf<T extends string>(value: unknown, path: string, choices: readonly T[], fallback?: T): T {
   const v = value === undefined ? fallback : value;
   if (typeof v !== 'string' || !choices.includes(v as T)) {
-    throw new ConfigError(path, `must be one of ${choices.map((c) => `'${c}'`).join(', ')}, got ${describe(v)}`);
+    throw new ConfigError(path, `must be one of ${choices.map((c) => `'${c}'`).join(', ')}, got ${describeValue(v)}`);
   }
   return v as T;
 }
 
 /** A non-empty string. */
 export function nonEmptyString(value: unknown, path: string): string {
-  if (typeof value !== 'string' || value.length === 0) throw new ConfigError(path, `must be a non-empty string, got ${describe(value)}`);
+  if (typeof value !== 'string' || value.length === 0) throw new ConfigError(path, `must be a non-empty string, got ${describeValue(value)}`);
   return value;
 }
 
-function describe(value: unknown): string {
-  return value === undefined ? 'undefined' : JSON.stringify(value) ?? String(value);
+/** A value as a message shows it: JSON where it has one, else its type. */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  try {
+    return JSON.stringify(value) ?? typeof value;
+  } catch {
+    return typeof value;
+  }
 }

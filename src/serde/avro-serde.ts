@@ -17,7 +17,7 @@ import { SINGLE_OBJECT_HEADER_LENGTH, assertSingleObjectHeader, singleObjectHead
 export interface HandWrittenBody<T> {
   /** CRC-64-AVRO fingerprint of the schema `write` encodes. */
   readonly fingerprint: bigint;
-  write(writer: AvroBinaryWriter, value: T): void;
+  readonly write: (writer: AvroBinaryWriter, value: T) => void;
 }
 
 export interface AvroSerdeOptions<T = unknown> {
@@ -137,6 +137,7 @@ export function avroSerde<T>(family: string, options: AvroSerdeOptions<T> = {}):
       }
       try {
         writer.checkBody(bytes, SINGLE_OBJECT_HEADER_LENGTH);
+        // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- avsc types decoded values as any; the schema vouches for T.
         const { value, offset } = readType.decode(bytes, SINGLE_OBJECT_HEADER_LENGTH, writer.resolver);
         if (offset !== bytes.length) throw new Error(offset < 0 ? 'truncated body' : 'trailing bytes');
         return value as T;

@@ -15,7 +15,7 @@ interface TypeShape {
  * array index from a map key or a field name.
  */
 export function fieldPath(type: Type, path: readonly string[]): string {
-  let current: TypeShape | undefined = type as unknown as TypeShape;
+  let current: TypeShape | undefined = type;
   let out = '';
   for (const segment of path) {
     current = current && pickBranch(current, segment);

@@ -90,7 +90,7 @@ export class CachingStore implements KeyValueStore {
 
   async getMany(keys: Buffer[]): Promise<(Buffer | undefined)[]> {
     this.assertOpen();
-    const results: (Buffer | undefined)[] = new Array(keys.length);
+    const results = new Array<Buffer | undefined>(keys.length);
     const missesById = new Map<string, { key: Buffer; indexes: number[] }>();
     keys.forEach((key, index) => {
       const id = this.ids.of(key);

@@ -135,7 +135,7 @@ export class RocksDbStore implements KeyValueStore {
 
   async getMany(keys: Buffer[]): Promise<(Buffer | undefined)[]> {
     this.assertOpen();
-    const results: (Buffer | undefined)[] = new Array(keys.length);
+    const results = new Array<Buffer | undefined>(keys.length);
     const missIndexes: number[] = [];
     const missKeys: Buffer[] = [];
     const written = this.written;
@@ -280,7 +280,7 @@ export class RocksDbStore implements KeyValueStore {
    * bench/README.md, "Steady state, the flush path, and where a cold start goes").
    */
   private writeBatch(changes: readonly ChangedEntry[], appliedOffset: number): Promise<void> {
-    const operations: RocksDbOperation[] = new Array(changes.length + 1);
+    const operations = new Array<RocksDbOperation>(changes.length + 1);
     const written = this.written;
     for (let i = 0; i < changes.length; i++) {
       const { key, value } = changes[i];

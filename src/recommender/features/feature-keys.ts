@@ -14,7 +14,7 @@ export class FeatureKeys {
   /** `${name}=${value}`. */
   single(name: string, value: string): string {
     let byValue = this.singles.get(name);
-    if (!byValue) this.singles.set(name, (byValue = new Map()));
+    if (!byValue) this.singles.set(name, (byValue = new Map<string, string>()));
     let key = byValue.get(value);
     if (key === undefined) {
       if (byValue.size >= MAX_VALUES_PER_LEVEL) byValue.clear();
@@ -27,11 +27,11 @@ export class FeatureKeys {
   /** `${a}=${aValue}×${b}=${bValue}`; `pair` names the cross (one string per configured pair). */
   cross(pair: string, a: string, aValue: string, b: string, bValue: string): string {
     let byA = this.crosses.get(pair);
-    if (!byA) this.crosses.set(pair, (byA = new Map()));
+    if (!byA) this.crosses.set(pair, (byA = new Map<string, Map<string, string>>()));
     let byB = byA.get(aValue);
     if (!byB) {
       if (byA.size >= MAX_VALUES_PER_LEVEL) byA.clear();
-      byA.set(aValue, (byB = new Map()));
+      byA.set(aValue, (byB = new Map<string, string>()));
     }
     let key = byB.get(bValue);
     if (key === undefined) {

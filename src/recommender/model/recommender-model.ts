@@ -1,3 +1,4 @@
+import { describeValue } from '../../config.js';
 import { ConfigError } from '../../errors.js';
 import type { EmbeddingRowStoreConfig } from '../rows/embedding-row-store.js';
 import type { StepDefinition, StoreSpec } from '../../topology/types.js';
@@ -107,7 +108,7 @@ export interface RecommenderModel {
 
 function finiteIn(path: string, value: unknown, fallback: number, min: number, max = Infinity): number {
   const v = value === undefined ? fallback : value;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) throw new ConfigError(path, `must be a number in [${min}, ${max}], got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) throw new ConfigError(path, `must be a number in [${min}, ${max}], got ${describeValue(v)}`);
   return v;
 }
 
@@ -119,7 +120,7 @@ function integerIn(path: string, value: unknown, fallback: number, min: number, 
 
 function booleanOption(path: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw new ConfigError(path, `must be true or false, got ${String(value)}`);
+  if (typeof value !== 'boolean') throw new ConfigError(path, `must be true or false, got ${describeValue(value)}`);
   return value;
 }
 

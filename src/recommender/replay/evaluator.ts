@@ -57,7 +57,7 @@ export class Evaluator {
     if (!window) this.windows.set(windowIndex, (window = { index: windowIndex, eventsReplayed: 0, sets: new Map() }));
     window.eventsReplayed = Math.max(window.eventsReplayed, ordinal + 1);
     let sourceSets = this.bySource.get(feedback.source);
-    if (!sourceSets) this.bySource.set(feedback.source, (sourceSets = new Map()));
+    if (!sourceSets) this.bySource.set(feedback.source, (sourceSets = new Map<string, MetricSet>()));
     for (const name of this.predictors) {
       const p = predictions.get(name);
       if (!p) continue;

@@ -218,7 +218,7 @@ function emptyChunk(sequence: number): OpenChunk {
 
 interface ChunkEntries {
   hashes: ArrayLike<number>;
-  entry(index: number): Buffer;
+  readonly entry: (index: number) => Buffer;
 }
 
 /** The latest entry of a chunk whose id is `id`: entries with its hash are decoded and compared, newest first. */

@@ -197,7 +197,7 @@ export class EmbeddingRowStore {
       await this.writeBack();
       this.resident.clear();
     }
-    const results: (EmbeddingRow | undefined)[] = new Array(keys.length);
+    const results = new Array<EmbeddingRow | undefined>(keys.length);
     // Called once per record that needs a row not read yet in its batch: the misses and the
     // maps below are built only when needed (most calls find every row resident).
     let misses: number[] | undefined;

@@ -116,7 +116,8 @@ export function lookup(name: string, options: LookupOptions): StepDefinition<Enc
         plans.push(request ? (planOf.get(request) ?? planFor(request)) : NO_ROWS);
         // A request's own vector as encode made it; a stored request's from its snapshot.
         const dense = event.kind === 'REQUEST' ? record.value.dense : request?.dense ? Float32Array.from(request.dense) : undefined;
-        return { meta: record.meta, value: { event, role, request, matched, features: [], candidates: [], dense } as LookedUpEvent };
+        const value: LookedUpEvent = { event, role, request, matched, features: [], candidates: [], dense };
+        return { meta: record.meta, value };
       });
 
       // Rows are read at each record's own event time, so the frequency filter's sightings and

@@ -182,7 +182,7 @@ export function sessionContext(name: string, options: SessionContextOptions = {}
       const event = record.value.event;
       if (!touchesSession(event)) continue;
       let bySession = sessions.get(event.userId);
-      if (!bySession) sessions.set(event.userId, (bySession = new Map()));
+      if (!bySession) sessions.set(event.userId, (bySession = new Map<string, SessionEntry>()));
       if (bySession.has(event.sessionId)) continue;
       const entry: SessionEntry = { key: sessionKey(event.userId, event.sessionId), state: undefined, changed: false };
       bySession.set(event.sessionId, entry);
@@ -264,7 +264,7 @@ class SessionFeatureKeys {
     let byLatest = this.pairs.get(older);
     if (!byLatest) {
       if (this.pairs.size >= MAX_INTERNED) this.pairs.clear();
-      this.pairs.set(older, (byLatest = new Map()));
+      this.pairs.set(older, (byLatest = new Map<string, SparseFeature>()));
     }
     return intern(byLatest, latest, () => `prev2=${older}|${latest}`);
   }

@@ -50,6 +50,7 @@ export class TaskPipeline {
   }
 
   run(batch: Batch<RawRecord>): Promise<Batch<unknown>> {
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- rethrown exactly as the step threw it
     if (this.failure !== undefined) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       this.waiting.push({ resolve, reject });

@@ -67,7 +67,7 @@ export class StepContextFactory {
         return store;
       },
       deadLetter: (meta, error) => this.deps.deadLetter(step.name, meta, error),
-      now: this.deps.now,
+      now: () => this.deps.now(),
       metrics: {
         count: (event, value = 1) => {
           let counter = counters.get(event);

@@ -360,7 +360,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
     }
     if (revoked.length === 0) return;
     this.wake();
-    await Promise.all(revoked.map((owned) => owned.inFlight));
+    await Promise.all(revoked.map((owned) => owned.inFlight ?? Promise.resolve()));
     try {
       await this.handlers!.onRevoked(revoked.map((owned) => owned.partition));
     } catch (error) {
