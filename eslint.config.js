@@ -5,7 +5,10 @@ import tseslint from 'typescript-eslint';
  * Layer directions: the generic layers (state, serde, topology, operators) never import the
  * recommender, and steps never reach into the runtime's internals. Paths are import specifiers.
  */
-const RECOMMENDER = { group: ['**/recommender/**', '**/recommender/*.js', '**/topologies/**'], message: 'generic layers must not import the recommender' };
+const RECOMMENDER = {
+  group: ['**/recommender/**', '**/recommender/*.js', '**/topologies/**'],
+  message: 'generic layers must not import the recommender',
+};
 const RUNTIME = { group: ['**/topology/runtime/**'], message: 'steps and operators must not import runtime internals' };
 const TOPOLOGY = { group: ['**/topology/**', '../topology/*.js'], message: 'this layer sits below the topology DSL and runtime' };
 const SERDE = { group: ['**/serde/**', '../serde/*.js'], message: 'the state layer stores bytes; serdes belong to the layers above' };
@@ -42,7 +45,9 @@ export default tseslint.config(
   {
     // Plain-JS scripts run by Node directly (TypeScript files get these from @types/node).
     files: ['**/*.mjs'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', global: 'readonly', performance: 'readonly' } },
+    languageOptions: {
+      globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', global: 'readonly', performance: 'readonly' },
+    },
   },
   {
     rules: {

@@ -24,7 +24,9 @@ interface ProfileNode {
   children?: ProfileNode[];
 }
 
-const { values } = parseArgs({ options: { events: { type: 'string', default: '60000' }, brokers: { type: 'string' }, survivors: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { events: { type: 'string', default: '60000' }, brokers: { type: 'string' }, survivors: { type: 'boolean', default: false } },
+});
 const events = Number(values.events);
 /** Inclusive allocation is reported for agentrec's own frames (steps, state, serde, runtime, simulator). */
 const REPORTED = /\/src\/(operators|state|serde|simulation|topology\/runtime|topology\/transport)\/[^/]+\.[jt]s$/;
@@ -35,7 +37,11 @@ const post = <T>(method: string, params?: object) =>
   new Promise<T>((resolve, reject) => session.post(method, params, (err, result) => (err ? reject(err) : resolve(result as T))));
 
 await post('HeapProfiler.enable');
-await post('HeapProfiler.startSampling', { samplingInterval: 32_768, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: !values.survivors });
+await post('HeapProfiler.startSampling', {
+  samplingInterval: 32_768,
+  includeObjectsCollectedByMajorGC: true,
+  includeObjectsCollectedByMinorGC: !values.survivors,
+});
 // step-times ends with process.exit: report from there, once its run is over.
 const exit = process.exit.bind(process);
 process.exit = ((code?: number) => {
@@ -44,7 +50,13 @@ process.exit = ((code?: number) => {
     exit(code);
   });
 }) as typeof process.exit;
-process.argv.splice(2, process.argv.length, '--events', String(events), ...(values.brokers === undefined ? [] : ['--brokers', values.brokers]));
+process.argv.splice(
+  2,
+  process.argv.length,
+  '--events',
+  String(events),
+  ...(values.brokers === undefined ? [] : ['--brokers', values.brokers]),
+);
 await import('./step-times.js');
 
 function report(head: ProfileNode): void {
@@ -59,8 +71,14 @@ function report(head: ProfileNode): void {
     for (const child of node.children ?? []) walk(child, frames);
   };
   walk(head, new Set());
-  console.log(`allocated ${(total / 2 ** 20).toFixed(0)} MiB in all, ${Math.round(total / events).toLocaleString('en')} bytes per event (sampled every 32 KiB)`);
+  console.log(
+    `allocated ${(total / 2 ** 20).toFixed(0)} MiB in all, ${Math.round(total / events).toLocaleString('en')} bytes per event (sampled every 32 KiB)`,
+  );
   for (const [frame, bytes] of [...inclusive].sort((a, b) => b[1] - a[1]).slice(0, 20)) {
-    console.log(`${Math.round(bytes / events).toLocaleString('en').padStart(7)} B/event  ${frame}`);
+    console.log(
+      `${Math.round(bytes / events)
+        .toLocaleString('en')
+        .padStart(7)} B/event  ${frame}`,
+    );
   }
 }

@@ -31,10 +31,20 @@ export interface InstanceReport {
 
 async function main(): Promise<void> {
   const args = JSON.parse(process.argv[2]) as InstanceArgs;
-  const t = agentRecommender({ transport: 'kafka', groupId: args.groupId, settings: { inputTopic: args.inputTopic, outputTopic: args.outputTopic, partitions: String(args.partitions) } });
+  const t = agentRecommender({
+    transport: 'kafka',
+    groupId: args.groupId,
+    settings: { inputTopic: args.inputTopic, outputTopic: args.outputTopic, partitions: String(args.partitions) },
+  });
   const stateDir = mkdtempSync(join(tmpdir(), 'agentrec-bench-instance-'));
   const transport = createKafkaTransport({ brokers: args.brokers });
-  const runner = new TopologyRunner(t, { transport, groupId: args.groupId, stateDir, log: () => undefined, commitIntervalMs: args.commitIntervalMs });
+  const runner = new TopologyRunner(t, {
+    transport,
+    groupId: args.groupId,
+    stateDir,
+    log: () => undefined,
+    commitIntervalMs: args.commitIntervalMs,
+  });
   await runner.start();
   const firstStep = t.steps[0].name;
   const timer = setInterval(() => {

@@ -22,10 +22,32 @@ const BATCH = 32;
 
 function syntheticCorpus(size: number, seed: number): string[] {
   const verbs = ['fix', 'add', 'refactor', 'explain', 'deploy', 'review', 'test', 'rename', 'remove', 'debug', 'book', 'summarize'];
-  const objects = ['the failing test', 'the parser', 'a retry loop', 'the kafka consumer', 'the login page', 'this function',
-    'the migration', 'a flight to paris', 'the readme', 'the memory leak', 'the ci pipeline', 'the api endpoint'];
-  const tails = ['in src/server.ts', 'before the release', 'please', 'it times out after 30s', 'for user 42',
-    'and open a pr', 'on the staging cluster', 'with a unit test', 'tomorrow morning', ''];
+  const objects = [
+    'the failing test',
+    'the parser',
+    'a retry loop',
+    'the kafka consumer',
+    'the login page',
+    'this function',
+    'the migration',
+    'a flight to paris',
+    'the readme',
+    'the memory leak',
+    'the ci pipeline',
+    'the api endpoint',
+  ];
+  const tails = [
+    'in src/server.ts',
+    'before the release',
+    'please',
+    'it times out after 30s',
+    'for user 42',
+    'and open a pr',
+    'on the staging cluster',
+    'with a unit test',
+    'tomorrow morning',
+    '',
+  ];
   let state = seed >>> 0;
   const next = (n: number) => {
     state = (Math.imul(state, 1664525) + 1013904223) >>> 0;

@@ -39,7 +39,9 @@ function curve(hits: number[]): Curve {
 }
 
 async function evaluate(interaction: 'fm' | 'dcn'): Promise<{ model: Curve; popularity: Curve }> {
-  const driver = await TopologyTestDriver.start(agentRecommender({ transport: 'embedded', settings: { interaction, partitions: '2' } }), { stateBackend: 'memory' });
+  const driver = await TopologyTestDriver.start(agentRecommender({ transport: 'embedded', settings: { interaction, partitions: '2' } }), {
+    stateBackend: 'memory',
+  });
   const users = new SimulatedUsers(world);
   const topRanked = new Map<string, string>();
   const popularTop = new Map<string, string>();
@@ -66,14 +68,17 @@ async function evaluate(interaction: 'fm' | 'dcn'): Promise<{ model: Curve; popu
       modelHits.push(topRanked.get(requestId) === actionId ? 1 : 0);
       popularityHits.push(popularTop.get(requestId) === actionId ? 1 : 0);
     }
-    if (sent % 10_000 === 0) process.stderr.write(`  ${interaction}: ${sent.toLocaleString('en')} / ${events.toLocaleString('en')} events\n`);
+    if (sent % 10_000 === 0)
+      process.stderr.write(`  ${interaction}: ${sent.toLocaleString('en')} / ${events.toLocaleString('en')} events\n`);
   }
   await driver.close();
   return { model: curve(modelHits), popularity: curve(popularityHits) };
 }
 
 async function main(): Promise<void> {
-  console.log(`learning evaluation: ${events.toLocaleString('en')} events, ${world.users} users, ${world.actions} actions, ${world.candidates} candidates per request`);
+  console.log(
+    `learning evaluation: ${events.toLocaleString('en')} events, ${world.users} users, ${world.actions} actions, ${world.candidates} candidates per request`,
+  );
   const fm = await evaluate('fm');
   const dcn = await evaluate('dcn');
   const random = 1 / world.candidates;
@@ -85,7 +90,9 @@ async function main(): Promise<void> {
   ] as const;
   console.log('progressive hit@1            overall   last window');
   for (const [name, overall, last] of rows) console.log(`${name.padEnd(28)} ${overall.toFixed(3)}     ${last.toFixed(3)}`);
-  console.log(`ratio FM / popularity (last window): ${(fm.model.last / fm.popularity.last).toFixed(2)}; FM / random: ${(fm.model.last / random).toFixed(1)}`);
+  console.log(
+    `ratio FM / popularity (last window): ${(fm.model.last / fm.popularity.last).toFixed(2)}; FM / random: ${(fm.model.last / random).toFixed(1)}`,
+  );
   const xs = fm.model.points.map((p) => p[0]);
   const series: Series[] = [
     { name: 'agentrec FM', points: fm.model.points },
@@ -96,7 +103,13 @@ async function main(): Promise<void> {
   mkdirSync('bench/results', { recursive: true });
   writeFileSync(
     'bench/results/learning-curve.svg',
-    svgLineChart({ title: 'Progressive hit@1 on simulated users', xLabel: 'CHOSEN feedback events', yLabel: `hit@1 (window of ${window})`, series, yMin: 0 }),
+    svgLineChart({
+      title: 'Progressive hit@1 on simulated users',
+      xLabel: 'CHOSEN feedback events',
+      yLabel: `hit@1 (window of ${window})`,
+      series,
+      yMin: 0,
+    }),
   );
   console.log('wrote bench/results/learning-curve.svg');
 }

@@ -62,7 +62,11 @@ const PARITY_EVENTS = 50;
 const LEARNING_RATE = 0.05;
 const INITIAL_ACCUMULATOR = 0.1;
 const GRADIENT_CLIP = 10;
-const ROW_CONFIG = resolveAdagradConfig({ learningRate: LEARNING_RATE, initialAccumulator: INITIAL_ACCUMULATOR, gradientClip: GRADIENT_CLIP });
+const ROW_CONFIG = resolveAdagradConfig({
+  learningRate: LEARNING_RATE,
+  initialAccumulator: INITIAL_ACCUMULATOR,
+  gradientClip: GRADIENT_CLIP,
+});
 
 /** A table as the row store hands rows out: one values and one slots view per row. */
 interface Table {
@@ -162,8 +166,10 @@ function maxRowDifference(a: Tables, b: Tables, events: Events, count: number): 
   };
   for (let e = 0; e < count; e++) {
     compare(a.users.values[events.user[e]], b.users.values[events.user[e]]);
-    for (let f = 0; f < FEATURES; f++) compare(a.features.values[events.features[e * FEATURES + f]], b.features.values[events.features[e * FEATURES + f]]);
-    for (let c = 0; c < CANDIDATES; c++) compare(a.actions.values[events.candidates[e * CANDIDATES + c]], b.actions.values[events.candidates[e * CANDIDATES + c]]);
+    for (let f = 0; f < FEATURES; f++)
+      compare(a.features.values[events.features[e * FEATURES + f]], b.features.values[events.features[e * FEATURES + f]]);
+    for (let c = 0; c < CANDIDATES; c++)
+      compare(a.actions.values[events.candidates[e * CANDIDATES + c]], b.actions.values[events.candidates[e * CANDIDATES + c]]);
   }
   compare(a.bias, b.bias);
   return max;
@@ -297,11 +303,27 @@ function simdFmStep(tables: Tables, events: Events): { step: Step; copyBack: (in
     const constant = prepare(rows, weights, contextCount, DIM, sum) + bias[0];
     score(cands, CANDIDATES, DIM, sum, constant, scoresAt);
     logisticLoss(scores, events.shown[e], events.label[e], 1, dScores);
-    biasGradient[0] = kernel.backwardAdagrad({ rows, rowSlots, weights, count: contextCount, cands, candSlots, candCount: CANDIDATES, dScores: dScoresAt, sum, scratch, config: ROW_CONFIG });
+    biasGradient[0] = kernel.backwardAdagrad({
+      rows,
+      rowSlots,
+      weights,
+      count: contextCount,
+      cands,
+      candSlots,
+      candCount: CANDIDATES,
+      dScores: dScoresAt,
+      sum,
+      scratch,
+      config: ROW_CONFIG,
+    });
     adagradUpdate(bias, biasSlot, biasGradient, ROW_CONFIG);
   };
   const copyBack = (into: Tables) => {
-    const pairs: [Table, { values: number; slots: number }][] = [[into.users, users], [into.features, features], [into.actions, actions]];
+    const pairs: [Table, { values: number; slots: number }][] = [
+      [into.users, users],
+      [into.features, features],
+      [into.actions, actions],
+    ];
     for (const [table, at] of pairs) {
       table.values.forEach((row, r) => row.set(f32.subarray(at.values / 4 + r * rowLength, at.values / 4 + (r + 1) * rowLength)));
       table.slots.forEach((row, r) => row.set(f32.subarray(at.slots / 4 + r * rowLength, at.slots / 4 + (r + 1) * rowLength)));
@@ -360,13 +382,21 @@ function tfjsFmStep(tables: Tables, events: Events): Step {
         const factors = ctx.slice([0, 0], [-1, DIM]);
         const sum = factors.sum(0);
         const constant = b.add(ctx.slice([0, DIM], [-1, 1]).sum()).add(sum.square().sum().sub(factors.square().sum()).mul(0.5));
-        const scores = cand.slice([0, 0], [-1, DIM]).matMul(sum.reshape([DIM, 1])).reshape([CANDIDATES])
-          .add(cand.slice([0, DIM], [-1, 1]).reshape([CANDIDATES])).add(constant);
+        const scores = cand
+          .slice([0, 0], [-1, DIM])
+          .matMul(sum.reshape([DIM, 1]))
+          .reshape([CANDIDATES])
+          .add(cand.slice([0, DIM], [-1, 1]).reshape([CANDIDATES]))
+          .add(constant);
         const score = scores.slice([shown], [1]);
         return tf.softplus(score).sub(score.mul(label)).sum() as tf.Scalar;
       };
       const [dContext, dCandidates, dBias] = tf.grads(loss)([contextRows, candidateRows, bias]);
-      const [contextValues, contextAccumulators] = tfAdagrad(contextRows, tf.tensor2d(contextSlotBuffer, [contextCount, rowLength]), dContext);
+      const [contextValues, contextAccumulators] = tfAdagrad(
+        contextRows,
+        tf.tensor2d(contextSlotBuffer, [contextCount, rowLength]),
+        dContext,
+      );
       const [candidateValues, candidateAccumulators] = tfAdagrad(
         candidateRows.slice([shown, 0], [1, -1]),
         tf.tensor2d(tables.actions.slots[shownId], [1, rowLength]),
@@ -375,7 +405,9 @@ function tfjsFmStep(tables: Tables, events: Events): Step {
       const [biasValue, biasAccumulator] = tfAdagrad(bias, tf.scalar(tables.biasSlot[0]), dBias);
       return [contextValues, contextAccumulators, candidateValues, candidateAccumulators, biasValue, biasAccumulator];
     });
-    const [contextValues, contextAccumulators, candidateValues, candidateAccumulators, biasValue, biasAccumulator] = updated.map((t) => t.dataSync());
+    const [contextValues, contextAccumulators, candidateValues, candidateAccumulators, biasValue, biasAccumulator] = updated.map((t) =>
+      t.dataSync(),
+    );
     tf.dispose(updated);
     scatter(contextValues, context, rowLength);
     scatter(contextAccumulators, contextSlots, rowLength);
@@ -509,7 +541,9 @@ function tfjsDcnStep(model: DcnScorerModel, variables: tf.Variable[], tables: Ta
       );
       return [userValue, userAccumulator, featureValues, featureAccumulators, candidateValue, candidateAccumulator];
     });
-    const [userValue, userAccumulator, featureValues, featureAccumulators, candidateValue, candidateAccumulator] = updated.map((t) => t.dataSync());
+    const [userValue, userAccumulator, featureValues, featureAccumulators, candidateValue, candidateAccumulator] = updated.map((t) =>
+      t.dataSync(),
+    );
     tf.dispose(updated);
     tables.users.values[user].set(userValue);
     tables.users.slots[user].set(userAccumulator);
@@ -553,9 +587,17 @@ async function main(): Promise<void> {
   await tf.ready();
   const events = generateEvents(EVENTS, 7, TABLES);
   const hotEvents = generateEvents(EVENTS, 8, HOT_TABLES);
-  console.log(`kernels bench — d=${DIM}, user + ${FEATURES} features, ${CANDIDATES} candidates, logistic + AdaGrad; ${SECONDS}s per measurement, tfjs ${tf.version.tfjs} backend '${tf.getBackend()}'`);
-  console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} cores`);
-  console.log(`node ${process.version}, one thread; tables ${TABLES.users} users, ${TABLES.features} features, ${TABLES.actions} actions\n`);
+  console.log(
+    `kernels bench — d=${DIM}, user + ${FEATURES} features, ${CANDIDATES} candidates, logistic + AdaGrad; ${SECONDS}s per measurement, tfjs ${tf.version.tfjs} backend '${tf.getBackend()}'`,
+  );
+  console.log(
+    `load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} on ${cpus().length} cores`,
+  );
+  console.log(
+    `node ${process.version}, one thread; tables ${TABLES.users} users, ${TABLES.features} features, ${TABLES.actions} actions\n`,
+  );
 
   // (a) FM
   {
@@ -583,7 +625,9 @@ async function main(): Promise<void> {
     console.log(`    parity: max |TS − tfjs| over touched rows after ${PARITY_EVENTS} events = ${difference.toExponential(2)}`);
     const hotRows = HOT_TABLES.users + HOT_TABLES.features + HOT_TABLES.actions;
     report(ts, tfjs, `TypeScript, hot ${hotRows}-row working set: ${fmt(tsHot.cpu)} per CPU-second (${fmt(tsHot.wall)} per wall-second)`);
-    console.log(`    WebAssembly SIMD (kernels/wasm/fm-simd.ts), parity with TS after ${PARITY_EVENTS} events: ${simdDifference.toExponential(2)}`);
+    console.log(
+      `    WebAssembly SIMD (kernels/wasm/fm-simd.ts), parity with TS after ${PARITY_EVENTS} events: ${simdDifference.toExponential(2)}`,
+    );
     console.log(`    WASM SIMD kernel   ${fmt(simd.cpu).padStart(10)} events/s per CPU-second  (${fmt(simd.wall)} per wall-second)`);
     console.log(`    WASM SIMD, hot ${hotRows}-row working set: ${fmt(simdHot.cpu)} per CPU-second (${fmt(simdHot.wall)} per wall-second)`);
     console.log(`    ratio WASM SIMD / TS  ${(simd.cpu / ts.cpu).toFixed(2)}× (tables), ${(simdHot.cpu / tsHot.cpu).toFixed(2)}× (hot)\n`);
@@ -614,13 +658,17 @@ async function main(): Promise<void> {
     benchVariables.forEach((v) => v.dispose());
     const label = rank === 0 ? 'full rank' : `low rank r=${rank}`;
     console.log(`(b) DCN-v2 ${label}: x0 ${model.inputDim} wide, 2 cross layers + MLP [64], ${model.parameterCount} dense weights`);
-    console.log(`    parity after ${PARITY_EVENTS} events: rows ${rowDifference.toExponential(2)}, dense weights ${weightDifference.toExponential(2)}`);
+    console.log(
+      `    parity after ${PARITY_EVENTS} events: rows ${rowDifference.toExponential(2)}, dense weights ${weightDifference.toExponential(2)}`,
+    );
     report(ts, tfjs);
     const fielded = resolveDcnScorer({ dim: DIM, crossLayers: 2, rank, hidden: [64], fields: TRAJECTORY_DCN_FIELDS });
     const fieldedInitial = new Float32Array(fielded.parameterCount);
     initDcnScorer(fielded, fieldedInitial, 99);
     const withFields = throughput(typescriptDcnStep(fielded, fieldedInitial, cloneTables(base), events), 500);
-    console.log(`    with field slots (${fielded.fields.join(', ')}): x0 ${fielded.inputDim} wide, ${fielded.parameterCount} dense weights`);
+    console.log(
+      `    with field slots (${fielded.fields.join(', ')}): x0 ${fielded.inputDim} wide, ${fielded.parameterCount} dense weights`,
+    );
     row('TypeScript', withFields);
     console.log(`    ratio field slots / pooled  ${(withFields.cpu / ts.cpu).toFixed(2)}× (CPU time)\n`);
   }

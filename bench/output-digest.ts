@@ -22,7 +22,7 @@ const driver = await TopologyTestDriver.start(agentRecommender(), {});
 const users = new SimulatedUsers({ users: 800, actions: 120, candidates: 20, seed: 3 });
 const digest = createHash('sha256');
 let records = 0;
-for (let sent = 0; sent < events; ) {
+for (let sent = 0; sent < events;) {
   for (const end = Math.min(events, sent + 1000); sent < end; sent++) {
     const event = users.next();
     driver.pipeInput(event.userId, serde.serialize(event));
@@ -34,6 +34,8 @@ for (let sent = 0; sent < events; ) {
     records++;
   }
 }
-console.log(`${records.toLocaleString('en')} score records from ${events.toLocaleString('en')} events: ${digest.digest('hex').slice(0, 16)}`);
+console.log(
+  `${records.toLocaleString('en')} score records from ${events.toLocaleString('en')} events: ${digest.digest('hex').slice(0, 16)}`,
+);
 await driver.close();
 process.exit(0);

@@ -14,7 +14,13 @@ import { pathToFileURL } from 'node:url';
 import { RdKafka } from '@confluentinc/kafka-javascript';
 import { groupConsumerConfig, producerConfig } from '../src/topology/transport/kafka-client-config.js';
 import { LibrdkafkaCode, librdkafkaCode } from '../src/topology/transport/kafka-errors.js';
-import { connectClient, consumeBatch, createNativeConsumer, disconnectClient, type NativeConsumer } from '../src/topology/transport/kafka-native.js';
+import {
+  connectClient,
+  consumeBatch,
+  createNativeConsumer,
+  disconnectClient,
+  type NativeConsumer,
+} from '../src/topology/transport/kafka-native.js';
 import { resolveKafkaOptions } from '../src/topology/transport/kafka-options.js';
 import { createKafkaTransport, type KafkaTransportOptions } from '../src/topology/transport/kafka-transport.js';
 import { decode } from '../src/operators/decode.js';
@@ -67,7 +73,7 @@ export async function rawConsumeProduceLoop(options: {
         firstAt = performance.now();
         cpuAtFirst = process.cpuUsage();
       }
-      for (let index = 0; index < messages.length; ) {
+      for (let index = 0; index < messages.length;) {
         const message = messages[index];
         try {
           producer.produce(options.outputTopic, -1, message.value, message.key);
@@ -175,7 +181,7 @@ export async function fillTopic(options: {
   producer.setPollInBackground(true);
   const payload = randomBytes(options.recordBytes);
   try {
-    for (let index = 0; index < options.count; ) {
+    for (let index = 0; index < options.count;) {
       try {
         producer.produce(options.topic, -1, payload, `user-${index % 10_000}`);
         index++;
@@ -196,14 +202,26 @@ export async function fillTopic(options: {
  * TopologyRunner (tasks, RxJS operator chain, metrics, dead-letter handling, offset commits
  * after acknowledged outputs). Clock stops once every record left the sink and was committed.
  */
-export async function frameworkPassThrough(options: { brokers: string; inputTopic: string; outputTopic: string; groupId: string; expected: number }): Promise<LoopResult> {
+export async function frameworkPassThrough(options: {
+  brokers: string;
+  inputTopic: string;
+  outputTopic: string;
+  groupId: string;
+  expected: number;
+}): Promise<LoopResult> {
   const t = topology('bench-passthrough')
     .from('in', { topic: options.inputTopic, partitions: 4 })
     .step(decode('decode', { serde: bytesSerde() }))
     .step(mapValues('map', (value: Buffer) => value))
     .to('out', { topic: options.outputTopic, serde: bytesSerde() });
   const transport = createKafkaTransport({ brokers: options.brokers, clientId: 'framework-loop' });
-  const runner = new TopologyRunner(t, { transport, groupId: options.groupId, stateBackend: 'memory', log: () => undefined, maxInFlightRecords: Number(process.env.BENCH_MAX_IN_FLIGHT ?? 100_000) });
+  const runner = new TopologyRunner(t, {
+    transport,
+    groupId: options.groupId,
+    stateBackend: 'memory',
+    log: () => undefined,
+    maxInFlightRecords: Number(process.env.BENCH_MAX_IN_FLIGHT ?? 100_000),
+  });
   await runner.start();
   let firstAt = 0;
   let cpuAtFirst = process.cpuUsage();
@@ -232,7 +250,11 @@ async function main(): Promise<void> {
   const loadSeconds = (performance.now() - loadStart) / 1000;
   console.log(`preloaded ${count} x 200-byte records into 4 partitions in ${loadSeconds.toFixed(1)} s`);
 
-  const outputs = { raw: `bench-raw-output-${run}`, transport: `bench-transport-output-${run}`, framework: `bench-framework-output-${run}` };
+  const outputs = {
+    raw: `bench-raw-output-${run}`,
+    transport: `bench-transport-output-${run}`,
+    framework: `bench-framework-output-${run}`,
+  };
   const setup = createKafkaTransport({ brokers });
   await setup.ensureTopics(Object.values(outputs).map((topic) => ({ topic, partitions: 4 })));
   await setup.close();
@@ -247,14 +269,22 @@ async function main(): Promise<void> {
     expected: count,
   });
   report('Transport (onBatch → send → commit)', viaTransport);
-  const viaFramework = await frameworkPassThrough({ brokers, inputTopic, outputTopic: outputs.framework, groupId: `bench-framework-${run}`, expected: count });
+  const viaFramework = await frameworkPassThrough({
+    brokers,
+    inputTopic,
+    outputTopic: outputs.framework,
+    groupId: `bench-framework-${run}`,
+    expected: count,
+  });
   report('framework topology (decode → map → encode, TopologyRunner)', viaFramework);
   const rate = (r: LoopResult) => r.records / r.seconds;
   console.log(`throughput ratio transport / raw: ${(rate(viaTransport) / rate(raw)).toFixed(2)}`);
   console.log(`throughput ratio framework / raw: ${(rate(viaFramework) / rate(raw)).toFixed(2)}`);
   if (raw.cpuSeconds && viaTransport.cpuSeconds) {
-    console.log(`CPU-per-record ratio raw / transport: ${(raw.cpuSeconds / raw.records / (viaTransport.cpuSeconds / viaTransport.records)).toFixed(2)}`);
-  }  // Every run fills fresh topics (~100 MB per 500k records): leave the broker as it was found.
+    console.log(
+      `CPU-per-record ratio raw / transport: ${(raw.cpuSeconds / raw.records / (viaTransport.cpuSeconds / viaTransport.records)).toFixed(2)}`,
+    );
+  } // Every run fills fresh topics (~100 MB per 500k records): leave the broker as it was found.
   const cleanup = createKafkaTransport({ brokers });
   await cleanup.deleteTopics([inputTopic, ...Object.values(outputs)]);
   await cleanup.close();
@@ -283,7 +313,9 @@ function countDeliveries(producer: RdKafka.Producer): { sent: number; settled():
 function report(name: string, result: LoopResult): void {
   const perSecond = Math.round(result.records / result.seconds);
   const cpu = result.cpuSeconds === undefined ? '' : `, ${((result.cpuSeconds / result.records) * 1e6).toFixed(1)} µs CPU/record`;
-  console.log(`${name}: ${result.records} records in ${result.seconds.toFixed(2)} s = ${perSecond.toLocaleString('en-US')} records/s${cpu}`);
+  console.log(
+    `${name}: ${result.records} records in ${result.seconds.toFixed(2)} s = ${perSecond.toLocaleString('en-US')} records/s${cpu}`,
+  );
 }
 
 function cpuSince(start: NodeJS.CpuUsage): number {

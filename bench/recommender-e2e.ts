@@ -59,7 +59,8 @@ const extraSettings: Record<string, string> = Object.fromEntries(
   }),
 );
 const events = Number(values.events);
-const commitIntervalMs = (): number | undefined => (values['commit-interval'] === undefined ? undefined : Number(values['commit-interval']));
+const commitIntervalMs = (): number | undefined =>
+  values['commit-interval'] === undefined ? undefined : Number(values['commit-interval']);
 const partitions = Number(values.partitions);
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const run = `bench-${Date.now().toString(36)}`;
@@ -88,7 +89,11 @@ async function fill(topic: string, records: OutputRecord[]): Promise<void> {
  * Polls `progress` until `expected` records were processed, printing it every 2 s; returns the
  * seconds from the first record processed to the last.
  */
-async function secondsToProcess(label: string, expected: number, progress: () => Promise<{ processed: number; detail?: string }>): Promise<number> {
+async function secondsToProcess(
+  label: string,
+  expected: number,
+  progress: () => Promise<{ processed: number; detail?: string }>,
+): Promise<number> {
   let started = 0;
   let lastPrint = 0;
   for (;;) {
@@ -96,7 +101,9 @@ async function secondsToProcess(label: string, expected: number, progress: () =>
     if (processed > 0 && !started) started = performance.now();
     if (processed >= expected) return (performance.now() - started) / 1000;
     if (performance.now() - lastPrint > 2000) {
-      process.stderr.write(`  ${label}: ${processed.toLocaleString('en')} / ${expected.toLocaleString('en')}${detail ? ` (${detail})` : ''}\n`);
+      process.stderr.write(
+        `  ${label}: ${processed.toLocaleString('en')} / ${expected.toLocaleString('en')}${detail ? ` (${detail})` : ''}\n`,
+      );
       lastPrint = performance.now();
     }
     await new Promise((r) => setTimeout(r, 20));
@@ -111,7 +118,13 @@ async function secondsToProcess(label: string, expected: number, progress: () =>
 async function throughput(label: string, t: Topology, expected: number): Promise<{ rate: number; seconds: number; committedRate: number }> {
   const stateDir = mkdtempSync(join(tmpdir(), 'agentrec-bench-'));
   const transport = makeTransport();
-  const runner = new TopologyRunner(t, { transport, groupId: `${run}-${label}`, stateDir, log: () => undefined, commitIntervalMs: commitIntervalMs() });
+  const runner = new TopologyRunner(t, {
+    transport,
+    groupId: `${run}-${label}`,
+    stateDir,
+    log: () => undefined,
+    commitIntervalMs: commitIntervalMs(),
+  });
   await runner.start();
   const firstStep = t.steps[0].name;
   const seconds = await secondsToProcess(label, expected, async () => ({ processed: await runner.metrics.total('recordsIn', firstStep) }));
@@ -133,10 +146,20 @@ async function throughput(label: string, t: Topology, expected: number): Promise
  */
 async function throughputOfInstances(count: number, records: OutputRecord[]): Promise<{ rate: number; seconds: number; measured: number }> {
   const topic = `${run}.instances.in`;
-  await fill(topic, records.map((r) => ({ ...r, topic })));
+  await fill(
+    topic,
+    records.map((r) => ({ ...r, topic })),
+  );
   // Same extension as this file: .js when compiled, .ts under tsx (fork inherits --import tsx).
   const script = fileURLToPath(new URL(`./e2e-instance${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
-  const args: InstanceArgs = { brokers, groupId: `${run}-instances`, inputTopic: topic, outputTopic: `${topic}.out`, partitions, commitIntervalMs: commitIntervalMs() };
+  const args: InstanceArgs = {
+    brokers,
+    groupId: `${run}-instances`,
+    inputTopic: topic,
+    outputTopic: `${topic}.out`,
+    partitions,
+    commitIntervalMs: commitIntervalMs(),
+  };
   const reports: InstanceReport[] = Array.from({ length: count }, () => ({ processed: 0, assigned: 0 }));
   const children = reports.map((_, i) => {
     const child = fork(script, [JSON.stringify(args)], { stdio: 'inherit' });
@@ -154,17 +177,32 @@ async function throughputOfInstances(count: number, records: OutputRecord[]): Pr
   await Promise.all(children.map((child) => new Promise((resolve) => (child.once('exit', resolve), child.send('stop')))));
   // The instances' input, output and changelog topics, as their runners named them (e2e-instance.ts).
   const cleanup = makeTransport();
-  const instanceTopology = agentRecommender({ transport: 'kafka', groupId: args.groupId, settings: { ...extraSettings, inputTopic: args.inputTopic, outputTopic: args.outputTopic, partitions: String(partitions) } });
-  await deleteRunTopics(cleanup, new TopologyRunner(instanceTopology, { transport: cleanup, groupId: args.groupId, stateDir: tmpdir(), log: () => undefined }), run);
+  const instanceTopology = agentRecommender({
+    transport: 'kafka',
+    groupId: args.groupId,
+    settings: { ...extraSettings, inputTopic: args.inputTopic, outputTopic: args.outputTopic, partitions: String(partitions) },
+  });
+  await deleteRunTopics(
+    cleanup,
+    new TopologyRunner(instanceTopology, { transport: cleanup, groupId: args.groupId, stateDir: tmpdir(), log: () => undefined }),
+    run,
+  );
   await cleanup.close();
   const measured = records.length - stable.processed;
   return { rate: measured / seconds, seconds, measured };
 }
 
-async function latency(rate: number, seconds: number, warmupSeconds: number): Promise<{ p50: number; p90: number; p99: number; max: number; samples: number }> {
+async function latency(
+  rate: number,
+  seconds: number,
+  warmupSeconds: number,
+): Promise<{ p50: number; p90: number; p99: number; max: number; samples: number }> {
   const input = `${run}.latency.in`;
   const output = `${run}.latency.out`;
-  const t = agentRecommender({ transport: 'kafka', settings: { ...extraSettings, inputTopic: input, outputTopic: output, partitions: String(partitions) } });
+  const t = agentRecommender({
+    transport: 'kafka',
+    settings: { ...extraSettings, inputTopic: input, outputTopic: output, partitions: String(partitions) },
+  });
   const stateDir = mkdtempSync(join(tmpdir(), 'agentrec-bench-'));
   const transport = makeTransport();
   const runner = new TopologyRunner(t, { transport, groupId: `${run}-latency`, stateDir, log: () => undefined });
@@ -212,7 +250,9 @@ async function latency(rate: number, seconds: number, warmupSeconds: number): Pr
 }
 
 async function main(): Promise<void> {
-  console.log(`agentrec end-to-end benchmark: ${events.toLocaleString('en')} simulated events, ${partitions} partitions, transport ${values.transport}`);
+  console.log(
+    `agentrec end-to-end benchmark: ${events.toLocaleString('en')} simulated events, ${partitions} partitions, transport ${values.transport}`,
+  );
   const recInput = `${run}.rec.in`;
   const passInput = `${run}.pass.in`;
   const records = simulatedRecords(recInput, events, 7);
@@ -226,11 +266,18 @@ async function main(): Promise<void> {
     .step(decode('decode', { serde: eventSerde }))
     .step(mapValues('identity', (e: TrajectoryEvent) => e))
     .to('out', { topic: `${run}.pass.out`, serde: eventSerde });
-  const rec = agentRecommender({ transport: 'kafka', settings: { ...extraSettings, inputTopic: recInput, outputTopic: `${run}.rec.out`, partitions: String(partitions) } });
+  const rec = agentRecommender({
+    transport: 'kafka',
+    settings: { ...extraSettings, inputTopic: recInput, outputTopic: `${run}.rec.out`, partitions: String(partitions) },
+  });
   const base = await throughput('passthrough', passthrough, events);
   const full = await throughput('recommender', rec, events);
-  console.log(`decode → re-encode pass-through (baseline): ${Math.round(base.rate).toLocaleString('en')} events/s (${base.seconds.toFixed(1)} s)`);
-  console.log(`agent-recommender, FM d=32, RocksDB:        ${Math.round(full.rate).toLocaleString('en')} events/s (${full.seconds.toFixed(1)} s)`);
+  console.log(
+    `decode → re-encode pass-through (baseline): ${Math.round(base.rate).toLocaleString('en')} events/s (${base.seconds.toFixed(1)} s)`,
+  );
+  console.log(
+    `agent-recommender, FM d=32, RocksDB:        ${Math.round(full.rate).toLocaleString('en')} events/s (${full.seconds.toFixed(1)} s)`,
+  );
   console.log(`  all committed (outputs acknowledged):     ${Math.round(full.committedRate).toLocaleString('en')} events/s`);
   console.log(`ratio recommender / pass-through:           ${(full.rate / base.rate).toFixed(2)}`);
   const instances = Number(values.instances);
@@ -243,7 +290,9 @@ async function main(): Promise<void> {
   if (values.transport === 'kafka') {
     const rate = Number(values.rate);
     const l = await latency(rate, Number(values.seconds), Number(values['warmup-seconds']));
-    console.log(`event → score latency at ${rate} events/s (after ${values['warmup-seconds']} s of warm-up): p50 ${l.p50.toFixed(1)} ms, p90 ${l.p90.toFixed(1)} ms, p99 ${l.p99.toFixed(1)} ms, max ${l.max.toFixed(1)} ms (${l.samples} requests)`);
+    console.log(
+      `event → score latency at ${rate} events/s (after ${values['warmup-seconds']} s of warm-up): p50 ${l.p50.toFixed(1)} ms, p90 ${l.p90.toFixed(1)} ms, p99 ${l.p99.toFixed(1)} ms, max ${l.max.toFixed(1)} ms (${l.samples} requests)`,
+    );
   }
   console.log(`process RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
 }

@@ -62,7 +62,11 @@ interface Measured {
   purgeRecords: number;
 }
 
-async function measure(name: string, open: (store: KeyValueStore) => Promise<Side>, dir: string): Promise<{ measured: Measured; cache: CachingStore }> {
+async function measure(
+  name: string,
+  open: (store: KeyValueStore) => Promise<Side>,
+  dir: string,
+): Promise<{ measured: Measured; cache: CachingStore }> {
   const cache = await openCache(dir);
   const side = await open(cache);
   let records = 0;
@@ -96,7 +100,19 @@ async function measure(name: string, open: (store: KeyValueStore) => Promise<Sid
   await commit();
   const purgeSeconds = (performance.now() - started) / 1000;
   console.error(`${name}: done`);
-  return { measured: { storeSeconds, records: recordsBeforePurge, bytes, lookupSeconds, found, purgeSeconds, purged, purgeRecords: records - recordsBeforePurge }, cache };
+  return {
+    measured: {
+      storeSeconds,
+      records: recordsBeforePurge,
+      bytes,
+      lookupSeconds,
+      found,
+      purgeSeconds,
+      purged,
+      purgeRecords: records - recordsBeforePurge,
+    },
+    cache,
+  };
 }
 
 /** The layout before chunks: the request id is the key, the snapshot the value. */
@@ -151,7 +167,9 @@ async function chunked(store: KeyValueStore): Promise<Side> {
 async function main(): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'agentrec-bench-requests-'));
   try {
-    console.log(`${count.toLocaleString('en')} scored requests (13 features, 20 candidates), a commit every ${commitEvery.toLocaleString('en')}, ${lookups.toLocaleString('en')} lookups, RocksDB under a 64 MiB write-back cache`);
+    console.log(
+      `${count.toLocaleString('en')} scored requests (13 features, 20 candidates), a commit every ${commitEvery.toLocaleString('en')}, ${lookups.toLocaleString('en')} lookups, RocksDB under a 64 MiB write-back cache`,
+    );
     const baseline = await measure('one value per request', perRequest, join(root, 'per-request'));
     await baseline.cache.close();
     const ours = await measure('chunks', chunked, join(root, 'chunked'));
@@ -172,14 +190,20 @@ async function main(): Promise<void> {
 
     const row = (label: string, m: Measured) =>
       `| ${label} | ${((m.storeSeconds / count) * 1e6).toFixed(2)} µs | ${((m.records / count) * 1000).toFixed(1)} | ${(m.bytes / count).toFixed(0)} B | ${((m.lookupSeconds / lookups) * 1e6).toFixed(1)} µs (${m.found}/${lookups}) | ${m.purged.toLocaleString('en')} in ${m.purgeSeconds.toFixed(2)} s, ${m.purgeRecords.toLocaleString('en')} tombstones |`;
-    console.log('| layout | store + commit, per request | changelog records per 1k requests | changelog bytes per request | lookup, per id | purge |');
+    console.log(
+      '| layout | store + commit, per request | changelog records per 1k requests | changelog bytes per request | lookup, per id | purge |',
+    );
     console.log('| --- | --- | --- | --- | --- | --- |');
     console.log(row('one value per request (baseline)', baseline.measured));
     console.log(row('chunks', ours.measured));
     const b = baseline.measured;
     const o = ours.measured;
-    console.log(`store + commit: chunks take ${(o.storeSeconds / b.storeSeconds).toFixed(2)}× the baseline's time; changelog records ${(o.records / b.records).toFixed(4)}×; lookups ${(o.lookupSeconds / b.lookupSeconds).toFixed(2)}×`);
-    console.log(`restart: rebuilding the index from ${count.toLocaleString('en')} stored requests took ${loadSeconds.toFixed(2)} s (${loaded.size.toLocaleString('en')} found)`);
+    console.log(
+      `store + commit: chunks take ${(o.storeSeconds / b.storeSeconds).toFixed(2)}× the baseline's time; changelog records ${(o.records / b.records).toFixed(4)}×; lookups ${(o.lookupSeconds / b.lookupSeconds).toFixed(2)}×`,
+    );
+    console.log(
+      `restart: rebuilding the index from ${count.toLocaleString('en')} stored requests took ${loadSeconds.toFixed(2)} s (${loaded.size.toLocaleString('en')} found)`,
+    );
   } finally {
     await rm(root, { recursive: true, force: true });
   }

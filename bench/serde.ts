@@ -49,7 +49,9 @@ function fastest<T>(items: readonly T[], run: (item: T) => unknown, prepare?: ()
 }
 
 function report(what: string, baselineName: string, baseline: number, oursName: string, ours: number): void {
-  console.log(`${what}\n  ${baselineName.padEnd(34)} ${baseline.toFixed(2)} µs\n  ${oursName.padEnd(34)} ${ours.toFixed(2)} µs\n  ratio ${(baseline / ours).toFixed(2)}×`);
+  console.log(
+    `${what}\n  ${baselineName.padEnd(34)} ${baseline.toFixed(2)} µs\n  ${oursName.padEnd(34)} ${ours.toFixed(2)} µs\n  ratio ${(baseline / ours).toFixed(2)}×`,
+  );
 }
 
 // Decoding: every event (requests and feedback), as the decode step sees them.
@@ -66,7 +68,17 @@ const snapshots: RequestSnapshot[] = requests.map((event) => ({
   requestId: event.requestId ?? event.eventId,
   userId: event.userId,
   eventTime: event.eventTime,
-  features: [`tool=${event.tool}`, `domain=${event.domain}`, `repo=${event.repo}`, `tool×domain=${event.tool}×${event.domain}`, 'hour=13', 'dow=3', ...String(event.text).split(' ').map((word) => `text#${word}`)].map((key) => ({ key, weight: 1 })),
+  features: [
+    `tool=${event.tool}`,
+    `domain=${event.domain}`,
+    `repo=${event.repo}`,
+    `tool×domain=${event.tool}×${event.domain}`,
+    'hour=13',
+    'dow=3',
+    ...String(event.text)
+      .split(' ')
+      .map((word) => `text#${word}`),
+  ].map((key) => ({ key, weight: 1 })),
   candidates: event.candidates.map((candidate) => candidate.actionId),
 }));
 const scratch = new AvroScratch(4096);
@@ -76,7 +88,8 @@ const avscSnapshot = (snapshot: RequestSnapshot): Buffer => {
   return Buffer.from(encoded);
 };
 for (const snapshot of snapshots) {
-  if (!avscSnapshot(snapshot).equals(encodeRequestSnapshot(snapshot))) throw new Error(`snapshot ${snapshot.requestId}: the two encoders disagree`);
+  if (!avscSnapshot(snapshot).equals(encodeRequestSnapshot(snapshot)))
+    throw new Error(`snapshot ${snapshot.requestId}: the two encoders disagree`);
 }
 report(
   `encode a request snapshot (${snapshots.length.toLocaleString('en')} requests, ${snapshots[0].features.length}+ features, ${snapshots[0].candidates.length} candidates; bytes equal)`,
@@ -118,7 +131,8 @@ const scoreRecords: ScoreRecord[] = requests.map((event, n) => ({
 const scoreScratch = new AvroScratch(4096, scoreSerde.serialize(scoreRecords[0]).subarray(0, 10));
 const avscScore = (record: ScoreRecord): Buffer => Buffer.from(scoreScratch.encode(scoreSerde.schema.type, record, 10));
 for (const record of scoreRecords) {
-  if (!avscScore(record).equals(scoreSerde.serialize(record))) throw new Error(`score record ${record.requestId}: the two encoders disagree`);
+  if (!avscScore(record).equals(scoreSerde.serialize(record)))
+    throw new Error(`score record ${record.requestId}: the two encoders disagree`);
 }
 report(
   `encode a score record (${scoreRecords.length.toLocaleString('en')} records, 20 candidates, d=32; bytes equal)`,

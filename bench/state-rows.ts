@@ -242,7 +242,9 @@ async function main(): Promise<void> {
     const raw = runPhase('raw', directory);
     console.log(`raw RocksDB getMany+batch:                  ${Math.round(raw.rate).toLocaleString()} rows/s`);
     const state = runPhase('state', directory);
-    console.log(`EmbeddingRowStore+CachingStore+RocksDbStore: ${Math.round(state.rate).toLocaleString()} rows/s (${state.flushes} flushes in the timed part)`);
+    console.log(
+      `EmbeddingRowStore+CachingStore+RocksDbStore: ${Math.round(state.rate).toLocaleString()} rows/s (${state.flushes} flushes in the timed part)`,
+    );
     console.log(`ratio state layer / raw: ${(state.rate / raw.rate).toFixed(2)}x`);
 
     // The stated overhead: what the process needs besides the cache, each part measured or bounded.
@@ -287,11 +289,15 @@ interface PhaseResult {
 function runPhase(phase: 'raw' | 'state', directory: string): PhaseResult {
   const forwarded = process.argv.slice(2).filter((a, i, all) => a !== '--dir' && all[i - 1] !== '--dir');
   const oldSpace = phase === 'state' && args['old-space-mib'] !== '0' ? [`--max-old-space-size=${args['old-space-mib']}`] : [];
-  const child = spawnSync(process.execPath, ['--expose-gc', ...oldSpace, '--import', 'tsx', fileURLToPath(import.meta.url), ...forwarded, '--dir', directory, '--phase', phase], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    maxBuffer: 16 * MiB,
-  });
+  const child = spawnSync(
+    process.execPath,
+    ['--expose-gc', ...oldSpace, '--import', 'tsx', fileURLToPath(import.meta.url), ...forwarded, '--dir', directory, '--phase', phase],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 16 * MiB,
+    },
+  );
   const line = child.stdout.split('\n').find((l) => l.startsWith('RESULT '));
   if (child.status !== 0 || !line) throw new Error(`${phase} phase failed (exit ${child.status}): ${child.stdout}`);
   return JSON.parse(line.slice('RESULT '.length)) as PhaseResult;
@@ -302,7 +308,9 @@ async function runOnePhase(phase: string, directory: string): Promise<void> {
   const collect = (globalThis as { gc?: () => void }).gc;
   if (phase === 'raw') {
     const rate = await runRaw(directory);
-    console.log(`RESULT ${JSON.stringify({ rate, flushes: 0, rssAtStart, rss: process.memoryUsage().rss, rssAfterGc: process.memoryUsage().rss, cached: 0, arena: 0 })}`);
+    console.log(
+      `RESULT ${JSON.stringify({ rate, flushes: 0, rssAtStart, rss: process.memoryUsage().rss, rssAfterGc: process.memoryUsage().rss, cached: 0, arena: 0 })}`,
+    );
     return;
   }
   const { rate, cache, flushes } = await runStateLayer(directory);
@@ -310,7 +318,9 @@ async function runOnePhase(phase: string, directory: string): Promise<void> {
   collect?.();
   const after = process.memoryUsage();
   const { clean, dirty, arena } = cache.cachedBytes;
-  console.error(`state phase after GC: heapTotal ${mib(after.heapTotal)} heapUsed ${mib(after.heapUsed)} external ${mib(after.external)} arrayBuffers ${mib(after.arrayBuffers)} MiB`);
+  console.error(
+    `state phase after GC: heapTotal ${mib(after.heapTotal)} heapUsed ${mib(after.heapUsed)} external ${mib(after.external)} arrayBuffers ${mib(after.arrayBuffers)} MiB`,
+  );
   console.log(`RESULT ${JSON.stringify({ rate, flushes, rssAtStart, rss, rssAfterGc: after.rss, cached: clean + dirty, arena })}`);
   await cache.close();
 }

@@ -35,18 +35,37 @@ import { deleteRunTopics } from './run-topics.js';
 import { threadCpu, threadCpuSince } from './thread-cpu.js';
 import { untilCommitted } from './until-committed.js';
 
-const { values } = parseArgs({ options: { events: { type: 'string', default: '40000' }, brokers: { type: 'string' }, backend: { type: 'string' }, kernel: { type: 'string' }, 'max-batch': { type: 'string' }, 'max-buffered': { type: 'string' }, partitions: { type: 'string', default: '4' }, 'commit-interval-ms': { type: 'string' }, state: { type: 'string', default: 'rocksdb' }, 'cpu-profile': { type: 'string' }, 'window-ms': { type: 'string', default: '2000' }, plot: { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    events: { type: 'string', default: '40000' },
+    brokers: { type: 'string' },
+    backend: { type: 'string' },
+    kernel: { type: 'string' },
+    'max-batch': { type: 'string' },
+    'max-buffered': { type: 'string' },
+    partitions: { type: 'string', default: '4' },
+    'commit-interval-ms': { type: 'string' },
+    state: { type: 'string', default: 'rocksdb' },
+    'cpu-profile': { type: 'string' },
+    'window-ms': { type: 'string', default: '2000' },
+    plot: { type: 'string' },
+  },
+});
 const events = Number(values.events);
 const kafka = values.brokers !== undefined;
 const run = `step-times-${Date.now().toString(36)}`;
 // --kernel is the older name of --backend; unset, the model picks ('auto').
 const settings = { backend: values.backend ?? values.kernel ?? 'auto', partitions: values.partitions };
 const topology = agentRecommender(
-  kafka ? { transport: 'kafka', settings: { ...settings, inputTopic: `${run}.in`, outputTopic: `${run}.out` } } : { transport: 'embedded', settings },
+  kafka
+    ? { transport: 'kafka', settings: { ...settings, inputTopic: `${run}.in`, outputTopic: `${run}.out` } }
+    : { transport: 'embedded', settings },
 );
 const maxBatchSize = values['max-batch'] === undefined ? undefined : Number(values['max-batch']);
 const maxBufferedRecords = values['max-buffered'] === undefined ? undefined : Number(values['max-buffered']);
-const transport = kafka ? createKafkaTransport({ brokers: values.brokers!, consumer: { maxBatchSize, maxBufferedRecords } }) : createEmbeddedTransport();
+const transport = kafka
+  ? createKafkaTransport({ brokers: values.brokers!, consumer: { maxBatchSize, maxBufferedRecords } })
+  : createEmbeddedTransport();
 await transport.ensureTopics([{ topic: topology.source.topic, partitions: topology.source.partitions }]);
 const serde = avroSerde<TrajectoryEvent>('trajectory-event');
 const users = new SimulatedUsers({ users: 5000, actions: 300, candidates: 20, seed: 7 });
@@ -88,7 +107,10 @@ for (;;) {
     await profiler?.post('Profiler.start');
   }
   const closed = started ? windows.observe(performance.now() - started, processed) : undefined;
-  if (closed) console.log(`  ${(closed.endMs / 1000).toFixed(1).padStart(6)} s  ${closed.count.toLocaleString('en').padStart(10)} events  ${Math.round(closed.rate).toLocaleString('en').padStart(7)} events/s`);
+  if (closed)
+    console.log(
+      `  ${(closed.endMs / 1000).toFixed(1).padStart(6)} s  ${closed.count.toLocaleString('en').padStart(10)} events  ${Math.round(closed.rate).toLocaleString('en').padStart(7)} events/s`,
+    );
   if (processed >= events) break;
   await new Promise((resolve) => setTimeout(resolve, 10));
 }
@@ -115,22 +137,47 @@ const commit = (await runner.metrics.commitDuration.get()).values;
 const commitSum = commit.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0;
 const commitCount = commit.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
 console.log(`commits  ${commitSum.toFixed(3)} s in ${commitCount} commits`);
-console.log(`${events.toLocaleString('en')} events in ${seconds.toFixed(2)} s = ${Math.round(events / seconds).toLocaleString('en')} events/s`);
+console.log(
+  `${events.toLocaleString('en')} events in ${seconds.toFixed(2)} s = ${Math.round(events / seconds).toLocaleString('en')} events/s`,
+);
 const steady = windows.steady();
 if (steady) {
   const k = (rate: number) => `${(rate / 1000).toFixed(1)}k`;
-  console.log(`per ${values['window-ms']} ms window after the first (${steady.windows} windows): min ${k(steady.min)} · median ${k(steady.median)} · max ${k(steady.max)} events/s`);
+  console.log(
+    `per ${values['window-ms']} ms window after the first (${steady.windows} windows): min ${k(steady.min)} · median ${k(steady.median)} · max ${k(steady.max)} events/s`,
+  );
 }
 if (values.plot) {
   const points = windows.windows.map((w): [number, number] => [w.endMs / 1000, w.rate]);
-  const span: [number, number][] = points.length ? [[points[0][0], 20_000], [points[points.length - 1][0], 20_000]] : [];
+  const span: [number, number][] = points.length
+    ? [
+        [points[0][0], 20_000],
+        [points[points.length - 1][0], 20_000],
+      ]
+    : [];
   const title = `agentrec recommender on ${kafka ? 'Kafka' : 'the embedded log'}, ${values.state} state, ${events.toLocaleString('en')} events`;
-  writeFileSync(values.plot, svgLineChart({ title, xLabel: 'seconds since the first record', yLabel: `events/s (per ${values['window-ms']} ms)`, yMin: 0, yMax: Math.ceil((Math.max(20_000, ...points.map((p) => p[1])) * 1.05) / 5_000) * 5_000, yDecimals: 0, series: [{ name: 'processed', points }, { name: 'target 20k', points: span, dashed: true, color: '#7f7f7f' }] }));
+  writeFileSync(
+    values.plot,
+    svgLineChart({
+      title,
+      xLabel: 'seconds since the first record',
+      yLabel: `events/s (per ${values['window-ms']} ms)`,
+      yMin: 0,
+      yMax: Math.ceil((Math.max(20_000, ...points.map((p) => p[1])) * 1.05) / 5_000) * 5_000,
+      yDecimals: 0,
+      series: [
+        { name: 'processed', points },
+        { name: 'target 20k', points: span, dashed: true, color: '#7f7f7f' },
+      ],
+    }),
+  );
   console.log(`wrote ${values.plot}`);
 }
 // The span in the clock of V8's --trace-gc lines (both count from process start), to sum a log over it.
 console.log(`measured span: ${Math.round(started)}–${Math.round(ended)} ms after start`);
-console.log(`CPU of this process until then: ${((cpuSeconds / events) * 1e6).toFixed(1)} µs per event (${(cpuSeconds / seconds).toFixed(2)} cores on average)`);
+console.log(
+  `CPU of this process until then: ${((cpuSeconds / events) * 1e6).toFixed(1)} µs per event (${(cpuSeconds / seconds).toFixed(2)} cores on average)`,
+);
 if (threads.length > 0) {
   const share = threads.map(([name, used]) => `${name} ${((used / events) * 1e6).toFixed(1)} µs (${(used / seconds).toFixed(2)} cores)`);
   console.log(`  by thread, per event: ${share.join(' · ')}`);
@@ -139,7 +186,9 @@ const launched = thisProcess();
 console.log(
   `  peak resident memory ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB (V8 young generation grown to ${Math.round(youngGenerationMiB())} MiB; malloc: ${launched.malloc ?? 'unknown'}${youngGenerationSized(launched.execArgv, launched.nodeOptions) ? '' : '; without --max-semi-space-size: run it through sh scripts/node.sh'})`,
 );
-console.log(`committed (outputs acknowledged, state flushed, offsets committed) after ${committedSeconds.toFixed(2)} s = ${Math.round(events / committedSeconds).toLocaleString('en')} events/s`);
+console.log(
+  `committed (outputs acknowledged, state flushed, offsets committed) after ${committedSeconds.toFixed(2)} s = ${Math.round(events / committedSeconds).toLocaleString('en')} events/s`,
+);
 await runner.stop();
 if (kafka) {
   await deleteRunTopics(transport, runner, run);

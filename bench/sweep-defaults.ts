@@ -17,7 +17,12 @@ async function main(): Promise<void> {
   const grid = JSON.parse(process.argv[3] ?? '[{"partitions":"1"}]') as Record<string, string>[];
   const events = which === 'sim' ? simulatedEvents({ ...SIMULATED_SCENARIO, seed: 101 }, 20_000) : await transcriptEvents('train');
   for (const settings of grid) {
-    const result = await replay({ topology: agentRecommender({ transport: 'embedded', settings }), events, maxBatch: 50, batchEvents: 100 });
+    const result = await replay({
+      topology: agentRecommender({ transport: 'embedded', settings }),
+      events,
+      maxBatch: 50,
+      batchEvents: 100,
+    });
     const sums: Record<string, [number, number]> = {};
     for (const window of result.windows.slice(2)) {
       for (const [name, metrics] of Object.entries(window.metrics)) {

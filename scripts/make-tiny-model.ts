@@ -78,13 +78,7 @@ export function makeTinyModel(dir: string, name: string, options: TinyModelOptio
 function buildVocabulary(): string[] {
   const characters = 'abcdefghijklmnopqrstuvwxyz0123456789'.split('');
   const punctuation = '.,:;!?()[]{}<>/\\-_=+*&^%$#@\'"`~|'.split('');
-  const tokens = [
-    ...SPECIAL_TOKENS,
-    ...TINY_MODEL_WORDS,
-    ...characters,
-    ...characters.map((c) => `##${c}`),
-    ...punctuation,
-  ];
+  const tokens = [...SPECIAL_TOKENS, ...TINY_MODEL_WORDS, ...characters, ...characters.map((c) => `##${c}`), ...punctuation];
   return [...new Set(tokens)];
 }
 
@@ -148,7 +142,13 @@ function onnxModel(vocabSize: number, hidden: number, seed: number): Uint8Array 
   const graph = {
     name: 'tiny_bert',
     node: [
-      { opType: 'Gather', input: ['embeddings', 'input_ids'], output: ['gathered'], name: 'embed', attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 }] },
+      {
+        opType: 'Gather',
+        input: ['embeddings', 'input_ids'],
+        output: ['gathered'],
+        name: 'embed',
+        attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 }],
+      },
       { opType: 'Tanh', input: ['gathered'], output: ['last_hidden_state'], name: 'squash' },
     ],
     initializer: [

@@ -80,10 +80,13 @@ async function main(argv: string[]): Promise<number> {
   // the transport exists before the runner, hence the late binding.
   const failRunner: { runner?: TopologyRunner } = {};
   const lingerMs = values['linger-ms'] ?? process.env.AGENTREC_LINGER_MS;
-  if (lingerMs !== undefined && !/^\d+$/.test(lingerMs)) throw new ConfigError('--linger-ms', `must be a whole number of milliseconds, got '${lingerMs}'`);
+  if (lingerMs !== undefined && !/^\d+$/.test(lingerMs))
+    throw new ConfigError('--linger-ms', `must be a whole number of milliseconds, got '${lingerMs}'`);
   // The transport checks the range (/producer/lingerMs).
   const producer = lingerMs === undefined ? undefined : { lingerMs: Number(lingerMs) };
-  const transport: Transport = brokers ? createKafkaTransport({ brokers, producer, onError: (error) => failRunner.runner?.fail(error) }) : createEmbeddedTransport();
+  const transport: Transport = brokers
+    ? createKafkaTransport({ brokers, producer, onError: (error) => failRunner.runner?.fail(error) })
+    : createEmbeddedTransport();
   // The embedded log lives and dies with the process, so its state must too: state left from an
   // earlier run would claim offsets this fresh log has not reached yet.
   const embeddedStateDir = brokers ? undefined : mkdtempSync(join(tmpdir(), 'agentrec-embedded-'));
@@ -135,11 +138,23 @@ async function main(argv: string[]): Promise<number> {
         if (events > 0 && !stop.signal.aborted) await progress.waitUntilIdle(stop.signal);
       });
   }
-  const outcome = await Promise.race([simulation.then(() => 'finished' as const), runner.done.then(() => 'finished' as const, (e: unknown) => e)]);
+  const outcome = await Promise.race([
+    simulation.then(() => 'finished' as const),
+    runner.done.then(
+      () => 'finished' as const,
+      (e: unknown) => e,
+    ),
+  ]);
   progress.stop();
   await runner.stop().catch(() => undefined);
   // A fatal error while stopping (the final commit) fails the run too.
-  const failure = outcome !== 'finished' ? outcome : await runner.done.then(() => undefined, (error: unknown) => error);
+  const failure =
+    outcome !== 'finished'
+      ? outcome
+      : await runner.done.then(
+          () => undefined,
+          (error: unknown) => error,
+        );
   await progress.summary();
   await transport.close();
   if (embeddedStateDir) rmSync(embeddedStateDir, { recursive: true, force: true });

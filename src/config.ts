@@ -37,7 +37,8 @@ export function nonNegativeInteger(value: unknown, path: string): number {
 
 export function objectOrEmpty(value: unknown, path: string): Record<string, unknown> {
   if (value === undefined) return {};
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(path, `must be an object, got ${describeValue(value)}`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new ConfigError(path, `must be an object, got ${describeValue(value)}`);
   return value as Record<string, unknown>;
 }
 
@@ -78,7 +79,8 @@ export function oneOf<T extends string>(value: unknown, path: string, choices: r
 
 /** A non-empty string. */
 export function nonEmptyString(value: unknown, path: string): string {
-  if (typeof value !== 'string' || value.length === 0) throw new ConfigError(path, `must be a non-empty string, got ${describeValue(value)}`);
+  if (typeof value !== 'string' || value.length === 0)
+    throw new ConfigError(path, `must be a non-empty string, got ${describeValue(value)}`);
   return value;
 }
 

@@ -29,9 +29,7 @@ export class AgentrecError extends Error {
   readonly detail: string;
 
   constructor(code: ErrorCode, message: string, options: { step?: string; field?: string; cause?: unknown } = {}) {
-    const where = [options.step && `step '${options.step}'`, options.field && `field '${options.field}'`]
-      .filter(Boolean)
-      .join(', ');
+    const where = [options.step && `step '${options.step}'`, options.field && `field '${options.field}'`].filter(Boolean).join(', ');
     super(where ? `[${code}] ${where}: ${message}` : `[${code}] ${message}`, { cause: options.cause });
     this.name = new.target.name;
     this.detail = message;

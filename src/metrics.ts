@@ -40,8 +40,18 @@ export class RuntimeMetrics {
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'agentrec_process_' });
-    this.recordsIn = new Counter({ name: 'agentrec_records_in_total', help: 'Records entering a step', labelNames: ['topology', 'step', 'partition'], registers });
-    this.recordsOut = new Counter({ name: 'agentrec_records_out_total', help: 'Records leaving a step', labelNames: ['topology', 'step', 'partition'], registers });
+    this.recordsIn = new Counter({
+      name: 'agentrec_records_in_total',
+      help: 'Records entering a step',
+      labelNames: ['topology', 'step', 'partition'],
+      registers,
+    });
+    this.recordsOut = new Counter({
+      name: 'agentrec_records_out_total',
+      help: 'Records leaving a step',
+      labelNames: ['topology', 'step', 'partition'],
+      registers,
+    });
     this.deadLettered = new Counter({
       name: 'agentrec_records_dead_lettered_total',
       help: 'Records sent to the dead-letter topic, by the step that rejected them and the error code',
@@ -55,8 +65,18 @@ export class RuntimeMetrics {
       buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     });
-    this.stepEvents = new Counter({ name: 'agentrec_step_events_total', help: 'Step-specific events (rows created, updates applied, cache hits…)', labelNames: ['topology', 'step', 'partition', 'event'], registers });
-    this.stepValue = new Gauge({ name: 'agentrec_step_value', help: 'Step-specific gauges (running loss, model version…)', labelNames: ['topology', 'step', 'partition', 'name'], registers });
+    this.stepEvents = new Counter({
+      name: 'agentrec_step_events_total',
+      help: 'Step-specific events (rows created, updates applied, cache hits…)',
+      labelNames: ['topology', 'step', 'partition', 'event'],
+      registers,
+    });
+    this.stepValue = new Gauge({
+      name: 'agentrec_step_value',
+      help: 'Step-specific gauges (running loss, model version…)',
+      labelNames: ['topology', 'step', 'partition', 'name'],
+      registers,
+    });
     this.commitDuration = new Histogram({
       name: 'agentrec_commit_duration_seconds',
       help: 'Await outputs + flush state + changelog + offset commit',
@@ -64,18 +84,48 @@ export class RuntimeMetrics {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     });
-    this.commits = new Counter({ name: 'agentrec_commits_total', help: 'Offset commits per partition', labelNames: ['topology', 'partition'], registers });
-    this.inFlight = new Gauge({ name: 'agentrec_in_flight_records', help: 'Output records sent but not yet acknowledged', labelNames: ['topology', 'partition'], registers });
-    this.paused = new Gauge({ name: 'agentrec_partition_paused', help: '1 while backpressure pauses the partition', labelNames: ['topology', 'partition'], registers });
+    this.commits = new Counter({
+      name: 'agentrec_commits_total',
+      help: 'Offset commits per partition',
+      labelNames: ['topology', 'partition'],
+      registers,
+    });
+    this.inFlight = new Gauge({
+      name: 'agentrec_in_flight_records',
+      help: 'Output records sent but not yet acknowledged',
+      labelNames: ['topology', 'partition'],
+      registers,
+    });
+    this.paused = new Gauge({
+      name: 'agentrec_partition_paused',
+      help: '1 while backpressure pauses the partition',
+      labelNames: ['topology', 'partition'],
+      registers,
+    });
     this.skippedReplayed = new Counter({
       name: 'agentrec_records_skipped_already_applied_total',
       help: 'Redelivered records skipped because local state already contains their effects',
       labelNames: ['topology', 'partition'],
       registers,
     });
-    this.restoreDuration = new Gauge({ name: 'agentrec_state_restore_seconds', help: 'Duration of the last changelog restore', labelNames: ['topology', 'store', 'partition'], registers });
-    this.restoredRows = new Counter({ name: 'agentrec_state_restored_entries_total', help: 'Entries restored from changelog topics', labelNames: ['topology', 'store', 'partition'], registers });
-    this.assignedPartitions = new Gauge({ name: 'agentrec_assigned_partitions', help: 'Partitions (tasks) this instance owns', labelNames: ['topology'], registers });
+    this.restoreDuration = new Gauge({
+      name: 'agentrec_state_restore_seconds',
+      help: 'Duration of the last changelog restore',
+      labelNames: ['topology', 'store', 'partition'],
+      registers,
+    });
+    this.restoredRows = new Counter({
+      name: 'agentrec_state_restored_entries_total',
+      help: 'Entries restored from changelog topics',
+      labelNames: ['topology', 'store', 'partition'],
+      registers,
+    });
+    this.assignedPartitions = new Gauge({
+      name: 'agentrec_assigned_partitions',
+      help: 'Partitions (tasks) this instance owns',
+      labelNames: ['topology'],
+      registers,
+    });
     this.referenceValue = new Gauge({
       name: 'agentrec_reference_value',
       help: 'What a reference predictor (a baseline the simulation runs) scores on a step gauge, e.g. hit_at_1',

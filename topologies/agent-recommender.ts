@@ -60,35 +60,47 @@ export default function agentRecommender(env: TopologyEnv = { transport: 'embedd
     everyEvents: s.syncEveryEvents === undefined ? DEFAULT_SYNC_EVERY_EVENTS : Number(s.syncEveryEvents),
     weighting: (s.syncWeighting ?? DEFAULT_SYNC_WEIGHTING) as 'average' | 'sum',
   };
-  return topology('agent-recommender')
-    .from('trajectories', { topic: s.inputTopic ?? 'agent.trajectories', partitions: Number(s.partitions ?? 4) })
-    // Candidates are known by action id: their tool and text (two thirds of a request's strings)
-    // are skipped while decoding, not read into strings nothing looks at.
-    .step(decode('decode', { serde: avroSerde<TrajectoryEvent>('trajectory-event', { skipOnRead: ['candidates.tool', 'candidates.text'] }), validate: validateTrajectoryEvent }))
-    // Word uni- and bigrams only: character trigrams tripled the rows per request (42 vs 13 for a
-    // typical one) and halved end-to-end throughput for no gain on this traffic.
-    .step(
-      encode('encode', {
-        crosses: [['tool', 'domain'], ['domain', 'repo']],
-        text: s.modelDir ? { fields: ['text'], modelDir: s.modelDir } : { fields: ['text'], ngrams: { charTrigrams: s.charTrigrams === 'true' } },
-      }),
-    )
-    // What the session did last (previous actions, their outcome, the turn) as features of its next
-    // request: --set sessionContext=false turns it off, --set sessionFeatures=previousAction,turn picks.
-    .step(
-      sessionContext('session', {
-        enabled: s.sessionContext !== 'false',
-        k: s.sessionK ? Number(s.sessionK) : undefined,
-        features: s.sessionFeatures === undefined ? undefined : (s.sessionFeatures.split(',').filter(Boolean) as SessionFeature[]),
-      }),
-    )
-    .step(model.lookup('lookup'))
-    .step(model.score('score'))
-    // Shared rows and dense weights reconcile across partitions and instances through a model
-    // topic when --set syncEveryEvents=N (off by default: exact crash replay holds per task).
-    .step(model.learn('learn', { sync }))
-    .step(emit('emit'))
-    .to('scores', { topic: s.outputTopic ?? 'agent.scores', serde: scoreRecordSerde() });
+  return (
+    topology('agent-recommender')
+      .from('trajectories', { topic: s.inputTopic ?? 'agent.trajectories', partitions: Number(s.partitions ?? 4) })
+      // Candidates are known by action id: their tool and text (two thirds of a request's strings)
+      // are skipped while decoding, not read into strings nothing looks at.
+      .step(
+        decode('decode', {
+          serde: avroSerde<TrajectoryEvent>('trajectory-event', { skipOnRead: ['candidates.tool', 'candidates.text'] }),
+          validate: validateTrajectoryEvent,
+        }),
+      )
+      // Word uni- and bigrams only: character trigrams tripled the rows per request (42 vs 13 for a
+      // typical one) and halved end-to-end throughput for no gain on this traffic.
+      .step(
+        encode('encode', {
+          crosses: [
+            ['tool', 'domain'],
+            ['domain', 'repo'],
+          ],
+          text: s.modelDir
+            ? { fields: ['text'], modelDir: s.modelDir }
+            : { fields: ['text'], ngrams: { charTrigrams: s.charTrigrams === 'true' } },
+        }),
+      )
+      // What the session did last (previous actions, their outcome, the turn) as features of its next
+      // request: --set sessionContext=false turns it off, --set sessionFeatures=previousAction,turn picks.
+      .step(
+        sessionContext('session', {
+          enabled: s.sessionContext !== 'false',
+          k: s.sessionK ? Number(s.sessionK) : undefined,
+          features: s.sessionFeatures === undefined ? undefined : (s.sessionFeatures.split(',').filter(Boolean) as SessionFeature[]),
+        }),
+      )
+      .step(model.lookup('lookup'))
+      .step(model.score('score'))
+      // Shared rows and dense weights reconcile across partitions and instances through a model
+      // topic when --set syncEveryEvents=N (off by default: exact crash replay holds per task).
+      .step(model.learn('learn', { sync }))
+      .step(emit('emit'))
+      .to('scores', { topic: s.outputTopic ?? 'agent.scores', serde: scoreRecordSerde() })
+  );
 }
 
 /**
@@ -109,7 +121,7 @@ export async function simulate(sim: SimulationContext): Promise<void> {
   const baselines = sim.reference ? new LiveBaselines(0.01 / sim.topology.source.partitions) : undefined;
   const chunk = 500;
   const started = performance.now();
-  for (let sent = 0; (sim.events === 0 || sent < sim.events) && !sim.signal.aborted; ) {
+  for (let sent = 0; (sim.events === 0 || sent < sim.events) && !sim.signal.aborted;) {
     const n = sim.events === 0 ? chunk : Math.min(chunk, sim.events - sent);
     const records = Array.from({ length: n }, () => {
       const event = users.next();

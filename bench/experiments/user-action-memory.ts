@@ -43,9 +43,11 @@ if (rate > 0) {
 
 async function main(): Promise<void> {
   const events =
-    which === 'sim' ? simulatedEvents({ ...SIMULATED_SCENARIO, seed: 101 }, 20_000)
-    : which === 'sim-heldout' ? simulatedEvents(SIMULATED_SCENARIO, 20_000)
-    : await transcriptEvents(which === 'chat' ? 'train' : 'test');
+    which === 'sim'
+      ? simulatedEvents({ ...SIMULATED_SCENARIO, seed: 101 }, 20_000)
+      : which === 'sim-heldout'
+        ? simulatedEvents(SIMULATED_SCENARIO, 20_000)
+        : await transcriptEvents(which === 'chat' ? 'train' : 'test');
   const result = await replay({ topology: agentRecommender({ transport: 'embedded', settings }), events, maxBatch: 50, batchEvents: 100 });
   const sums: Record<string, [number, number]> = {};
   for (const window of result.windows.slice(2)) {
@@ -56,7 +58,17 @@ async function main(): Promise<void> {
       sum[1] += metrics.chosen.n;
     }
   }
-  console.log(`${which} memory lr ${rate} ${JSON.stringify(settings)}  ${Object.entries(sums).map(([n, [h, c]]) => `${n} ${(h / c).toFixed(3)}`).join('  ')}  (${weights.size} memory weights)`);
+  console.log(
+    `${which} memory lr ${rate} ${JSON.stringify(settings)}  ${Object.entries(sums)
+      .map(([n, [h, c]]) => `${n} ${(h / c).toFixed(3)}`)
+      .join('  ')}  (${weights.size} memory weights)`,
+  );
 }
 
-main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -28,7 +28,10 @@ export function decode<T>(name: string, options: DecodeOptions<T>): StepDefiniti
         value = options.serde.deserialize(raw.value);
       } catch (err) {
         if (err instanceof BadRecordError) throw new BadRecordError(err.code, err.detail, { step: name, field: err.field, cause: err });
-        throw new BadRecordError('DECODE_FAILED', `cannot decode with ${options.serde.name}: ${(err as Error).message}`, { step: name, cause: err });
+        throw new BadRecordError('DECODE_FAILED', `cannot decode with ${options.serde.name}: ${(err as Error).message}`, {
+          step: name,
+          cause: err,
+        });
       }
       if (options.validate) {
         try {

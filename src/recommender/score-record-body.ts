@@ -31,5 +31,8 @@ export function writeScoreRecordV1(writer: AvroBinaryWriter, record: ScoreRecord
 
 /** The score-record serde the recommender emits with: avsc's, with writeScoreRecordV1 for v1. */
 export function scoreRecordSerde(options: Omit<AvroSerdeOptions<ScoreRecord>, 'handWrittenBody'> = {}): AvroSerde<ScoreRecord> {
-  return avroSerde<ScoreRecord>('score-record', { ...options, handWrittenBody: { fingerprint: SCORE_RECORD_V1_FINGERPRINT, write: writeScoreRecordV1 } });
+  return avroSerde<ScoreRecord>('score-record', {
+    ...options,
+    handWrittenBody: { fingerprint: SCORE_RECORD_V1_FINGERPRINT, write: writeScoreRecordV1 },
+  });
 }

@@ -49,7 +49,8 @@ function validateCandidates(event: TrajectoryEventV1): void {
     for (let i = 1; i < candidates.length; i++) {
       const print = fingerprints[i];
       for (let earlier = 0; earlier < i; earlier++) {
-        if (fingerprints[earlier] === print && candidates[earlier].actionId === candidates[i].actionId) duplicate(candidates[i].actionId, i, earlier);
+        if (fingerprints[earlier] === print && candidates[earlier].actionId === candidates[i].actionId)
+          duplicate(candidates[i].actionId, i, earlier);
       }
     }
     return;

@@ -202,7 +202,8 @@ function projectedType(reader: RegisteredSchema, paths: readonly string[]): Type
         break;
       }
       const inner = recordWithin(record.fields[index].type);
-      if (!inner) throw new ConfigError(where, `'${names.slice(0, depth + 1).join('.')}' in ${reader.file} holds no record to skip a field of`);
+      if (!inner)
+        throw new ConfigError(where, `'${names.slice(0, depth + 1).join('.')}' in ${reader.file} holds no record to skip a field of`);
       record = inner;
     }
   });

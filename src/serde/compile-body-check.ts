@@ -134,11 +134,7 @@ function minEncodedSize(schema: CanonicalSchema, definitions: Map<string, Canoni
   }
 }
 
-function compile(
-  schema: CanonicalSchema,
-  definitions: Map<string, CanonicalSchema>,
-  compiled: Map<string, Check>,
-): Check {
+function compile(schema: CanonicalSchema, definitions: Map<string, CanonicalSchema>, compiled: Map<string, Check>): Check {
   if (typeof schema === 'string') {
     switch (schema) {
       case 'null':
@@ -201,10 +197,7 @@ function compile(
     case 'fixed':
       return (cursor) => skip(cursor, schema.size, schema.name);
     case 'array':
-      return blocks(
-        compile(schema.items, definitions, compiled),
-        minEncodedSize(schema.items, definitions, new Set()),
-      );
+      return blocks(compile(schema.items, definitions, compiled), minEncodedSize(schema.items, definitions, new Set()));
     case 'map': {
       const value = compile(schema.values, definitions, compiled);
       const key = compile('string', definitions, compiled);

@@ -41,10 +41,7 @@ function pickBranch(type: TypeShape, segment: string): TypeShape {
   if (!type.types) return type;
   return (
     type.types.find(
-      (branch) =>
-        branch.typeName === 'array' ||
-        branch.typeName === 'map' ||
-        branch.fields?.some((field) => field.name === segment),
+      (branch) => branch.typeName === 'array' || branch.typeName === 'map' || branch.fields?.some((field) => field.name === segment),
     ) ?? type
   );
 }

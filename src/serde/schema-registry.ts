@@ -59,9 +59,7 @@ export class SchemaRegistry {
 
   /** `schemas/` at the repository root, whether running from src/ (tsx) or dist/src/ (tsc). */
   static defaultDirectory(): string {
-    const candidates = ['../../schemas', '../../../schemas'].map((relative) =>
-      fileURLToPath(new URL(relative, import.meta.url)),
-    );
+    const candidates = ['../../schemas', '../../../schemas'].map((relative) => fileURLToPath(new URL(relative, import.meta.url)));
     return candidates.find((candidate) => existsSync(candidate)) ?? candidates[0];
   }
 

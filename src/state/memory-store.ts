@@ -55,9 +55,7 @@ export class MemoryStore implements KeyValueStore {
     const limit = options.limit ?? Infinity;
     // Snapshot the matching keys first so writes made while the caller iterates do not
     // reorder or repeat entries.
-    const ids = [...this.entries.keys()]
-      .filter((id) => (low === undefined || id >= low) && (high === undefined || id < high))
-      .sort();
+    const ids = [...this.entries.keys()].filter((id) => (low === undefined || id >= low) && (high === undefined || id < high)).sort();
     let emitted = 0;
     for (const id of ids) {
       if (emitted >= limit) return;

@@ -90,7 +90,14 @@ export async function openRocksDbStore(directory: string, options: RocksDbStoreO
       (error) => (error ? reject(toStateError(error, directory, 'open')) : resolve()),
     ),
   );
-  const store = new RocksDbStore(db, directory, options.name ?? directory, bufferBytes, options.syncWrites ?? false, options.readOnly ?? false);
+  const store = new RocksDbStore(
+    db,
+    directory,
+    options.name ?? directory,
+    bufferBytes,
+    options.syncWrites ?? false,
+    options.readOnly ?? false,
+  );
   try {
     // Reading the offset at open touches the newest table files, so damage that RocksDB's own
     // open checks miss surfaces here as STATE_CORRUPT rather than mid-stream.
@@ -178,7 +185,11 @@ export class RocksDbStore implements KeyValueStore {
     return this.flushWith(NO_WRITES, appliedOffset, publish);
   }
 
-  async flushWith(writes: readonly ChangedEntry[], appliedOffset: number, publish?: (changes: ChangedEntry[]) => Promise<void>): Promise<void> {
+  async flushWith(
+    writes: readonly ChangedEntry[],
+    appliedOffset: number,
+    publish?: (changes: ChangedEntry[]) => Promise<void>,
+  ): Promise<void> {
     this.assertWritable();
     const flushing = [...this.buffered.entries()];
     // Buffered writes first, then `writes` (newer): in the batch and the changelog alike the

@@ -26,7 +26,11 @@ export function describeTopology(topology: Topology, groupId: string = topology.
     })),
     sink: { name: topology.sink.name, topic: topology.sink.topic, partitions: topology.sink.partitions, serde: topology.sink.serde.name },
     deadLetterTopic: topology.deadLetterTopic,
-    stores: topology.stores.map((s) => ({ name: s.name, step: s.step, changelogTopic: s.changelog === false ? null : changelogTopic(groupId, s.name) })),
+    stores: topology.stores.map((s) => ({
+      name: s.name,
+      step: s.step,
+      changelogTopic: s.changelog === false ? null : changelogTopic(groupId, s.name),
+    })),
   };
 }
 

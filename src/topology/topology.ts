@@ -55,7 +55,9 @@ function checkPartitions(where: string, partitions: number): void {
   }
 }
 
-export function topology(name: string): { from(sourceName: string, spec: { topic: string; partitions: number }): TopologyBuilder<RawRecord> } {
+export function topology(name: string): {
+  from(sourceName: string, spec: { topic: string; partitions: number }): TopologyBuilder<RawRecord>;
+} {
   checkName('topology', name);
   return {
     from(sourceName, spec) {
@@ -127,7 +129,13 @@ export class TopologyBuilder<T> {
 
   to(
     sinkName: string,
-    spec: { topic: string; serde: Serde<T>; partitions?: number; key?: (value: T, meta: RecordMeta) => string | null; deadLetterTopic?: string },
+    spec: {
+      topic: string;
+      serde: Serde<T>;
+      partitions?: number;
+      key?: (value: T, meta: RecordMeta) => string | null;
+      deadLetterTopic?: string;
+    },
   ): Topology {
     checkName('sink', sinkName);
     checkName(`sink '${sinkName}' topic`, spec.topic);
@@ -146,7 +154,9 @@ export class TopologyBuilder<T> {
         const existing = stores.find((s) => s.name === store.name);
         if (existing) {
           if ((existing.changelog ?? true) !== (store.changelog ?? true)) {
-            throw new AgentrecError('TOPOLOGY_INVALID', `store '${store.name}' is declared with and without a changelog`, { step: step.name });
+            throw new AgentrecError('TOPOLOGY_INVALID', `store '${store.name}' is declared with and without a changelog`, {
+              step: step.name,
+            });
           }
           continue;
         }

@@ -254,7 +254,8 @@ describeKafka('Kafka transport', () => {
       expect(offsets).toEqual(offsets.map((_, i) => i));
     }
     // Every batch is one partition's; values of one key arrive in the order they were sent.
-    for (const batch of recorder.batches) expect(new Set(batch.records.map((r) => r.partition))).toEqual(new Set([batch.partition.partition]));
+    for (const batch of recorder.batches)
+      expect(new Set(batch.records.map((r) => r.partition))).toEqual(new Set([batch.partition.partition]));
     const seenPerKey = new Map<string, number>();
     const partitionOfKey = new Map<string, number>();
     for (const record of recorder.records) {
@@ -336,7 +337,10 @@ describeKafka('Kafka transport', () => {
       await bAssigned(assigned);
     };
     await b.start(bRecorder);
-    await waitFor(() => aRecorder.owned.size > 0 && bRecorder.owned.size > 0 && aRecorder.owned.size + bRecorder.owned.size === partitions, 'a split');
+    await waitFor(
+      () => aRecorder.owned.size > 0 && bRecorder.owned.size > 0 && aRecorder.owned.size + bRecorder.owned.size === partitions,
+      'a split',
+    );
     await sleep(1000);
     expect(aRecorder.owned.size + bRecorder.owned.size).toBe(partitions);
 
@@ -505,7 +509,7 @@ describeKafka('Kafka transport', () => {
     let acknowledged = false;
     const sending = producer.send(keyed(topic, 3000, (i) => `k${i}`)).then(() => (acknowledged = true));
     // Keep the loop busy while the broker acknowledges: the reports queue up in the binding.
-    for (const until = Date.now() + 2000; Date.now() < until; );
+    for (const until = Date.now() + 2000; Date.now() < until;);
     // One loop turn hands over only part of them (the binding's ration: 100 per turn)…
     await new Promise((resolve) => setImmediate(resolve));
     await Promise.resolve();

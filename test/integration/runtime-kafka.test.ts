@@ -90,7 +90,9 @@ function tickTopology(name: string, options: { paceMs?: number; counting?: boole
         );
   const counted = options.counting ? paced.step(countTicks) : paced;
   return counted
-    .step(mapValues('annotate', (tick: Counted, meta): Annotated => ({ ...tick, sourcePartition: meta.partition, sourceOffset: meta.offset })))
+    .step(
+      mapValues('annotate', (tick: Counted, meta): Annotated => ({ ...tick, sourcePartition: meta.partition, sourceOffset: meta.offset })),
+    )
     .to('ticks-out', { topic: `${name}.out`, serde: jsonSerde<Annotated>('json:annotated') });
 }
 
@@ -295,7 +297,8 @@ describeKafka('TopologyRunner on the real broker', () => {
     const producing = (async () => {
       while (produced < total) {
         // The last quarter waits for the second runner, so records flow before, during and after the rebalance.
-        if (produced >= (total * 3) / 4) await eventually(() => second.assignedPartitions.length > 0, 'the second runner to get partitions');
+        if (produced >= (total * 3) / 4)
+          await eventually(() => second.assignedPartitions.length > 0, 'the second runner to get partitions');
         await producer.send(ticks(t.source.topic, produced, chunk, users));
         produced += chunk;
         await sleep(40);
@@ -391,7 +394,11 @@ describeKafka('TopologyRunner on the real broker', () => {
     const poison = events.serialize(requestEvent({ eventId: 'bad-poison', userId: user, text: 'poison' }));
     const sequence: (Buffer | null)[] = [good('good-1'), garbage, good('good-2'), noCandidates, null, poison, good('good-3')];
     const key = Buffer.from(user);
-    const others = Array.from({ length: 40 }, (_, i) => ({ topic: t.source.topic, key: Buffer.from(`other-${i}`), value: good(`other-${i}`, `other-${i}`) }));
+    const others = Array.from({ length: 40 }, (_, i) => ({
+      topic: t.source.topic,
+      key: Buffer.from(`other-${i}`),
+      value: good(`other-${i}`, `other-${i}`),
+    }));
     await io.createProducer().send([...sequence.map((value) => ({ topic: t.source.topic, key, value })), ...others]);
     await r.start();
 
@@ -403,7 +410,10 @@ describeKafka('TopologyRunner on the real broker', () => {
     await Promise.all([out.poll(), dlqTail.poll()]);
 
     const summaries = jsonSerde<{ eventId: string; user: string }>();
-    const mine = out.byPartition.flat().map((record) => summaries.deserialize(record.value!)).filter((s) => s.user === user);
+    const mine = out.byPartition
+      .flat()
+      .map((record) => summaries.deserialize(record.value!))
+      .filter((s) => s.user === user);
     expect(mine.map((s) => s.eventId)).toEqual(['good-1', 'good-2', 'good-3']);
     expect(out.count).toBe(43);
 
@@ -441,7 +451,11 @@ describeKafka('TopologyRunner on the real broker', () => {
     const t = tickTopology(name);
     const io = kafka();
     // A slow-acknowledging producer keeps a batch's outputs in flight well past the bound.
-    const r = runner(t, { transport: kafka({ producer: { lingerMs: 50 }, consumer: { maxBatchSize: 200 } }), groupId: name, maxInFlightRecords: 50 });
+    const r = runner(t, {
+      transport: kafka({ producer: { lingerMs: 50 }, consumer: { maxBatchSize: 200 } }),
+      groupId: name,
+      maxInFlightRecords: 50,
+    });
     const pausedValues: number[] = [];
     const set = r.metrics.paused.set.bind(r.metrics.paused);
     vi.spyOn(r.metrics.paused, 'set').mockImplementation(((labels: Record<string, string>, value: number) => {
@@ -492,7 +506,10 @@ describeKafka('TopologyRunner on the real broker', () => {
     expect(seen!.consumer!.poll).toMatch(/^(consuming|waiting for buffered records to be handed out) \(for \d+ ms\)$/);
     const out = new TopicTail(io, t.sink.topic, PARTITIONS);
     await out.until((tail) => tail.count >= total, `${total} outputs`);
-    await eventually(() => r.describe().tasks.every((task) => task.running === undefined || task.running.operation === 'commit'), 'every task idle');
+    await eventually(
+      () => r.describe().tasks.every((task) => task.running === undefined || task.running.operation === 'commit'),
+      'every task idle',
+    );
     expect(failures).toEqual([]);
   });
 

@@ -39,7 +39,10 @@ describeKafka('state survives kill -9 (real broker, real RocksDB)', () => {
   });
 
   async function outcome(options: RecommenderProcessOptions) {
-    return { state: await snapshotStateDir(options.stateDir), scored: await scoredRequestIds(transport, options.settings.outputTopic, PARTITIONS) };
+    return {
+      state: await snapshotStateDir(options.stateDir),
+      scored: await scoredRequestIds(transport, options.settings.outputTopic, PARTITIONS),
+    };
   }
 
   function expectSameOutcome(actual: { state: Map<string, StoreSnapshot>; scored: Map<string, number> }): void {
@@ -93,7 +96,9 @@ describeKafka('state survives kill -9 (real broker, real RocksDB)', () => {
     }
     await runUntilConsumed(options, input);
     const midInput = committedAtKill.filter((c) => c > 0 && c < EVENTS).length;
-    console.log(`kills: ${KILLS}, of which ${midInput} with the input partly consumed; committed at each kill: ${committedAtKill.join(' ')}`);
+    console.log(
+      `kills: ${KILLS}, of which ${midInput} with the input partly consumed; committed at each kill: ${committedAtKill.join(' ')}`,
+    );
     const actual = await outcome(options);
     expect(entryCount(actual.state)).toBe(entryCount(baseline.state));
     expectSameOutcome(actual);

@@ -61,7 +61,9 @@ describeKafka('unusable state directories fail the runner (real broker, real Roc
     expect(error.directory).toBe(directory);
     expect(error.message).toContain(directory);
     // Failing is not hanging: the runner also winds down.
-    expect(await Promise.race([runner.stop().then(() => 'stopped'), new Promise((r) => setTimeout(() => r('hung'), 30_000))])).toBe('stopped');
+    expect(await Promise.race([runner.stop().then(() => 'stopped'), new Promise((r) => setTimeout(() => r('hung'), 30_000))])).toBe(
+      'stopped',
+    );
   }
 
   it('a state directory held by another process: STATE_LOCKED naming the directory', async () => {
@@ -69,7 +71,10 @@ describeKafka('unusable state directories fail the runner (real broker, real Roc
     const name = uniqueName('state-errors');
     // State lives under the application (group id) directory.
     const directory = join(stateDir, name, 'rec', '0');
-    const holder: ChildProcess = spawn(process.execPath, ['--import', 'tsx', HOLDER, directory], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const holder: ChildProcess = spawn(process.execPath, ['--import', 'tsx', HOLDER, directory], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const exited = new Promise((resolve) => holder.once('exit', resolve));
     cleanups.push(async () => {
       holder.kill('SIGKILL');

@@ -22,7 +22,13 @@ describe('the packed package, installed into a project', () => {
     expect(paths).toContain('dist/src/index.d.ts');
     expect(paths).toContain('dist/src/recommender/index.d.ts');
     expect(paths.some((p) => p.startsWith('src/') || p.startsWith('test/'))).toBe(false);
-    execFileSync('tar', ['-xzf', join(PROJECT, packed[0].filename), '-C', join(PROJECT, 'node_modules', 'agentrec'), '--strip-components=1']);
+    execFileSync('tar', [
+      '-xzf',
+      join(PROJECT, packed[0].filename),
+      '-C',
+      join(PROJECT, 'node_modules', 'agentrec'),
+      '--strip-components=1',
+    ]);
     // Its own tsconfig, so tsx does not pick up the repository's (whose paths map 'agentrec' to src/).
     writeFileSync(join(PROJECT, 'tsconfig.json'), '{}\n');
     writeFileSync(join(PROJECT, 'package.json'), JSON.stringify({ name: 'my-agent', type: 'module', private: true }));
@@ -45,7 +51,10 @@ describe('the packed package, installed into a project', () => {
       ].join('\n'),
     );
     const bin = join(PROJECT, 'node_modules', 'agentrec', 'dist', 'src', 'cli.js');
-    const described = spawnSync(process.execPath, [bin, 'describe', 'my-topology.ts', '--format', 'json'], { cwd: PROJECT, encoding: 'utf8' });
+    const described = spawnSync(process.execPath, [bin, 'describe', 'my-topology.ts', '--format', 'json'], {
+      cwd: PROJECT,
+      encoding: 'utf8',
+    });
     expect(described.stderr).toBe('');
     expect(JSON.parse(described.stdout)).toMatchObject({ name: 'my-agent', steps: [{ name: 'decode' }] });
 
@@ -57,7 +66,10 @@ describe('the packed package, installed into a project', () => {
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout + run.stderr).toMatch(/300/);
     // The package's own example runs from the installed copy too.
-    const example = spawnSync(process.execPath, [bin, 'describe', 'node_modules/agentrec/topologies/agent-recommender.ts'], { cwd: PROJECT, encoding: 'utf8' });
+    const example = spawnSync(process.execPath, [bin, 'describe', 'node_modules/agentrec/topologies/agent-recommender.ts'], {
+      cwd: PROJECT,
+      encoding: 'utf8',
+    });
     expect(example.status, example.stderr).toBe(0);
     expect(example.stdout).toContain('agent-recommender');
     expect(readdirSync(PROJECT)).toContain('my-topology.ts');

@@ -74,7 +74,7 @@ export class RecommenderProcess {
   async describe(): Promise<void> {
     const before = this.output.length;
     this.child.kill('SIGUSR2');
-    for (const deadline = Date.now() + 2000; Date.now() < deadline && !this.output.slice(before).includes('agentrec-test: state'); ) {
+    for (const deadline = Date.now() + 2000; Date.now() < deadline && !this.output.slice(before).includes('agentrec-test: state');) {
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
   }

@@ -17,7 +17,14 @@ export async function prefillTrajectories(transport: Transport, settings: Record
   await transport.ensureTopics([{ topic: topology.source.topic, partitions: topology.source.partitions }]);
   const producer = transport.createProducer({ clientId: 'prefill' });
   try {
-    await simulate({ topology, produce: (records) => producer.send(records), events, rate: 0, signal: new AbortController().signal, log: () => undefined });
+    await simulate({
+      topology,
+      produce: (records) => producer.send(records),
+      events,
+      rate: 0,
+      signal: new AbortController().signal,
+      log: () => undefined,
+    });
   } finally {
     await producer.close();
   }

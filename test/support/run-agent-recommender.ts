@@ -69,7 +69,10 @@ async function main(argv: string[]): Promise<number> {
   process.on('SIGUSR2', () => process.stderr.write(`agentrec-test: state ${JSON.stringify(runner.describe())}\n`));
   await runner.start();
   process.stderr.write(`${RUNNING_LINE} (metrics on port ${runner.metricsPort})\n`);
-  await Promise.race([new Promise((resolve) => stop.signal.addEventListener('abort', resolve)), runner.done.catch((error: unknown) => (failure ??= error))]);
+  await Promise.race([
+    new Promise((resolve) => stop.signal.addEventListener('abort', resolve)),
+    runner.done.catch((error: unknown) => (failure ??= error)),
+  ]);
   await runner.stop().catch((error: unknown) => (failure ??= error));
   await transport.close();
   if (failure !== undefined) {

@@ -7,7 +7,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * Runs the recommender process until its group has committed the whole input topic, then stops
  * it gracefully (SIGTERM: drain, flush, commit) and returns it for its log.
  */
-export async function runUntilConsumed(options: RecommenderProcessOptions, input: string, timeoutMs = 120_000): Promise<RecommenderProcess> {
+export async function runUntilConsumed(
+  options: RecommenderProcessOptions,
+  input: string,
+  timeoutMs = 120_000,
+): Promise<RecommenderProcess> {
   const progress = new GroupProgress(options.brokers, options.group, input);
   try {
     const process = new RecommenderProcess(options);

@@ -26,7 +26,9 @@ export class SelfKillingStore extends ForwardingStore {
       await publish(changes);
       if (++this.publishingFlushes !== this.killOnFlush) return;
       await new Promise((resolve) => setTimeout(resolve, OTHERS_WRITE_MS));
-      process.stderr.write(`self-kill before writing flush ${this.publishingFlushes} of '${this.name}' (applied offset ${appliedOffset})\n`);
+      process.stderr.write(
+        `self-kill before writing flush ${this.publishingFlushes} of '${this.name}' (applied offset ${appliedOffset})\n`,
+      );
       process.kill(process.pid, 'SIGKILL');
       // SIGKILL is delivered asynchronously; the write must not start meanwhile.
       await new Promise<never>(() => undefined);

@@ -53,7 +53,9 @@ export function diffSnapshots(expected: Map<string, StoreSnapshot>, actual: Map<
       const y = b.entries.get(key);
       if (x && y && x.equals(y)) continue;
       differing++;
-      example ||= `${Buffer.from(key, 'hex').toString('latin1').replace(/[^\x20-\x7e]/g, '.')} (${x ? `${x.length} B` : 'missing'} expected, ${y ? `${y.length} B` : 'missing'} actual)`;
+      example ||= `${Buffer.from(key, 'hex')
+        .toString('latin1')
+        .replace(/[^\x20-\x7e]/g, '.')} (${x ? `${x.length} B` : 'missing'} expected, ${y ? `${y.length} B` : 'missing'} actual)`;
     }
     if (differing) note(`${name}: ${differing} of ${a.entries.size} entries differ, e.g. ${example}`);
   }

@@ -8,14 +8,43 @@ import { UserItemBias } from '../../src/recommender/replay/baselines/user-item-b
 import { TopologyTestDriver } from '../../src/topology/test-driver.js';
 import { pipeEvents, stepEvents } from '../unit/recommender/recommender-harness.js';
 
-const base = { sessionId: 's1', tool: null, domain: null, repo: null, errorType: null, agent: null, text: null, code: null, source: 'REAL', attributes: {} } as const;
+const base = {
+  sessionId: 's1',
+  tool: null,
+  domain: null,
+  repo: null,
+  errorType: null,
+  agent: null,
+  text: null,
+  code: null,
+  source: 'REAL',
+  attributes: {},
+} as const;
 
 function request(id: string, time: number, candidates: string[]): TrajectoryEvent {
-  return { ...base, userId: 'u1', eventId: `${id}/r`, requestId: id, kind: 'REQUEST', eventTime: time, candidates: candidates.map((a) => ({ actionId: a, tool: null, text: null })), feedback: null };
+  return {
+    ...base,
+    userId: 'u1',
+    eventId: `${id}/r`,
+    requestId: id,
+    kind: 'REQUEST',
+    eventTime: time,
+    candidates: candidates.map((a) => ({ actionId: a, tool: null, text: null })),
+    feedback: null,
+  };
 }
 
 function chosen(id: string, time: number, actionId: string): TrajectoryEvent {
-  return { ...base, userId: 'u1', eventId: `${id}/f`, requestId: id, kind: 'FEEDBACK', eventTime: time, candidates: [], feedback: { signal: 'CHOSEN', value: 1, actionId } };
+  return {
+    ...base,
+    userId: 'u1',
+    eventId: `${id}/f`,
+    requestId: id,
+    kind: 'FEEDBACK',
+    eventTime: time,
+    candidates: [],
+    feedback: { signal: 'CHOSEN', value: 1, actionId },
+  };
 }
 
 describe('agent-recommender defaults that learn', () => {
@@ -42,7 +71,10 @@ describe('agent-recommender defaults that learn', () => {
   ])('an action first seen in feedback is learned from (learnUnseenActions=%s)', async (setting, applied, unknown) => {
     const settings: Record<string, string> = { partitions: '1', ...(setting ? { learnUnseenActions: setting } : {}) };
     // One record per batch: the second request is scored after the feedback was learned from.
-    const driver = await TopologyTestDriver.start(agentRecommender({ transport: 'embedded', settings }), { stateBackend: 'memory', maxBatch: 1 });
+    const driver = await TopologyTestDriver.start(agentRecommender({ transport: 'embedded', settings }), {
+      stateBackend: 'memory',
+      maxBatch: 1,
+    });
     try {
       const t = Date.UTC(2026, 0, 1);
       // The user calls `grep`, a tool the request did not offer; the next request offers it.
@@ -50,7 +82,10 @@ describe('agent-recommender defaults that learn', () => {
       await driver.settle(30_000);
       expect(await stepEvents(driver, 'learn', 'feedback_applied')).toBe(applied);
       expect(await stepEvents(driver, 'learn', 'feedback_action_unknown')).toBe(unknown);
-      const second = driver.readOutput<ScoreRecord>().map((r) => r.value).find((r) => r.requestId === 'r2')!;
+      const second = driver
+        .readOutput<ScoreRecord>()
+        .map((r) => r.value)
+        .find((r) => r.requestId === 'r2')!;
       // Learned: grep ranks first for this user; ignored: its row is created only when first offered.
       if (applied) expect(second.candidates[0].actionId).toBe('grep');
     } finally {
@@ -107,7 +142,9 @@ describe('agent-recommender defaults that learn', () => {
     } finally {
       await driver.close();
     }
-    console.log(`ratings MAE over ${n}: model ${(modelError / n).toFixed(3)}, user + item bias ${(baselineError / n).toFixed(3)}, running mean ${(meanError / n).toFixed(3)}`);
+    console.log(
+      `ratings MAE over ${n}: model ${(modelError / n).toFixed(3)}, user + item bias ${(baselineError / n).toFixed(3)}, running mean ${(meanError / n).toFixed(3)}`,
+    );
     expect(n).toBeGreaterThan(1500);
     expect(modelError / n).toBeLessThan(meanError / n);
   }, 60_000);

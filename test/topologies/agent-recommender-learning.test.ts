@@ -9,7 +9,14 @@ import { emit, encode, recommenderModel, scoreRecordSerde } from '../../src/reco
 import { validateTrajectoryEvent } from '../../src/recommender/validate-trajectory-event.js';
 import { KIND_SIGHTING } from '../../src/recommender/rows/embedding-row-codec.js';
 import { topology, type Topology } from '../../src/topology/topology.js';
-import { describeKey, pipeEvents, snapshotStore, stepEvents, storeRecorder, trajectorySerde } from '../unit/recommender/recommender-harness.js';
+import {
+  describeKey,
+  pipeEvents,
+  snapshotStore,
+  stepEvents,
+  storeRecorder,
+  trajectorySerde,
+} from '../unit/recommender/recommender-harness.js';
 
 const CANDIDATES = 10;
 
@@ -39,22 +46,26 @@ describe('agent-recommender learns from simulated users', () => {
   it.each([
     ['fm', 12_000],
     ['dcn', 12_000],
-  ])('%s over %i simulated events: hit@1 on the later requests is well above chance (0.1)', async (interaction, count) => {
-    driver = await TopologyTestDriver.start(agentRecommender({ transport: 'embedded', settings: { interaction } }));
-    const events = simulatedEvents(count, 11);
-    pipeEvents(driver, events);
-    await driver.settle(60_000);
-    const scores = driver.readOutput<ScoreRecord>().map((r) => r.value);
-    expect(scores).toHaveLength(events.filter((e) => e.kind === 'REQUEST').length);
-    expect(scores[0].modelVersion.startsWith(`${interaction}-`)).toBe(true);
+  ])(
+    '%s over %i simulated events: hit@1 on the later requests is well above chance (0.1)',
+    async (interaction, count) => {
+      driver = await TopologyTestDriver.start(agentRecommender({ transport: 'embedded', settings: { interaction } }));
+      const events = simulatedEvents(count, 11);
+      pipeEvents(driver, events);
+      await driver.settle(60_000);
+      const scores = driver.readOutput<ScoreRecord>().map((r) => r.value);
+      expect(scores).toHaveLength(events.filter((e) => e.kind === 'REQUEST').length);
+      expect(scores[0].modelVersion.startsWith(`${interaction}-`)).toBe(true);
 
-    const cut = Math.floor(count * 0.6);
-    const early = hitAtOne(events.slice(0, count * 0.2), scores);
-    const late = hitAtOne(events.slice(cut), scores);
-    expect(late).toBeGreaterThan(2.5 / CANDIDATES);
-    expect(late).toBeGreaterThan(early + 0.1);
-    expect(await stepEvents(driver, 'learn', 'feedback_applied')).toBeGreaterThan(count * 0.4);
-  }, 30_000);
+      const cut = Math.floor(count * 0.6);
+      const early = hitAtOne(events.slice(0, count * 0.2), scores);
+      const late = hitAtOne(events.slice(cut), scores);
+      expect(late).toBeGreaterThan(2.5 / CANDIDATES);
+      expect(late).toBeGreaterThan(early + 0.1);
+      expect(await stepEvents(driver, 'learn', 'feedback_applied')).toBeGreaterThan(count * 0.4);
+    },
+    30_000,
+  );
 });
 
 describe('agent-recommender state does not depend on batch boundaries', () => {
@@ -72,7 +83,9 @@ describe('agent-recommender state does not depend on batch boundaries', () => {
     await driver.settle(60_000);
     const rows = await snapshotStore(recorder.stores, 'rec');
     const requests = await snapshotStore(recorder.stores, 'rec-requests');
-    const batches = (await driver.metrics.stepDuration.get()).values.find((v) => v.metricName === 'agentrec_step_batch_duration_seconds_count' && v.labels.step === 'learn')?.value;
+    const batches = (await driver.metrics.stepDuration.get()).values.find(
+      (v) => v.metricName === 'agentrec_step_batch_duration_seconds_count' && v.labels.step === 'learn',
+    )?.value;
     const expired = await stepEvents(driver, 'lookup', 'rows_expired');
     const filtered = await stepEvents(driver, 'lookup', 'rows_filtered');
     await driver.close();
@@ -86,20 +99,24 @@ describe('agent-recommender state does not depend on batch boundaries', () => {
     expect(differing).toEqual([]);
   }
 
-  it.each([['fm'], ['dcn']])('%s: maxBatch 1 (memory) and maxBatch 500 (RocksDB) end with byte-identical rows, dense weights and stored requests', async (interaction) => {
-    const events = simulatedEvents(1500, 5);
-    const build = () => agentRecommender({ transport: 'embedded', settings: { interaction } });
-    const one = await finalState(events, { maxBatch: 1, stateBackend: 'memory' }, build);
-    const many = await finalState(events, { maxBatch: 500, stateBackend: 'rocksdb', stateDir: await tempDir() }, build);
-    // The two runs really were cut differently.
-    expect(one.batches).toBe(1500);
-    expect(many.batches).toBeLessThan(20);
+  it.each([['fm'], ['dcn']])(
+    '%s: maxBatch 1 (memory) and maxBatch 500 (RocksDB) end with byte-identical rows, dense weights and stored requests',
+    async (interaction) => {
+      const events = simulatedEvents(1500, 5);
+      const build = () => agentRecommender({ transport: 'embedded', settings: { interaction } });
+      const one = await finalState(events, { maxBatch: 1, stateBackend: 'memory' }, build);
+      const many = await finalState(events, { maxBatch: 500, stateBackend: 'rocksdb', stateDir: await tempDir() }, build);
+      // The two runs really were cut differently.
+      expect(one.batches).toBe(1500);
+      expect(many.batches).toBeLessThan(20);
 
-    const namespaces = new Set([...one.rows.keys()].map((k) => describeKey(k).namespace));
-    expect([...namespaces].sort()).toEqual(['action', 'feature', 'model', 'user']);
-    expectSameBytes(one.rows, many.rows);
-    expectSameBytes(one.requests, many.requests);
-  }, 30_000);
+      const namespaces = new Set([...one.rows.keys()].map((k) => describeKey(k).namespace));
+      expect([...namespaces].sort()).toEqual(['action', 'feature', 'model', 'user']);
+      expectSameBytes(one.rows, many.rows);
+      expectSameBytes(one.requests, many.requests);
+    },
+    30_000,
+  );
 
   it('with a frequency filter and a row TTL shorter than a batch, held-back sightings and expired rows come out the same', async () => {
     // One event a minute and a 30 min TTL: a 500-event batch spans 8 h, so rows expire between two

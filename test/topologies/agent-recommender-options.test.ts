@@ -75,56 +75,60 @@ describe('agent-recommender text features', () => {
     }
   });
 
-  it.each([['fm'], ['dcn']])('tiny transformers model (%s): requests carry a dense vector, no text rows, and feedback trains the projection', async (interaction) => {
-    const tiny = makeTinyModel(await tempDir(), 'tiny-bert', { hidden: 32 });
-    const recorder = storeRecorder();
-    const t = agentRecommender({ transport: 'embedded', settings: { modelDir: tiny.modelDir, denseInputDim: '32', interaction } });
-    driver = await TopologyTestDriver.start(t, { openStore: recorder.openStore });
-    const user = 'user-dense';
-    const partition = partitionOf(driver, user);
-    pipeEvents(driver, [
-      requestEvent(user, 'd-1', ['a', 'b', 'c'], { text: 'fix the failing test' }),
-      feedbackEvent(user, 'd-1', { signal: 'CHOSEN', value: 1, actionId: 'c' }, { eventTime: T0 + 1000 }),
-    ]);
-    await driver.settle(30_000);
-    const request = await storedRequest(recorder, partition, 'd-1');
-    expect(request.dense).toHaveLength(32);
-    expect(Math.hypot(...request.dense!)).toBeCloseTo(1, 4);
-    expect(request.features.some((f) => f.key.startsWith('text.'))).toBe(false);
-    const first = await snapshotStore(recorder.stores, 'rec');
-    const projection = (bytes: Buffer) => denseWeights(bytes).subarray(1, 1 + DIM * 32);
+  it.each([['fm'], ['dcn']])(
+    'tiny transformers model (%s): requests carry a dense vector, no text rows, and feedback trains the projection',
+    async (interaction) => {
+      const tiny = makeTinyModel(await tempDir(), 'tiny-bert', { hidden: 32 });
+      const recorder = storeRecorder();
+      const t = agentRecommender({ transport: 'embedded', settings: { modelDir: tiny.modelDir, denseInputDim: '32', interaction } });
+      driver = await TopologyTestDriver.start(t, { openStore: recorder.openStore });
+      const user = 'user-dense';
+      const partition = partitionOf(driver, user);
+      pipeEvents(driver, [
+        requestEvent(user, 'd-1', ['a', 'b', 'c'], { text: 'fix the failing test' }),
+        feedbackEvent(user, 'd-1', { signal: 'CHOSEN', value: 1, actionId: 'c' }, { eventTime: T0 + 1000 }),
+      ]);
+      await driver.settle(30_000);
+      const request = await storedRequest(recorder, partition, 'd-1');
+      expect(request.dense).toHaveLength(32);
+      expect(Math.hypot(...request.dense!)).toBeCloseTo(1, 4);
+      expect(request.features.some((f) => f.key.startsWith('text.'))).toBe(false);
+      const first = await snapshotStore(recorder.stores, 'rec');
+      const projection = (bytes: Buffer) => denseWeights(bytes).subarray(1, 1 + DIM * 32);
 
-    pipeEvents(driver, [
-      requestEvent(user, 'd-2', ['a', 'b', 'c'], { text: 'deploy the pipeline', eventTime: T0 + 2000 }),
-      feedbackEvent(user, 'd-2', { signal: 'CHOSEN', value: 1, actionId: 'a' }, { eventTime: T0 + 3000 }),
-    ]);
-    await driver.settle(30_000);
-    const second = await snapshotStore(recorder.stores, 'rec');
-    const denseKey = entryKey(partition, 'model', 'dense');
-    const movedBefore = projection(first.get(denseKey)!);
-    const movedAfter = projection(second.get(denseKey)!);
-    const moved = movedAfter.filter((v, i) => v !== movedBefore[i]).length;
-    // Every projection weight sees a gradient: dense vectors have no exact zeros.
-    expect(moved).toBeGreaterThan(DIM * 32 * 0.9);
-    const scores = driver.readOutput<ScoreRecord>().map((r) => r.value);
-    expect(scores).toHaveLength(2);
-    for (const s of scores) expect(s.candidates.every((c) => Number.isFinite(c.score))).toBe(true);
-    expect(await stepEvents(driver, 'learn', 'feedback_applied')).toBe(2);
-    // Rows reach the store only by a write-back at a commit, and each one written is counted.
-    const rowKeys = [...second.keys()].filter((key) => ['user', 'feature', 'action'].includes(describeKey(key).namespace));
-    expect(rowKeys.length).toBeGreaterThan(0);
-    expect(await stepEvents(driver, 'lookup', 'rows_written_back')).toBeGreaterThanOrEqual(rowKeys.length);
+      pipeEvents(driver, [
+        requestEvent(user, 'd-2', ['a', 'b', 'c'], { text: 'deploy the pipeline', eventTime: T0 + 2000 }),
+        feedbackEvent(user, 'd-2', { signal: 'CHOSEN', value: 1, actionId: 'a' }, { eventTime: T0 + 3000 }),
+      ]);
+      await driver.settle(30_000);
+      const second = await snapshotStore(recorder.stores, 'rec');
+      const denseKey = entryKey(partition, 'model', 'dense');
+      const movedBefore = projection(first.get(denseKey)!);
+      const movedAfter = projection(second.get(denseKey)!);
+      const moved = movedAfter.filter((v, i) => v !== movedBefore[i]).length;
+      // Every projection weight sees a gradient: dense vectors have no exact zeros.
+      expect(moved).toBeGreaterThan(DIM * 32 * 0.9);
+      const scores = driver.readOutput<ScoreRecord>().map((r) => r.value);
+      expect(scores).toHaveLength(2);
+      for (const s of scores) expect(s.candidates.every((c) => Number.isFinite(c.score))).toBe(true);
+      expect(await stepEvents(driver, 'learn', 'feedback_applied')).toBe(2);
+      // Rows reach the store only by a write-back at a commit, and each one written is counted.
+      const rowKeys = [...second.keys()].filter((key) => ['user', 'feature', 'action'].includes(describeKey(key).namespace));
+      expect(rowKeys.length).toBeGreaterThan(0);
+      expect(await stepEvents(driver, 'lookup', 'rows_written_back')).toBeGreaterThanOrEqual(rowKeys.length);
 
-    // Feedback past its request falls back to user + action: no text vector, and still learns.
-    pipeEvents(driver, [
-      feedbackEvent(user, 'd-unknown', { signal: 'ACCEPT', value: 1, actionId: 'b' }, { eventTime: T0 + 4000 }),
-      requestEvent(user, 'd-3', ['a', 'b', 'c'], { text: 'review the query', eventTime: T0 + 5000 }),
-    ]);
-    await driver.settle(30_000);
-    expect(await stepEvents(driver, 'learn', 'feedback_applied_without_request')).toBe(1);
-    expect(driver.readOutput<ScoreRecord>().map((r) => r.value.requestId)).toEqual(['d-3']);
-    expect(driver.readTopic(t.deadLetterTopic)).toEqual([]);
-  }, 60_000);
+      // Feedback past its request falls back to user + action: no text vector, and still learns.
+      pipeEvents(driver, [
+        feedbackEvent(user, 'd-unknown', { signal: 'ACCEPT', value: 1, actionId: 'b' }, { eventTime: T0 + 4000 }),
+        requestEvent(user, 'd-3', ['a', 'b', 'c'], { text: 'review the query', eventTime: T0 + 5000 }),
+      ]);
+      await driver.settle(30_000);
+      expect(await stepEvents(driver, 'learn', 'feedback_applied_without_request')).toBe(1);
+      expect(driver.readOutput<ScoreRecord>().map((r) => r.value.requestId)).toEqual(['d-3']);
+      expect(driver.readTopic(t.deadLetterTopic)).toEqual([]);
+    },
+    60_000,
+  );
 
   it('a text vector whose width differs from denseInputDim dead-letters the request, naming the setting, instead of emitting NaN scores', async () => {
     const tiny = makeTinyModel(await tempDir(), 'tiny-16', { hidden: 16 });
@@ -163,7 +167,10 @@ describe('optimizer and loss options', () => {
 
   it('FTRL rows carry z and n; RATING feedback pulls the rated action towards (stars − center) · scale and leaves the other candidates alone', async () => {
     const recorder = storeRecorder();
-    driver = await TopologyTestDriver.start(smallRecommender({ optimizer: { kind: 'ftrl', learningRate: 0.1 }, rating: { center: 3, scale: 1 } }), { openStore: recorder.openStore });
+    driver = await TopologyTestDriver.start(
+      smallRecommender({ optimizer: { kind: 'ftrl', learningRate: 0.1 }, rating: { center: 3, scale: 1 } }),
+      { openStore: recorder.openStore },
+    );
     const user = 'user-ftrl';
     const partition = partitionOf(driver, user);
     const scoreOf = (s: ScoreRecord, actionId: string) => s.candidates.find((c) => c.actionId === actionId)!.score;
@@ -194,7 +201,11 @@ describe('optimizer and loss options', () => {
         expect(userRow.slotCount).toBe(2);
         const n = userRow.data!.subarray(2 * (8 + 1));
         expect(n.every((v) => v > 0)).toBe(true);
-        expect(decodeRow(before, entryKey(partition, 'user', user)).data!.subarray(2 * (8 + 1)).every((v) => v === 0)).toBe(true);
+        expect(
+          decodeRow(before, entryKey(partition, 'user', user))
+            .data!.subarray(2 * (8 + 1))
+            .every((v) => v === 0),
+        ).toBe(true);
       }
     }
     expect(history).toHaveLength(12);
@@ -227,7 +238,14 @@ describe('FM backends: wasm-simd against typescript', () => {
     // request is unknown (user + action fallback).
     const users = new SimulatedUsers({ users: 12, actions: 40, candidates: 6, seed: 3 });
     const events: TrajectoryEvent[] = Array.from({ length: 600 }, () => users.next());
-    events.push(feedbackEvent('user-3', 'never-scored', { signal: 'ACCEPT', value: 1, actionId: 'action-7' }, { eventTime: events[events.length - 1].eventTime + 1 }));
+    events.push(
+      feedbackEvent(
+        'user-3',
+        'never-scored',
+        { signal: 'ACCEPT', value: 1, actionId: 'action-7' },
+        { eventTime: events[events.length - 1].eventTime + 1 },
+      ),
+    );
     const run = async (backend: 'wasm-simd' | 'typescript') => {
       const recorder = storeRecorder();
       const model = { dim: 8, backend, rows: { actionMinCount: 3 } } as const;
@@ -271,7 +289,9 @@ describe('FM backends: wasm-simd against typescript', () => {
     expect(worst).toBeLessThan(1e-4);
     expect(simd.scores.map((s) => s.requestId)).toEqual(ts.scores.map((s) => s.requestId));
     let worstScore = 0;
-    simd.scores.forEach((s, i) => s.candidates.forEach((c, j) => (worstScore = Math.max(worstScore, Math.abs(c.score - ts.scores[i].candidates[j].score)))));
+    simd.scores.forEach((s, i) =>
+      s.candidates.forEach((c, j) => (worstScore = Math.max(worstScore, Math.abs(c.score - ts.scores[i].candidates[j].score)))),
+    );
     expect(worstScore).toBeLessThan(1e-4);
   });
 });
@@ -279,7 +299,9 @@ describe('FM backends: wasm-simd against typescript', () => {
 describe('agent-recommender character trigrams', () => {
   it('--set charTrigrams=true adds character trigram rows for the same text', async () => {
     const recorder = storeRecorder();
-    const driver = await TopologyTestDriver.start(agentRecommender({ transport: 'embedded', settings: { charTrigrams: 'true' } }), { openStore: recorder.openStore });
+    const driver = await TopologyTestDriver.start(agentRecommender({ transport: 'embedded', settings: { charTrigrams: 'true' } }), {
+      openStore: recorder.openStore,
+    });
     try {
       const user = 'user-text';
       pipeEvents(driver, [requestEvent(user, 'q-1', ['a', 'b'], { text: 'refactor the login flow' })]);

@@ -38,8 +38,16 @@ function background(users: number): TrajectoryEvent[] {
     const requestId = `bg-${u}`;
     const candidates = [0, 1, 2, 3, 4].map((k) => ACTIONS[(u * 3 + k * 5) % ACTIONS.length]);
     const time = T0 + u * 1000;
-    events.push(requestEvent(userId, requestId, candidates, { tool: TOOLS[u % TOOLS.length], domain: DOMAINS[u % DOMAINS.length], eventTime: time, text: `task ${u} on the dashboard` }));
-    if (u % 2 === 0) events.push(feedbackEvent(userId, requestId, { signal: 'CHOSEN', value: 1, actionId: candidates[u % 5] }, { eventTime: time + 500 }));
+    events.push(
+      requestEvent(userId, requestId, candidates, {
+        tool: TOOLS[u % TOOLS.length],
+        domain: DOMAINS[u % DOMAINS.length],
+        eventTime: time,
+        text: `task ${u} on the dashboard`,
+      }),
+    );
+    if (u % 2 === 0)
+      events.push(feedbackEvent(userId, requestId, { signal: 'CHOSEN', value: 1, actionId: candidates[u % 5] }, { eventTime: time + 500 }));
   }
   return events;
 }
@@ -55,49 +63,57 @@ describe('agent-recommender: learning touches only the rows an event uses', () =
   it.each([
     ['memory', async (): Promise<Partial<TestDriverOptions>> => ({ stateBackend: 'memory' })],
     ['rocksdb', async (): Promise<Partial<TestDriverOptions>> => ({ stateBackend: 'rocksdb', stateDir: await tempDir() })],
-  ])('one FEEDBACK changes its user, its request features and the candidates with a gradient; every other row is bit-identical (%s)', async (_backend, backendOptions) => {
-    const recorder = storeRecorder();
-    driver = await TopologyTestDriver.start(agentRecommender(), { ...(await backendOptions()), openStore: recorder.openStore });
-    const userA = 'user-7';
-    pipeEvents(driver, background(40));
-    await driver.settle();
+  ])(
+    'one FEEDBACK changes its user, its request features and the candidates with a gradient; every other row is bit-identical (%s)',
+    async (_backend, backendOptions) => {
+      const recorder = storeRecorder();
+      driver = await TopologyTestDriver.start(agentRecommender(), { ...(await backendOptions()), openStore: recorder.openStore });
+      const userA = 'user-7';
+      pipeEvents(driver, background(40));
+      await driver.settle();
 
-    const partition = partitionOf(driver, userA);
-    const before = await snapshotStore(recorder.stores, 'rec');
-    const users = [...before.keys()].filter((k) => describeKey(k).namespace === 'user');
-    expect(users).toHaveLength(40);
-    expect(new Set(users.map((k) => describeKey(k).partition)).size).toBe(4);
+      const partition = partitionOf(driver, userA);
+      const before = await snapshotStore(recorder.stores, 'rec');
+      const users = [...before.keys()].filter((k) => describeKey(k).namespace === 'user');
+      expect(users).toHaveLength(40);
+      expect(new Set(users.map((k) => describeKey(k).partition)).size).toBe(4);
 
-    const request = await storedRequest(recorder, partition, 'bg-7');
-    const accepted = request.candidates[2];
-    pipeEvents(driver, [feedbackEvent(userA, 'bg-7', { signal: 'ACCEPT', value: 1, actionId: accepted }, { eventTime: T0 + 60_000 })]);
-    await driver.settle();
-    const after = await snapshotStore(recorder.stores, 'rec');
+      const request = await storedRequest(recorder, partition, 'bg-7');
+      const accepted = request.candidates[2];
+      pipeEvents(driver, [feedbackEvent(userA, 'bg-7', { signal: 'ACCEPT', value: 1, actionId: accepted }, { eventTime: T0 + 60_000 })]);
+      await driver.settle();
+      const after = await snapshotStore(recorder.stores, 'rec');
 
-    const userKey = entryKey(partition, 'user', userA);
-    const featureKeys = request.features.map((f) => entryKey(partition, 'feature', f.key));
-    const candidateKeys = request.candidates.map((a) => entryKey(partition, 'action', a));
-    // The scored request carried structured, crossed, time and text features; all must move.
-    expect(request.features.map((f) => f.key)).toEqual(expect.arrayContaining(['tool=python', 'domain=data', 'tool=python×domain=data', 'hour=13']));
-    expect(request.features.some((f) => f.key.startsWith('text.text#'))).toBe(true);
+      const userKey = entryKey(partition, 'user', userA);
+      const featureKeys = request.features.map((f) => entryKey(partition, 'feature', f.key));
+      const candidateKeys = request.candidates.map((a) => entryKey(partition, 'action', a));
+      // The scored request carried structured, crossed, time and text features; all must move.
+      expect(request.features.map((f) => f.key)).toEqual(
+        expect.arrayContaining(['tool=python', 'domain=data', 'tool=python×domain=data', 'hour=13']),
+      );
+      expect(request.features.some((f) => f.key.startsWith('text.text#'))).toBe(true);
 
-    const changed = [...changedKeys(before, after)].sort();
-    expect(changed.map(describeKey)).toEqual([...new Set([userKey, ...featureKeys, ...candidateKeys, MODEL_DENSE(partition)])].sort().map(describeKey));
+      const changed = [...changedKeys(before, after)].sort();
+      expect(changed.map(describeKey)).toEqual(
+        [...new Set([userKey, ...featureKeys, ...candidateKeys, MODEL_DENSE(partition)])].sort().map(describeKey),
+      );
 
-    for (const key of [userKey, ...featureKeys, entryKey(partition, 'action', accepted)]) {
-      expect(payload(after, key).equals(payload(before, key)), `${describeKey(key).id} moved`).toBe(false);
-    }
-    // A logistic loss on one candidate has no gradient for the others: their floats stay, only
-    // the sighting count and last-touched time are written back.
-    for (const actionId of request.candidates.filter((a) => a !== accepted)) {
-      const key = entryKey(partition, 'action', actionId);
-      expect(payload(after, key).equals(payload(before, key)), `${actionId} floats`).toBe(true);
-      expect(decodeRow(after, key).seenCount).toBe(decodeRow(before, key).seenCount + 1);
-      expect(decodeRow(after, key).lastTouchedMs).toBe(T0 + 60_000);
-    }
-    for (const key of users.filter((k) => k !== userKey)) expect(after.get(key)!.equals(before.get(key)!), describeKey(key).id).toBe(true);
-    expect(await stepEvents(driver, 'learn', 'feedback_applied')).toBe(21);
-  });
+      for (const key of [userKey, ...featureKeys, entryKey(partition, 'action', accepted)]) {
+        expect(payload(after, key).equals(payload(before, key)), `${describeKey(key).id} moved`).toBe(false);
+      }
+      // A logistic loss on one candidate has no gradient for the others: their floats stay, only
+      // the sighting count and last-touched time are written back.
+      for (const actionId of request.candidates.filter((a) => a !== accepted)) {
+        const key = entryKey(partition, 'action', actionId);
+        expect(payload(after, key).equals(payload(before, key)), `${actionId} floats`).toBe(true);
+        expect(decodeRow(after, key).seenCount).toBe(decodeRow(before, key).seenCount + 1);
+        expect(decodeRow(after, key).lastTouchedMs).toBe(T0 + 60_000);
+      }
+      for (const key of users.filter((k) => k !== userKey))
+        expect(after.get(key)!.equals(before.get(key)!), describeKey(key).id).toBe(true);
+      expect(await stepEvents(driver, 'learn', 'feedback_applied')).toBe(21);
+    },
+  );
 });
 
 describe('agent-recommender: delayed feedback', () => {
@@ -112,13 +128,27 @@ describe('agent-recommender: delayed feedback', () => {
     driver = await TopologyTestDriver.start(agentRecommender(), { openStore: recorder.openStore, startTime: T0 });
     const user = 'user-b';
     const partition = partitionOf(driver, user);
-    const scored = requestEvent(user, 'req-1', ['x1', 'x2', 'x3'], { tool: 'bash', domain: 'data', repo: 'etl', text: 'explain the query', eventTime: T0 });
+    const scored = requestEvent(user, 'req-1', ['x1', 'x2', 'x3'], {
+      tool: 'bash',
+      domain: 'data',
+      repo: 'etl',
+      text: 'explain the query',
+      eventTime: T0,
+    });
     // A later request of the same user with other context: feedback for req-1 must not use it.
-    const later = requestEvent(user, 'req-2', ['x1', 'x4'], { tool: 'docker', domain: 'infra', repo: 'k8s-config', text: 'deploy the pipeline', eventTime: T0 + HOUR });
+    const later = requestEvent(user, 'req-2', ['x1', 'x4'], {
+      tool: 'docker',
+      domain: 'infra',
+      repo: 'k8s-config',
+      text: 'deploy the pipeline',
+      eventTime: T0 + HOUR,
+    });
     pipeEvents(driver, [scored, later]);
     await driver.settle();
     const scoredFeatures = (await storedRequest(recorder, partition, 'req-1')).features.map((f) => f.key);
-    const laterOnly = (await storedRequest(recorder, partition, 'req-2')).features.map((f) => f.key).filter((k) => !scoredFeatures.includes(k));
+    const laterOnly = (await storedRequest(recorder, partition, 'req-2')).features
+      .map((f) => f.key)
+      .filter((k) => !scoredFeatures.includes(k));
     expect(laterOnly).toEqual(expect.arrayContaining(['tool=docker', 'domain=infra']));
 
     driver.advanceTime(3 * HOUR);
@@ -132,14 +162,27 @@ describe('agent-recommender: delayed feedback', () => {
     );
     for (const key of laterOnly) expect(changed).not.toContain(`feature:${key}`);
     // Softmax over the candidates: every scored row gets a gradient, not just a new sighting count.
-    const moved = (namespace: string, id: string) => !payload(after, entryKey(partition, namespace, id)).equals(payload(before, entryKey(partition, namespace, id)));
-    for (const [namespace, id] of [['user', user], ['action', 'x1'], ['action', 'x2'], ['action', 'x3'], ...scoredFeatures.map((f) => ['feature', f])]) {
+    const moved = (namespace: string, id: string) =>
+      !payload(after, entryKey(partition, namespace, id)).equals(payload(before, entryKey(partition, namespace, id)));
+    for (const [namespace, id] of [
+      ['user', user],
+      ['action', 'x1'],
+      ['action', 'x2'],
+      ['action', 'x3'],
+      ...scoredFeatures.map((f) => ['feature', f]),
+    ]) {
       expect(moved(namespace, id), `${namespace}:${id}`).toBe(true);
     }
     expect(await stepEvents(driver, 'learn', 'feedback_applied')).toBe(1);
 
     // Past the 6 h TTL: the request's features are no longer trusted; user and action only.
-    const expiring = requestEvent(user, 'req-3', ['y1', 'y2'], { tool: 'sql', domain: 'ml', repo: 'trainer', text: 'profile the trainer', eventTime: T0 + 4 * HOUR });
+    const expiring = requestEvent(user, 'req-3', ['y1', 'y2'], {
+      tool: 'sql',
+      domain: 'ml',
+      repo: 'trainer',
+      text: 'profile the trainer',
+      eventTime: T0 + 4 * HOUR,
+    });
     pipeEvents(driver, [expiring]);
     await driver.settle();
     driver.advanceTime(8 * HOUR);
@@ -167,7 +210,9 @@ describe('agent-recommender: delayed feedback', () => {
     for (const k of changedByUnmatched) expect(`${k.namespace}:${k.id}`).not.toMatch(/^(user:user-b|action:y|action:x|model:dense)/);
     expect(await stepEvents(driver, 'lookup', 'feedback_unmatched')).toBe(2);
     const exposition = await driver.metrics.registry.getSingleMetricAsString('agentrec_step_events_total');
-    const unmatchedLine = exposition.split('\n').find((line) => line.includes('event="feedback_unmatched"') && line.includes('step="lookup"'));
+    const unmatchedLine = exposition
+      .split('\n')
+      .find((line) => line.includes('event="feedback_unmatched"') && line.includes('step="lookup"'));
     expect(unmatchedLine).toMatch(/ 2$/);
     expect(await stepEvents(driver, 'learn', 'feedback_applied')).toBe(1);
     expect(await stepEvents(driver, 'learn', 'feedback_applied_without_request')).toBe(1);
@@ -214,11 +259,26 @@ describe('agent-recommender: output records', () => {
     const t = agentRecommender();
     driver = await TopologyTestDriver.start(t, { openStore: recorder.openStore });
     const requests = Array.from({ length: 12 }, (_, i) =>
-      requestEvent(`user-${i % 5}`, `r-${i}`, ACTIONS.slice(i % 4, (i % 4) + 2 + (i % 7)), { tool: TOOLS[i % TOOLS.length], eventTime: T0 + i * 1000 }),
+      requestEvent(`user-${i % 5}`, `r-${i}`, ACTIONS.slice(i % 4, (i % 4) + 2 + (i % 7)), {
+        tool: TOOLS[i % TOOLS.length],
+        eventTime: T0 + i * 1000,
+      }),
     );
-    const feedback = requests.slice(0, 6).map((r, i) => feedbackEvent(r.userId, r.requestId!, { signal: 'CHOSEN', value: 1, actionId: r.candidates[0].actionId }, { eventTime: T0 + 20_000 + i }));
+    const feedback = requests
+      .slice(0, 6)
+      .map((r, i) =>
+        feedbackEvent(
+          r.userId,
+          r.requestId!,
+          { signal: 'CHOSEN', value: 1, actionId: r.candidates[0].actionId },
+          { eventTime: T0 + 20_000 + i },
+        ),
+      );
     const noCandidates = requestEvent('user-1', 'bad-1', [], { eventTime: T0 + 30_000 });
-    const noFeedback = { ...feedbackEvent('user-2', 'r-2', { signal: 'LIKE', value: 1, actionId: null }, { eventTime: T0 + 30_001 }), feedback: null };
+    const noFeedback = {
+      ...feedbackEvent('user-2', 'r-2', { signal: 'LIKE', value: 1, actionId: null }, { eventTime: T0 + 30_001 }),
+      feedback: null,
+    };
     pipeEvents(driver, requests);
     await driver.settle();
     // Fresh users' rows are untouched until their first feedback: the emitted embedding must be their stored row.
@@ -240,7 +300,8 @@ describe('agent-recommender: output records', () => {
       expect(value.modelVersion).toMatch(new RegExp(`^fm-d${DIM}/p${partition}/u\\d+$`));
       expect(value.candidates.map((c) => c.actionId).sort()).toEqual(request.candidates.map((c) => c.actionId).sort());
       expect(value.candidates.map((c) => c.rank)).toEqual(request.candidates.map((_, i) => i + 1));
-      for (let i = 1; i < value.candidates.length; i++) expect(value.candidates[i].score).toBeLessThanOrEqual(value.candidates[i - 1].score);
+      for (let i = 1; i < value.candidates.length; i++)
+        expect(value.candidates[i].score).toBeLessThanOrEqual(value.candidates[i - 1].score);
       expect(value.candidates.every((c) => Number.isFinite(c.score))).toBe(true);
       expect(value.userEmbedding).toHaveLength(DIM);
       if (!seenEmbedding.has(request.userId)) {
@@ -254,9 +315,21 @@ describe('agent-recommender: output records', () => {
 
     const dead = driver.readTopic(t.deadLetterTopic).map((r) => avroSerde<DeadLetterRecord>('dead-letter').deserialize(r.value!));
     expect(dead).toHaveLength(2);
-    const [first, second] = [noCandidates, noFeedback].map((e) => dead.find((d) => trajectorySerde.deserialize(d.value!).eventId === e.eventId)!);
-    expect(first).toMatchObject({ step: 'decode', errorCode: 'VALIDATION_FAILED', sourceOffset: badOffsets[0], key: Buffer.from('user-1') });
-    expect(second).toMatchObject({ step: 'decode', errorCode: 'VALIDATION_FAILED', sourceOffset: badOffsets[1], key: Buffer.from('user-2') });
+    const [first, second] = [noCandidates, noFeedback].map((e) =>
+      dead.find((d) => trajectorySerde.deserialize(d.value!).eventId === e.eventId)!,
+    );
+    expect(first).toMatchObject({
+      step: 'decode',
+      errorCode: 'VALIDATION_FAILED',
+      sourceOffset: badOffsets[0],
+      key: Buffer.from('user-1'),
+    });
+    expect(second).toMatchObject({
+      step: 'decode',
+      errorCode: 'VALIDATION_FAILED',
+      sourceOffset: badOffsets[1],
+      key: Buffer.from('user-2'),
+    });
     expect(first.reason).toContain("field 'candidates'");
     expect(second.reason).toContain("field 'feedback'");
     expect(await stepEvents(driver, 'learn', 'feedback_applied')).toBe(feedback.length);

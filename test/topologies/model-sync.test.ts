@@ -15,7 +15,10 @@ async function actionRowDivergence(syncEveryEvents: number): Promise<{ divergenc
   );
   try {
     const users = new SimulatedUsers({ users: 40, actions: 20, candidates: 8, seed: 5 });
-    pipeEvents(driver, Array.from({ length: 3000 }, () => users.next()));
+    pipeEvents(
+      driver,
+      Array.from({ length: 3000 }, () => users.next()),
+    );
     await driver.settle(60_000);
     const rows = await snapshotStore(recorder.stores, 'rec');
     const byAction = new Map<string, Float32Array[]>();
@@ -45,7 +48,9 @@ describe('shared-parameter sync across tasks (model topic, delta averaging)', ()
     expect(unsynced.syncs).toBe(0);
     expect(synced.syncs).toBeGreaterThan(10);
     expect(synced.compared).toBeGreaterThan(10);
-    console.log(`action-row divergence between partitions: ${unsynced.divergence.toFixed(4)} without sync, ${synced.divergence.toFixed(4)} with sync every 20 updates (${synced.syncs} syncs)`);
+    console.log(
+      `action-row divergence between partitions: ${unsynced.divergence.toFixed(4)} without sync, ${synced.divergence.toFixed(4)} with sync every 20 updates (${synced.syncs} syncs)`,
+    );
     // What remains is what each task learned since its last sync.
     expect(synced.divergence).toBeLessThan(unsynced.divergence / 4);
   });

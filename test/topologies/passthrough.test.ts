@@ -43,7 +43,9 @@ describe('a stateless topology on the embedded log', () => {
     expect(out).toHaveLength(200);
     for (const user of users) {
       const ns = out.filter((r) => r.key === user).map((r) => r.value.n);
-      const expected = Array.from({ length: 200 }, (_, i) => i).filter((i) => users[i % users.length] === user).map((i) => i * 2);
+      const expected = Array.from({ length: 200 }, (_, i) => i)
+        .filter((i) => users[i % users.length] === user)
+        .map((i) => i * 2);
       expect(ns).toEqual(expected);
       expect(new Set(out.filter((r) => r.key === user).map((r) => r.partition)).size).toBe(1);
     }
@@ -61,7 +63,13 @@ describe('a stateless topology on the embedded log', () => {
     const dlqSerde = avroSerde<DeadLetterRecord>('dead-letter');
     const dead = driver.readTopic(t.deadLetterTopic).map((r) => dlqSerde.deserialize(r.value!));
     expect(dead).toHaveLength(2);
-    expect(dead[0]).toMatchObject({ topology: 'clicks', step: 'decode', errorCode: 'DECODE_FAILED', sourceTopic: 'clicks', sourceOffset: bad.offset });
+    expect(dead[0]).toMatchObject({
+      topology: 'clicks',
+      step: 'decode',
+      errorCode: 'DECODE_FAILED',
+      sourceTopic: 'clicks',
+      sourceOffset: bad.offset,
+    });
     expect(dead[0].value?.toString()).toBe('not json');
     expect(dead[0].reason).toContain("step 'decode'");
     expect(dead[1].reason).toContain('n must be finite');

@@ -3,7 +3,11 @@ import { expect, it } from 'vitest';
 
 /** The CLI as a user starts it, through tsx (the compiled CLI is the same code). */
 function cli(args: string[], env: Record<string, string> = {}) {
-  return spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+  return spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 60_000,
+  });
 }
 
 it('refuses a --linger-ms (or AGENTREC_LINGER_MS) that is not whole milliseconds, naming the option, before connecting', () => {

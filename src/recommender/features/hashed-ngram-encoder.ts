@@ -188,7 +188,6 @@ export class HashedNgramEncoder implements TextEncoder {
  * accented and CJK text is not dropped; ASCII punctuation and whitespace separate words. */
 function isWordChar(code: number): boolean {
   return (
-    (code >= 0x61 && code <= 0x7a) || (code >= 0x30 && code <= 0x39) || code === 0x5f || code >= 0x80 ||
-    (code >= 0x41 && code <= 0x5a)
+    (code >= 0x61 && code <= 0x7a) || (code >= 0x30 && code <= 0x39) || code === 0x5f || code >= 0x80 || (code >= 0x41 && code <= 0x5a)
   );
 }

@@ -142,8 +142,7 @@ export class TransformersEncoder implements TextEncoder {
     if (missing.length > 0) throw fail(`missing ${missing.join(', ')}`);
     let hiddenSize: unknown;
     try {
-      hiddenSize = (JSON.parse(readFileSync(join(this.modelDir, 'config.json'), 'utf8')) as { hidden_size?: unknown })
-        .hidden_size;
+      hiddenSize = (JSON.parse(readFileSync(join(this.modelDir, 'config.json'), 'utf8')) as { hidden_size?: unknown }).hidden_size;
     } catch (err) {
       throw fail('config.json is not valid JSON', err);
     }

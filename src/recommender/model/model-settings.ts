@@ -25,13 +25,26 @@ export function modelOptionsFromSettings(settings: Readonly<Record<string, strin
     settings[key] === undefined ? undefined : numberIn(parse(settings[key], `${p}/${key}`), `${p}/${key}`, { min, max });
   const dim = settings.dim === undefined ? undefined : integerIn(parse(settings.dim, `${p}/dim`), `${p}/dim`, { min: 1, max: 1024 });
   const center = settings.ratingCenter;
-  const learnUnseen = settings.learnUnseenActions === undefined ? undefined : oneOf(settings.learnUnseenActions, `${p}/learnUnseenActions`, ['true', 'false']) === 'true';
+  const learnUnseen =
+    settings.learnUnseenActions === undefined
+      ? undefined
+      : oneOf(settings.learnUnseenActions, `${p}/learnUnseenActions`, ['true', 'false']) === 'true';
   return {
     dim,
-    optimizer: { learningRate: num('learningRate', 1e-6, 10), initialAccumulator: num('initialAccumulator', 1e-9, 10), l2: num('l2', 0, 1) },
+    optimizer: {
+      learningRate: num('learningRate', 1e-6, 10),
+      initialAccumulator: num('initialAccumulator', 1e-9, 10),
+      l2: num('l2', 0, 1),
+    },
     denseLearningRate: num('denseLearningRate', 1e-6, 10),
     rows: { initScale: num('initScale', 0, 10) },
-    rating: { center: center === undefined || center === 'auto' ? 'auto' : numberIn(parse(center, `${p}/ratingCenter`), `${p}/ratingCenter`, { min: -1e6, max: 1e6 }), scale: num('ratingScale', 1e-6, 1e6) },
+    rating: {
+      center:
+        center === undefined || center === 'auto'
+          ? 'auto'
+          : numberIn(parse(center, `${p}/ratingCenter`), `${p}/ratingCenter`, { min: -1e6, max: 1e6 }),
+      scale: num('ratingScale', 1e-6, 1e6),
+    },
     learnUnseenActions: learnUnseen,
   };
 }

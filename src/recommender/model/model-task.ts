@@ -146,7 +146,13 @@ export class ModelTask {
       const seed = this.model.rowStore.init?.seed ?? 0;
       if (this.model.denseInputDim > 0) {
         const limit = Math.sqrt(6 / (this.model.dim + this.model.denseInputDim));
-        fillUniform(this.dense, splitmix32(deriveSeed(seed, 'projection')), limit, this.projectionOffset, this.model.dim * this.model.denseInputDim);
+        fillUniform(
+          this.dense,
+          splitmix32(deriveSeed(seed, 'projection')),
+          limit,
+          this.projectionOffset,
+          this.model.dim * this.model.denseInputDim,
+        );
       }
       if (this.model.dcn) initDcnScorer(this.model.dcn, this.dense.subarray(this.dcnOffset), seed);
     }
@@ -197,7 +203,10 @@ export class ModelTask {
     const layout = this.model.dcn ? `, DCN fields [${this.model.dcn.fields.join(', ')}] (x0 ${this.model.dcn.inputDim} wide)` : '';
     const options = `dim ${this.model.dim}, denseInputDim ${this.model.denseInputDim}${layout}, ${this.model.denseOptimizer.kind}`;
     const why = `model '${this.model.name}' partition ${this.partition}: stored dense weights are ${found} bytes but ${options} need ${expected}`;
-    return new StateError('STATE_CORRUPT', `${why}; the model options changed since they were written: restore them or start from a new state directory`);
+    return new StateError(
+      'STATE_CORRUPT',
+      `${why}; the model options changed since they were written: restore them or start from a new state directory`,
+    );
   }
 
   /** Writes dense weights into the store (flushed with the rows and the offset at commit). */

@@ -6,7 +6,10 @@
 export function ratingFromScore(modelVersion: string, score: number, scale = 1): number | undefined {
   const at = modelVersion.lastIndexOf('/r');
   if (at < 0) return undefined;
-  const [center, min, max] = modelVersion.slice(at + 2).split(':').map(Number);
+  const [center, min, max] = modelVersion
+    .slice(at + 2)
+    .split(':')
+    .map(Number);
   if (!Number.isFinite(center) || !(min <= max)) return undefined;
   const rating = center + score / scale;
   return rating < min ? min : rating > max ? max : rating;

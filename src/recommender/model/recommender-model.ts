@@ -6,7 +6,14 @@ import { learn as learnStep, type LearnOptions } from '../steps/learn.js';
 import { lookup as lookupStep } from '../steps/lookup.js';
 import { score as scoreStep } from '../steps/score.js';
 import type { EncodedEvent, LookedUpEvent } from '../types.js';
-import { resolveAdagradConfig, resolveAdamConfig, resolveFtrlConfig, type AdagradConfig, type AdamConfig, type FtrlConfig } from './kernels/optimizers.js';
+import {
+  resolveAdagradConfig,
+  resolveAdamConfig,
+  resolveFtrlConfig,
+  type AdagradConfig,
+  type AdamConfig,
+  type FtrlConfig,
+} from './kernels/optimizers.js';
 import { resolveDcnScorer, type DcnScorerModel } from './kernels/dcn-scorer.js';
 import { resolveBackend } from './backends/create-backend.js';
 import type { BackendKind } from './backends/model-backend.js';
@@ -108,7 +115,8 @@ export interface RecommenderModel {
 
 function finiteIn(path: string, value: unknown, fallback: number, min: number, max = Infinity): number {
   const v = value === undefined ? fallback : value;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) throw new ConfigError(path, `must be a number in [${min}, ${max}], got ${describeValue(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max)
+    throw new ConfigError(path, `must be a number in [${min}, ${max}], got ${describeValue(v)}`);
   return v;
 }
 
@@ -135,7 +143,8 @@ function booleanOption(path: string, value: unknown, fallback: boolean): boolean
  */
 export function recommenderModel(options: RecommenderModelOptions): RecommenderModel {
   const p = '/model';
-  if (typeof options.name !== 'string' || !/^[a-z][a-z0-9_-]*$/i.test(options.name)) throw new ConfigError(`${p}/name`, 'must be a simple identifier');
+  if (typeof options.name !== 'string' || !/^[a-z][a-z0-9_-]*$/i.test(options.name))
+    throw new ConfigError(`${p}/name`, 'must be a simple identifier');
   const dim = integerIn(`${p}/dim`, options.dim, 32, 1, 1024);
   const interaction = options.interaction ?? 'fm';
   if (interaction !== 'fm' && interaction !== 'dcn') throw new ConfigError(`${p}/interaction`, "must be 'fm' or 'dcn'");
@@ -145,14 +154,20 @@ export function recommenderModel(options: RecommenderModelOptions): RecommenderM
   const kind = o.kind ?? 'adagrad';
   const sparseOptimizer =
     kind === 'adagrad'
-      ? ({ kind, config: resolveAdagradConfig(
-              // A small initial accumulator lets a new row's first steps be full-size: with 0.1 the tiny
-              // gradients of fresh embeddings barely moved them (bench/README.md, "Defaults that learn").
-              { learningRate: o.learningRate ?? 0.05, l2: o.l2 ?? 1e-5, initialAccumulator: o.initialAccumulator ?? 0.001 },
-              `${p}/optimizer`,
-            ) } as const)
+      ? ({
+          kind,
+          config: resolveAdagradConfig(
+            // A small initial accumulator lets a new row's first steps be full-size: with 0.1 the tiny
+            // gradients of fresh embeddings barely moved them (bench/README.md, "Defaults that learn").
+            { learningRate: o.learningRate ?? 0.05, l2: o.l2 ?? 1e-5, initialAccumulator: o.initialAccumulator ?? 0.001 },
+            `${p}/optimizer`,
+          ),
+        } as const)
       : kind === 'ftrl'
-        ? ({ kind, config: resolveFtrlConfig({ learningRate: o.learningRate, l1: o.l1, l2: o.l2, beta: o.beta }, `${p}/optimizer`) } as const)
+        ? ({
+            kind,
+            config: resolveFtrlConfig({ learningRate: o.learningRate, l1: o.l1, l2: o.l2, beta: o.beta }, `${p}/optimizer`),
+          } as const)
         : (() => {
             throw new ConfigError(`${p}/optimizer/kind`, "must be 'adagrad' or 'ftrl'");
           })();
@@ -163,7 +178,10 @@ export function recommenderModel(options: RecommenderModelOptions): RecommenderM
     dim: dim + 1,
     slotCount: kind === 'adagrad' ? 1 : 2,
     ttlMs,
-    init: { scale: finiteIn(`${p}/rows/initScale`, rows.initScale, 0.05, 0, 10), seed: integerIn(`${p}/rows/seed`, rows.seed, 7, 0, 0xffffffff) },
+    init: {
+      scale: finiteIn(`${p}/rows/initScale`, rows.initScale, 0.05, 0, 10),
+      seed: integerIn(`${p}/rows/seed`, rows.seed, 7, 0, 0xffffffff),
+    },
     namespaces: {
       user: { minCount: 1 },
       feature: { minCount: integerIn(`${p}/rows/featureMinCount`, rows.featureMinCount, 1, 1, 1_000_000) },
@@ -184,9 +202,15 @@ export function recommenderModel(options: RecommenderModelOptions): RecommenderM
     sparseOptimizer,
     denseOptimizer:
       (options.denseOptimizer ?? 'adagrad') === 'adagrad'
-        ? ({ kind: 'adagrad', config: resolveAdagradConfig({ learningRate: options.denseLearningRate ?? 0.01 }, `${p}/denseLearningRate`) } as const)
+        ? ({
+            kind: 'adagrad',
+            config: resolveAdagradConfig({ learningRate: options.denseLearningRate ?? 0.01 }, `${p}/denseLearningRate`),
+          } as const)
         : options.denseOptimizer === 'adam'
-          ? ({ kind: 'adam', config: resolveAdamConfig({ learningRate: options.denseLearningRate ?? 0.001 }, `${p}/denseLearningRate`) } as const)
+          ? ({
+              kind: 'adam',
+              config: resolveAdamConfig({ learningRate: options.denseLearningRate ?? 0.001 }, `${p}/denseLearningRate`),
+            } as const)
           : (() => {
               throw new ConfigError(`${p}/denseOptimizer`, "must be 'adagrad' or 'adam'");
             })(),
@@ -198,7 +222,10 @@ export function recommenderModel(options: RecommenderModelOptions): RecommenderM
     // The index is a V8 Map, which holds at most 2^24 entries.
     maxStoredRequests: integerIn(`${p}/maxStoredRequests`, options.maxStoredRequests, 2_000_000, 1, 16_000_000),
     rating: {
-      center: options.rating?.center === 'auto' || options.rating?.center === undefined ? ('auto' as const) : finiteIn(`${p}/rating/center`, options.rating.center, 3, -1e6, 1e6),
+      center:
+        options.rating?.center === 'auto' || options.rating?.center === undefined
+          ? ('auto' as const)
+          : finiteIn(`${p}/rating/center`, options.rating.center, 3, -1e6, 1e6),
       scale: finiteIn(`${p}/rating/scale`, options.rating?.scale, 1, 1e-6),
     },
     learnUnseenActions: booleanOption(`${p}/learnUnseenActions`, options.learnUnseenActions, true),

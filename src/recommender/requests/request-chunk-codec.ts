@@ -30,7 +30,10 @@ export function requestChunkSequence(key: Buffer, store: string): number {
   const text = key.toString('latin1');
   const digits = text.slice(KEY_PREFIX.length);
   if (!text.startsWith(KEY_PREFIX) || digits.length !== SEQUENCE_DIGITS || !/^\d+$/.test(digits)) {
-    throw new StateError('STATE_CORRUPT', `store '${store}' holds key '${text.slice(0, 64)}', which is not a request chunk key (state written by another version of agentrec?)`);
+    throw new StateError(
+      'STATE_CORRUPT',
+      `store '${store}' holds key '${text.slice(0, 64)}', which is not a request chunk key (state written by another version of agentrec?)`,
+    );
   }
   return Number(digits);
 }

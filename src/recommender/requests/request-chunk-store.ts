@@ -134,7 +134,8 @@ export class RequestChunkStore {
     const chunks = new Map<number, ChunkEntries>([[open.sequence, { hashes: open.hashes, entry: (at) => open.entries[at] }]]);
     sequences.forEach((sequence, i) => {
       const value = values[i];
-      if (!value) throw new StateError('STATE_CORRUPT', `store '${this.store.name}' lost request chunk ${sequence}, which its index still lists`);
+      if (!value)
+        throw new StateError('STATE_CORRUPT', `store '${this.store.name}' lost request chunk ${sequence}, which its index still lists`);
       const view = new RequestChunkView(value, this.store.name);
       chunks.set(sequence, { hashes: this.closed.get(sequence)!.hashes, entry: (at) => view.entry(at) });
     });

@@ -16,7 +16,20 @@ export const requestSnapshotType = avro.Type.forSchema(
       { name: 'requestId', type: 'string' },
       { name: 'userId', type: 'string' },
       { name: 'eventTime', type: 'long' },
-      { name: 'features', type: { type: 'array', items: { type: 'record', name: 'Feature', fields: [{ name: 'key', type: 'string' }, { name: 'weight', type: 'double' }] } } },
+      {
+        name: 'features',
+        type: {
+          type: 'array',
+          items: {
+            type: 'record',
+            name: 'Feature',
+            fields: [
+              { name: 'key', type: 'string' },
+              { name: 'weight', type: 'double' },
+            ],
+          },
+        },
+      },
       { name: 'candidates', type: { type: 'array', items: 'string' } },
       { name: 'dense', type: ['null', { type: 'array', items: 'float' }], default: null },
     ],

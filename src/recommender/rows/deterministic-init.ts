@@ -11,13 +11,7 @@ export type InitDistribution = 'uniform' | 'normal';
  * identical vectors. Only integer ops and Float32 rounding are used for 'uniform', so the
  * numbers are the same on every platform; 'normal' also goes through Math.log/cos.
  */
-export function fillDeterministic(
-  key: Uint8Array,
-  seed: number,
-  out: Float32Array,
-  distribution: InitDistribution,
-  scale: number,
-): void {
+export function fillDeterministic(key: Uint8Array, seed: number, out: Float32Array, distribution: InitDistribution, scale: number): void {
   const random = keyedGenerator(key, seed);
   if (distribution === 'uniform') {
     for (let i = 0; i < out.length; i++) out[i] = (random() * 2 - 1) * scale;

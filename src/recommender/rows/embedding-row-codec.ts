@@ -21,13 +21,7 @@ export interface DecodedRecord {
   data?: Float32Array;
 }
 
-export function encodeRow(
-  values: Float32Array,
-  slots: Float32Array,
-  slotCount: number,
-  seenCount: number,
-  lastTouchedMs: number,
-): Buffer {
+export function encodeRow(values: Float32Array, slots: Float32Array, slotCount: number, seenCount: number, lastTouchedMs: number): Buffer {
   const out = Buffer.alloc(ROW_HEADER_BYTES + (values.length + slots.length) * 4);
   writeHeader(out, KIND_ROW, slotCount, values.length, seenCount, lastTouchedMs);
   copyFloats(values, out, ROW_HEADER_BYTES);

@@ -306,7 +306,8 @@ export class EmbeddingRowStore {
    * changed row keys in the store directly. Call writeBack() before that writer reads.
    */
   forgetResident(): void {
-    if (this.pending.size) throw new StateError('STATE_CORRUPT', `forgetResident() with ${this.pending.size} rows not written back would lose their updates`);
+    if (this.pending.size)
+      throw new StateError('STATE_CORRUPT', `forgetResident() with ${this.pending.size} rows not written back would lose their updates`);
     this.resident.clear();
   }
 
@@ -349,7 +350,9 @@ export class EmbeddingRowStore {
   /** A row of this store's shape or a sighting: not some other value that shares the store. */
   private isOwnRecord(header: { kind: number; dim: number; slotCount: number }, length: number): boolean {
     if (header.kind === KIND_ROW) {
-      return header.dim === this.dim && header.slotCount === this.slotCount && length === ROW_HEADER_BYTES + this.dim * (1 + this.slotCount) * 4;
+      return (
+        header.dim === this.dim && header.slotCount === this.slotCount && length === ROW_HEADER_BYTES + this.dim * (1 + this.slotCount) * 4
+      );
     }
     return length === ROW_HEADER_BYTES;
   }

@@ -24,7 +24,11 @@ const MAX_SLOTS_PER_NAMESPACE = 100_000;
  * (id → key, key → live row, the batch's key set) each cost a lookup per row per event.
  */
 export class RowSlots {
-  private readonly byNamespace = { user: new Map<string, RowSlot>(), feature: new Map<string, RowSlot>(), action: new Map<string, RowSlot>() };
+  private readonly byNamespace = {
+    user: new Map<string, RowSlot>(),
+    feature: new Map<string, RowSlot>(),
+    action: new Map<string, RowSlot>(),
+  };
   private batch = 0;
   /** Keys listed since beginBatch(), each once: what the batch may read. */
   readonly listed: Buffer[] = [];

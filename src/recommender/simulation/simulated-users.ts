@@ -91,7 +91,8 @@ export class SimulatedUsers {
     this.actionTool = Uint8Array.from({ length: this.actions }, () => this.pick(TOOLS.length));
     this.sessionRequests = int('sessionRequests', options.sessionRequests, 5, 1);
     const sequence = options.sequence ?? 0;
-    if (!(sequence >= 0) || !Number.isFinite(sequence)) throw new ConfigError('/simulation/sequence', `must be a finite number >= 0, got ${sequence}`);
+    if (!(sequence >= 0) || !Number.isFinite(sequence))
+      throw new ConfigError('/simulation/sequence', `must be a finite number >= 0, got ${sequence}`);
     this.sequence = sequence;
     this.successorCount = Math.min(int('successors', options.successors, 3, 1), this.candidates, this.actions - 1);
     this.userRequests = new Uint32Array(this.users);
@@ -112,7 +113,8 @@ export class SimulatedUsers {
   /** Extra preference of `action` right after `previous` in a session (0 without sequence). */
   private sequenceBonus(previous: number, action: number): number {
     if (this.sequence === 0 || previous < 0) return 0;
-    for (let k = 0; k < this.successorCount; k++) if (this.successorOf[previous * this.successorCount + k] === action) return this.sequence / (1 + 0.5 * k);
+    for (let k = 0; k < this.successorCount; k++)
+      if (this.successorOf[previous * this.successorCount + k] === action) return this.sequence / (1 + 0.5 * k);
     return 0;
   }
 
@@ -173,7 +175,11 @@ export class SimulatedUsers {
       eventTime: this.time,
       errorType: ERRORS[this.pick(ERRORS.length)],
       text: `${VERBS[this.pick(VERBS.length)]} ${OBJECTS[this.pick(OBJECTS.length)]} in ${repo}`,
-      candidates: candidates.map((a) => ({ actionId: `action-${a}`, tool: TOOLS[this.actionTool[a]], text: `use ${TOOLS[this.actionTool[a]]} (${a})` })),
+      candidates: candidates.map((a) => ({
+        actionId: `action-${a}`,
+        tool: TOOLS[this.actionTool[a]],
+        text: `use ${TOOLS[this.actionTool[a]]} (${a})`,
+      })),
       feedback: null,
     };
     const noisy = candidates.map((a) => this.preference(user, a, domain) + this.sequenceBonus(previous, a) + 0.5 * this.gumbel());

@@ -26,7 +26,8 @@ export function emit(name: string, options: EmitOptions = {}): StepDefinition<Lo
       const candidates = e.request.candidates;
       const order = rankOrder(e.scores, candidates.length);
       const ranked = new Array<ScoredCandidate>(order.length);
-      for (let rank = 0; rank < order.length; rank++) ranked[rank] = { actionId: candidates[order[rank]], score: e.scores[order[rank]], rank: rank + 1 };
+      for (let rank = 0; rank < order.length; rank++)
+        ranked[rank] = { actionId: candidates[order[rank]], score: e.scores[order[rank]], rank: rank + 1 };
       return {
         requestId: e.request.requestId,
         userId: e.request.userId,

@@ -54,10 +54,14 @@ export function encode(name: string, options: EncodeOptions = {}): StepDefinitio
     }
   }
   rejectRepeats('/encode/fields', fields);
-  rejectRepeats('/encode/crosses', crosses.map((pair) => pair.join('×')));
+  rejectRepeats(
+    '/encode/crosses',
+    crosses.map((pair) => pair.join('×')),
+  );
   const textFields = options.text?.fields ?? ['text'];
   rejectRepeats('/encode/text/fields', textFields);
-  for (const [i, f] of textFields.entries()) if (f !== 'text' && f !== 'code') throw new ConfigError(`/encode/text/fields/${i}`, "must be 'text' or 'code'");
+  for (const [i, f] of textFields.entries())
+    if (f !== 'text' && f !== 'code') throw new ConfigError(`/encode/text/fields/${i}`, "must be 'text' or 'code'");
   const modelDir = options.text?.modelDir;
   const hourOfDay = options.time?.hourOfDay ?? true;
   const dayOfWeek = options.time?.dayOfWeek ?? true;
@@ -76,12 +80,23 @@ export function encode(name: string, options: EncodeOptions = {}): StepDefinitio
       const encoders = new Map<TextField, TextEncoder>(
         (modelDir ? (['text'] as TextField[]) : textFields).map((field) => [
           field,
-          createTextEncoder({ field, modelDir, buckets: modelDir ? undefined : options.text?.buckets, ngrams: modelDir ? undefined : options.text?.ngrams, batchSize: options.text?.batchSize, cacheSize: options.text?.cacheSize, configPath: '/encode/text' }),
+          createTextEncoder({
+            field,
+            modelDir,
+            buckets: modelDir ? undefined : options.text?.buckets,
+            ngrams: modelDir ? undefined : options.text?.ngrams,
+            batchSize: options.text?.batchSize,
+            cacheSize: options.text?.cacheSize,
+            configPath: '/encode/text',
+          }),
         ]),
       );
       const keys = new FeatureKeys();
       return async (batch: Batch<TrajectoryEvent>) => {
-        const out: Envelope<EncodedEvent>[] = batch.records.map((r) => ({ meta: r.meta, value: { event: r.value, features: r.value.kind === 'REQUEST' ? structuredFeatures(r.value, keys) : [] } }));
+        const out: Envelope<EncodedEvent>[] = batch.records.map((r) => ({
+          meta: r.meta,
+          value: { event: r.value, features: r.value.kind === 'REQUEST' ? structuredFeatures(r.value, keys) : [] },
+        }));
         const requests = out.filter((r) => r.value.event.kind === 'REQUEST');
         const failed = new Set<Envelope<EncodedEvent>>();
         for (const [field, encoder] of encoders) {
@@ -113,7 +128,16 @@ export function encode(name: string, options: EncodeOptions = {}): StepDefinitio
         return { partition: batch.partition, records: failed.size ? out.filter((r) => !failed.has(r)) : out };
       };
     },
-    { options: { fields, crosses, hourOfDay, dayOfWeek, attributes, text: modelDir ? { encoder: 'transformers', modelDir } : { encoder: 'hashed-ngram', fields: textFields } } },
+    {
+      options: {
+        fields,
+        crosses,
+        hourOfDay,
+        dayOfWeek,
+        attributes,
+        text: modelDir ? { encoder: 'transformers', modelDir } : { encoder: 'hashed-ngram', fields: textFields },
+      },
+    },
   );
 
   function structuredFeatures(event: TrajectoryEvent, keys: FeatureKeys): SparseFeature[] {

@@ -66,7 +66,8 @@ export function learn(name: string, options: LearnOptions): StepDefinition<Looke
       // multiples of a quarter of the row TTL: a row expired at the cutoff would be treated as
       // absent by any later read, so deleting it changes no result, only the bytes kept on disk.
       const sweepBoundary = boundaryCrossings(task.rows.expirySweepIntervalMs);
-      const smooth = (previous: number | undefined, value: number) => (previous === undefined ? value : previous + smoothing * (value - previous));
+      const smooth = (previous: number | undefined, value: number) =>
+        previous === undefined ? value : previous + smoothing * (value - previous);
 
       return async (batch: Batch<LookedUpEvent>) => {
         await task.ensureLoaded();
@@ -82,10 +83,15 @@ export function learn(name: string, options: LearnOptions): StepDefinition<Looke
             sync?.beforeLearn(e);
             const outcome = learnFrom(e);
             if (outcome === 'invalid') {
-              ctx.deadLetter(record.meta, new AgentrecError('NUMERIC_INVALID', 'gradient is not finite; no row was changed', { step: name, field: 'feedback.value' }));
+              ctx.deadLetter(
+                record.meta,
+                new AgentrecError('NUMERIC_INVALID', 'gradient is not finite; no row was changed', { step: name, field: 'feedback.value' }),
+              );
               continue;
             }
-            ctx.metrics.count(outcome === 'applied' ? (e.matched ? 'feedback_applied' : 'feedback_applied_without_request') : 'feedback_ignored');
+            ctx.metrics.count(
+              outcome === 'applied' ? (e.matched ? 'feedback_applied' : 'feedback_applied_without_request') : 'feedback_ignored',
+            );
           }
           kept.push(record);
         }
@@ -136,7 +142,10 @@ export function learn(name: string, options: LearnOptions): StepDefinition<Looke
         let loss: number;
         switch (feedback.signal) {
           case 'CHOSEN':
-            loss = count > 1 ? softmaxCrossEntropyLoss(scores, index, weight, dScores, count) : logisticLoss(scores, index, 1, weight, dScores, count);
+            loss =
+              count > 1
+                ? softmaxCrossEntropyLoss(scores, index, weight, dScores, count)
+                : logisticLoss(scores, index, 1, weight, dScores, count);
             break;
           case 'ACCEPT':
           case 'LIKE':
@@ -148,7 +157,14 @@ export function learn(name: string, options: LearnOptions): StepDefinition<Looke
             loss = logisticLoss(scores, index, 0, weight, dScores, count);
             break;
           case 'RATING':
-            loss = squaredLoss(scores, index, (feedback.value - task.ratingCenter(feedback.value)) * model.rating.scale, weight, dScores, count);
+            loss = squaredLoss(
+              scores,
+              index,
+              (feedback.value - task.ratingCenter(feedback.value)) * model.rating.scale,
+              weight,
+              dScores,
+              count,
+            );
             break;
           default:
             index = -1;
@@ -163,7 +179,13 @@ export function learn(name: string, options: LearnOptions): StepDefinition<Looke
       }
     },
     {
-      options: { model: model.name, optimizer: model.sparseOptimizer.kind, sampleWeights: model.sampleWeights, requestTtlMs: model.requestTtlMs, syncEveryEvents: syncConfig?.everyEvents ?? 0 },
+      options: {
+        model: model.name,
+        optimizer: model.sparseOptimizer.kind,
+        sampleWeights: model.sampleWeights,
+        requestTtlMs: model.requestTtlMs,
+        syncEveryEvents: syncConfig?.everyEvents ?? 0,
+      },
       stores: model.stores,
       topics: syncConfig && syncConfig.everyEvents > 0 ? [modelSyncTopicSpec(syncConfig)] : undefined,
       protocol: modelProtocol(model, 'learn'),

@@ -41,155 +41,168 @@ export function lookup(name: string, options: LookupOptions): StepDefinition<Enc
       // rows_written_back count belong to this step, with the other row counts.
       const task = ModelTask.of(ctx, model);
       return async (batch: Batch<EncodedEvent>) => {
-      slots.beginBatch();
-      await task.ensureLoaded();
-      task.beginBatch();
-      // A text vector the model has no projection for would turn every score into NaN.
-      const records = batch.records.filter((record) => {
-        const dense = record.value.dense;
-        if (!dense || dense.length === model.denseInputDim) return true;
-        const why = `encode produced a ${dense.length}-dimensional text vector but /model/denseInputDim is ${model.denseInputDim}`;
-        ctx.deadLetter(record.meta, new AgentrecError('CONFIG_INVALID', why, { step: name, field: 'text' }));
-        return false;
-      });
-      // Feedback to a request scored earlier in this batch is joined in memory below; only the
-      // rest is looked up among the stored requests (one read per chunk that holds some).
-      const requestedEarlier = new Set<string>();
-      const feedbackIds: string[] = [];
-      for (const { value } of records) {
-        const event = value.event;
-        if (event.kind === 'REQUEST') requestedEarlier.add(event.requestId ?? event.eventId);
-        else if (event.kind === 'FEEDBACK' && !requestedEarlier.has(event.requestId ?? '')) feedbackIds.push(event.requestId ?? '');
-      }
-      const stored = feedbackIds.length ? await task.findRequests(feedbackIds) : [];
-      const storedById = new Map(feedbackIds.map((id, i) => [id, stored[i]]));
-      const scoredInBatch = new Map<string, RequestSnapshot>();
+        slots.beginBatch();
+        await task.ensureLoaded();
+        task.beginBatch();
+        // A text vector the model has no projection for would turn every score into NaN.
+        const records = batch.records.filter((record) => {
+          const dense = record.value.dense;
+          if (!dense || dense.length === model.denseInputDim) return true;
+          const why = `encode produced a ${dense.length}-dimensional text vector but /model/denseInputDim is ${model.denseInputDim}`;
+          ctx.deadLetter(record.meta, new AgentrecError('CONFIG_INVALID', why, { step: name, field: 'text' }));
+          return false;
+        });
+        // Feedback to a request scored earlier in this batch is joined in memory below; only the
+        // rest is looked up among the stored requests (one read per chunk that holds some).
+        const requestedEarlier = new Set<string>();
+        const feedbackIds: string[] = [];
+        for (const { value } of records) {
+          const event = value.event;
+          if (event.kind === 'REQUEST') requestedEarlier.add(event.requestId ?? event.eventId);
+          else if (event.kind === 'FEEDBACK' && !requestedEarlier.has(event.requestId ?? '')) feedbackIds.push(event.requestId ?? '');
+        }
+        const stored = feedbackIds.length ? await task.findRequests(feedbackIds) : [];
+        const storedById = new Map(feedbackIds.map((id, i) => [id, stored[i]]));
+        const scoredInBatch = new Map<string, RequestSnapshot>();
 
-      // Per record: the row slots it needs, laid out [user, ...features, ...candidates] (features
-      // and candidates of its request, in order).
-      const plans: RowSlot[][] = [];
-      // A request's slots, for the feedback in this batch that answers it: the same user, features
-      // and candidates, so the same plan, without looking ~35 keys up again.
-      const planOf = new Map<RequestSnapshot, RowSlot[]>();
-      const planFor = (request: RequestSnapshot): RowSlot[] => {
-        // Sized up front: growing ~35-element arrays by push reallocates them several times per record.
-        const featureCount = request.features.length;
-        const candidateCount = request.candidates.length;
-        const plan = new Array<RowSlot>(1 + featureCount + candidateCount);
-        plan[0] = slots.slot('user', request.userId);
-        for (let i = 0; i < featureCount; i++) plan[1 + i] = slots.slot('feature', request.features[i].key);
-        for (let i = 0; i < candidateCount; i++) plan[1 + featureCount + i] = slots.slot('action', request.candidates[i]);
-        planOf.set(request, plan);
-        return plan;
-      };
-      const out = records.map((record) => {
-        const { event } = record.value;
-        let role: LookedUpEvent['role'] = 'ignore';
-        let request: RequestSnapshot | undefined;
-        let matched: boolean | undefined;
-        if (event.kind === 'REQUEST') {
-          role = 'score';
-          request = {
-            requestId: event.requestId ?? event.eventId,
-            userId: event.userId,
-            eventTime: event.eventTime,
-            features: record.value.features.length > model.maxFeatures ? record.value.features.slice(0, model.maxFeatures) : record.value.features,
-            candidates: actionIds(event.candidates, model.maxCandidates),
-            dense: record.value.dense ? Array.from(record.value.dense) : undefined,
-          };
-          scoredInBatch.set(request.requestId, request);
-        } else if (event.kind === 'FEEDBACK') {
-          const id = event.requestId ?? '';
-          const found = scoredInBatch.get(id) ?? storedById.get(id);
-          if (found && event.eventTime - found.eventTime <= model.requestTtlMs && found.userId === event.userId) {
-            role = 'learn';
-            request = withAction(found, event.feedback?.actionId);
-            matched = true;
-          } else if (event.feedback?.actionId) {
-            role = 'learn';
-            matched = false;
-            request = { requestId: id, userId: event.userId, eventTime: event.eventTime, features: [], candidates: [event.feedback.actionId] };
-          } else {
-            ctx.metrics.count('feedback_unmatched');
+        // Per record: the row slots it needs, laid out [user, ...features, ...candidates] (features
+        // and candidates of its request, in order).
+        const plans: RowSlot[][] = [];
+        // A request's slots, for the feedback in this batch that answers it: the same user, features
+        // and candidates, so the same plan, without looking ~35 keys up again.
+        const planOf = new Map<RequestSnapshot, RowSlot[]>();
+        const planFor = (request: RequestSnapshot): RowSlot[] => {
+          // Sized up front: growing ~35-element arrays by push reallocates them several times per record.
+          const featureCount = request.features.length;
+          const candidateCount = request.candidates.length;
+          const plan = new Array<RowSlot>(1 + featureCount + candidateCount);
+          plan[0] = slots.slot('user', request.userId);
+          for (let i = 0; i < featureCount; i++) plan[1 + i] = slots.slot('feature', request.features[i].key);
+          for (let i = 0; i < candidateCount; i++) plan[1 + featureCount + i] = slots.slot('action', request.candidates[i]);
+          planOf.set(request, plan);
+          return plan;
+        };
+        const out = records.map((record) => {
+          const { event } = record.value;
+          let role: LookedUpEvent['role'] = 'ignore';
+          let request: RequestSnapshot | undefined;
+          let matched: boolean | undefined;
+          if (event.kind === 'REQUEST') {
+            role = 'score';
+            request = {
+              requestId: event.requestId ?? event.eventId,
+              userId: event.userId,
+              eventTime: event.eventTime,
+              features:
+                record.value.features.length > model.maxFeatures
+                  ? record.value.features.slice(0, model.maxFeatures)
+                  : record.value.features,
+              candidates: actionIds(event.candidates, model.maxCandidates),
+              dense: record.value.dense ? Array.from(record.value.dense) : undefined,
+            };
+            scoredInBatch.set(request.requestId, request);
+          } else if (event.kind === 'FEEDBACK') {
+            const id = event.requestId ?? '';
+            const found = scoredInBatch.get(id) ?? storedById.get(id);
+            if (found && event.eventTime - found.eventTime <= model.requestTtlMs && found.userId === event.userId) {
+              role = 'learn';
+              request = withAction(found, event.feedback?.actionId);
+              matched = true;
+            } else if (event.feedback?.actionId) {
+              role = 'learn';
+              matched = false;
+              request = {
+                requestId: id,
+                userId: event.userId,
+                eventTime: event.eventTime,
+                features: [],
+                candidates: [event.feedback.actionId],
+              };
+            } else {
+              ctx.metrics.count('feedback_unmatched');
+            }
           }
-        }
-        plans.push(request ? (planOf.get(request) ?? planFor(request)) : NO_ROWS);
-        // A request's own vector as encode made it; a stored request's from its snapshot.
-        const dense = event.kind === 'REQUEST' ? record.value.dense : request?.dense ? Float32Array.from(request.dense) : undefined;
-        const value: LookedUpEvent = { event, role, request, matched, features: [], candidates: [], dense };
-        return { meta: record.meta, value };
-      });
+          plans.push(request ? (planOf.get(request) ?? planFor(request)) : NO_ROWS);
+          // A request's own vector as encode made it; a stored request's from its snapshot.
+          const dense = event.kind === 'REQUEST' ? record.value.dense : request?.dense ? Float32Array.from(request.dense) : undefined;
+          const value: LookedUpEvent = { event, role, request, matched, features: [], candidates: [], dense };
+          return { meta: record.meta, value };
+        });
 
-      // Rows are read at each record's own event time, so the frequency filter's sightings and
-      // row expiry come out exactly as with one record per batch (one getRows for the whole batch
-      // at its latest time stamped sightings with that time and skipped expiry between two uses
-      // inside the batch). A row already read in this batch is reused, not read again: the same
-      // object, so the updates of this batch accumulate on it in order.
-      await task.rows.prefetch(slots.listed);
-      // Scratch, reused record after record (getRows has returned before they are refilled).
-      const rows: (EmbeddingRow | undefined)[] = [];
-      const missingKeys: Buffer[] = [];
-      const missingAt: number[] = [];
-      for (let i = 0; i < out.length; i++) {
-        const plan = plans[i];
-        if (plan.length === 0) continue;
-        const value = out[i].value;
-        const time = value.event.eventTime;
-        rows.length = plan.length;
-        missingKeys.length = 0;
-        missingAt.length = 0;
-        for (let j = 0; j < plan.length; j++) {
-          const row = slots.readThisBatch(plan[j]);
-          if (row && !(time - row.lastTouchedMs > rowTtlMs)) {
-            sighted(row, time);
-            rows[j] = row;
-          } else {
-            if (row) task.expiredInBatch.add(row);
-            rows[j] = undefined;
-            missingKeys.push(plan[j].key);
-            missingAt.push(j);
+        // Rows are read at each record's own event time, so the frequency filter's sightings and
+        // row expiry come out exactly as with one record per batch (one getRows for the whole batch
+        // at its latest time stamped sightings with that time and skipped expiry between two uses
+        // inside the batch). A row already read in this batch is reused, not read again: the same
+        // object, so the updates of this batch accumulate on it in order.
+        await task.rows.prefetch(slots.listed);
+        // Scratch, reused record after record (getRows has returned before they are refilled).
+        const rows: (EmbeddingRow | undefined)[] = [];
+        const missingKeys: Buffer[] = [];
+        const missingAt: number[] = [];
+        for (let i = 0; i < out.length; i++) {
+          const plan = plans[i];
+          if (plan.length === 0) continue;
+          const value = out[i].value;
+          const time = value.event.eventTime;
+          rows.length = plan.length;
+          missingKeys.length = 0;
+          missingAt.length = 0;
+          for (let j = 0; j < plan.length; j++) {
+            const row = slots.readThisBatch(plan[j]);
+            if (row && !(time - row.lastTouchedMs > rowTtlMs)) {
+              sighted(row, time);
+              rows[j] = row;
+            } else {
+              if (row) task.expiredInBatch.add(row);
+              rows[j] = undefined;
+              missingKeys.push(plan[j].key);
+              missingAt.push(j);
+            }
           }
-        }
-        if (missingKeys.length) {
-          const fetched = task.rows.residentRows(missingKeys, time) ?? (await task.rows.getRows(missingKeys, time));
-          for (let m = 0; m < missingAt.length; m++) {
-            const j = missingAt[m];
-            const row = fetched[m];
-            rows[j] = row;
-            slots.setRead(plan[j], row);
-            // A row the lookup thought expired but the store still serves is the object already
-            // listed: it is not expired after all. Any other row is new to this batch.
-            if (row && !task.expiredInBatch.delete(row)) task.rowsInBatch.push(row);
+          if (missingKeys.length) {
+            const fetched = task.rows.residentRows(missingKeys, time) ?? (await task.rows.getRows(missingKeys, time));
+            for (let m = 0; m < missingAt.length; m++) {
+              const j = missingAt[m];
+              const row = fetched[m];
+              rows[j] = row;
+              slots.setRead(plan[j], row);
+              // A row the lookup thought expired but the store still serves is the object already
+              // listed: it is not expired after all. Any other row is new to this batch.
+              if (row && !task.expiredInBatch.delete(row)) task.rowsInBatch.push(row);
+            }
           }
-        }
-        const request = value.request!;
-        const featureCount = request.features.length;
-        value.user = rows[0];
-        // Sized once (rows the filter holds back are left out after): pushing onto the empty
-        // literal regrew it several times per record.
-        const features = new Array<{ row: EmbeddingRow; weight: number; key: string }>(featureCount);
-        let admitted = 0;
-        for (let j = 0; j < featureCount; j++) {
-          const row = rows[1 + j];
-          if (row) {
-            const feature = request.features[j];
-            features[admitted++] = { row, weight: feature.weight, key: feature.key };
+          const request = value.request!;
+          const featureCount = request.features.length;
+          value.user = rows[0];
+          // Sized once (rows the filter holds back are left out after): pushing onto the empty
+          // literal regrew it several times per record.
+          const features = new Array<{ row: EmbeddingRow; weight: number; key: string }>(featureCount);
+          let admitted = 0;
+          for (let j = 0; j < featureCount; j++) {
+            const row = rows[1 + j];
+            if (row) {
+              const feature = request.features[j];
+              features[admitted++] = { row, weight: feature.weight, key: feature.key };
+            }
           }
+          features.length = admitted;
+          value.features = features;
+          value.candidates = rows.slice(1 + featureCount, 1 + featureCount + request.candidates.length);
         }
-        features.length = admitted;
-        value.features = features;
-        value.candidates = rows.slice(1 + featureCount, 1 + featureCount + request.candidates.length);
-      }
-      // The row store keeps running totals; metrics get the increase since the last batch.
-      for (const counter of ['created', 'expired', 'filtered'] as const) {
-        const total = task.rows.counters[counter];
-        if (total > reported[counter]) ctx.metrics.count(`rows_${counter}`, total - reported[counter]);
-        reported[counter] = total;
-      }
-      return { partition: batch.partition, records: out };
+        // The row store keeps running totals; metrics get the increase since the last batch.
+        for (const counter of ['created', 'expired', 'filtered'] as const) {
+          const total = task.rows.counters[counter];
+          if (total > reported[counter]) ctx.metrics.count(`rows_${counter}`, total - reported[counter]);
+          reported[counter] = total;
+        }
+        return { partition: batch.partition, records: out };
       };
     },
-    { options: { model: model.name, dim: model.dim, learnUnseenActions: model.learnUnseenActions }, stores: model.stores, protocol: modelProtocol(model, 'lookup') },
+    {
+      options: { model: model.name, dim: model.dim, learnUnseenActions: model.learnUnseenActions },
+      stores: model.stores,
+      protocol: modelProtocol(model, 'lookup'),
+    },
   );
 
   /**
@@ -198,7 +211,8 @@ export function lookup(name: string, options: LookupOptions): StepDefinition<Enc
    * candidate, so its row is created and the loss covers it; the stored request is not changed.
    */
   function withAction(request: RequestSnapshot, actionId: string | null | undefined): RequestSnapshot {
-    if (!actionId || !model.learnUnseenActions || request.candidates.length >= model.maxCandidates || request.candidates.includes(actionId)) return request;
+    if (!actionId || !model.learnUnseenActions || request.candidates.length >= model.maxCandidates || request.candidates.includes(actionId))
+      return request;
     return { ...request, candidates: [...request.candidates, actionId] };
   }
 }

@@ -51,16 +51,21 @@ export function modelTopicName(topologyName: string, modelName: string): string 
 export function resolveModelSyncConfig(options: ModelSyncOptions, path = '/sync'): ResolvedModelSyncConfig {
   if (typeof options !== 'object' || options === null) throw new ConfigError(path, 'must be an object');
   if (typeof options.topic !== 'string' || !TOPIC.test(options.topic)) {
-    throw new ConfigError(`${path}/topic`, `must be a topic name of letters, digits, '.', '_' or '-', got ${JSON.stringify(options.topic)}`);
+    throw new ConfigError(
+      `${path}/topic`,
+      `must be a topic name of letters, digits, '.', '_' or '-', got ${JSON.stringify(options.topic)}`,
+    );
   }
   const everyEvents = options.everyEvents;
   if (typeof everyEvents !== 'number' || !Number.isInteger(everyEvents) || everyEvents < 0) {
     throw new ConfigError(`${path}/everyEvents`, `must be an integer >= 0 (0 = disabled), got ${String(everyEvents)}`);
   }
   const weighting = options.weighting ?? 'average';
-  if (weighting !== 'average' && weighting !== 'sum') throw new ConfigError(`${path}/weighting`, `must be 'average' or 'sum', got ${JSON.stringify(weighting)}`);
+  if (weighting !== 'average' && weighting !== 'sum')
+    throw new ConfigError(`${path}/weighting`, `must be 'average' or 'sum', got ${JSON.stringify(weighting)}`);
   const peerWindowSyncs = options.peerWindowSyncs ?? 10;
-  if (!Number.isInteger(peerWindowSyncs) || peerWindowSyncs < 1) throw new ConfigError(`${path}/peerWindowSyncs`, `must be an integer >= 1, got ${String(peerWindowSyncs)}`);
+  if (!Number.isInteger(peerWindowSyncs) || peerWindowSyncs < 1)
+    throw new ConfigError(`${path}/peerWindowSyncs`, `must be an integer >= 1, got ${String(peerWindowSyncs)}`);
   const namespaces = options.namespaces ?? ['feature', 'action'];
   if (!Array.isArray(namespaces)) throw new ConfigError(`${path}/namespaces`, 'must be an array of row namespaces');
   namespaces.forEach((namespace, i) => {
@@ -71,7 +76,8 @@ export function resolveModelSyncConfig(options: ModelSyncOptions, path = '/sync'
     if (namespace === 'user') throw new ConfigError(`${path}/namespaces/${i}`, "'user' rows are owned by one task and are never shared");
   });
   const compactionLagMs = options.compactionLagMs ?? 7 * 24 * 3600_000;
-  if (!Number.isInteger(compactionLagMs) || compactionLagMs < 0) throw new ConfigError(`${path}/compactionLagMs`, `must be an integer >= 0, got ${String(compactionLagMs)}`);
+  if (!Number.isInteger(compactionLagMs) || compactionLagMs < 0)
+    throw new ConfigError(`${path}/compactionLagMs`, `must be an integer >= 0, got ${String(compactionLagMs)}`);
   if (options.taskId !== undefined && (typeof options.taskId !== 'string' || options.taskId.length === 0)) {
     throw new ConfigError(`${path}/taskId`, 'must be a non-empty string');
   }

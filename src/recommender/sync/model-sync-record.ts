@@ -52,13 +52,15 @@ export function modelDeltaTaskId(bytes: Buffer): string | undefined {
 
 /** Throws BadRecordError for bytes that are not a version-1 model delta. */
 export function decodeModelDelta(bytes: Buffer): ModelDelta {
-  if (bytes.length < HEADER_BYTES || bytes[0] !== VERSION) throw new BadRecordError('DECODE_FAILED', `not a version-${VERSION} model delta (${bytes.length} bytes)`);
+  if (bytes.length < HEADER_BYTES || bytes[0] !== VERSION)
+    throw new BadRecordError('DECODE_FAILED', `not a version-${VERSION} model delta (${bytes.length} bytes)`);
   const count = bytes.readUInt32LE(4);
   const weight = bytes.readDoubleLE(8);
   const keyLength = bytes.readUInt32LE(16);
   const taskIdLength = bytes.readUInt32LE(20);
   const floatsAt = HEADER_BYTES + keyLength + taskIdLength;
-  if (bytes.length !== floatsAt + count * 8) throw new BadRecordError('DECODE_FAILED', `model delta of ${count} floats has ${bytes.length} bytes`);
+  if (bytes.length !== floatsAt + count * 8)
+    throw new BadRecordError('DECODE_FAILED', `model delta of ${count} floats has ${bytes.length} bytes`);
   const increment = readFloats(bytes, floatsAt, count);
   const total = readFloats(bytes, floatsAt + count * 4, count);
   return {

@@ -39,9 +39,17 @@ export class ModelSyncRows {
     const record = decodeRecord(bytes, key);
     if (record.kind !== KIND_ROW || !record.data) return undefined;
     if (record.dim !== this.dim || record.slotCount !== this.slotCount) {
-      throw new StateError('STATE_CORRUPT', `shared row ${JSON.stringify(key.toString('utf8'))} has dim ${record.dim}/${record.slotCount} slots, model expects ${this.dim}/${this.slotCount}`);
+      throw new StateError(
+        'STATE_CORRUPT',
+        `shared row ${JSON.stringify(key.toString('utf8'))} has dim ${record.dim}/${record.slotCount} slots, model expects ${this.dim}/${this.slotCount}`,
+      );
     }
-    return { values: record.data.subarray(0, this.dim), slots: record.data.subarray(this.dim), seenCount: record.seenCount, lastTouchedMs: record.lastTouchedMs };
+    return {
+      values: record.data.subarray(0, this.dim),
+      slots: record.data.subarray(this.dim),
+      seenCount: record.seenCount,
+      lastTouchedMs: record.lastTouchedMs,
+    };
   }
 
   /**

@@ -5,7 +5,15 @@ import { rowKey, rowKeyNamespace } from '../rows/row-key.js';
 import type { KeyValueStore } from '../../state/store.js';
 import type { OutputRecord, SourceRecord, TopicPartition } from '../../topology/transport/types.js';
 import { resolveModelSyncConfig, type ModelSyncOptions, type ResolvedModelSyncConfig } from './model-sync-config.js';
-import { decodeModelDelta, encodeModelDelta, modelDeltaKey, modelDeltaTaskId, readFloats, writeFloats, type ModelDelta } from './model-sync-record.js';
+import {
+  decodeModelDelta,
+  encodeModelDelta,
+  modelDeltaKey,
+  modelDeltaTaskId,
+  readFloats,
+  writeFloats,
+  type ModelDelta,
+} from './model-sync-record.js';
 import { ModelSyncRows, type SyncedRow } from './model-sync-rows.js';
 import type { RecommenderModel } from '../model/recommender-model.js';
 import type { LookedUpEvent } from '../types.js';

@@ -61,7 +61,9 @@ export class ProgressReporter {
   async summary(): Promise<void> {
     const s = await this.snapshot();
     const seconds = (performance.now() - this.started) / 1000;
-    this.write(`done: ${s.input} records in, ${s.output} out, ${s.deadLettered} dead-lettered in ${seconds.toFixed(1)} s${formatGauges(s.gauges, this.runner.metrics.summedStepValues)}`);
+    this.write(
+      `done: ${s.input} records in, ${s.output} out, ${s.deadLettered} dead-lettered in ${seconds.toFixed(1)} s${formatGauges(s.gauges, this.runner.metrics.summedStepValues)}`,
+    );
     for (const c of this.comparisons(s)) {
       const ratio = c.referenceValue > 0 ? c.value / c.referenceValue : undefined;
       const verdict = ratio === undefined ? '' : `: ×${ratio.toFixed(2)} (${ratio >= 1 ? 'ahead' : 'behind'})`;

@@ -52,16 +52,20 @@ export const runnerDefaults: RunnerConfig = {
 const MIN_MESSAGE_BYTES = 16 * 1024;
 
 function positiveInteger(path: string, value: unknown, min = 1): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) throw new ConfigError(path, `must be an integer >= ${min}, got ${String(value)}`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min)
+    throw new ConfigError(path, `must be an integer >= ${min}, got ${String(value)}`);
   return value;
 }
 
 /** Validated once, at construction; every error names its path under /runtime. */
 export function resolveRunnerConfig(topologyName: string, input: Partial<RunnerConfig>): RunnerConfig {
   const config = { ...runnerDefaults, groupId: topologyName, ...stripUndefined(input) };
-  if (typeof config.groupId !== 'string' || config.groupId.length === 0) throw new ConfigError('/runtime/groupId', 'must be a non-empty string');
-  if (typeof config.stateDir !== 'string' || config.stateDir.length === 0) throw new ConfigError('/runtime/stateDir', 'must be a non-empty path');
-  if (config.stateBackend !== 'rocksdb' && config.stateBackend !== 'memory') throw new ConfigError('/runtime/stateBackend', "must be 'rocksdb' or 'memory'");
+  if (typeof config.groupId !== 'string' || config.groupId.length === 0)
+    throw new ConfigError('/runtime/groupId', 'must be a non-empty string');
+  if (typeof config.stateDir !== 'string' || config.stateDir.length === 0)
+    throw new ConfigError('/runtime/stateDir', 'must be a non-empty path');
+  if (config.stateBackend !== 'rocksdb' && config.stateBackend !== 'memory')
+    throw new ConfigError('/runtime/stateBackend', "must be 'rocksdb' or 'memory'");
   positiveInteger('/runtime/cacheBytes', config.cacheBytes, 1024);
   positiveInteger('/runtime/commitIntervalMs', config.commitIntervalMs, 1);
   positiveInteger('/runtime/maxInFlightRecords', config.maxInFlightRecords, 1);

@@ -3,7 +3,15 @@ import { RuntimeMetrics } from '../../metrics.js';
 import type { KeyValueStore } from '../../state/store.js';
 import { changelogTopic } from '../topic-names.js';
 import type { Topology } from '../topology.js';
-import type { ConsumerDescription, GroupConsumer, Producer, SourceRecord, TopicPartition, TopicSpec, Transport } from '../transport/types.js';
+import type {
+  ConsumerDescription,
+  GroupConsumer,
+  Producer,
+  SourceRecord,
+  TopicPartition,
+  TopicSpec,
+  Transport,
+} from '../transport/types.js';
 import type { Serde } from '../types.js';
 import { defaultDeadLetterSerde, type DeadLetterRecord } from './dead-letter.js';
 import { startMetricsServer } from './metrics-server.js';
@@ -90,7 +98,13 @@ export class TopologyRunner {
       { topic: t.source.topic, partitions: t.source.partitions },
       { topic: t.sink.topic, partitions: t.sink.partitions },
       { topic: t.deadLetterTopic, partitions: 1 },
-      ...t.stores.filter((s) => s.changelog !== false).map((s) => ({ topic: changelogTopic(this.config.groupId, s.name), partitions: t.source.partitions, config: { 'cleanup.policy': 'compact' } })),
+      ...t.stores
+        .filter((s) => s.changelog !== false)
+        .map((s) => ({
+          topic: changelogTopic(this.config.groupId, s.name),
+          partitions: t.source.partitions,
+          config: { 'cleanup.policy': 'compact' },
+        })),
     ];
     for (const step of t.steps) {
       for (const extra of step.topics ?? []) specs.push({ topic: extra.topic, partitions: extra.partitions ?? 1, config: extra.config });
@@ -113,9 +127,14 @@ export class TopologyRunner {
     // Before creating anything: changelogs created for a wrong count would outlive the fix.
     await this.checkPartitionCounts();
     await transport.ensureTopics(this.topicSpecs());
-    if (this.config.metricsPort !== undefined) this.metricsServer = await startMetricsServer(this.metrics.registry, this.config.metricsPort);
+    if (this.config.metricsPort !== undefined)
+      this.metricsServer = await startMetricsServer(this.metrics.registry, this.config.metricsPort);
     this.producer = transport.createProducer({ clientId: `${this.config.groupId}-producer` });
-    this.consumer = transport.createConsumer({ groupId: this.config.groupId, topics: [this.topology.source.topic], clientId: this.config.groupId });
+    this.consumer = transport.createConsumer({
+      groupId: this.config.groupId,
+      topics: [this.topology.source.topic],
+      clientId: this.config.groupId,
+    });
     await this.consumer.start({
       onAssigned: (tps) => this.guard(() => this.onAssigned(tps)),
       // Runs after a failure too: stopping revokes every partition, and what can be committed is.
@@ -238,7 +257,8 @@ export class TopologyRunner {
       return;
     }
     for (const o of offsets) this.tasks.get(o.partition)?.confirmCommitted(o.offset);
-    for (const o of offsets) if (advanced.has(o.partition)) this.metrics.commits.inc({ topology: this.topology.name, partition: String(o.partition) });
+    for (const o of offsets)
+      if (advanced.has(o.partition)) this.metrics.commits.inc({ topology: this.topology.name, partition: String(o.partition) });
     if (advanced.size > 0) this.metrics.commitDuration.observe({ topology: this.topology.name }, (performance.now() - started) / 1000);
   }
 

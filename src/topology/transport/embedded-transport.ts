@@ -36,12 +36,24 @@ export class EmbeddedLog {
 
   append(record: OutputRecord): SourceRecord {
     const topic = this.topics.get(record.topic);
-    if (!topic) throw new AgentrecError('KAFKA_DELIVERY_FAILED', `unknown topic '${record.topic}' (topics are created by the topology, not on first write)`);
+    if (!topic)
+      throw new AgentrecError(
+        'KAFKA_DELIVERY_FAILED',
+        `unknown topic '${record.topic}' (topics are created by the topology, not on first write)`,
+      );
     const count = topic.partitions.length;
     const partition = record.partition ?? (record.key ? partitionForKey(record.key, count) : this.roundRobin++ % count);
-    if (partition < 0 || partition >= count) throw new AgentrecError('KAFKA_DELIVERY_FAILED', `topic '${record.topic}' has no partition ${partition}`);
+    if (partition < 0 || partition >= count)
+      throw new AgentrecError('KAFKA_DELIVERY_FAILED', `topic '${record.topic}' has no partition ${partition}`);
     const log = topic.partitions[partition];
-    const stored: SourceRecord = { topic: record.topic, partition, offset: log.length, key: record.key, value: record.value, timestamp: this.now() };
+    const stored: SourceRecord = {
+      topic: record.topic,
+      partition,
+      offset: log.length,
+      key: record.key,
+      value: record.value,
+      timestamp: this.now(),
+    };
     log.push(stored);
     return stored;
   }

@@ -78,7 +78,9 @@ export function readerConfig(
 }
 
 /** Fetch tuning shared by group members and restore readers. */
-function fetchConfig(options: ResolvedKafkaOptions): Pick<RdKafka.ConsumerGlobalConfig, 'fetch.wait.max.ms' | 'queued.min.messages' | 'fetch.queue.backoff.ms'> {
+function fetchConfig(
+  options: ResolvedKafkaOptions,
+): Pick<RdKafka.ConsumerGlobalConfig, 'fetch.wait.max.ms' | 'queued.min.messages' | 'fetch.queue.backoff.ms'> {
   return {
     'fetch.wait.max.ms': options.consumer.fetchWaitMaxMs,
     'queued.min.messages': options.consumer.queuedMinMessages,

@@ -149,7 +149,12 @@ export class KafkaGroupConsumer implements GroupConsumer {
   }
 
   private connect(): Promise<void> {
-    this.connection ??= connectClient(this.client, this.options.brokers, this.options.connectTimeoutMs, `connect consumer group '${this.groupId}'`);
+    this.connection ??= connectClient(
+      this.client,
+      this.options.brokers,
+      this.options.connectTimeoutMs,
+      `connect consumer group '${this.groupId}'`,
+    );
     return this.connection;
   }
 
@@ -343,7 +348,9 @@ export class KafkaGroupConsumer implements GroupConsumer {
       }
     }
     this.release(() => (cooperative ? this.client.incrementalAssign(partitions) : this.client.assign(partitions)));
-    const paused = partitions.filter((partition) => this.owned.has(partitionKey(partition)) && this.pausedByCaller.has(partitionKey(partition)));
+    const paused = partitions.filter(
+      (partition) => this.owned.has(partitionKey(partition)) && this.pausedByCaller.has(partitionKey(partition)),
+    );
     if (paused.length > 0 && this.client.isConnected()) this.client.pause(paused);
   }
 

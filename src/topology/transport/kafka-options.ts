@@ -118,12 +118,24 @@ export function resolveKafkaOptions(options: KafkaTransportOptions): ResolvedKaf
     consumer: {
       maxBatchSize,
       pollTimeoutMs: integerIn(consumer.pollTimeoutMs, '/consumer/pollTimeoutMs', { fallback: 100, min: 1, max: 60_000 }),
-      maxBufferedRecords: integerIn(consumer.maxBufferedRecords, '/consumer/maxBufferedRecords', { fallback: 2 * maxBatchSize, min: 1, max: 100_000_000 }),
+      maxBufferedRecords: integerIn(consumer.maxBufferedRecords, '/consumer/maxBufferedRecords', {
+        fallback: 2 * maxBatchSize,
+        min: 1,
+        max: 100_000_000,
+      }),
       assignmentStrategy: strategy,
       sessionTimeoutMs: integerIn(consumer.sessionTimeoutMs, '/consumer/sessionTimeoutMs', { fallback: 30_000, min: 1000, max: 3_600_000 }),
-      maxPollIntervalMs: integerIn(consumer.maxPollIntervalMs, '/consumer/maxPollIntervalMs', { fallback: 300_000, min: 1000, max: 86_400_000 }),
+      maxPollIntervalMs: integerIn(consumer.maxPollIntervalMs, '/consumer/maxPollIntervalMs', {
+        fallback: 300_000,
+        min: 1000,
+        max: 86_400_000,
+      }),
       fetchWaitMaxMs: integerIn(consumer.fetchWaitMaxMs, '/consumer/fetchWaitMaxMs', { fallback: 100, min: 0, max: 300_000 }),
-      queuedMinMessages: integerIn(consumer.queuedMinMessages, '/consumer/queuedMinMessages', { fallback: 20_000, min: 1, max: 10_000_000 }),
+      queuedMinMessages: integerIn(consumer.queuedMinMessages, '/consumer/queuedMinMessages', {
+        fallback: 20_000,
+        min: 1,
+        max: 10_000_000,
+      }),
       fetchQueueBackoffMs: integerIn(consumer.fetchQueueBackoffMs, '/consumer/fetchQueueBackoffMs', { fallback: 10, min: 0, max: 300_000 }),
       librdkafka: passthrough(consumer.librdkafka, RESERVED_CONSUMER_PROPERTIES, '/consumer/librdkafka'),
     },
@@ -131,8 +143,16 @@ export function resolveKafkaOptions(options: KafkaTransportOptions): ResolvedKaf
       lingerMs: integerIn(producer.lingerMs, '/producer/lingerMs', { fallback: 5, min: 0, max: 900_000 }),
       batchNumMessages: integerIn(producer.batchNumMessages, '/producer/batchNumMessages', { fallback: 10_000, min: 1, max: 1_000_000 }),
       compression,
-      messageTimeoutMs: integerIn(producer.messageTimeoutMs, '/producer/messageTimeoutMs', { fallback: 30_000, min: 1, max: 2_147_483_647 }),
-      maxQueuedMessages: integerIn(producer.maxQueuedMessages, '/producer/maxQueuedMessages', { fallback: 200_000, min: 1, max: 2_147_483_647 }),
+      messageTimeoutMs: integerIn(producer.messageTimeoutMs, '/producer/messageTimeoutMs', {
+        fallback: 30_000,
+        min: 1,
+        max: 2_147_483_647,
+      }),
+      maxQueuedMessages: integerIn(producer.maxQueuedMessages, '/producer/maxQueuedMessages', {
+        fallback: 200_000,
+        min: 1,
+        max: 2_147_483_647,
+      }),
       librdkafka: passthrough(producer.librdkafka, RESERVED_PRODUCER_PROPERTIES, '/producer/librdkafka'),
     },
     onError:

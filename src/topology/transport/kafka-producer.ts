@@ -78,7 +78,10 @@ export class KafkaProducer implements Producer {
   };
   private closing: Promise<void> | undefined;
 
-  constructor(private readonly options: ResolvedKafkaOptions, clientId: string) {
+  constructor(
+    private readonly options: ResolvedKafkaOptions,
+    clientId: string,
+  ) {
     const config = producerConfig(options, clientId);
     this.client = new RdKafka.Producer(config.global, config.topic);
     this.client.on('delivery-report', (error, report) => {
@@ -98,7 +101,7 @@ export class KafkaProducer implements Producer {
     const pending = new PendingSend(records.length, this.reported);
     this.unacknowledged += records.length;
     // A plain loop, no await per record: the only pause is when librdkafka's queue is full.
-    for (let index = 0; index < records.length; ) {
+    for (let index = 0; index < records.length;) {
       const record = records[index];
       try {
         this.client.produce(record.topic, record.partition ?? -1, record.value, record.key, null, pending);
@@ -136,13 +139,11 @@ export class KafkaProducer implements Producer {
   }
 
   private connect(): Promise<void> {
-    this.connection ??= connectClient(this.client, this.options.brokers, this.options.connectTimeoutMs, 'connect the producer').then(
-      () => {
-        // A librdkafka thread serves delivery reports, so no JS timer has to poll for them.
-        this.client.setPollInBackground(true);
-        this.connected = true;
-      },
-    );
+    this.connection ??= connectClient(this.client, this.options.brokers, this.options.connectTimeoutMs, 'connect the producer').then(() => {
+      // A librdkafka thread serves delivery reports, so no JS timer has to poll for them.
+      this.client.setPollInBackground(true);
+      this.connected = true;
+    });
     return this.connection;
   }
 

@@ -50,7 +50,14 @@ export interface ConsumerHandlers {
 export interface ConsumerDescription {
   state: string;
   poll: string;
-  partitions: { topic: string; partition: number; buffered: number; batchInFlightForMs?: number; paused: boolean; backpressured: boolean }[];
+  partitions: {
+    topic: string;
+    partition: number;
+    buffered: number;
+    batchInFlightForMs?: number;
+    paused: boolean;
+    backpressured: boolean;
+  }[];
 }
 
 export interface GroupConsumer {

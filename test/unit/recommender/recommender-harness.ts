@@ -49,7 +49,12 @@ export function requestEvent(
   };
 }
 
-export function feedbackEvent(userId: string, requestId: string, feedback: Feedback, overrides: Partial<TrajectoryEvent> = {}): TrajectoryEvent {
+export function feedbackEvent(
+  userId: string,
+  requestId: string,
+  feedback: Feedback,
+  overrides: Partial<TrajectoryEvent> = {},
+): TrajectoryEvent {
   return {
     eventId: `${requestId}/feedback/${feedback.signal}/${feedback.actionId ?? '-'}`,
     kind: 'FEEDBACK',
@@ -97,7 +102,11 @@ export function storeRecorder(): { openStore: NonNullable<RunnerOptions['openSto
  * A request as the recommender stored it in partition `partition` of its requests store
  * (`rec-requests`): the latest copy, for an id stored twice, read from the store's chunks.
  */
-export async function storedRequest(recorder: ReturnType<typeof storeRecorder>, partition: number, requestId: string): Promise<RequestSnapshot> {
+export async function storedRequest(
+  recorder: ReturnType<typeof storeRecorder>,
+  partition: number,
+  requestId: string,
+): Promise<RequestSnapshot> {
   let found: RequestSnapshot | undefined;
   for await (const [, value] of recorder.stores.get(`rec-requests/${partition}`)!.range()) {
     const chunk = new RequestChunkView(value, 'rec-requests');

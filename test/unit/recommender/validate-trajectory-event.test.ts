@@ -63,7 +63,9 @@ describe('validateTrajectoryEvent', () => {
       expect(fieldOf(requestEvent({ candidates: ids(n) }))).toBeUndefined();
       const repeated = ids(n);
       repeated[n - 1] = candidate('act-1');
-      expect(() => validateTrajectoryEvent(requestEvent({ candidates: repeated }))).toThrow(`duplicate actionId 'act-1' (also candidates[1])`);
+      expect(() => validateTrajectoryEvent(requestEvent({ candidates: repeated }))).toThrow(
+        `duplicate actionId 'act-1' (also candidates[1])`,
+      );
       expect(fieldOf(requestEvent({ candidates: repeated }))).toBe(`candidates[${n - 1}].actionId`);
     }
   });

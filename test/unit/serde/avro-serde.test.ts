@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BadRecordError, ConfigError, type ErrorCode } from '../../../src/errors.js';
-import {
-  SINGLE_OBJECT_HEADER_LENGTH,
-  SchemaRegistry,
-  avroSerde,
-} from '../../../src/serde/index.js';
+import { SINGLE_OBJECT_HEADER_LENGTH, SchemaRegistry, avroSerde } from '../../../src/serde/index.js';
 import type { TrajectoryEvent, TrajectoryEventV1 } from '../../../src/recommender/records.js';
 import { SCORE_RECORD_V1_FINGERPRINT, scoreRecordSerde } from '../../../src/recommender/score-record-body.js';
 import type { DeadLetterRecord } from '../../../src/topology/runtime/dead-letter.js';
@@ -36,8 +32,11 @@ describe('avroSerde round trips', () => {
   it.each([
     ['REQUEST', requestEvent()],
     ['FEEDBACK', feedbackEvent()],
-    ['TOOL_RESULT with nulls and no attributes', requestEvent({ kind: 'TOOL_RESULT', candidates: [], tool: null, text: null, attributes: {} })],
-    ['unicode text', requestEvent({ text: 'déploie 🚀 → 本番', attributes: { 'ключ': 'значение' } })],
+    [
+      'TOOL_RESULT with nulls and no attributes',
+      requestEvent({ kind: 'TOOL_RESULT', candidates: [], tool: null, text: null, attributes: {} }),
+    ],
+    ['unicode text', requestEvent({ text: 'déploie 🚀 → 本番', attributes: { ключ: 'значение' } })],
   ])('trajectory-event v2: %s', (_label, event) => {
     expect(events.deserialize(events.serialize(event))).toEqual(event);
   });
@@ -74,7 +73,10 @@ describe('avroSerde round trips', () => {
   });
 
   it('serializes records larger than its initial scratch buffer, and smaller ones after them', () => {
-    const big = requestEvent({ code: 'x'.repeat(100_000), candidates: Array.from({ length: 500 }, (_, i) => ({ actionId: `a${i}`, tool: null, text: 't'.repeat(50) })) });
+    const big = requestEvent({
+      code: 'x'.repeat(100_000),
+      candidates: Array.from({ length: 500 }, (_, i) => ({ actionId: `a${i}`, tool: null, text: 't'.repeat(50) })),
+    });
     expect(events.deserialize(events.serialize(big))).toEqual(big);
     const small = requestEvent();
     expect(events.deserialize(events.serialize(small))).toEqual(small);
@@ -162,12 +164,19 @@ describe('avroSerde decode failures are DECODE_FAILED', () => {
     // A score-record whose candidates block claims 2^31 items in a 22-byte record.
     const header = scores.serialize(scoreRecord()).subarray(0, SINGLE_OBJECT_HEADER_LENGTH);
     const body = Buffer.from([
-      0x02, 0x72, // requestId "r"
-      0x02, 0x75, // userId "u"
+      0x02,
+      0x72, // requestId "r"
+      0x02,
+      0x75, // userId "u"
       0x02, // eventTime 1
-      0x02, 0x6d, // modelVersion "m"
+      0x02,
+      0x6d, // modelVersion "m"
       0x02, // scoredAt 1
-      0x80, 0x80, 0x80, 0x80, 0x10, // block count 2^31 (zig-zag)
+      0x80,
+      0x80,
+      0x80,
+      0x80,
+      0x10, // block count 2^31 (zig-zag)
     ]);
     const err = expectCode(() => scores.deserialize(Buffer.concat([header, body])), 'DECODE_FAILED');
     expect(err.message).toContain('cannot fit');
@@ -200,7 +209,13 @@ describe('avroSerde decode failures are DECODE_FAILED', () => {
 
 describe('avroSerde serialize validation names the field', () => {
   it.each([
-    ['candidates[2].actionId', () => requestEvent({ candidates: [...requestEvent().candidates.slice(0, 2), { actionId: 42 as unknown as string, tool: null, text: null }] })],
+    [
+      'candidates[2].actionId',
+      () =>
+        requestEvent({
+          candidates: [...requestEvent().candidates.slice(0, 2), { actionId: 42 as unknown as string, tool: null, text: null }],
+        }),
+    ],
     ['feedback.signal', () => feedbackEvent({ feedback: { signal: 'MAYBE' as 'LIKE', value: 1, actionId: null } })],
     ['feedback.value', () => feedbackEvent({ feedback: { signal: 'LIKE', value: '1' as unknown as number, actionId: null } })],
     ['userId', () => requestEvent({ userId: undefined as unknown as string })],
@@ -215,7 +230,10 @@ describe('avroSerde serialize validation names the field', () => {
   });
 
   it('names the first invalid field and mentions the others', () => {
-    const err = expectCode(() => events.serialize(requestEvent({ userId: 1 as unknown as string, sessionId: 2 as unknown as string })), 'VALIDATION_FAILED');
+    const err = expectCode(
+      () => events.serialize(requestEvent({ userId: 1 as unknown as string, sessionId: 2 as unknown as string })),
+      'VALIDATION_FAILED',
+    );
     expect(err.field).toBe('userId');
     expect(err.message).toContain('sessionId');
   });
@@ -228,7 +246,10 @@ describe('avroSerde serialize validation names the field', () => {
   it('rejects score-record and dead-letter values that do not match', () => {
     const score = expectCode(() => scores.serialize(scoreRecord({ userEmbedding: [0.1, 'x' as unknown as number] })), 'VALIDATION_FAILED');
     expect(score.field).toBe('userEmbedding[1]');
-    const rank = expectCode(() => scores.serialize(scoreRecord({ candidates: [{ actionId: 'a', score: 1, rank: 1.5 }] })), 'VALIDATION_FAILED');
+    const rank = expectCode(
+      () => scores.serialize(scoreRecord({ candidates: [{ actionId: 'a', score: 1, rank: 1.5 }] })),
+      'VALIDATION_FAILED',
+    );
     expect(rank.field).toBe('candidates[0].rank');
     const letter = expectCode(() => deadLetters.serialize(deadLetter({ key: 'user-42' as unknown as Buffer })), 'VALIDATION_FAILED');
     expect(letter.field).toBe('key');
@@ -281,7 +302,8 @@ describe('avroSerde skipOnRead', () => {
 
   it('still checks the skipped bytes: a truncated or corrupted record is DECODE_FAILED', () => {
     const bytes = events.serialize(requestEvent());
-    for (let end = SINGLE_OBJECT_HEADER_LENGTH; end < bytes.length; end++) expectCode(() => skipping.deserialize(bytes.subarray(0, end)), 'DECODE_FAILED');
+    for (let end = SINGLE_OBJECT_HEADER_LENGTH; end < bytes.length; end++)
+      expectCode(() => skipping.deserialize(bytes.subarray(0, end)), 'DECODE_FAILED');
   });
 
   it.each([
@@ -303,7 +325,7 @@ describe('avroSerde hand-written score-record body', () => {
 
   it('writes exactly the bytes avsc writes, for records of every shape', () => {
     let seed = 5;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const pieces = ['act', '-', 'ü', '×', '日本', '😀', 'x'.repeat(70), '7'];
     const text = () => Array.from({ length: Math.floor(random() * 5) }, () => pieces[Math.floor(random() * pieces.length)]).join('');
     for (let n = 0; n < 300; n++) {
@@ -313,12 +335,18 @@ describe('avroSerde hand-written score-record body', () => {
         eventTime: Math.floor(random() * 2 ** 45) - (n % 7 === 0 ? 2 ** 44 : 0),
         modelVersion: text(),
         scoredAt: n,
-        candidates: Array.from({ length: Math.floor(random() * 40) }, (_, i) => ({ actionId: text(), score: (random() - 0.5) * 1e6, rank: i + 1 - (n % 3) * 2 ** 20 })),
+        candidates: Array.from({ length: Math.floor(random() * 40) }, (_, i) => ({
+          actionId: text(),
+          score: (random() - 0.5) * 1e6,
+          rank: i + 1 - (n % 3) * 2 ** 20,
+        })),
         userEmbedding: Array.from(Float32Array.from({ length: Math.floor(random() * 70) }, () => random() - 0.5)),
       });
       const bytes = scores.serialize(record);
       expect(bytes.subarray(SINGLE_OBJECT_HEADER_LENGTH).equals(scores.schema.type.toBuffer(record)), `record ${n}`).toBe(true);
-      expect(bytes.subarray(0, SINGLE_OBJECT_HEADER_LENGTH).equals(scores.serialize(scoreRecord()).subarray(0, SINGLE_OBJECT_HEADER_LENGTH))).toBe(true);
+      expect(
+        bytes.subarray(0, SINGLE_OBJECT_HEADER_LENGTH).equals(scores.serialize(scoreRecord()).subarray(0, SINGLE_OBJECT_HEADER_LENGTH)),
+      ).toBe(true);
     }
   });
 

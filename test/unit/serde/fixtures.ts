@@ -68,7 +68,7 @@ export function deadLetter(overrides: Partial<DeadLetterRecord> = {}): DeadLette
     topology: 'agent-recommender',
     step: 'decode-trajectories',
     errorCode: 'DECODE_FAILED',
-    reason: "[DECODE_FAILED] bad magic 0x7b22: not Avro single-object encoding (expected 0xc301)",
+    reason: '[DECODE_FAILED] bad magic 0x7b22: not Avro single-object encoding (expected 0xc301)',
     sourceTopic: 'agent.trajectories',
     sourcePartition: 3,
     sourceOffset: 9_007_199_254_740_000,

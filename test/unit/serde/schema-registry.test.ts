@@ -41,11 +41,15 @@ describe('SchemaRegistry over schemas/', () => {
 
   it('matches the fingerprints published in schemas/README.md (a published schema was edited in place otherwise)', () => {
     const readme = readFileSync(join(SchemaRegistry.defaultDirectory(), 'README.md'), 'utf8');
-    const published = new Map([...readme.matchAll(/^\| `([a-z-]+)\.v(\d+)` \| `0x([0-9a-f]{16})` \|$/gm)].map((m) => [`${m[1]}.v${m[2]}`, m[3]]));
+    const published = new Map(
+      [...readme.matchAll(/^\| `([a-z-]+)\.v(\d+)` \| `0x([0-9a-f]{16})` \|$/gm)].map((m) => [`${m[1]}.v${m[2]}`, m[3]]),
+    );
     const actual = new Map(
-      registry.families().flatMap((family) =>
-        registry.versions(family).map((schema) => [`${family}.v${schema.version}`, schema.fingerprint.toString(16).padStart(16, '0')]),
-      ),
+      registry
+        .families()
+        .flatMap((family) =>
+          registry.versions(family).map((schema) => [`${family}.v${schema.version}`, schema.fingerprint.toString(16).padStart(16, '0')]),
+        ),
     );
     expect(published).toEqual(actual);
   });
@@ -129,7 +133,12 @@ describe('SchemaRegistry enforces the evolution policy', () => {
   });
 
   it('rejects the same family and version twice', () => {
-    expect(load([{ file: 'thing.v1.avsc', schema: v1 }, { file: 'thing.v1.avsc', schema: v1 }])).toThrow('defined twice');
+    expect(
+      load([
+        { file: 'thing.v1.avsc', schema: v1 },
+        { file: 'thing.v1.avsc', schema: v1 },
+      ]),
+    ).toThrow('defined twice');
   });
 });
 

@@ -15,11 +15,13 @@ const b = (text: string): Buffer => Buffer.from(text, 'utf8');
 
 // A 1-byte bound evicts every clean entry at once, so these runs exercise the pinned dirty
 // path and the read-through path on every call.
-describeKeyValueStoreContract('CachingStore over RocksDbStore (1-byte bound)', async () =>
-  new CachingStore(await openRocksDbStore(await newDir()), { maxBytes: 1 }),
+describeKeyValueStoreContract(
+  'CachingStore over RocksDbStore (1-byte bound)',
+  async () => new CachingStore(await openRocksDbStore(await newDir()), { maxBytes: 1 }),
 );
-describeKeyValueStoreContract('CachingStore over MemoryStore (1 MiB bound)', async () =>
-  new CachingStore(new MemoryStore('inner'), { maxBytes: 1 << 20 }),
+describeKeyValueStoreContract(
+  'CachingStore over MemoryStore (1 MiB bound)',
+  async () => new CachingStore(new MemoryStore('inner'), { maxBytes: 1 << 20 }),
 );
 
 /** Records what reaches the inner store. */
@@ -147,9 +149,7 @@ describe('CachingStore', () => {
 
   it('rejects a non-positive bound with a ConfigError naming the path', () => {
     expect(() => new CachingStore(new MemoryStore(), { maxBytes: 0, configPath: '/state/cacheBytes' })).toThrow(ConfigError);
-    expect(() => new CachingStore(new MemoryStore(), { maxBytes: -5, configPath: '/state/cacheBytes' })).toThrow(
-      /\/state\/cacheBytes/,
-    );
+    expect(() => new CachingStore(new MemoryStore(), { maxBytes: -5, configPath: '/state/cacheBytes' })).toThrow(/\/state\/cacheBytes/);
   });
 
   it('evicts with the clean entry cost it accounts (key + arena slot + overhead)', async () => {
@@ -169,7 +169,12 @@ describe('CachingStore', () => {
 
   it('keeps its slabs to what the bound needs while clean entries churn', async () => {
     const rows = 20_000;
-    const inner = { name: 'generated', async getMany(keys: Buffer[]) { return keys.map((key) => Buffer.alloc(272, key[key.length - 1])); } };
+    const inner = {
+      name: 'generated',
+      async getMany(keys: Buffer[]) {
+        return keys.map((key) => Buffer.alloc(272, key[key.length - 1]));
+      },
+    };
     const cache = new CachingStore(inner as unknown as KeyValueStore, { maxBytes: 256 * 1024 });
     for (let i = 0; i < rows; i += 100) {
       const keys = Array.from({ length: 100 }, (_, j) => b(`user-${i + j}`));
@@ -203,7 +208,12 @@ describe('CachingStore', () => {
       return heapUsed + external;
     };
     const entries = 50_000;
-    const inner = { name: 'generated', async getMany(keys: Buffer[]) { return keys.map(() => Buffer.alloc(272, 1)); } };
+    const inner = {
+      name: 'generated',
+      async getMany(keys: Buffer[]) {
+        return keys.map(() => Buffer.alloc(272, 1));
+      },
+    };
     const keys = Array.from({ length: entries }, (_, i) => b(`user\u0000user-${1_000_000 + i}`));
     const cache = new CachingStore(inner as unknown as KeyValueStore, { maxBytes: 1 << 30 });
     const before = measure();

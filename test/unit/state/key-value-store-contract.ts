@@ -32,12 +32,7 @@ export function describeKeyValueStoreContract(label: string, openStore: () => Pr
       expect(text(await store.get(b('alpha')))).toBe('1');
       await store.flush(0);
       await store.put(b('beta'), b('2b'));
-      expect((await store.getMany([b('beta'), b('missing'), b('alpha'), b('beta')])).map(text)).toEqual([
-        '2b',
-        undefined,
-        '1',
-        '2b',
-      ]);
+      expect((await store.getMany([b('beta'), b('missing'), b('alpha'), b('beta')])).map(text)).toEqual(['2b', undefined, '1', '2b']);
       expect(await store.get(b('missing'))).toBeUndefined();
     });
 
@@ -89,9 +84,7 @@ export function describeKeyValueStoreContract(label: string, openStore: () => Pr
       await store.flush(250, publish);
       expect(await store.appliedOffset()).toBe(250);
 
-      const summary = published.map((changes) =>
-        changes.map(({ key, value }) => [key.toString('utf8'), value?.toString('utf8')]).sort(),
-      );
+      const summary = published.map((changes) => changes.map(({ key, value }) => [key.toString('utf8'), value?.toString('utf8')]).sort());
       expect(summary).toEqual([
         [
           ['a', '1b'],

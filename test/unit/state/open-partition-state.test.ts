@@ -39,7 +39,13 @@ describe('openPartitionStore', () => {
   });
 
   it('opens a memory store without touching the disk', async () => {
-    const store = await openPartitionStore({ stateDir: '/nonexistent/never-created', topology: 't', store: 's', partition: 0, backend: 'memory' });
+    const store = await openPartitionStore({
+      stateDir: '/nonexistent/never-created',
+      topology: 't',
+      store: 's',
+      partition: 0,
+      backend: 'memory',
+    });
     expect(store).toBeInstanceOf(MemoryStore);
     expect(store.name).toBe('t/s/0');
   });

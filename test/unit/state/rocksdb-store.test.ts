@@ -104,7 +104,12 @@ describe('RocksDbStore durability', () => {
 
     const reopened = await open(dir);
     expect(await reopened.appliedOffset()).toBe(3);
-    expect((await reopened.getMany([b('k'), b('gone'), b('fresh'), b('x')])).map((v) => v?.toString())).toEqual(['handed over', undefined, 'new', undefined]);
+    expect((await reopened.getMany([b('k'), b('gone'), b('fresh'), b('x')])).map((v) => v?.toString())).toEqual([
+      'handed over',
+      undefined,
+      'new',
+      undefined,
+    ]);
   });
 
   it('created empty, answers keys it never wrote without reading RocksDB, and finds every key it wrote', async () => {

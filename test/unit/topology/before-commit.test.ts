@@ -29,7 +29,10 @@ it('runs beforeCommit hooks at each commit before the stores flush, so their wri
           ctx.beforeCommit(() => store.put(TALLY, Buffer.from(String(seen))));
           return (batch) => {
             seen += batch.records.length;
-            return { partition: batch.partition, records: batch.records.map((r) => ({ meta: r.meta, value: r.value.value ?? Buffer.alloc(0) })) };
+            return {
+              partition: batch.partition,
+              records: batch.records.map((r) => ({ meta: r.meta, value: r.value.value ?? Buffer.alloc(0) })),
+            };
           };
         },
         { stores: [{ name: 'tallies' }] },

@@ -7,7 +7,15 @@ const asSource = (records: ReturnType<typeof changelogRecords>): SourceRecord[] 
 
 describe('changelog', () => {
   it('publishes changes followed by an applied-offset marker on the task partition', () => {
-    const records = changelogRecords('t.s.changelog', 2, [{ key: Buffer.from('a'), value: Buffer.from('1') }, { key: Buffer.from('b'), value: undefined }], 41);
+    const records = changelogRecords(
+      't.s.changelog',
+      2,
+      [
+        { key: Buffer.from('a'), value: Buffer.from('1') },
+        { key: Buffer.from('b'), value: undefined },
+      ],
+      41,
+    );
     expect(records.map((r) => r.partition)).toEqual([2, 2, 2]);
     expect(records[1].value).toBeNull();
     expect(records[2].key).toEqual(APPLIED_OFFSET_MARKER);
@@ -17,7 +25,15 @@ describe('changelog', () => {
   it('restores only complete flushes: entries after the last marker are dropped', () => {
     const records = asSource([
       ...changelogRecords('c', 0, [{ key: Buffer.from('a'), value: Buffer.from('1') }], 10),
-      ...changelogRecords('c', 0, [{ key: Buffer.from('a'), value: Buffer.from('2') }, { key: Buffer.from('b'), value: Buffer.from('3') }], 20),
+      ...changelogRecords(
+        'c',
+        0,
+        [
+          { key: Buffer.from('a'), value: Buffer.from('2') },
+          { key: Buffer.from('b'), value: Buffer.from('3') },
+        ],
+        20,
+      ),
       // A flush cut short by a crash: its entries arrived, its marker did not.
       ...changelogRecords('c', 0, [{ key: Buffer.from('a'), value: Buffer.from('99') }], 30).slice(0, 1),
     ]);
@@ -28,7 +44,12 @@ describe('changelog', () => {
     // Applied in order, later entries win: the state as of offset 20.
     const state = new Map<string, string | undefined>();
     for (const e of entriesBefore(records, end)) state.set(e.key.toString(), e.value?.toString());
-    expect(state).toEqual(new Map([['a', '2'], ['b', '3']]));
+    expect(state).toEqual(
+      new Map([
+        ['a', '2'],
+        ['b', '3'],
+      ]),
+    );
   });
 
   it('keeps deletions as tombstones so a restore removes the row', () => {
@@ -47,7 +68,15 @@ describe('changelog replay at an earlier commit', () => {
   it('finds the state at the last marker or the one before, and nothing for other offsets', () => {
     const records = asSource([
       ...changelogRecords('c', 0, [{ key: Buffer.from('a'), value: Buffer.from('1') }], 10),
-      ...changelogRecords('c', 0, [{ key: Buffer.from('a'), value: Buffer.from('2') }, { key: Buffer.from('b'), value: Buffer.from('3') }], 20),
+      ...changelogRecords(
+        'c',
+        0,
+        [
+          { key: Buffer.from('a'), value: Buffer.from('2') },
+          { key: Buffer.from('b'), value: Buffer.from('3') },
+        ],
+        20,
+      ),
     ]);
     const markers = new ChangelogMarkers();
     markers.add(records);

@@ -27,19 +27,28 @@ async function runnerWithCommit(name: string, wrap: (commit: Commit) => Commit) 
       return consumer;
     },
   });
-  const runner = new TopologyRunner(t, { transport, groupId: name, stateBackend: 'memory', commitIntervalMs: 3_600_000, log: () => undefined });
+  const runner = new TopologyRunner(t, {
+    transport,
+    groupId: name,
+    stateBackend: 'memory',
+    commitIntervalMs: 3_600_000,
+    log: () => undefined,
+  });
   await runner.start();
   const producer = embedded.createProducer();
   return {
     runner,
     /** Sends `count` records, alternating partitions, and waits until `total` were processed. */
     async process(count: number, total: number): Promise<void> {
-      await producer.send(Array.from({ length: count }, (_, i) => ({ topic: input, partition: i % 2, key: null, value: Buffer.from('x') })));
+      await producer.send(
+        Array.from({ length: count }, (_, i) => ({ topic: input, partition: i % 2, key: null, value: Buffer.from('x') })),
+      );
       const processed = () => runner.describe().tasks.reduce((sum, task) => sum + task.lastProcessed + 1, 0);
       await eventually(() => processed() === total, `${total} records processed`, { timeoutMs: 10_000, pollMs: 5 });
     },
     /** The group's committed offsets of both partitions, as stored. */
-    committed: () => embedded.createConsumer({ groupId: name, topics: [input] }).committed([0, 1].map((partition) => ({ topic: input, partition }))),
+    committed: () =>
+      embedded.createConsumer({ groupId: name, topics: [input] }).committed([0, 1].map((partition) => ({ topic: input, partition }))),
   };
 }
 

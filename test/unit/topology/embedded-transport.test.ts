@@ -6,7 +6,12 @@ import type { SourceRecord, TopicPartition } from '../../../src/topology/transpo
 describe('embedded log', () => {
   it("partitions by key like Kafka's default partitioner", () => {
     // Reference values from Kafka's own UtilsTest.testMurmur2.
-    const reference: [string, number][] = [['21', -973932308], ['foobar', -790332482], ['a-little-bit-long-string', -985981536], ['abc', 479470107]];
+    const reference: [string, number][] = [
+      ['21', -973932308],
+      ['foobar', -790332482],
+      ['a-little-bit-long-string', -985981536],
+      ['abc', 479470107],
+    ];
     for (const [key, hash] of reference) {
       expect(murmur2(Buffer.from(key))).toBe(hash);
       expect(partitionForKey(Buffer.from(key), 7)).toBe((hash & 0x7fffffff) % 7);

@@ -1,7 +1,16 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { type Malloc, NODE_FLAGS, NO_PRETENURING_FLAG, YOUNG_GENERATION_FLAG, mallocFromMaps, pretenuringOff, tuningHint, youngGenerationSized } from '../../../src/topology/runtime/node-flags.js';
+import {
+  type Malloc,
+  NODE_FLAGS,
+  NO_PRETENURING_FLAG,
+  YOUNG_GENERATION_FLAG,
+  mallocFromMaps,
+  pretenuringOff,
+  tuningHint,
+  youngGenerationSized,
+} from '../../../src/topology/runtime/node-flags.js';
 
 const repoFile = (path: string) => readFileSync(new URL(`../../../${path}`, import.meta.url), 'utf8');
 const repoPath = (path: string) => new URL(`../../../${path}`, import.meta.url).pathname;
@@ -9,12 +18,16 @@ const repoPath = (path: string) => new URL(`../../../${path}`, import.meta.url).
 /** What a node started through scripts/node.sh reports: its options and its malloc. */
 function startedByScript(env: NodeJS.ProcessEnv): { execArgv: string[]; malloc: string } {
   const probe = `const m=require('fs').readFileSync('/proc/self/maps','utf8');console.log(JSON.stringify({execArgv:process.execArgv.filter(a=>a.startsWith('--max')||a.startsWith('--no-allocation')),malloc:m.includes('libjemalloc')?'jemalloc':'system'}))`;
-  return JSON.parse(execFileSync('sh', [repoPath('scripts/node.sh'), '-e', probe], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '', ...env } })) as { execArgv: string[]; malloc: string };
+  return JSON.parse(
+    execFileSync('sh', [repoPath('scripts/node.sh'), '-e', probe], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '', ...env } }),
+  ) as { execArgv: string[]; malloc: string };
 }
 
 const jemallocInstalled = (() => {
   try {
-    return execFileSync('sh', ['-c', '$(command -v ldconfig || echo /sbin/ldconfig) -p'], { encoding: 'utf8' }).includes('libjemalloc.so.2 ');
+    return execFileSync('sh', ['-c', '$(command -v ldconfig || echo /sbin/ldconfig) -p'], { encoding: 'utf8' }).includes(
+      'libjemalloc.so.2 ',
+    );
   } catch {
     return false;
   }

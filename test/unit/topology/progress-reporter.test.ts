@@ -17,7 +17,10 @@ it('names a partition held up by one batch on the progress line, and stops once 
     .step(
       batchStep<RawRecord, Buffer>('wait', 'wait', () => async (batch) => {
         await gate;
-        return { partition: batch.partition, records: batch.records.map((r) => ({ meta: r.meta, value: r.value.value ?? Buffer.alloc(0) })) };
+        return {
+          partition: batch.partition,
+          records: batch.records.map((r) => ({ meta: r.meta, value: r.value.value ?? Buffer.alloc(0) })),
+        };
       }),
     )
     .to('out', { topic: 'held.out', serde: bytesSerde() });
@@ -30,14 +33,21 @@ it('names a partition held up by one batch on the progress line, and stops once 
   const sentAt = performance.now();
   const lines: string[] = [];
   const printedAt: number[] = [];
-  const reporter = new ProgressReporter(runner, (line) => {
-    lines.push(line);
-    printedAt.push(performance.now());
-  }, 50, 500);
+  const reporter = new ProgressReporter(
+    runner,
+    (line) => {
+      lines.push(line);
+      printedAt.push(performance.now());
+    },
+    50,
+    500,
+  );
   reporter.start();
   try {
     await until(() => lines.some((line) => line.includes('held up')), 'a held-up line');
-    expect(lines.find((line) => line.includes('held up'))).toMatch(/— held up: partition 1 in 'process' for \d+ s \(kill -USR2 <pid> prints where every partition stands\)$/);
+    expect(lines.find((line) => line.includes('held up'))).toMatch(
+      /— held up: partition 1 in 'process' for \d+ s \(kill -USR2 <pid> prints where every partition stands\)$/,
+    );
     // Lines before the threshold passed did not name it.
     const early = lines.filter((_, i) => printedAt[i] < sentAt + 500);
     for (const line of early) expect(line).not.toContain('held up');
@@ -63,7 +73,10 @@ it('sums count gauges across partitions and averages the others', async () => {
           ctx.metrics.gauge('seen', seen, 'sum');
           // Partition 0 reports 0.25, partition 1 reports 0.75: their mean is 0.5.
           ctx.metrics.gauge('share', 0.25 + 0.5 * ctx.partition);
-          return { partition: batch.partition, records: batch.records.map((r) => ({ meta: r.meta, value: r.value.value ?? Buffer.alloc(0) })) };
+          return {
+            partition: batch.partition,
+            records: batch.records.map((r) => ({ meta: r.meta, value: r.value.value ?? Buffer.alloc(0) })),
+          };
         };
       }),
     )

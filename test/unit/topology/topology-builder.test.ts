@@ -30,13 +30,20 @@ describe('topology DSL', () => {
 
   it('collects stores with their changelog topics', () => {
     const stateful = recordStep<Buffer, Buffer>('count', 'count', () => (v) => v, { stores: [{ name: 'counts' }] });
-    const t = topology('t').from('src', { topic: 'in', partitions: 2 }).step(passthrough('a')).step(stateful).to('out', { topic: 'out', serde: bytesSerde() });
+    const t = topology('t')
+      .from('src', { topic: 'in', partitions: 2 })
+      .step(passthrough('a'))
+      .step(stateful)
+      .to('out', { topic: 'out', serde: bytesSerde() });
     expect(t.stores).toEqual([{ name: 'counts', step: 'count' }]);
     expect(describeTopology(t, 'app-7').stores).toEqual([{ name: 'counts', step: 'count', changelogTopic: 'app-7.counts.changelog' }]);
   });
 
   it('describes itself as text, JSON and Mermaid', () => {
-    const t = topology('t').from('src', { topic: 'in', partitions: 2 }).step(passthrough('a')).to('out', { topic: 'out', serde: bytesSerde() });
+    const t = topology('t')
+      .from('src', { topic: 'in', partitions: 2 })
+      .step(passthrough('a'))
+      .to('out', { topic: 'out', serde: bytesSerde() });
     expect(describeTopology(t).steps).toEqual([{ name: 'a', kind: 'mapValues', stores: [] }]);
     expect(JSON.parse(renderTopology(t, 'json')).sink.topic).toBe('out');
     const text = renderTopology(t, 'text');

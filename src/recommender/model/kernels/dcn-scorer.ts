@@ -146,8 +146,10 @@ export function resolveDcnScorer(input: unknown, path = '/interact/dcn'): DcnSco
 
 function resolveFields(value: unknown, path: string): readonly string[] {
   if (value === undefined) return DEFAULT_DCN_FIELDS;
-  if (!Array.isArray(value)) throw new ConfigError(path, `must be an array of feature field names such as ${JSON.stringify(TRAJECTORY_DCN_FIELDS)}`);
-  if (value.length > MAX_DCN_FIELDS) throw new ConfigError(path, `at most ${MAX_DCN_FIELDS} fields (each widens the cross layers' input), got ${value.length}`);
+  if (!Array.isArray(value))
+    throw new ConfigError(path, `must be an array of feature field names such as ${JSON.stringify(TRAJECTORY_DCN_FIELDS)}`);
+  if (value.length > MAX_DCN_FIELDS)
+    throw new ConfigError(path, `at most ${MAX_DCN_FIELDS} fields (each widens the cross layers' input), got ${value.length}`);
   const seen = new Set<string>();
   for (const [i, field] of (value as unknown[]).entries()) {
     const name = nonEmptyString(field, `${path}/${i}`);
@@ -160,7 +162,8 @@ function resolveFields(value: unknown, path: string): readonly string[] {
 }
 
 export function createDcnScorerWorkspace(model: DcnScorerModel, maxCandidates: number): DcnScorerWorkspace {
-  if (!Number.isInteger(maxCandidates) || maxCandidates <= 0) throw new RangeError(`maxCandidates must be an integer > 0, got ${maxCandidates}`);
+  if (!Number.isInteger(maxCandidates) || maxCandidates <= 0)
+    throw new RangeError(`maxCandidates must be an integer > 0, got ${maxCandidates}`);
   return {
     maxCandidates,
     inputs: new Float32Array(maxCandidates * model.inputDim),

@@ -51,15 +51,9 @@ export function resolveAdagradConfig(input: unknown, path = '/update'): AdagradC
   rejectUnknownKeys(raw, ['learningRate', 'initialAccumulator', 'l2', 'gradientClip'], path);
   return Object.freeze({
     learningRate: positive(optionalNumber(raw.learningRate, `${path}/learningRate`, 0.05), `${path}/learningRate`),
-    initialAccumulator: positive(
-      optionalNumber(raw.initialAccumulator, `${path}/initialAccumulator`, 0.1),
-      `${path}/initialAccumulator`,
-    ),
+    initialAccumulator: positive(optionalNumber(raw.initialAccumulator, `${path}/initialAccumulator`, 0.1), `${path}/initialAccumulator`),
     l2: nonNegative(optionalNumber(raw.l2, `${path}/l2`, 0), `${path}/l2`),
-    gradientClip: positive(
-      optionalNumber(raw.gradientClip, `${path}/gradientClip`, DEFAULT_GRADIENT_CLIP),
-      `${path}/gradientClip`,
-    ),
+    gradientClip: positive(optionalNumber(raw.gradientClip, `${path}/gradientClip`, DEFAULT_GRADIENT_CLIP), `${path}/gradientClip`),
   });
 }
 
@@ -71,10 +65,7 @@ export function resolveFtrlConfig(input: unknown, path = '/update'): FtrlConfig 
     beta: nonNegative(optionalNumber(raw.beta, `${path}/beta`, 1), `${path}/beta`),
     l1: nonNegative(optionalNumber(raw.l1, `${path}/l1`, 0), `${path}/l1`),
     l2: nonNegative(optionalNumber(raw.l2, `${path}/l2`, 0), `${path}/l2`),
-    gradientClip: positive(
-      optionalNumber(raw.gradientClip, `${path}/gradientClip`, DEFAULT_GRADIENT_CLIP),
-      `${path}/gradientClip`,
-    ),
+    gradientClip: positive(optionalNumber(raw.gradientClip, `${path}/gradientClip`, DEFAULT_GRADIENT_CLIP), `${path}/gradientClip`),
   });
 }
 
@@ -91,10 +82,7 @@ export function resolveAdamConfig(input: unknown, path = '/update/dense'): AdamC
     beta2,
     epsilon: positive(optionalNumber(raw.epsilon, `${path}/epsilon`, 1e-8), `${path}/epsilon`),
     l2: nonNegative(optionalNumber(raw.l2, `${path}/l2`, 0), `${path}/l2`),
-    gradientClip: positive(
-      optionalNumber(raw.gradientClip, `${path}/gradientClip`, DEFAULT_GRADIENT_CLIP),
-      `${path}/gradientClip`,
-    ),
+    gradientClip: positive(optionalNumber(raw.gradientClip, `${path}/gradientClip`, DEFAULT_GRADIENT_CLIP), `${path}/gradientClip`),
   });
 }
 

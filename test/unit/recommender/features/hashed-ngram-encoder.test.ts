@@ -107,13 +107,9 @@ describe('HashedNgramEncoder', () => {
   it('validates its config with JSON-pointer paths', () => {
     expect(() => new HashedNgramEncoder({ field: 'f', buckets: 0 })).toThrow(ConfigError);
     expect(() => new HashedNgramEncoder({ field: 'f', buckets: 1.5 })).toThrow(/\/encode\/buckets/);
-    expect(() => new HashedNgramEncoder({ field: '', configPath: '/topology/encode/text' })).toThrow(
-      /\/topology\/encode\/text\/field/,
-    );
+    expect(() => new HashedNgramEncoder({ field: '', configPath: '/topology/encode/text' })).toThrow(/\/topology\/encode\/text\/field/);
     expect(() => new HashedNgramEncoder({ field: 'a#b' })).toThrow(/\/encode\/field/);
     expect(() => new HashedNgramEncoder({ field: 'f', maxChars: -1 })).toThrow(/\/encode\/maxChars/);
-    expect(
-      () => new HashedNgramEncoder({ field: 'f', wordUnigrams: false, wordBigrams: false, charTrigrams: false }),
-    ).toThrow(ConfigError);
+    expect(() => new HashedNgramEncoder({ field: 'f', wordUnigrams: false, wordBigrams: false, charTrigrams: false })).toThrow(ConfigError);
   });
 });

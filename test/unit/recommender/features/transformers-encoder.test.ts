@@ -156,8 +156,6 @@ describe('createTextEncoder', () => {
 
   it('rejects options that belong to the other encoder', () => {
     expect(() => createTextEncoder({ field: 'f', batchSize: 8 })).toThrow(/\/encode\/batchSize/);
-    expect(() => createTextEncoder({ field: 'f', modelDir, buckets: 16, configPath: '/steps/enc' })).toThrow(
-      /\/steps\/enc\/buckets/,
-    );
+    expect(() => createTextEncoder({ field: 'f', modelDir, buckets: 16, configPath: '/steps/enc' })).toThrow(/\/steps\/enc\/buckets/);
   });
 });

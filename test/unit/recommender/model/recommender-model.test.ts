@@ -17,7 +17,14 @@ describe('recommenderModel config', () => {
   });
 
   it('takes FTRL rows (2 slots), Adam dense weights and DCN layers', () => {
-    const model = recommenderModel({ name: 'rec', dim: 8, optimizer: { kind: 'ftrl' }, denseOptimizer: 'adam', interaction: 'dcn', dcn: { crossLayers: 3, rank: 4 } });
+    const model = recommenderModel({
+      name: 'rec',
+      dim: 8,
+      optimizer: { kind: 'ftrl' },
+      denseOptimizer: 'adam',
+      interaction: 'dcn',
+      dcn: { crossLayers: 3, rank: 4 },
+    });
     expect(model.rowStore.slotCount).toBe(2);
     expect(model.denseOptimizer.kind).toBe('adam');
     expect(model.dcn?.cross.layers).toBe(3);
@@ -90,7 +97,14 @@ describe('encode config', () => {
   it('rejects a field, cross or attribute listed twice (each feature key occurs once per event)', async () => {
     const { encode } = await import('../../../../src/recommender/steps/encode.js');
     expect(() => encode('encode', { fields: ['tool', 'domain', 'tool'] })).toThrow(/\/encode\/fields\/2/);
-    expect(() => encode('encode', { crosses: [['tool', 'domain'], ['tool', 'domain']] })).toThrow(/\/encode\/crosses\/1/);
+    expect(() =>
+      encode('encode', {
+        crosses: [
+          ['tool', 'domain'],
+          ['tool', 'domain'],
+        ],
+      }),
+    ).toThrow(/\/encode\/crosses\/1/);
     expect(() => encode('encode', { attributes: ['lang', 'lang'] })).toThrow(/\/encode\/attributes\/1/);
   });
 });

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { AgentrecError } from '../../../../src/errors.js';
-import { encodeRequestChunk, RequestChunkView, requestChunkKey, requestChunkSequence } from '../../../../src/recommender/requests/request-chunk-codec.js';
+import {
+  encodeRequestChunk,
+  RequestChunkView,
+  requestChunkKey,
+  requestChunkSequence,
+} from '../../../../src/recommender/requests/request-chunk-codec.js';
 import { RequestChunkStore } from '../../../../src/recommender/requests/request-chunk-store.js';
 import { RequestIdIndex, requestIdHash } from '../../../../src/recommender/requests/request-id-index.js';
 import type { RequestSnapshot } from '../../../../src/recommender/types.js';
@@ -24,7 +29,10 @@ async function contents(store: MemoryStore): Promise<Map<string, string>> {
   return out;
 }
 
-async function opened(store: MemoryStore, options: Partial<ConstructorParameters<typeof RequestChunkStore>[1]> = {}): Promise<RequestChunkStore> {
+async function opened(
+  store: MemoryStore,
+  options: Partial<ConstructorParameters<typeof RequestChunkStore>[1]> = {},
+): Promise<RequestChunkStore> {
   const requests = new RequestChunkStore(store, { ttlMs: TTL, maxStoredRequests: 1_000_000, chunkRequests: CHUNK, ...options });
   await requests.load();
   return requests;

@@ -1,5 +1,9 @@
 import { expect, it } from 'vitest';
-import { decodeRequestSnapshot, encodeRequestSnapshot, requestSnapshotType } from '../../../../src/recommender/requests/request-snapshot-codec.js';
+import {
+  decodeRequestSnapshot,
+  encodeRequestSnapshot,
+  requestSnapshotType,
+} from '../../../../src/recommender/requests/request-snapshot-codec.js';
 import type { RequestSnapshot } from '../../../../src/recommender/types.js';
 
 const T0 = Date.UTC(2026, 11, 2, 9, 30);
@@ -33,7 +37,7 @@ it('reads back what it wrote, small or larger than its scratch buffer, and each 
 
 it('writes exactly the bytes avsc writes for the same snapshot (so older stored snapshots read the same)', () => {
   let seed = 12345;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const pieces = ['a', 'tool=git', 'é', '×', 'naïve', '日本', '😀', 'x'.repeat(70), '', 'ü'.repeat(40), '\ud800', '\udc00x'];
   const text = () => Array.from({ length: Math.floor(random() * 4) }, () => pieces[Math.floor(random() * pieces.length)]).join('');
   const times = [1, 0, 2 ** 30 - 1, 2 ** 30, T0, 2 ** 52 + 3, -1, -(2 ** 30), -(2 ** 30) - 1, -T0, 1_073_741_823 * 2];

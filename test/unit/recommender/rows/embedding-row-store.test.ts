@@ -237,7 +237,11 @@ describe('EmbeddingRowStore', () => {
 
   it('spaces expiry sweeps a quarter of the shortest finite ttl apart', () => {
     expect(new EmbeddingRowStore(new MemoryStore(), { dim: 4 }).expirySweepIntervalMs).toBe(Infinity);
-    const rows = new EmbeddingRowStore(new MemoryStore(), { dim: 4, ttlMs: 8000, namespaces: { user: { ttlMs: 4000 }, model: { ttlMs: Infinity } } });
+    const rows = new EmbeddingRowStore(new MemoryStore(), {
+      dim: 4,
+      ttlMs: 8000,
+      namespaces: { user: { ttlMs: 4000 }, model: { ttlMs: Infinity } },
+    });
     expect(rows.expirySweepIntervalMs).toBe(1000);
   });
 

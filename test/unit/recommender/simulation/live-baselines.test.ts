@@ -3,14 +3,43 @@ import type { TrajectoryEvent } from '../../../../src/recommender/records.js';
 import { LiveBaselines } from '../../../../src/recommender/simulation/live-baselines.js';
 import { SimulatedUsers } from '../../../../src/recommender/simulation/simulated-users.js';
 
-const base = { sessionId: 's1', tool: null, domain: null, repo: null, errorType: null, agent: null, text: null, code: null, source: 'REAL', attributes: {} } as const;
+const base = {
+  sessionId: 's1',
+  tool: null,
+  domain: null,
+  repo: null,
+  errorType: null,
+  agent: null,
+  text: null,
+  code: null,
+  source: 'REAL',
+  attributes: {},
+} as const;
 
 function request(user: string, id: string, candidates: string[]): TrajectoryEvent {
-  return { ...base, userId: user, eventId: `${id}/r`, requestId: id, kind: 'REQUEST', eventTime: 0, candidates: candidates.map((a) => ({ actionId: a, tool: null, text: null })), feedback: null };
+  return {
+    ...base,
+    userId: user,
+    eventId: `${id}/r`,
+    requestId: id,
+    kind: 'REQUEST',
+    eventTime: 0,
+    candidates: candidates.map((a) => ({ actionId: a, tool: null, text: null })),
+    feedback: null,
+  };
 }
 
 function chosen(user: string, id: string, actionId: string): TrajectoryEvent {
-  return { ...base, userId: user, eventId: `${id}/f`, requestId: id, kind: 'FEEDBACK', eventTime: 0, candidates: [], feedback: { signal: 'CHOSEN', value: 1, actionId } };
+  return {
+    ...base,
+    userId: user,
+    eventId: `${id}/f`,
+    requestId: id,
+    kind: 'FEEDBACK',
+    eventTime: 0,
+    candidates: [],
+    feedback: { signal: 'CHOSEN', value: 1, actionId },
+  };
 }
 
 describe('LiveBaselines', () => {
@@ -18,7 +47,12 @@ describe('LiveBaselines', () => {
     const live = new LiveBaselines(1);
     expect(live.best()).toBeUndefined();
     // u1 always picks b; u2 always picks a. After one choice each, per-user popularity ranks right.
-    for (const [i, [user, pick]] of [['u1', 'b'], ['u2', 'a'], ['u1', 'b'], ['u2', 'a']].entries()) {
+    for (const [i, [user, pick]] of [
+      ['u1', 'b'],
+      ['u2', 'a'],
+      ['u1', 'b'],
+      ['u2', 'a'],
+    ].entries()) {
       live.observe(request(user, `r${i}`, ['a', 'b']));
       live.observe(chosen(user, `r${i}`, pick));
     }

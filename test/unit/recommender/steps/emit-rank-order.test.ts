@@ -3,7 +3,7 @@ import { rankOrder } from '../../../../src/recommender/steps/emit.js';
 
 it('orders candidates by descending score, ties in candidate order, as a comparator sort would', () => {
   let seed = 7;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   for (let n = 0; n < 300; n++) {
     const count = Math.floor(random() * 40);
     // Few distinct values, so ties are common.

@@ -59,7 +59,8 @@ export class SyncedTask {
     const callSync = options.callSync ?? true;
     await this.load();
     const keys: Buffer[] = [];
-    for (const i of batch) keys.push(rowKey('user', i.user), ...i.features.map((f) => rowKey('feature', f)), ...i.candidates.map((c) => rowKey('action', c)));
+    for (const i of batch)
+      keys.push(rowKey('user', i.user), ...i.features.map((f) => rowKey('feature', f)), ...i.candidates.map((c) => rowKey('action', c)));
     const rows = await this.task.rows.getRows(keys, now);
     this.task.beginBatch(); // as the lookup step does
     const touched = new Set<EmbeddingRow>();
@@ -108,7 +109,14 @@ export class SyncedTask {
 }
 
 /** Deterministic traffic: users of one task prefer `preferred`, all tasks share some features and actions. */
-export function traffic(options: { users: string[]; preferred: string[]; features: string[]; actions: string[]; count: number; seed: number }): Interaction[] {
+export function traffic(options: {
+  users: string[];
+  preferred: string[];
+  features: string[];
+  actions: string[];
+  count: number;
+  seed: number;
+}): Interaction[] {
   let state = options.seed >>> 0;
   const next = () => {
     state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
@@ -118,7 +126,10 @@ export function traffic(options: { users: string[]; preferred: string[]; feature
   return Array.from({ length: options.count }, () => {
     const candidates = [...new Set([pick(options.preferred), pick(options.actions), pick(options.actions), pick(options.actions)])];
     const features = [...new Set([pick(options.features), pick(options.features)])];
-    const chosen = Math.max(0, candidates.findIndex((c) => options.preferred.includes(c)));
+    const chosen = Math.max(
+      0,
+      candidates.findIndex((c) => options.preferred.includes(c)),
+    );
     return { user: pick(options.users), features, candidates, chosen };
   });
 }

@@ -42,18 +42,34 @@ describe('model sync configuration', () => {
       expect.objectContaining({ path: '/update/sync/namespaces/1' }),
     );
     expect(() => resolveModelSyncConfig({ topic: TOPIC, everyEvents: -1 })).toThrow(ConfigError);
-    expect(() => resolveModelSyncConfig({ topic: TOPIC, everyEvents: 1.5 })).toThrow(expect.objectContaining({ path: '/sync/everyEvents' }));
+    expect(() => resolveModelSyncConfig({ topic: TOPIC, everyEvents: 1.5 })).toThrow(
+      expect.objectContaining({ path: '/sync/everyEvents' }),
+    );
     expect(() => resolveModelSyncConfig({ topic: 'no spaces', everyEvents: 1 })).toThrow(expect.objectContaining({ path: '/sync/topic' }));
-    expect(() => resolveModelSyncConfig({ topic: TOPIC, everyEvents: 1, weighting: 'median' as never })).toThrow(expect.objectContaining({ path: '/sync/weighting' }));
+    expect(() => resolveModelSyncConfig({ topic: TOPIC, everyEvents: 1, weighting: 'median' as never })).toThrow(
+      expect.objectContaining({ path: '/sync/weighting' }),
+    );
   });
 
   it('declares a one-partition compacted model topic named after topology and model', () => {
-    const spec = modelSyncTopicSpec(resolveModelSyncConfig({ topic: modelTopicName('agent-recommender', 'rec'), everyEvents: 5, compactionLagMs: 60_000 }));
-    expect(spec).toEqual({ topic: 'agent-recommender.rec.model', partitions: 1, config: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '60000' } });
+    const spec = modelSyncTopicSpec(
+      resolveModelSyncConfig({ topic: modelTopicName('agent-recommender', 'rec'), everyEvents: 5, compactionLagMs: 60_000 }),
+    );
+    expect(spec).toEqual({
+      topic: 'agent-recommender.rec.model',
+      partitions: 1,
+      config: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '60000' },
+    });
   });
 
   it('round-trips a delta record', () => {
-    const delta = { rowKey: FEATURE, taskId: 'i-1/p3', weight: 0.25, increment: Float32Array.of(0.5, -1, 3), total: Float32Array.of(1, 2, -4) };
+    const delta = {
+      rowKey: FEATURE,
+      taskId: 'i-1/p3',
+      weight: 0.25,
+      increment: Float32Array.of(0.5, -1, 3),
+      total: Float32Array.of(1, 2, -4),
+    };
     const back = decodeModelDelta(encodeModelDelta(delta));
     expect(back.rowKey.equals(FEATURE)).toBe(true);
     expect({ ...back, rowKey: undefined }).toEqual({ ...delta, rowKey: undefined });
@@ -82,51 +98,57 @@ describe('ModelSync', () => {
     }
   });
 
-  it.each(['fm', 'dcn'] as const)('two tasks trained on different data converge on their shared rows and dense weights; without sync they do not (%s)', async (interaction) => {
-    const shared = { features: ['tool=git', 'tool=npm', 'domain=web', 'domain=ml', 'repo=api'], actions: ['a0', 'a1', 'a2', 'a3', 'a4', 'a5'] };
-    const dataA = traffic({ ...shared, users: ['u1', 'u2', 'u3'], preferred: ['a0', 'a1'], count: 240, seed: 1 });
-    const dataB = traffic({ ...shared, users: ['v1', 'v2', 'v3'], preferred: ['a4', 'a5'], count: 240, seed: 2 });
+  it.each(['fm', 'dcn'] as const)(
+    'two tasks trained on different data converge on their shared rows and dense weights; without sync they do not (%s)',
+    async (interaction) => {
+      const shared = {
+        features: ['tool=git', 'tool=npm', 'domain=web', 'domain=ml', 'repo=api'],
+        actions: ['a0', 'a1', 'a2', 'a3', 'a4', 'a5'],
+      };
+      const dataA = traffic({ ...shared, users: ['u1', 'u2', 'u3'], preferred: ['a0', 'a1'], count: 240, seed: 1 });
+      const dataB = traffic({ ...shared, users: ['v1', 'v2', 'v3'], preferred: ['a4', 'a5'], count: 240, seed: 2 });
 
-    const run = async (everyEvents: number) => {
-      const { log } = await sharedLog();
-      const a = new SyncedTask(model({ interaction }), new MemoryStore(), log, { partition: 0, everyEvents });
-      const b = new SyncedTask(model({ interaction }), new MemoryStore(), log, { partition: 1, everyEvents });
-      const userBytesBeforeFinalSync: Map<string, string>[] = [];
-      // Interleaved batches of 8: each task syncs after every 20 of its own updates.
-      for (let at = 0; at < dataA.length; at += 8) {
-        await a.learnBatch(dataA.slice(at, at + 8));
-        await b.learnBatch(dataB.slice(at, at + 8));
-      }
-      userBytesBeforeFinalSync.push(await a.bytes(['user']), await b.bytes(['user']));
-      if (everyEvents > 0) for (const t of [a, b, a]) await t.sync.sync(T0); // quiesce: every delta read by every task
-      return { a, b, log, userBytesBeforeFinalSync };
-    };
+      const run = async (everyEvents: number) => {
+        const { log } = await sharedLog();
+        const a = new SyncedTask(model({ interaction }), new MemoryStore(), log, { partition: 0, everyEvents });
+        const b = new SyncedTask(model({ interaction }), new MemoryStore(), log, { partition: 1, everyEvents });
+        const userBytesBeforeFinalSync: Map<string, string>[] = [];
+        // Interleaved batches of 8: each task syncs after every 20 of its own updates.
+        for (let at = 0; at < dataA.length; at += 8) {
+          await a.learnBatch(dataA.slice(at, at + 8));
+          await b.learnBatch(dataB.slice(at, at + 8));
+        }
+        userBytesBeforeFinalSync.push(await a.bytes(['user']), await b.bytes(['user']));
+        if (everyEvents > 0) for (const t of [a, b, a]) await t.sync.sync(T0); // quiesce: every delta read by every task
+        return { a, b, log, userBytesBeforeFinalSync };
+      };
 
-    const synced = await run(20);
-    const rowsA = await synced.a.values(['feature', 'action']);
-    const rowsB = await synced.b.values(['feature', 'action']);
-    expect(rowsA.size).toBe(shared.features.length + shared.actions.length);
-    expect([...rowsB.keys()].sort()).toEqual([...rowsA.keys()].sort());
-    let worst = 0;
-    for (const [key, values] of rowsA) worst = Math.max(worst, maxAbsDifference(values, rowsB.get(key)!));
-    expect(worst).toBeLessThan(1e-5);
-    expect(maxAbsDifference(synced.a.task.dense, synced.b.task.dense)).toBeLessThan(1e-5);
+      const synced = await run(20);
+      const rowsA = await synced.a.values(['feature', 'action']);
+      const rowsB = await synced.b.values(['feature', 'action']);
+      expect(rowsA.size).toBe(shared.features.length + shared.actions.length);
+      expect([...rowsB.keys()].sort()).toEqual([...rowsA.keys()].sort());
+      let worst = 0;
+      for (const [key, values] of rowsA) worst = Math.max(worst, maxAbsDifference(values, rowsB.get(key)!));
+      expect(worst).toBeLessThan(1e-5);
+      expect(maxAbsDifference(synced.a.task.dense, synced.b.task.dense)).toBeLessThan(1e-5);
 
-    // User rows: the final syncs wrote none of them, and no record on the topic ever named one.
-    expect(await synced.a.bytes(['user'])).toEqual(synced.userBytesBeforeFinalSync[0]);
-    expect(await synced.b.bytes(['user'])).toEqual(synced.userBytesBeforeFinalSync[1]);
-    const namespaces = new Set((await modelTopic(synced.log)).map((r) => parseRowKey(decodeModelDelta(r.value!).rowKey)!.namespace));
-    expect([...namespaces].sort()).toEqual(['action', 'feature', 'model']);
+      // User rows: the final syncs wrote none of them, and no record on the topic ever named one.
+      expect(await synced.a.bytes(['user'])).toEqual(synced.userBytesBeforeFinalSync[0]);
+      expect(await synced.b.bytes(['user'])).toEqual(synced.userBytesBeforeFinalSync[1]);
+      const namespaces = new Set((await modelTopic(synced.log)).map((r) => parseRowKey(decodeModelDelta(r.value!).rowKey)!.namespace));
+      expect([...namespaces].sort()).toEqual(['action', 'feature', 'model']);
 
-    const unsynced = await run(0);
-    const plainA = await unsynced.a.values(['feature', 'action']);
-    const plainB = await unsynced.b.values(['feature', 'action']);
-    let gap = 0;
-    for (const [key, values] of plainA) gap = Math.max(gap, maxAbsDifference(values, plainB.get(key)!));
-    expect(gap).toBeGreaterThan(0.05);
-    if (interaction === 'dcn') expect(maxAbsDifference(unsynced.a.task.dense, unsynced.b.task.dense)).toBeGreaterThan(1e-3);
-    expect(await modelTopic(unsynced.log)).toHaveLength(0);
-  });
+      const unsynced = await run(0);
+      const plainA = await unsynced.a.values(['feature', 'action']);
+      const plainB = await unsynced.b.values(['feature', 'action']);
+      let gap = 0;
+      for (const [key, values] of plainA) gap = Math.max(gap, maxAbsDifference(values, plainB.get(key)!));
+      expect(gap).toBeGreaterThan(0.05);
+      if (interaction === 'dcn') expect(maxAbsDifference(unsynced.a.task.dense, unsynced.b.task.dense)).toBeGreaterThan(1e-3);
+      expect(await modelTopic(unsynced.log)).toHaveLength(0);
+    },
+  );
 
   it('never captures or publishes user rows', async () => {
     const { log } = await sharedLog();
@@ -138,7 +160,18 @@ describe('ModelSync', () => {
     expect(keys.map((k) => `${k.namespace}:${k.id}`).sort()).toEqual(['action:a0', 'action:a1', 'feature:tool=git', 'model:dense']);
     // A peer record for a user row (a misconfigured publisher) is rejected by the receiver too.
     await log.produce([
-      { topic: TOPIC, partition: 0, key: null, value: encodeModelDelta({ rowKey: rowKey('user', 'u1'), taskId: 'rogue', weight: 1, increment: new Float32Array(5).fill(1), total: new Float32Array(5).fill(1) }) },
+      {
+        topic: TOPIC,
+        partition: 0,
+        key: null,
+        value: encodeModelDelta({
+          rowKey: rowKey('user', 'u1'),
+          taskId: 'rogue',
+          weight: 1,
+          increment: new Float32Array(5).fill(1),
+          total: new Float32Array(5).fill(1),
+        }),
+      },
     ]);
     const userBefore = await t.bytes(['user']);
     const report = await t.sync.sync(T0);
@@ -172,7 +205,8 @@ describe('ModelSync', () => {
     await a.sync.sync(T0);
 
     const durable = new MemoryStore('b-durable');
-    const incarnation = () => new SyncedTask(model(), new CachingStore(durable, { maxBytes: 1 << 20 }), log, { partition: 1, everyEvents: 1000, weighting: 'sum' });
+    const incarnation = () =>
+      new SyncedTask(model(), new CachingStore(durable, { maxBytes: 1 << 20 }), log, { partition: 1, everyEvents: 1000, weighting: 'sum' });
     const crashed = incarnation();
     await crashed.sync.sync(T0);
     expect(await valueOf(crashed, FEATURE)).toBeCloseTo(init + 0.5, 6);
@@ -196,12 +230,20 @@ describe('ModelSync', () => {
   it('keeps bases across a restart, so changes flushed before a sync are still published', async () => {
     const { log } = await sharedLog();
     const durable = new MemoryStore('a-durable');
-    const first = new SyncedTask(model(), new CachingStore(durable, { maxBytes: 1 << 20 }), log, { partition: 0, everyEvents: 1000, taskId: 'a1' });
+    const first = new SyncedTask(model(), new CachingStore(durable, { maxBytes: 1 << 20 }), log, {
+      partition: 0,
+      everyEvents: 1000,
+      taskId: 'a1',
+    });
     await first.load();
     const init = await valueOf(first, FEATURE);
     await nudge(first, FEATURE, 0.75);
     await first.store.flush(3);
-    const restarted = new SyncedTask(model(), new CachingStore(durable, { maxBytes: 1 << 20 }), log, { partition: 0, everyEvents: 1000, taskId: 'a2' });
+    const restarted = new SyncedTask(model(), new CachingStore(durable, { maxBytes: 1 << 20 }), log, {
+      partition: 0,
+      everyEvents: 1000,
+      taskId: 'a2',
+    });
     const report = await restarted.sync.sync(T0);
     expect(report.published).toBe(1);
     const [record] = await modelTopic(log);

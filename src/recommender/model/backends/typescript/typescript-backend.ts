@@ -1,7 +1,13 @@
 import type { EmbeddingRow } from '../../../rows/embedding-row-store.js';
 import type { LookedUpEvent } from '../../../types.js';
 import { featureField } from '../../../features/feature-keys.js';
-import { createDcnScorerWorkspace, dcnScorerBackward, dcnScorerForward, type DcnContext, type DcnScorerWorkspace } from '../../kernels/dcn-scorer.js';
+import {
+  createDcnScorerWorkspace,
+  dcnScorerBackward,
+  dcnScorerForward,
+  type DcnContext,
+  type DcnScorerWorkspace,
+} from '../../kernels/dcn-scorer.js';
 import { createFmWorkspace, fmBackward, fmPrepareContext, fmScore, type FmWorkspace } from '../../kernels/fm.js';
 import { adagradUpdate, ftrlUpdate } from '../../kernels/optimizers.js';
 import { isFiniteArray } from '../../kernels/vector.js';

@@ -1,6 +1,16 @@
 import { ConfigError } from '../../../../errors.js';
 import type { AdagradConfig } from '../../kernels/optimizers.js';
-import { assembleModule, Code, F32, I32, instantiate, V128, validates, type FunctionDefinition, type WasmMemory } from './wasm-assembler.js';
+import {
+  assembleModule,
+  Code,
+  F32,
+  I32,
+  instantiate,
+  V128,
+  validates,
+  type FunctionDefinition,
+  type WasmMemory,
+} from './wasm-assembler.js';
 
 /**
  * The FM kernel (fm.ts: context sums, candidate scores, backward) fused with the AdaGrad row
@@ -29,9 +39,21 @@ import { assembleModule, Code, F32, I32, instantiate, V128, validates, type Func
  */
 /** backwardAdagrad and gradientsFinite take the same arguments (offsets, then AdaGrad's settings). */
 type BackwardFunction = (
-  rows: number, rowSlots: number, weights: number, count: number,
-  cands: number, candSlots: number, candCount: number, dScores: number,
-  dim: number, sum: number, scratch: number, lr: number, acc0: number, l2: number, clip: number,
+  rows: number,
+  rowSlots: number,
+  weights: number,
+  count: number,
+  cands: number,
+  candSlots: number,
+  candCount: number,
+  dScores: number,
+  dim: number,
+  sum: number,
+  scratch: number,
+  lr: number,
+  acc0: number,
+  l2: number,
+  clip: number,
 ) => number;
 
 export interface FmSimdExports {
@@ -47,8 +69,12 @@ export class FmSimdKernel {
   private next = 16;
 
   /** `bytes`: the linear memory to reserve for tables and per-event scratch. */
-  constructor(readonly dim: number, bytes: number) {
-    if (!Number.isInteger(dim) || dim <= 0 || dim % 4 !== 0) throw new ConfigError('/dim', `the SIMD FM kernel needs a dim that is a multiple of 4, got ${dim}`);
+  constructor(
+    readonly dim: number,
+    bytes: number,
+  ) {
+    if (!Number.isInteger(dim) || dim <= 0 || dim % 4 !== 0)
+      throw new ConfigError('/dim', `the SIMD FM kernel needs a dim that is a multiple of 4, got ${dim}`);
     const pages = Math.ceil(bytes / 65536) + 1;
     const exports = instantiate(fmSimdModule(pages));
     this.memory = exports.memory as WasmMemory;
@@ -68,7 +94,8 @@ export class FmSimdKernel {
   allocate(bytes: number): number {
     const at = this.next;
     this.next = Math.ceil((at + bytes) / 16) * 16;
-    if (this.next > this.memory.buffer.byteLength) throw new RangeError(`FmSimdKernel: ${this.next} bytes needed, ${this.memory.buffer.byteLength} reserved`);
+    if (this.next > this.memory.buffer.byteLength)
+      throw new RangeError(`FmSimdKernel: ${this.next} bytes needed, ${this.memory.buffer.byteLength} reserved`);
     return at;
   }
 
@@ -91,7 +118,23 @@ export class FmSimdKernel {
 
   private backward(fn: BackwardFunction, c: BackwardCall): number {
     const config = c.config;
-    return fn(c.rows, c.rowSlots, c.weights, c.count, c.cands, c.candSlots, c.candCount, c.dScores, this.dim, c.sum, c.scratch, config.learningRate, config.initialAccumulator, config.l2, config.gradientClip);
+    return fn(
+      c.rows,
+      c.rowSlots,
+      c.weights,
+      c.count,
+      c.cands,
+      c.candSlots,
+      c.candCount,
+      c.dScores,
+      this.dim,
+      c.sum,
+      c.scratch,
+      config.learningRate,
+      config.initialAccumulator,
+      config.l2,
+      config.gradientClip,
+    );
   }
 }
 
@@ -143,7 +186,13 @@ function prepareFunction(): FunctionDefinition {
   c.loop().get(SUM).get(K).i32Add().v128Load().tee(V).get(V).f32x4Mul().get(ACC).f32x4Add().set(ACC);
   c.repeatWhileBelow(K, 16, DB);
   c.get(LIN).f32(0.5).horizontalSum(ACC).get(Q).f32Sub().f32Mul().f32Add();
-  return { name: 'prepare', params: [I32, I32, I32, I32, I32], results: [F32], locals: [I32, I32, I32, I32, F32, F32, F32, V128, V128, V128, V128], body: c };
+  return {
+    name: 'prepare',
+    params: [I32, I32, I32, I32, I32],
+    results: [F32],
+    locals: [I32, I32, I32, I32, F32, F32, F32, V128, V128, V128, V128],
+    body: c,
+  };
 }
 
 function scoreFunction(): FunctionDefinition {
@@ -166,7 +215,9 @@ function scoreFunction(): FunctionDefinition {
  * each AdaGrad step is replaced by flagging a non-finite gradient.
  */
 function backwardFunction(check: boolean): FunctionDefinition {
-  const [ROWS, ROW_SLOTS, WEIGHTS, COUNT, CANDS, CAND_SLOTS, CAND_COUNT, DSCORES, DIM, SUM, SCRATCH, LR, ACC0, L2, CLIP] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
+  const [ROWS, ROW_SLOTS, WEIGHTS, COUNT, CANDS, CAND_SLOTS, CAND_COUNT, DSCORES, DIM, SUM, SCRATCH, LR, ACC0, L2, CLIP] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+  ];
   const [DB, I, K, ROW, SLOT, BAD] = [15, 16, 17, 18, 19, 20];
   const [G, TOTAL, GS, WS, AS, NCLIP] = [21, 22, 23, 24, 25, 26];
   const [GV, LRV, ACC0V, L2V, CLIPV, NCLIPV, GRAD, W, ACCV, SELFV, XV, BADV] = [27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38];
@@ -180,7 +231,20 @@ function backwardFunction(check: boolean): FunctionDefinition {
     c.get(ROW).get(K).i32Add().v128Load().set(W);
     c.get(GRAD).get(NCLIPV).f32x4Max().get(CLIPV).f32x4Min().get(L2V).get(W).f32x4Mul().f32x4Add().set(GRAD);
     c.get(SLOT).get(K).i32Add().get(SLOT).get(K).i32Add().v128Load().get(GRAD).get(GRAD).f32x4Mul().f32x4Add().tee(ACCV).v128Store();
-    c.get(ROW).get(K).i32Add().get(W).get(LRV).get(GRAD).f32x4Mul().get(ACCV).get(ACC0V).f32x4Add().f32x4Sqrt().f32x4Div().f32x4Sub().v128Store();
+    c.get(ROW)
+      .get(K)
+      .i32Add()
+      .get(W)
+      .get(LRV)
+      .get(GRAD)
+      .f32x4Mul()
+      .get(ACCV)
+      .get(ACC0V)
+      .f32x4Add()
+      .f32x4Sqrt()
+      .f32x4Div()
+      .f32x4Sub()
+      .v128Store();
   };
   // The same on the linear weight at ROW+DB with gradient GS.
   const adagradLinear = () => {
@@ -207,7 +271,21 @@ function backwardFunction(check: boolean): FunctionDefinition {
   c.get(G).f32x4Splat().set(GV);
   c.elementAddress(CANDS, I).i32Load().set(ROW);
   c.i32(0).set(K).loop();
-  c.get(SCRATCH).get(K).i32Add().get(SCRATCH).get(K).i32Add().v128Load().get(GV).get(ROW).get(K).i32Add().v128Load().f32x4Mul().f32x4Add().v128Store();
+  c.get(SCRATCH)
+    .get(K)
+    .i32Add()
+    .get(SCRATCH)
+    .get(K)
+    .i32Add()
+    .v128Load()
+    .get(GV)
+    .get(ROW)
+    .get(K)
+    .i32Add()
+    .v128Load()
+    .f32x4Mul()
+    .f32x4Add()
+    .v128Store();
   c.repeatWhileBelow(K, 16, DB);
   c.get(TOTAL).get(G).f32Add().set(TOTAL);
   c.end();
@@ -230,7 +308,21 @@ function backwardFunction(check: boolean): FunctionDefinition {
 
   // 3. scratch = G·S + A, the bracket shared by every context row.
   c.get(TOTAL).f32x4Splat().set(GV).i32(0).set(K).loop();
-  c.get(SCRATCH).get(K).i32Add().get(SCRATCH).get(K).i32Add().v128Load().get(GV).get(SUM).get(K).i32Add().v128Load().f32x4Mul().f32x4Add().v128Store();
+  c.get(SCRATCH)
+    .get(K)
+    .i32Add()
+    .get(SCRATCH)
+    .get(K)
+    .i32Add()
+    .v128Load()
+    .get(GV)
+    .get(SUM)
+    .get(K)
+    .i32Add()
+    .v128Load()
+    .f32x4Mul()
+    .f32x4Add()
+    .v128Store();
   c.repeatWhileBelow(K, 16, DB);
 
   // 4. Context rows: dv_i = x_i·scratch − x_i²·G·v_i, dw_i = x_i·G.
@@ -240,7 +332,20 @@ function backwardFunction(check: boolean): FunctionDefinition {
   c.elementAddress(ROWS, I).i32Load().set(ROW);
   c.elementAddress(ROW_SLOTS, I).i32Load().set(SLOT);
   c.i32(0).set(K).loop();
-  c.get(XV).get(SCRATCH).get(K).i32Add().v128Load().f32x4Mul().get(SELFV).get(ROW).get(K).i32Add().v128Load().f32x4Mul().f32x4Sub().set(GRAD);
+  c.get(XV)
+    .get(SCRATCH)
+    .get(K)
+    .i32Add()
+    .v128Load()
+    .f32x4Mul()
+    .get(SELFV)
+    .get(ROW)
+    .get(K)
+    .i32Add()
+    .v128Load()
+    .f32x4Mul()
+    .f32x4Sub()
+    .set(GRAD);
   adagradVector();
   c.repeatWhileBelow(K, 16, DB);
   c.get(G).get(TOTAL).f32Mul().set(GS);
@@ -256,7 +361,32 @@ function backwardFunction(check: boolean): FunctionDefinition {
     name: check ? 'gradientsFinite' : 'backwardAdagrad',
     params: [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, F32, F32, F32, F32],
     results: [check ? I32 : F32],
-    locals: [I32, I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32, V128, V128, V128, V128, V128, V128, V128, V128, V128, V128, V128, V128],
+    locals: [
+      I32,
+      I32,
+      I32,
+      I32,
+      I32,
+      I32,
+      F32,
+      F32,
+      F32,
+      F32,
+      F32,
+      F32,
+      V128,
+      V128,
+      V128,
+      V128,
+      V128,
+      V128,
+      V128,
+      V128,
+      V128,
+      V128,
+      V128,
+      V128,
+    ],
     body: c,
   };
 }
@@ -266,6 +396,10 @@ let cachedModules: Map<number, Uint8Array> | undefined;
 function fmSimdModule(pages: number): Uint8Array {
   cachedModules ??= new Map();
   let bytes = cachedModules.get(pages);
-  if (!bytes) cachedModules.set(pages, (bytes = assembleModule([prepareFunction(), scoreFunction(), backwardFunction(false), backwardFunction(true)], pages)));
+  if (!bytes)
+    cachedModules.set(
+      pages,
+      (bytes = assembleModule([prepareFunction(), scoreFunction(), backwardFunction(false), backwardFunction(true)], pages)),
+    );
   return bytes;
 }

@@ -74,25 +74,55 @@ export class Code {
   }
 
   // Control
-  block(): this { return this.op(0x02, 0x40); }
-  loop(): this { return this.op(0x03, 0x40); }
-  if(): this { return this.op(0x04, 0x40); }
-  end(): this { return this.op(0x0b); }
-  brIf(depth: number): this { return this.op(0x0d, ...unsignedLeb(depth)); }
+  block(): this {
+    return this.op(0x02, 0x40);
+  }
+  loop(): this {
+    return this.op(0x03, 0x40);
+  }
+  if(): this {
+    return this.op(0x04, 0x40);
+  }
+  end(): this {
+    return this.op(0x0b);
+  }
+  brIf(depth: number): this {
+    return this.op(0x0d, ...unsignedLeb(depth));
+  }
 
   // Locals
-  get(index: number): this { return this.op(0x20, ...unsignedLeb(index)); }
-  set(index: number): this { return this.op(0x21, ...unsignedLeb(index)); }
-  tee(index: number): this { return this.op(0x22, ...unsignedLeb(index)); }
+  get(index: number): this {
+    return this.op(0x20, ...unsignedLeb(index));
+  }
+  set(index: number): this {
+    return this.op(0x21, ...unsignedLeb(index));
+  }
+  tee(index: number): this {
+    return this.op(0x22, ...unsignedLeb(index));
+  }
 
   // i32
-  i32(value: number): this { return this.op(0x41, ...signedLeb(value | 0)); }
-  i32Load(offset = 0): this { return this.op(0x28, ALIGN_4, ...unsignedLeb(offset)); }
-  i32Add(): this { return this.op(0x6a); }
-  i32Shl(): this { return this.op(0x74); }
-  i32LtS(): this { return this.op(0x48); }
-  i32Eqz(): this { return this.op(0x45); }
-  i32Or(): this { return this.op(0x72); }
+  i32(value: number): this {
+    return this.op(0x41, ...signedLeb(value | 0));
+  }
+  i32Load(offset = 0): this {
+    return this.op(0x28, ALIGN_4, ...unsignedLeb(offset));
+  }
+  i32Add(): this {
+    return this.op(0x6a);
+  }
+  i32Shl(): this {
+    return this.op(0x74);
+  }
+  i32LtS(): this {
+    return this.op(0x48);
+  }
+  i32Eqz(): this {
+    return this.op(0x45);
+  }
+  i32Or(): this {
+    return this.op(0x72);
+  }
 
   // f32
   f32(value: number): this {
@@ -100,35 +130,85 @@ export class Code {
     bytes.writeFloatLE(value);
     return this.op(0x43, ...bytes);
   }
-  f32Load(offset = 0): this { return this.op(0x2a, ALIGN_4, ...unsignedLeb(offset)); }
-  f32Store(offset = 0): this { return this.op(0x38, ALIGN_4, ...unsignedLeb(offset)); }
-  f32Ne(): this { return this.op(0x5c); }
-  f32Sqrt(): this { return this.op(0x91); }
-  f32Add(): this { return this.op(0x92); }
-  f32Sub(): this { return this.op(0x93); }
-  f32Mul(): this { return this.op(0x94); }
-  f32Div(): this { return this.op(0x95); }
-  f32Min(): this { return this.op(0x96); }
-  f32Max(): this { return this.op(0x97); }
+  f32Load(offset = 0): this {
+    return this.op(0x2a, ALIGN_4, ...unsignedLeb(offset));
+  }
+  f32Store(offset = 0): this {
+    return this.op(0x38, ALIGN_4, ...unsignedLeb(offset));
+  }
+  f32Ne(): this {
+    return this.op(0x5c);
+  }
+  f32Sqrt(): this {
+    return this.op(0x91);
+  }
+  f32Add(): this {
+    return this.op(0x92);
+  }
+  f32Sub(): this {
+    return this.op(0x93);
+  }
+  f32Mul(): this {
+    return this.op(0x94);
+  }
+  f32Div(): this {
+    return this.op(0x95);
+  }
+  f32Min(): this {
+    return this.op(0x96);
+  }
+  f32Max(): this {
+    return this.op(0x97);
+  }
 
   // v128 / f32x4
-  v128Load(offset = 0): this { return this.simd(0x00, ALIGN_4, ...unsignedLeb(offset)); }
-  v128Store(offset = 0): this { return this.simd(0x0b, ALIGN_4, ...unsignedLeb(offset)); }
-  v128Zero(): this { return this.simd(0x0c, ...new Array<number>(16).fill(0)); }
-  f32x4Splat(): this { return this.simd(0x13); }
-  f32x4ExtractLane(lane: number): this { return this.simd(0x1f, lane); }
-  f32x4Sqrt(): this { return this.simd(0xe3); }
-  f32x4Add(): this { return this.simd(0xe4); }
-  f32x4Sub(): this { return this.simd(0xe5); }
-  f32x4Mul(): this { return this.simd(0xe6); }
-  f32x4Div(): this { return this.simd(0xe7); }
-  f32x4Min(): this { return this.simd(0xe8); }
-  f32x4Max(): this { return this.simd(0xe9); }
+  v128Load(offset = 0): this {
+    return this.simd(0x00, ALIGN_4, ...unsignedLeb(offset));
+  }
+  v128Store(offset = 0): this {
+    return this.simd(0x0b, ALIGN_4, ...unsignedLeb(offset));
+  }
+  v128Zero(): this {
+    return this.simd(0x0c, ...new Array<number>(16).fill(0));
+  }
+  f32x4Splat(): this {
+    return this.simd(0x13);
+  }
+  f32x4ExtractLane(lane: number): this {
+    return this.simd(0x1f, lane);
+  }
+  f32x4Sqrt(): this {
+    return this.simd(0xe3);
+  }
+  f32x4Add(): this {
+    return this.simd(0xe4);
+  }
+  f32x4Sub(): this {
+    return this.simd(0xe5);
+  }
+  f32x4Mul(): this {
+    return this.simd(0xe6);
+  }
+  f32x4Div(): this {
+    return this.simd(0xe7);
+  }
+  f32x4Min(): this {
+    return this.simd(0xe8);
+  }
+  f32x4Max(): this {
+    return this.simd(0xe9);
+  }
   /** Lane-wise a ≠ b as an all-ones / all-zeros mask (true for NaN lanes). */
-  f32x4Ne(): this { return this.simd(0x42); }
-  v128Or(): this { return this.simd(0x50); }
+  f32x4Ne(): this {
+    return this.simd(0x42);
+  }
+  v128Or(): this {
+    return this.simd(0x50);
+  }
   /** 1 when any bit of the v128 is set. */
-  v128AnyTrue(): this { return this.simd(0x53); }
+  v128AnyTrue(): this {
+    return this.simd(0x53);
+  }
 
   /**
    * ORs "the f32x4 in local `value` has a NaN or infinite lane" into the v128 mask in local `mask`
@@ -165,7 +245,14 @@ export function assembleModule(functions: FunctionDefinition[], pages: number): 
   });
   const exports = [[...name('memory'), 0x02, 0], ...functions.map((f, i) => [...name(f.name), 0x00, ...unsignedLeb(i)])];
   return Uint8Array.from([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
     ...section(1, vector(types)),
     ...section(3, vector(functions.map((_, i) => unsignedLeb(i)))),
     ...section(5, vector([[0x00, ...unsignedLeb(pages)]])),

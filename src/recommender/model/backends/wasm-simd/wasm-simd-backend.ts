@@ -11,12 +11,17 @@ const INITIAL_BYTES = 4 << 20;
 
 /** Why the fused FM + AdaGrad kernel cannot run `model`, or undefined when it can. */
 export function wasmSimdObstacle(model: BackendRequirements): string | undefined {
-  return model.interaction !== 'fm' ? 'it runs FM only (interaction is dcn)'
-    : model.optimizer !== 'adagrad' ? 'its update is AdaGrad (optimizer is ftrl)'
-    : model.denseInputDim > 0 ? 'the text vector projection is not in it (denseInputDim > 0)'
-    : model.dim % 4 !== 0 ? `it needs a dim that is a multiple of 4 (dim is ${model.dim})`
-    : !FmSimdKernel.supported() ? 'this runtime does not compile WebAssembly SIMD'
-    : undefined;
+  return model.interaction !== 'fm'
+    ? 'it runs FM only (interaction is dcn)'
+    : model.optimizer !== 'adagrad'
+      ? 'its update is AdaGrad (optimizer is ftrl)'
+      : model.denseInputDim > 0
+        ? 'the text vector projection is not in it (denseInputDim > 0)'
+        : model.dim % 4 !== 0
+          ? `it needs a dim that is a multiple of 4 (dim is ${model.dim})`
+          : !FmSimdKernel.supported()
+            ? 'this runtime does not compile WebAssembly SIMD'
+            : undefined;
 }
 
 /**

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { denseLayout } from '../../../../../src/recommender/model/backends/model-backend.js';
-import { createDcnScorerWorkspace, dcnScorerForward, TRAJECTORY_DCN_FIELDS } from '../../../../../src/recommender/model/kernels/dcn-scorer.js';
+import {
+  createDcnScorerWorkspace,
+  dcnScorerForward,
+  TRAJECTORY_DCN_FIELDS,
+} from '../../../../../src/recommender/model/kernels/dcn-scorer.js';
 import { ModelTask } from '../../../../../src/recommender/model/model-task.js';
 import { recommenderModel } from '../../../../../src/recommender/model/recommender-model.js';
 import type { TrajectoryEvent } from '../../../../../src/recommender/records.js';
@@ -43,7 +47,14 @@ describe('DCN field slots in the TypeScript backend', () => {
       featureCount: e.features.length,
     };
     const candidates = e.candidates.map((row) => row!.values);
-    dcnScorerForward(dcn, task.dense.subarray(denseLayout(model).dcnOffset), createDcnScorerWorkspace(dcn, 2), context, candidates, expected);
+    dcnScorerForward(
+      dcn,
+      task.dense.subarray(denseLayout(model).dcnOffset),
+      createDcnScorerWorkspace(dcn, 2),
+      context,
+      candidates,
+      expected,
+    );
     expect(Array.from(scores)).toEqual(Array.from(expected, (s) => Math.fround(s + task.dense[0])));
     // The previous action's row learns through its own slot.
     const before = e.features[0].row.values.slice();
@@ -69,7 +80,14 @@ describe('DCN field slots in the TypeScript backend', () => {
       featureCount: e.features.length,
     };
     const candidates = e.candidates.map((row) => row!.values);
-    dcnScorerForward(dcn, task.dense.subarray(denseLayout(model).dcnOffset), createDcnScorerWorkspace(dcn, 2), context, candidates, expected);
+    dcnScorerForward(
+      dcn,
+      task.dense.subarray(denseLayout(model).dcnOffset),
+      createDcnScorerWorkspace(dcn, 2),
+      context,
+      candidates,
+      expected,
+    );
     expect(Array.from(scores)).toEqual(Array.from(expected, (s) => Math.fround(s + task.dense[0])));
   });
 
@@ -82,7 +100,9 @@ describe('DCN field slots in the TypeScript backend', () => {
     const other = new ModelTask(model, store, new MemoryStore('rec-requests'), 0);
     await expect(other.ensureLoaded()).rejects.toMatchObject({
       code: 'STATE_CORRUPT',
-      message: expect.stringMatching(/stored dense weights are \d+ bytes but .*DCN fields \[prev_action, prev2, last_outcome, tool, domain\].* need \d+/),
+      message: expect.stringMatching(
+        /stored dense weights are \d+ bytes but .*DCN fields \[prev_action, prev2, last_outcome, tool, domain\].* need \d+/,
+      ),
     });
   });
 });

@@ -19,7 +19,11 @@ interface Row {
  * One event through both kernels from identical rows: the TypeScript kernel (fm.ts, checked
  * against finite differences in fm.test.ts) followed by adagradUpdate, and the fused SIMD kernel.
  */
-function runBoth(seed: number, dScoresOf: (scores: Float32Array) => Float32Array, config = resolveAdagradConfig({ learningRate: 0.1, l2: 0.01, gradientClip: 0.05 })) {
+function runBoth(
+  seed: number,
+  dScoresOf: (scores: Float32Array) => Float32Array,
+  config = resolveAdagradConfig({ learningRate: 0.1, l2: 0.01, gradientClip: 0.05 }),
+) {
   const random = splitmix32(seed);
   const row = (): Row => ({
     values: Float32Array.from({ length: ROW }, () => random.nextFloat() - 0.5),
@@ -63,25 +67,55 @@ function runBoth(seed: number, dScoresOf: (scores: Float32Array) => Float32Array
   const simdScores = f32().slice(scoresAt / 4, scoresAt / 4 + CANDIDATES);
 
   const workspace = createFmWorkspace(DIM);
-  fmPrepareContext(workspace, bias, context.map((r) => r.values), CONTEXT_WEIGHTS);
+  fmPrepareContext(
+    workspace,
+    bias,
+    context.map((r) => r.values),
+    CONTEXT_WEIGHTS,
+  );
   const tsScores = new Float32Array(CANDIDATES);
-  fmScore(workspace, candidates.map((r) => r.values), tsScores);
+  fmScore(
+    workspace,
+    candidates.map((r) => r.values),
+    tsScores,
+  );
 
   const dScores = dScoresOf(tsScores);
   f32().set(dScores, dScoresAt / 4);
   const contextGradients = context.map(() => new Float32Array(ROW));
   const candidateGradients = candidates.map(() => new Float32Array(ROW));
-  const tsBias = fmBackward(workspace, context.map((r) => r.values), CONTEXT_WEIGHTS, candidates.map((r) => r.values), dScores, contextGradients, candidateGradients);
+  const tsBias = fmBackward(
+    workspace,
+    context.map((r) => r.values),
+    CONTEXT_WEIGHTS,
+    candidates.map((r) => r.values),
+    dScores,
+    contextGradients,
+    candidateGradients,
+  );
   // What ModelTask.learn refuses: any context gradient, judged candidate gradient or the bias
   // gradient (a float32 weight) not finite.
   const judgedGradients = candidateGradients.filter((_, c) => dScores[c] !== 0);
   const tsFinite = [...contextGradients, ...judgedGradients].every((g) => g.every(Number.isFinite)) && Number.isFinite(Math.fround(tsBias));
   const memoryBeforeCheck = f32().slice();
-  const call = { rows, rowSlots, weights, count: context.length, cands, candSlots, candCount: CANDIDATES, dScores: dScoresAt, sum, scratch, config };
+  const call = {
+    rows,
+    rowSlots,
+    weights,
+    count: context.length,
+    cands,
+    candSlots,
+    candCount: CANDIDATES,
+    dScores: dScoresAt,
+    sum,
+    scratch,
+    config,
+  };
   const simdFinite = kernel.gradientsFinite(call);
-  const rowsUnchangedByCheck = [...placedContext, ...placedCandidates].every((p) =>
-    Buffer.from(f32().buffer, p.values, ROW * 4).equals(Buffer.from(memoryBeforeCheck.buffer, p.values, ROW * 4)) &&
-    Buffer.from(f32().buffer, p.slots, ROW * 4).equals(Buffer.from(memoryBeforeCheck.buffer, p.slots, ROW * 4)),
+  const rowsUnchangedByCheck = [...placedContext, ...placedCandidates].every(
+    (p) =>
+      Buffer.from(f32().buffer, p.values, ROW * 4).equals(Buffer.from(memoryBeforeCheck.buffer, p.values, ROW * 4)) &&
+      Buffer.from(f32().buffer, p.slots, ROW * 4).equals(Buffer.from(memoryBeforeCheck.buffer, p.slots, ROW * 4)),
   );
   context.forEach((r, i) => adagradUpdate(r.values, r.slots, contextGradients[i], config));
   candidates.forEach((r, c) => dScores[c] !== 0 && adagradUpdate(r.values, r.slots, candidateGradients[c], config));
@@ -91,7 +125,18 @@ function runBoth(seed: number, dScoresOf: (scores: Float32Array) => Float32Array
     values: f32().slice(p.values / 4, p.values / 4 + ROW),
     slots: f32().slice(p.slots / 4, p.slots / 4 + ROW),
   });
-  return { tsScores, simdScores, tsBias, simdBias, ts: [...context, ...candidates], simd: [...placedContext, ...placedCandidates].map(read), before, tsFinite, simdFinite, rowsUnchangedByCheck };
+  return {
+    tsScores,
+    simdScores,
+    tsBias,
+    simdBias,
+    ts: [...context, ...candidates],
+    simd: [...placedContext, ...placedCandidates].map(read),
+    before,
+    tsFinite,
+    simdFinite,
+    rowsUnchangedByCheck,
+  };
 }
 
 function maxDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {

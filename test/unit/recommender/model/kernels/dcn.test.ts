@@ -18,7 +18,13 @@ import {
   resolveDcnScorer,
   type DcnContext,
 } from '../../../../../src/recommender/model/kernels/dcn-scorer.js';
-import { createMlpWorkspace, initMlp, mlpBackward, mlpForward, resolveMlpLayout } from '../../../../../src/recommender/model/kernels/mlp.js';
+import {
+  createMlpWorkspace,
+  initMlp,
+  mlpBackward,
+  mlpForward,
+  resolveMlpLayout,
+} from '../../../../../src/recommender/model/kernels/mlp.js';
 import { splitmix32 } from '../../../../../src/recommender/model/kernels/prng.js';
 import { ConfigError } from '../../../../../src/errors.js';
 import { finiteDifferenceMismatches, randomArray, weightedSum } from './gradient-check.js';
@@ -233,6 +239,10 @@ describe('DCN scorer config', () => {
     expect(resolveDcnScorer({ dim: 8 }).fields).toEqual(DEFAULT_DCN_FIELDS);
     expect(resolveDcnScorer({ dim: 8 }).inputDim).toBe(3 * 8);
     expect(resolveDcnScorer({ dim: 8, fields: TRAJECTORY_DCN_FIELDS }).inputDim).toBe((TRAJECTORY_DCN_FIELDS.length + 3) * 8);
-    expect(resolveDcnScorer({ dim: 8, fields: ['tool'], denseInput: true })).toMatchObject({ inputDim: 5 * 8, candidateOffset: 24, denseOffset: 32 });
+    expect(resolveDcnScorer({ dim: 8, fields: ['tool'], denseInput: true })).toMatchObject({
+      inputDim: 5 * 8,
+      candidateOffset: 24,
+      denseOffset: 32,
+    });
   });
 });

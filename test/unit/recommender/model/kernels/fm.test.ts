@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { createFmWorkspace, fmBackward, fmPrepareContext, fmRowLength, fmScore, fmScoreOne } from '../../../../../src/recommender/model/kernels/fm.js';
+import {
+  createFmWorkspace,
+  fmBackward,
+  fmPrepareContext,
+  fmRowLength,
+  fmScore,
+  fmScoreOne,
+} from '../../../../../src/recommender/model/kernels/fm.js';
 import { splitmix32 } from '../../../../../src/recommender/model/kernels/prng.js';
 import { finiteDifferenceMismatches, randomArray, weightedSum } from './gradient-check.js';
 
