@@ -48,11 +48,11 @@ export function rejectUnknownKeys(value: Record<string, unknown>, allowed: reado
   }
 }
 
-/** A number in [min, max] (finite unless max is Infinity); `fallback` when undefined. */
+/** A finite number in [min, max]; `fallback` when undefined. */
 export function numberIn(value: unknown, path: string, range: { min?: number; max?: number; fallback?: number }): number {
   const { min = -Infinity, max = Infinity } = range;
   const v = value === undefined ? range.fallback : value;
-  if (typeof v !== 'number' || Number.isNaN(v) || v < min || v > max || (!Number.isFinite(v) && Number.isFinite(max))) {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
     throw new ConfigError(path, `must be a number in [${min}, ${max}], got ${describeValue(v)}`);
   }
   return v;

@@ -1,4 +1,4 @@
-import { describeValue } from '../../config.js';
+import { describeValue, integerIn, numberIn } from '../../config.js';
 import { ConfigError } from '../../errors.js';
 import type { EmbeddingRowStoreConfig } from '../rows/embedding-row-store.js';
 import type { StepDefinition, StoreSpec } from '../../topology/types.js';
@@ -113,19 +113,6 @@ export interface RecommenderModel {
   readonly requestsStore: string;
 }
 
-function finiteIn(path: string, value: unknown, fallback: number, min: number, max = Infinity): number {
-  const v = value === undefined ? fallback : value;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max)
-    throw new ConfigError(path, `must be a number in [${min}, ${max}], got ${describeValue(v)}`);
-  return v;
-}
-
-function integerIn(path: string, value: unknown, fallback: number, min: number, max: number): number {
-  const v = finiteIn(path, value, fallback, min, max);
-  if (!Number.isInteger(v)) throw new ConfigError(path, `must be an integer, got ${v}`);
-  return v;
-}
-
 function booleanOption(path: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (typeof value !== 'boolean') throw new ConfigError(path, `must be true or false, got ${describeValue(value)}`);
@@ -145,10 +132,10 @@ export function recommenderModel(options: RecommenderModelOptions): RecommenderM
   const p = '/model';
   if (typeof options.name !== 'string' || !/^[a-z][a-z0-9_-]*$/i.test(options.name))
     throw new ConfigError(`${p}/name`, 'must be a simple identifier');
-  const dim = integerIn(`${p}/dim`, options.dim, 32, 1, 1024);
+  const dim = integerIn(options.dim, `${p}/dim`, { fallback: 32, min: 1, max: 1024 });
   const interaction = options.interaction ?? 'fm';
   if (interaction !== 'fm' && interaction !== 'dcn') throw new ConfigError(`${p}/interaction`, "must be 'fm' or 'dcn'");
-  const denseInputDim = integerIn(`${p}/denseInputDim`, options.denseInputDim, 0, 0, 8192);
+  const denseInputDim = integerIn(options.denseInputDim, `${p}/denseInputDim`, { fallback: 0, min: 0, max: 8192 });
   const dcn = interaction === 'dcn' ? resolveDcnScorer({ dim, denseInput: denseInputDim > 0, ...options.dcn }, `${p}/dcn`) : undefined;
   const o = options.optimizer ?? {};
   const kind = o.kind ?? 'adagrad';
@@ -173,19 +160,19 @@ export function recommenderModel(options: RecommenderModelOptions): RecommenderM
           })();
   const backend = resolveBackendOption(options, { interaction, optimizer: kind, denseInputDim, dim }, p);
   const rows = options.rows ?? {};
-  const ttlMs = rows.ttlMs === undefined ? Infinity : finiteIn(`${p}/rows/ttlMs`, rows.ttlMs, Infinity, 1);
+  const ttlMs = rows.ttlMs === undefined ? Infinity : numberIn(rows.ttlMs, `${p}/rows/ttlMs`, { fallback: Infinity, min: 1 });
   const rowStore: EmbeddingRowStoreConfig = {
     dim: dim + 1,
     slotCount: kind === 'adagrad' ? 1 : 2,
     ttlMs,
     init: {
-      scale: finiteIn(`${p}/rows/initScale`, rows.initScale, 0.05, 0, 10),
-      seed: integerIn(`${p}/rows/seed`, rows.seed, 7, 0, 0xffffffff),
+      scale: numberIn(rows.initScale, `${p}/rows/initScale`, { fallback: 0.05, min: 0, max: 10 }),
+      seed: integerIn(rows.seed, `${p}/rows/seed`, { fallback: 7, min: 0, max: 0xffffffff }),
     },
     namespaces: {
       user: { minCount: 1 },
-      feature: { minCount: integerIn(`${p}/rows/featureMinCount`, rows.featureMinCount, 1, 1, 1_000_000) },
-      action: { minCount: integerIn(`${p}/rows/actionMinCount`, rows.actionMinCount, 1, 1, 1_000_000) },
+      feature: { minCount: integerIn(rows.featureMinCount, `${p}/rows/featureMinCount`, { fallback: 1, min: 1, max: 1_000_000 }) },
+      action: { minCount: integerIn(rows.actionMinCount, `${p}/rows/actionMinCount`, { fallback: 1, min: 1, max: 1_000_000 }) },
       // Dense weights live under model/dense in the same store: never expired by a row sweep.
       model: { ttlMs: Infinity },
     },
@@ -215,23 +202,23 @@ export function recommenderModel(options: RecommenderModelOptions): RecommenderM
               throw new ConfigError(`${p}/denseOptimizer`, "must be 'adagrad' or 'adam'");
             })(),
     sampleWeights: {
-      real: finiteIn(`${p}/sampleWeights/real`, options.sampleWeights?.real, 1, 0),
-      simulated: finiteIn(`${p}/sampleWeights/simulated`, options.sampleWeights?.simulated, 0.5, 0),
+      real: numberIn(options.sampleWeights?.real, `${p}/sampleWeights/real`, { fallback: 1, min: 0 }),
+      simulated: numberIn(options.sampleWeights?.simulated, `${p}/sampleWeights/simulated`, { fallback: 0.5, min: 0 }),
     },
-    requestTtlMs: finiteIn(`${p}/requestTtlMs`, options.requestTtlMs, 24 * 3600_000, 1),
+    requestTtlMs: numberIn(options.requestTtlMs, `${p}/requestTtlMs`, { fallback: 24 * 3600_000, min: 1 }),
     // The index is a V8 Map, which holds at most 2^24 entries.
-    maxStoredRequests: integerIn(`${p}/maxStoredRequests`, options.maxStoredRequests, 2_000_000, 1, 16_000_000),
+    maxStoredRequests: integerIn(options.maxStoredRequests, `${p}/maxStoredRequests`, { fallback: 2_000_000, min: 1, max: 16_000_000 }),
     rating: {
       center:
         options.rating?.center === 'auto' || options.rating?.center === undefined
           ? ('auto' as const)
-          : finiteIn(`${p}/rating/center`, options.rating.center, 3, -1e6, 1e6),
-      scale: finiteIn(`${p}/rating/scale`, options.rating?.scale, 1, 1e-6),
+          : numberIn(options.rating.center, `${p}/rating/center`, { fallback: 3, min: -1e6, max: 1e6 }),
+      scale: numberIn(options.rating?.scale, `${p}/rating/scale`, { fallback: 1, min: 1e-6 }),
     },
     learnUnseenActions: booleanOption(`${p}/learnUnseenActions`, options.learnUnseenActions, true),
     rowStore,
-    maxCandidates: integerIn(`${p}/maxCandidates`, options.maxCandidates, 256, 1, 100_000),
-    maxFeatures: integerIn(`${p}/maxFeatures`, options.maxFeatures, 512, 1, 100_000),
+    maxCandidates: integerIn(options.maxCandidates, `${p}/maxCandidates`, { fallback: 256, min: 1, max: 100_000 }),
+    maxFeatures: integerIn(options.maxFeatures, `${p}/maxFeatures`, { fallback: 512, min: 1, max: 100_000 }),
     backend,
     stores: Object.freeze([{ name: options.name }, { name: `${options.name}-requests` }]),
     rowsStore: options.name,

@@ -1,3 +1,4 @@
+import { integerIn, numberIn } from '../../config.js';
 import { KeyIds } from '../../state/key-ids.js';
 import { ConfigError, StateError } from '../../errors.js';
 import { fillDeterministic } from './deterministic-init.js';
@@ -134,17 +135,17 @@ export class EmbeddingRowStore {
     options: { configPath?: string } = {},
   ) {
     const path = options.configPath ?? '/state';
-    this.dim = integerIn(config.dim, 1, 0xffff, `${path}/dim`);
-    this.slotCount = integerIn(config.slotCount ?? 0, 0, 255, `${path}/slotCount`);
-    this.slotInitialValue = finite(config.slotInitialValue ?? 0, `${path}/slotInitialValue`);
+    this.dim = integerIn(config.dim, `${path}/dim`, { min: 1, max: 0xffff });
+    this.slotCount = integerIn(config.slotCount ?? 0, `${path}/slotCount`, { min: 0, max: 255 });
+    this.slotInitialValue = numberIn(config.slotInitialValue ?? 0, `${path}/slotInitialValue`, {});
     const distribution = config.init?.distribution ?? 'uniform';
     if (distribution !== 'uniform' && distribution !== 'normal') {
       throw new ConfigError(`${path}/init/distribution`, `must be 'uniform' or 'normal', got ${JSON.stringify(distribution)}`);
     }
     this.distribution = distribution;
-    this.scale = finite(config.init?.scale ?? 0.01, `${path}/init/scale`);
+    this.scale = numberIn(config.init?.scale ?? 0.01, `${path}/init/scale`, {});
     if (this.scale < 0) throw new ConfigError(`${path}/init/scale`, `must be >= 0, got ${this.scale}`);
-    this.seed = integerIn(config.init?.seed ?? 0, 0, 0xffffffff, `${path}/init/seed`);
+    this.seed = integerIn(config.init?.seed ?? 0, `${path}/init/seed`, { min: 0, max: 0xffffffff });
     this.defaultPolicy = resolvePolicy(config, { minCount: 1, ttlMs: Infinity }, path);
     for (const [namespace, policy] of Object.entries(config.namespaces ?? {})) {
       if (namespace.length === 0 || namespace.includes('\u0000')) {
@@ -394,24 +395,13 @@ export class EmbeddingRowStore {
 }
 
 function resolvePolicy(policy: RowPolicy, fallback: ResolvedPolicy, path: string): ResolvedPolicy {
-  const minCount = policy.minCount === undefined ? fallback.minCount : integerIn(policy.minCount, 1, 0xffffffff, `${path}/minCount`);
+  const minCount =
+    policy.minCount === undefined ? fallback.minCount : integerIn(policy.minCount, `${path}/minCount`, { min: 1, max: 0xffffffff });
   const ttlMs = policy.ttlMs ?? fallback.ttlMs;
   if (typeof ttlMs !== 'number' || Number.isNaN(ttlMs) || ttlMs <= 0) {
     throw new ConfigError(`${path}/ttlMs`, `must be > 0 (Infinity = never expire), got ${String(ttlMs)}`);
   }
   return { minCount, ttlMs };
-}
-
-function integerIn(value: unknown, min: number, max: number, path: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(path, `must be an integer in [${min}, ${max}], got ${String(value)}`);
-  }
-  return value;
-}
-
-function finite(value: unknown, path: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new ConfigError(path, `must be a finite number, got ${String(value)}`);
-  return value;
 }
 
 /** RFC 6901 escaping so a namespace like `a/b` still yields an unambiguous pointer. */

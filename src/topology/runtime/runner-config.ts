@@ -1,3 +1,4 @@
+import { integerIn } from '../../config.js';
 import { ConfigError } from '../../errors.js';
 
 export interface RunnerConfig {
@@ -51,12 +52,6 @@ export const runnerDefaults: RunnerConfig = {
 /** Room for a dead letter's own fields besides the payload it carries. */
 const MIN_MESSAGE_BYTES = 16 * 1024;
 
-function positiveInteger(path: string, value: unknown, min = 1): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min)
-    throw new ConfigError(path, `must be an integer >= ${min}, got ${String(value)}`);
-  return value;
-}
-
 /** Validated once, at construction; every error names its path under /runtime. */
 export function resolveRunnerConfig(topologyName: string, input: Partial<RunnerConfig>): RunnerConfig {
   const config = { ...runnerDefaults, groupId: topologyName, ...stripUndefined(input) };
@@ -66,12 +61,12 @@ export function resolveRunnerConfig(topologyName: string, input: Partial<RunnerC
     throw new ConfigError('/runtime/stateDir', 'must be a non-empty path');
   if (config.stateBackend !== 'rocksdb' && config.stateBackend !== 'memory')
     throw new ConfigError('/runtime/stateBackend', "must be 'rocksdb' or 'memory'");
-  positiveInteger('/runtime/cacheBytes', config.cacheBytes, 1024);
-  positiveInteger('/runtime/commitIntervalMs', config.commitIntervalMs, 1);
-  positiveInteger('/runtime/maxInFlightRecords', config.maxInFlightRecords, 1);
-  positiveInteger('/runtime/maxMessageBytes', config.maxMessageBytes, MIN_MESSAGE_BYTES);
+  integerIn(config.cacheBytes, '/runtime/cacheBytes', { min: 1024 });
+  integerIn(config.commitIntervalMs, '/runtime/commitIntervalMs', { min: 1 });
+  integerIn(config.maxInFlightRecords, '/runtime/maxInFlightRecords', { min: 1 });
+  integerIn(config.maxMessageBytes, '/runtime/maxMessageBytes', { min: MIN_MESSAGE_BYTES });
   if (config.metricsPort !== undefined) {
-    const port = positiveInteger('/runtime/metricsPort', config.metricsPort, 0);
+    const port = integerIn(config.metricsPort, '/runtime/metricsPort', { min: 0 });
     if (port > 65535) throw new ConfigError('/runtime/metricsPort', 'must be <= 65535');
   }
   return Object.freeze(config);
