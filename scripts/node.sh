@@ -2,8 +2,8 @@
 # Node as agentrec runs best (README, "Tuning"): V8's young generation sized to hold a batch
 # (--max-semi-space-size=128), allocation-site pretenuring off (it sometimes moved the pipeline's
 # short-lived objects to the old generation for a whole run) and, where installed, jemalloc
-# instead of glibc's malloc (the Kafka client copies every record into a Buffer of its own; glibc
-# spent ~17 % of the JavaScript thread in malloc and its consolidations, jemalloc ~5 %). exec:
+# instead of glibc's malloc (the Kafka client copies every record into a Buffer of its own, which
+# jemalloc serves more cheaply; bench/README.md, "A young generation that holds a batch"). exec:
 # the PID, signals and exit code stay node's. AGENTREC_MALLOC=system keeps glibc's malloc.
 #   sh scripts/node.sh [node options] script [args]
 # ldconfig lives in /sbin, which a non-root user's PATH may lack.

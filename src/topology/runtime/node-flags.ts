@@ -4,17 +4,14 @@ import { readFileSync } from 'node:fs';
  * How a topology process should be started, and a check that it was (README, "Tuning";
  * `scripts/node.sh` starts node this way, the CLI's shebang passes the flag).
  *
- * The young generation: a batch (up to 5,000 records per partition) keeps its decoded events,
- * features and looked-up rows alive until its last step, which outlived V8's default young
- * generation (16 MiB semi-spaces, a scavenge every ~1,300 events here): ~30 % of what the
- * pipeline allocated survived a scavenge and was copied, promoted and later marked. With
- * 128 MiB semi-spaces most of a batch dies young. V8 sizes the young generation when the process
- * starts (v8.setFlagsFromString later has no effect on it): a command-line flag or NODE_OPTIONS.
+ * The young generation: a batch keeps its decoded events, features and looked-up rows alive
+ * until its last step, longer than V8's default young generation lasts, so much of what the
+ * pipeline allocates would be copied, promoted and later marked; with 128 MiB semi-spaces most
+ * of a batch dies young. V8 sizes the young generation at start: a command-line flag or NODE_OPTIONS.
  *
  * The allocator: the Kafka client copies every consumed record and every delivery report's key
- * into a malloc'ed Buffer; glibc's malloc spent ~17 % of the JavaScript thread on them (its
- * consolidations included), jemalloc ~5 %. Preloading is the only way to swap it: LD_PRELOAD.
- * Measurements: bench/README.md, "A young generation that holds a batch".
+ * into a malloc'ed Buffer, which jemalloc serves far more cheaply than glibc's malloc; only
+ * LD_PRELOAD can swap it. Measurements: bench/README.md, "A young generation that holds a batch".
  */
 export const YOUNG_GENERATION_FLAG = '--max-semi-space-size=128';
 
@@ -23,9 +20,8 @@ export const YOUNG_GENERATION_FLAG = '--max-semi-space-size=128';
  * scavenge, V8 allocates that site's objects in the old generation from then on. Here the first
  * batches of all partitions run together at a cold start and survive, which sometimes tipped
  * the pipeline's own sites into pretenuring for the rest of the run; their dead objects in old
- * space then held young ones alive through every scavenge. Runs fell into two regimes (~100 or
- * ~350 MB promoted over 200k events, GC pauses ~0.5 or ~1.2 s); with this flag 7 of 7 runs were in
- * the good one, against 4 of 7 without (bench/README.md, seventh session).
+ * space then held young ones alive through every scavenge. Turning pretenuring off keeps runs
+ * out of that slow regime (bench/README.md, "Steady state, the flush path, and where a cold start goes").
  */
 export const NO_PRETENURING_FLAG = '--no-allocation-site-pretenuring';
 

@@ -12,8 +12,8 @@ export interface RunnerConfig {
   /**
    * How often outputs are awaited, state flushed and offsets committed. Every commit writes each
    * row changed since the last one (hot rows: every time), so commits cost CPU in proportion to
-   * their number: on the recommender, 5 s instead of 1 s measured −15 % CPU per event and the
-   * same event → score latency (bench/README.md). After a crash, up to this much input is
+   * their number, while latency does not depend on it (bench/README.md, "Recommender end to
+   * end"). After a crash, up to this much input is
    * processed again (state stays exact; outputs of that span are sent again).
    */
   commitIntervalMs: number;
@@ -21,7 +21,7 @@ export interface RunnerConfig {
    * Per-partition bound on output records sent but not acknowledged; above it the partition
    * pauses. Keep it well above one poll (5000 records by default): pausing a Kafka partition
    * drops its prefetched records, so a bound near the batch size makes consumption stutter
-   * (measured: 0.52 → 0.72 of the raw loop's throughput going from 20k to 200k).
+   * (bench/README.md, "Streaming core").
    */
   maxInFlightRecords: number;
   /**
