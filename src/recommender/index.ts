@@ -10,6 +10,7 @@ export { MODEL_STEPS, type ModelStep } from './model/model-protocol.js';
 export { modelTopicName, type ModelSyncOptions } from './sync/model-sync-config.js';
 export type { EncodedEvent, LookedUpEvent, RequestSnapshot } from './types.js';
 export type * from './records.js';
+export { trajectoryEvent } from './records.js';
 export { validateTrajectoryEvent } from './validate-trajectory-event.js';
 export { scoreRecordSerde, SCORE_RECORD_V1_FINGERPRINT } from './score-record-body.js';
 export { SimulatedUsers } from './simulation/simulated-users.js';

@@ -79,3 +79,25 @@ export interface ScoreRecord {
   /** Plain numbers (Avro floats); convert a Float32Array row with Array.from. */
   userEmbedding: number[];
 }
+
+/** What every event must say; the rest defaults to absent. */
+export type TrajectoryEventCore = Pick<TrajectoryEvent, 'eventId' | 'kind' | 'userId' | 'sessionId' | 'eventTime'>;
+
+/** A TrajectoryEvent with every optional field absent (null, empty, source REAL) unless given. */
+export function trajectoryEvent(fields: TrajectoryEventCore & Partial<TrajectoryEvent>): TrajectoryEvent {
+  return {
+    requestId: null,
+    tool: null,
+    domain: null,
+    repo: null,
+    errorType: null,
+    agent: null,
+    text: null,
+    code: null,
+    candidates: [],
+    feedback: null,
+    source: 'REAL',
+    attributes: {},
+    ...fields,
+  };
+}

@@ -1,5 +1,5 @@
 import { ConfigError, InputLineError } from '../../errors.js';
-import type { Candidate, EventKind, Feedback, TrajectoryEvent } from '../records.js';
+import { trajectoryEvent, type Candidate, type EventKind, type Feedback, type TrajectoryEvent } from '../records.js';
 import { compileJsonPath, scalarString, type JsonPath } from './json-path.js';
 import { SYNTHETIC_START_MS, parseTimestamp } from './timestamps.js';
 import { toolErrorDetector, type ToolErrorDetector, type ToolErrorOptions } from './tool-errors.js';
@@ -128,26 +128,7 @@ export class ChatTranscriptMapper {
     let time = sessionStart ?? this.syntheticClock;
     let firstUser = true;
     const push = (kind: EventKind, fields: Partial<TrajectoryEvent>) => {
-      events.push({
-        eventId: `${sessionId}:${events.length}`,
-        kind,
-        userId,
-        sessionId,
-        eventTime: time,
-        requestId: null,
-        tool: null,
-        domain: null,
-        repo: null,
-        errorType: null,
-        agent: null,
-        text: null,
-        code: null,
-        candidates: [],
-        feedback: null,
-        source: 'REAL',
-        attributes: {},
-        ...fields,
-      });
+      events.push(trajectoryEvent({ eventId: `${sessionId}:${events.length}`, kind, userId, sessionId, eventTime: time, ...fields }));
     };
 
     messages.forEach((message, i) => {

@@ -1,6 +1,6 @@
 import { extname } from 'node:path';
 import { ConfigError, InputLineError } from '../../errors.js';
-import type { TrajectoryEvent } from '../records.js';
+import { trajectoryEvent, type TrajectoryEvent } from '../records.js';
 import { splitDelimited } from './delimited-line.js';
 import { SYNTHETIC_START_MS, parseTimestamp } from './timestamps.js';
 
@@ -82,36 +82,20 @@ export class RatingsMapper {
         })();
     }
     const requestId = `${name}:${lineNumber}`;
-    const base = {
-      userId,
-      sessionId: `ratings:${userId}`,
-      eventTime,
-      requestId,
-      tool: null,
-      domain: null,
-      repo: null,
-      errorType: null,
-      agent: null,
-      text: null,
-      code: null,
-      source: 'REAL' as const,
-      attributes: {},
-    };
+    const base = { userId, sessionId: `ratings:${userId}`, eventTime, requestId };
     return [
-      {
+      trajectoryEvent({
         ...base,
         eventId: `${requestId}/request`,
         kind: 'REQUEST',
         candidates: [{ actionId: item, tool: null, text: null }],
-        feedback: null,
-      },
-      {
+      }),
+      trajectoryEvent({
         ...base,
         eventId: `${requestId}/rating`,
         kind: 'FEEDBACK',
-        candidates: [],
         feedback: { signal: 'RATING', value: rating, actionId: item },
-      },
+      }),
     ];
   }
 
