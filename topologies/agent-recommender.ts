@@ -31,8 +31,9 @@ import {
 } from 'agentrec/recommender';
 
 /** Shared rows learn from the whole stream: see README, "Design decisions" (chosen by bench/sweep-defaults.ts). */
-export const DEFAULT_SYNC_EVERY_EVENTS = 0;
-export const DEFAULT_SYNC_WEIGHTING = 'average';
+export const DEFAULT_SYNC_EVERY_EVENTS = 1;
+export const DEFAULT_SYNC_WEIGHTING = 'sum';
+export const DEFAULT_SYNC_OPTIMIZER_STATE = 'shared';
 
 export default function agentRecommender(env: TopologyEnv = { transport: 'embedded', settings: {} }) {
   const s = env.settings;
@@ -59,6 +60,7 @@ export default function agentRecommender(env: TopologyEnv = { transport: 'embedd
     topic: modelTopicName(env.groupId ?? 'agent-recommender', 'rec'),
     everyEvents: s.syncEveryEvents === undefined ? DEFAULT_SYNC_EVERY_EVENTS : Number(s.syncEveryEvents),
     weighting: (s.syncWeighting ?? DEFAULT_SYNC_WEIGHTING) as 'average' | 'sum',
+    optimizerState: (s.syncOptimizerState ?? DEFAULT_SYNC_OPTIMIZER_STATE) as 'local' | 'shared',
   };
   return (
     topology('agent-recommender')
@@ -96,7 +98,7 @@ export default function agentRecommender(env: TopologyEnv = { transport: 'embedd
       .step(model.lookup('lookup'))
       .step(model.score('score'))
       // Shared rows and dense weights reconcile across partitions and instances through a model
-      // topic when --set syncEveryEvents=N (off by default: exact crash replay holds per task).
+      // topic (--set syncEveryEvents=0 turns it off: then crash replay is byte-exact per task).
       .step(model.learn('learn', { sync }))
       .step(emit('emit'))
       .to('scores', { topic: s.outputTopic ?? 'agent.scores', serde: scoreRecordSerde() })

@@ -103,7 +103,8 @@ describe('agent-recommender state does not depend on batch boundaries', () => {
     '%s: maxBatch 1 (memory) and maxBatch 500 (RocksDB) end with byte-identical rows, dense weights and stored requests',
     async (interaction) => {
       const events = simulatedEvents(1500, 5);
-      const build = () => agentRecommender({ transport: 'embedded', settings: { interaction } });
+      // Sync off: with it on, a task's state also depends on where its batches (and so its syncs) end.
+      const build = () => agentRecommender({ transport: 'embedded', settings: { interaction, syncEveryEvents: '0' } });
       const one = await finalState(events, { maxBatch: 1, stateBackend: 'memory' }, build);
       const many = await finalState(events, { maxBatch: 500, stateBackend: 'rocksdb', stateDir: await tempDir() }, build);
       // The two runs really were cut differently.

@@ -80,7 +80,10 @@ describe('agent-recommender text features', () => {
     async (interaction) => {
       const tiny = makeTinyModel(await tempDir(), 'tiny-bert', { hidden: 32 });
       const recorder = storeRecorder();
-      const t = agentRecommender({ transport: 'embedded', settings: { modelDir: tiny.modelDir, denseInputDim: '32', interaction } });
+      const t = agentRecommender({
+        transport: 'embedded',
+        settings: { modelDir: tiny.modelDir, denseInputDim: '32', interaction, syncEveryEvents: '0' },
+      });
       driver = await TopologyTestDriver.start(t, { openStore: recorder.openStore });
       const user = 'user-dense';
       const partition = partitionOf(driver, user);

@@ -28,6 +28,8 @@ const TOOLS = ['git', 'bash', 'python', 'sql', 'docker'];
 const DOMAINS = ['web', 'data', 'infra'];
 const ACTIONS = Array.from({ length: 12 }, (_, i) => `action-${i}`);
 const DIM = 32;
+// These tests look at single rows and stores byte by byte: model sync would also move other partitions' shared rows.
+const UNSYNCED = { transport: 'embedded', settings: { syncEveryEvents: '0' } } as const;
 const MODEL_DENSE = (partition: number) => entryKey(partition, 'model', 'dense');
 
 /** Requests (and feedback for every other one) from many users, spread over every partition. */
@@ -67,7 +69,7 @@ describe('agent-recommender: learning touches only the rows an event uses', () =
     'one FEEDBACK changes its user, its request features and the candidates with a gradient; every other row is bit-identical (%s)',
     async (_backend, backendOptions) => {
       const recorder = storeRecorder();
-      driver = await TopologyTestDriver.start(agentRecommender(), { ...(await backendOptions()), openStore: recorder.openStore });
+      driver = await TopologyTestDriver.start(agentRecommender(UNSYNCED), { ...(await backendOptions()), openStore: recorder.openStore });
       const userA = 'user-7';
       pipeEvents(driver, background(40));
       await driver.settle();
@@ -87,9 +89,9 @@ describe('agent-recommender: learning touches only the rows an event uses', () =
       const userKey = entryKey(partition, 'user', userA);
       const featureKeys = request.features.map((f) => entryKey(partition, 'feature', f.key));
       const candidateKeys = request.candidates.map((a) => entryKey(partition, 'action', a));
-      // The scored request carried structured, crossed, time and text features; all must move.
+      // The scored request carried structured, crossed, session and text features; all must move.
       expect(request.features.map((f) => f.key)).toEqual(
-        expect.arrayContaining(['tool=python', 'domain=data', 'tool=python×domain=data', 'hour=13']),
+        expect.arrayContaining(['tool=python', 'domain=data', 'tool=python×domain=data', 'turn=0']),
       );
       expect(request.features.some((f) => f.key.startsWith('text.text#'))).toBe(true);
 
@@ -125,7 +127,7 @@ describe('agent-recommender: delayed feedback', () => {
 
   it('joins feedback hours later to the features that were scored, falls back to user + action past the TTL, and ignores what it cannot join', async () => {
     const recorder = storeRecorder();
-    driver = await TopologyTestDriver.start(agentRecommender(), { openStore: recorder.openStore, startTime: T0 });
+    driver = await TopologyTestDriver.start(agentRecommender(UNSYNCED), { openStore: recorder.openStore, startTime: T0 });
     const user = 'user-b';
     const partition = partitionOf(driver, user);
     const scored = requestEvent(user, 'req-1', ['x1', 'x2', 'x3'], {
@@ -228,7 +230,9 @@ describe('agent-recommender: how many scored requests are kept', () => {
   });
 
   it('--set maxStoredRequests drops the oldest requests first: their feedback falls back to user + action, a recent one still joins its features', async () => {
-    driver = await TopologyTestDriver.start(agentRecommender({ transport: 'embedded', settings: { maxStoredRequests: '100' } }));
+    driver = await TopologyTestDriver.start(
+      agentRecommender({ transport: 'embedded', settings: { maxStoredRequests: '100', syncEveryEvents: '0' } }),
+    );
     const user = 'user-kept';
     const requests = Array.from({ length: 600 }, (_, i) => requestEvent(user, `kept-${i}`, ['k1', 'k2'], { eventTime: T0 + i * 1000 }));
     pipeEvents(driver, requests);
@@ -256,7 +260,7 @@ describe('agent-recommender: output records', () => {
 
   it('emits one score record per REQUEST with every candidate ranked by score and the user embedding; FEEDBACK emits nothing; invalid events are dead-lettered by decode', async () => {
     const recorder = storeRecorder();
-    const t = agentRecommender();
+    const t = agentRecommender(UNSYNCED);
     driver = await TopologyTestDriver.start(t, { openStore: recorder.openStore });
     const requests = Array.from({ length: 12 }, (_, i) =>
       requestEvent(`user-${i % 5}`, `r-${i}`, ACTIONS.slice(i % 4, (i % 4) + 2 + (i % 7)), {

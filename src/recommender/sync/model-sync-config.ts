@@ -3,6 +3,9 @@ import { ConfigError } from '../../errors.js';
 /** How a published delta is weighted (the same weight everywhere, its publisher included). */
 export type ModelSyncWeighting = 'average' | 'sum';
 
+/** Whether a shared row's sparse optimizer slots are reconciled with its values. */
+export type ModelSyncOptimizerState = 'local' | 'shared';
+
 export interface ModelSyncOptions {
   /** The model topic, `<topology>.<model>.model` by convention (see modelTopicName); 1 partition, compacted. */
   topic: string;
@@ -16,6 +19,13 @@ export interface ModelSyncOptions {
   weighting?: ModelSyncWeighting;
   /** How many of its own syncs a peer stays counted in n after its last delta. Default 10. */
   peerWindowSyncs?: number;
+  /**
+   * 'local' (default): each task keeps its own sparse optimizer state (AdaGrad accumulators, FTRL
+   * z and n). 'shared': a shared row's optimizer slots travel with its values, with the same
+   * weight, so with 'sum' every task's accumulators count every task's gradients and its steps
+   * shrink as a single task's would.
+   */
+  optimizerState?: ModelSyncOptimizerState;
   /** Row namespaces that are shared (replicated and reconciled). Default ['feature', 'action']; never 'user'. */
   namespaces?: readonly string[];
   /** Whether the dense weights (bias, projection, DCN/MLP) are shared. Default true. */
@@ -34,6 +44,7 @@ export interface ResolvedModelSyncConfig {
   readonly everyEvents: number;
   readonly weighting: ModelSyncWeighting;
   readonly peerWindowSyncs: number;
+  readonly optimizerState: ModelSyncOptimizerState;
   readonly namespaces: ReadonlySet<string>;
   readonly dense: boolean;
   readonly compactionLagMs: number;
@@ -66,6 +77,9 @@ export function resolveModelSyncConfig(options: ModelSyncOptions, path = '/sync'
   const peerWindowSyncs = options.peerWindowSyncs ?? 10;
   if (!Number.isInteger(peerWindowSyncs) || peerWindowSyncs < 1)
     throw new ConfigError(`${path}/peerWindowSyncs`, `must be an integer >= 1, got ${String(peerWindowSyncs)}`);
+  const optimizerState = options.optimizerState ?? 'local';
+  if (optimizerState !== 'local' && optimizerState !== 'shared')
+    throw new ConfigError(`${path}/optimizerState`, `must be 'local' or 'shared', got ${JSON.stringify(optimizerState)}`);
   const namespaces = options.namespaces ?? ['feature', 'action'];
   if (!Array.isArray(namespaces)) throw new ConfigError(`${path}/namespaces`, 'must be an array of row namespaces');
   namespaces.forEach((namespace, i) => {
@@ -86,6 +100,7 @@ export function resolveModelSyncConfig(options: ModelSyncOptions, path = '/sync'
     everyEvents,
     weighting,
     peerWindowSyncs,
+    optimizerState,
     namespaces: new Set(namespaces),
     dense: options.dense ?? true,
     compactionLagMs,

@@ -23,13 +23,25 @@ export class ModelSyncRows {
   constructor(
     private readonly store: KeyValueStore,
     private readonly model: RecommenderModel,
+    /** Whether the optimizer slots are part of what is synced (after the values, slot-major). */
+    private readonly withSlots = false,
   ) {
     this.dim = model.rowStore.dim;
     this.slotCount = model.rowStore.slotCount ?? 0;
   }
 
+  /** Floats per synced row: the values, then the slots when they are shared. */
   get rowLength(): number {
-    return this.dim;
+    return this.withSlots ? this.dim * (1 + this.slotCount) : this.dim;
+  }
+
+  /** What sync compares and moves: the values alone, or a copy of values then slots. */
+  synced(values: Float32Array, slots: Float32Array): Float32Array {
+    if (!this.withSlots) return values;
+    const out = new Float32Array(values.length + slots.length);
+    out.set(values);
+    out.set(slots, values.length);
+    return out;
   }
 
   /** The stored row, or undefined when the key holds nothing or only a held-back sighting. */
@@ -78,11 +90,12 @@ export class ModelSyncRows {
   /**
    * values += shift. FTRL derives a weight from its (z, n) slots at every update, so z is moved
    * to the value that yields the shifted weight; otherwise the next local update would undo the
-   * sync. AdaGrad keeps its accumulators: optimizer state stays local to the task.
+   * sync. Slots move only when they are shared (`shift` then holds values then slots).
    */
   shift(row: SyncedRow, shift: Float64Array): void {
     const { values, slots } = row;
     for (let i = 0; i < values.length; i++) values[i] = values[i] + shift[i];
+    if (this.withSlots) for (let i = 0; i < slots.length; i++) slots[i] = slots[i] + shift[values.length + i];
     const optimizer = this.model.sparseOptimizer;
     if (optimizer.kind !== 'ftrl') return;
     const { learningRate: alpha, beta, l1, l2 } = optimizer.config;

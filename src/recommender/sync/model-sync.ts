@@ -130,7 +130,7 @@ export class ModelSync {
   ) {
     this.config = resolveModelSyncConfig(options, configPath);
     this.taskId = this.config.taskId ?? `${randomUUID()}/p${task.partition}`;
-    this.rows = new ModelSyncRows(store, task.model);
+    this.rows = new ModelSyncRows(store, task.model, this.config.optimizerState === 'shared');
     this.topicPartition = { topic: this.config.topic, partition: 0 };
   }
 
@@ -171,7 +171,7 @@ export class ModelSync {
     this.seenRows.add(row);
     if (!this.isSharedRow(row.key)) return;
     const id = row.key.toString('latin1');
-    if (!this.bases.has(id)) this.remember(id, row.values);
+    if (!this.bases.has(id)) this.remember(id, this.rows.synced(row.values, row.slots));
   }
 
   /**
@@ -211,7 +211,8 @@ export class ModelSync {
     const records: OutputRecord[] = [];
     for (const [id, base] of this.bases) {
       const values = id === DENSE_ID ? this.task.dense : await this.currentRow(id, current);
-      if (!values) continue; // expired or deleted since: nothing left to reconcile
+      // Expired or deleted since, or a base persisted under another optimizerState: nothing to reconcile.
+      if (!values || values.length !== base.length) continue;
       const delta = new Float64Array(values.length);
       let moved = false;
       for (let i = 0; i < values.length; i++) {
@@ -309,7 +310,7 @@ export class ModelSync {
     const row = await this.rows.read(Buffer.from(id, 'latin1'));
     if (!row) return undefined;
     cache.set(id, row);
-    return row.values;
+    return this.rows.synced(row.values, row.slots);
   }
 
   private remember(id: string, values: Float32Array): void {
