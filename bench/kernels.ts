@@ -315,6 +315,7 @@ function simdFmStep(tables: Tables, events: Events): { step: Step; copyBack: (in
       sum,
       scratch,
       config: ROW_CONFIG,
+      linearLearningRate: ROW_CONFIG.learningRate,
     });
     adagradUpdate(bias, biasSlot, biasGradient, ROW_CONFIG);
   };

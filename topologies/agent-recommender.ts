@@ -13,6 +13,7 @@
  *   --set backend=typescript (FM math in TypeScript instead of WebAssembly SIMD; kernel= is its older name)
  *   --set maxStoredRequests=500000 (scored requests kept per partition for their feedback)
  *   --set sessionContext=false   --set sessionFeatures=previousAction,previousTwo,lastOutcome,turn   --set sessionK=3
+ *   --set timeFeatures=true (hour-of-day and day-of-week features)   --set ratingLinearLearningRate=0.4
  */
 import { avroSerde, decode, topology, type SimulationContext, type TopologyEnv } from 'agentrec';
 import {
@@ -20,6 +21,7 @@ import {
   encode,
   LiveBaselines,
   modelOptionsFromSettings,
+  timeFeaturesFromSettings,
   modelTopicName,
   recommenderModel,
   scoreRecordSerde,
@@ -38,7 +40,8 @@ export const DEFAULT_SYNC_OPTIMIZER_STATE = 'shared';
 export default function agentRecommender(env: TopologyEnv = { transport: 'embedded', settings: {} }) {
   const s = env.settings;
   // learningRate, denseLearningRate, initialAccumulator, l2, initScale, dim, ratingCenter (a number or auto),
-  // ratingScale, learnUnseenActions: checked with errors naming /settings/<key>; unset, the model's swept defaults.
+  // ratingScale, ratingLinearLearningRate, learnUnseenActions: checked with errors naming /settings/<key>; unset,
+  // the model's swept defaults.
   const learning = modelOptionsFromSettings(s);
   const model = recommenderModel({
     ...learning,
@@ -77,6 +80,8 @@ export default function agentRecommender(env: TopologyEnv = { transport: 'embedd
       // typical one) and halved end-to-end throughput for no gain on this traffic.
       .step(
         encode('encode', {
+          // Hour of day and day of week: off unless --set timeFeatures=true (bench/README.md, "Ratings").
+          time: timeFeaturesFromSettings(s),
           crosses: [
             ['tool', 'domain'],
             ['domain', 'repo'],

@@ -15,6 +15,6 @@ export { validateTrajectoryEvent } from './validate-trajectory-event.js';
 export { scoreRecordSerde, SCORE_RECORD_V1_FINGERPRINT } from './score-record-body.js';
 export { SimulatedUsers } from './simulation/simulated-users.js';
 export { LiveBaselines, type BaselineHitRate } from './simulation/live-baselines.js';
-export { MODEL_SETTINGS, modelOptionsFromSettings } from './model/model-settings.js';
+export { MODEL_SETTINGS, modelOptionsFromSettings, timeFeaturesFromSettings } from './model/model-settings.js';
 export { ratingFromScore } from './model/rating-readout.js';
 export * from './features/index.js';

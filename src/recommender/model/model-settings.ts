@@ -16,6 +16,7 @@ export const MODEL_SETTINGS = [
   'initScale',
   'ratingCenter',
   'ratingScale',
+  'ratingLinearLearningRate',
   'learnUnseenActions',
 ] as const;
 
@@ -44,6 +45,7 @@ export function modelOptionsFromSettings(settings: Readonly<Record<string, strin
           ? 'auto'
           : numberIn(parse(center, `${p}/ratingCenter`), `${p}/ratingCenter`, { min: -1e6, max: 1e6 }),
       scale: num('ratingScale', 1e-6, 1e6),
+      linearLearningRate: num('ratingLinearLearningRate', 1e-6, 10),
     },
     learnUnseenActions: learnUnseen,
   };
@@ -53,4 +55,17 @@ function parse(text: string | undefined, path: string): number {
   const n = Number(text);
   if (text === undefined || text.trim() === '' || Number.isNaN(n)) throw new ConfigError(path, `must be a number, got '${text ?? ''}'`);
   return n;
+}
+
+/**
+ * `--set timeFeatures=true|false` (default false): the hour-of-day and day-of-week features encode
+ * adds to every request. Off by default: on the fixtures they carried no signal, and a rating
+ * regression fitted their weights to noise (bench/README.md, "Ratings").
+ */
+export function timeFeaturesFromSettings(settings: Readonly<Record<string, string | undefined>>): {
+  hourOfDay: boolean;
+  dayOfWeek: boolean;
+} {
+  const on = oneOf(settings.timeFeatures, '/settings/timeFeatures', ['true', 'false'], 'false') === 'true';
+  return { hourOfDay: on, dayOfWeek: on };
 }

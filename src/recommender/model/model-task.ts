@@ -256,9 +256,19 @@ export class ModelTask {
    */
   learn(e: LookedUpEvent, dScores: Float32Array): boolean {
     if (!this.inBatch) throw this.outsideBatch('learn');
-    if (!this.backend.learn(e, dScores)) return false;
+    if (!this.backend.learn(e, dScores, this.linearLearningRate(e))) return false;
     this.applyDense();
     return true;
+  }
+
+  /**
+   * The rate of the rows' linear weights for this update: a rating regresses on the star scale,
+   * where biases must move much further than a ranking loss's logits do.
+   */
+  private linearLearningRate(e: LookedUpEvent): number {
+    const sparse = this.model.sparseOptimizer;
+    if (sparse.kind !== 'adagrad') return sparse.config.learningRate;
+    return e.event.feedback?.signal === 'RATING' ? this.model.rating.linearLearningRate : sparse.config.learningRate;
   }
 
   /** Outside a batch a backend may hold rows of an earlier one: scoring or learning on them would be silently wrong. */

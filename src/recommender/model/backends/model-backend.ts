@@ -31,9 +31,11 @@ export interface ModelBackend {
   /**
    * Applies dLoss/dScore (for the event last passed to score()) to every row the event touched,
    * with the model's sparse optimizer, and writes dLoss/dDense into the dense gradient. Returns
-   * false, changing no row, when a gradient is not finite.
+   * false, changing no row, when a gradient is not finite. With AdaGrad rows, the rows' linear
+   * weights step at `linearLearningRate` (ModelTask picks it per feedback signal), the factors
+   * at the optimizer's rate.
    */
-  learn(e: LookedUpEvent, dScores: Float32Array): boolean;
+  learn(e: LookedUpEvent, dScores: Float32Array, linearLearningRate: number): boolean;
   /** The batch's learning is done: row objects get their current values before they are stored. */
   endBatch(): void;
 }

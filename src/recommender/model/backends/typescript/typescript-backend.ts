@@ -9,7 +9,7 @@ import {
   type DcnScorerWorkspace,
 } from '../../kernels/dcn-scorer.js';
 import { createFmWorkspace, fmBackward, fmPrepareContext, fmScore, type FmWorkspace } from '../../kernels/fm.js';
-import { adagradUpdate, ftrlUpdate } from '../../kernels/optimizers.js';
+import { adagradUpdate, ftrlUpdate, type AdagradConfig } from '../../kernels/optimizers.js';
 import { isFiniteArray } from '../../kernels/vector.js';
 import type { RecommenderModel } from '../../recommender-model.js';
 import { denseLayout, type DenseWeights, type ModelBackend } from '../model-backend.js';
@@ -31,6 +31,8 @@ export class TypeScriptBackend implements ModelBackend {
   private readonly candidateGradients: Float32Array[];
   private readonly candidateValues: Float32Array[] = [];
   private readonly zeroRow: Float32Array;
+  /** The sparse AdaGrad settings with the linear weights' rate of the last update that differed. */
+  private linearAdagrad?: AdagradConfig;
   private readonly projected: Float32Array;
   private readonly projectedGradient: Float32Array;
   /** The DCN context of the event last passed to score(), reused by learn(). */
@@ -82,7 +84,7 @@ export class TypeScriptBackend implements ModelBackend {
     }
   }
 
-  learn(e: LookedUpEvent, dScores: Float32Array): boolean {
+  learn(e: LookedUpEvent, dScores: Float32Array, linearLearningRate: number): boolean {
     const count = e.candidates.length;
     const contextCount = this.contextRows.length;
     const denseGradient = this.dense.gradient;
@@ -116,10 +118,11 @@ export class TypeScriptBackend implements ModelBackend {
     if (!isFiniteArray(denseGradient)) return false;
     for (let c = 0; c < count; c++) if (dScores[c] !== 0 && !isFiniteArray(this.candidateGradients[c])) return false;
 
-    if (e.user) this.applySparse(e.user, this.contextGradients[0]);
-    e.features.forEach((f, i) => this.applySparse(f.row, this.contextGradients[1 + i]));
+    const linear = this.linearConfig(linearLearningRate);
+    if (e.user) this.applySparse(e.user, this.contextGradients[0], linear);
+    e.features.forEach((f, i) => this.applySparse(f.row, this.contextGradients[1 + i], linear));
     e.candidates.forEach((row, c) => {
-      if (row && dScores[c] !== 0) this.applySparse(row, this.candidateGradients[c]);
+      if (row && dScores[c] !== 0) this.applySparse(row, this.candidateGradients[c], linear);
     });
     return true;
   }
@@ -196,9 +199,23 @@ export class TypeScriptBackend implements ModelBackend {
     }
   }
 
-  private applySparse(row: EmbeddingRow, gradient: Float32Array): void {
+  /** AdaGrad's settings for the linear weights at `rate`; undefined when they are the factors' own. */
+  private linearConfig(rate: number): AdagradConfig | undefined {
     const optimizer = this.model.sparseOptimizer;
-    if (optimizer.kind === 'adagrad') adagradUpdate(row.values, row.slots, gradient, optimizer.config);
-    else ftrlUpdate(row.values, row.slots, gradient, optimizer.config);
+    if (optimizer.kind !== 'adagrad' || rate === optimizer.config.learningRate) return undefined;
+    if (this.linearAdagrad?.learningRate !== rate) this.linearAdagrad = { ...optimizer.config, learningRate: rate };
+    return this.linearAdagrad;
+  }
+
+  /** `linear`: AdaGrad's settings for the row's last value, its linear weight, when they differ from the factors'. */
+  private applySparse(row: EmbeddingRow, gradient: Float32Array, linear: AdagradConfig | undefined): void {
+    const optimizer = this.model.sparseOptimizer;
+    if (optimizer.kind !== 'adagrad') ftrlUpdate(row.values, row.slots, gradient, optimizer.config);
+    else if (!linear) adagradUpdate(row.values, row.slots, gradient, optimizer.config);
+    else {
+      const dim = this.model.dim;
+      adagradUpdate(row.values, row.slots, gradient, optimizer.config, dim);
+      adagradUpdate(row.values.subarray(dim), row.slots.subarray(dim), gradient.subarray(dim), linear, 1);
+    }
   }
 }

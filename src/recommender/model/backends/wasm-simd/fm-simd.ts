@@ -28,9 +28,10 @@ import {
  *   prepare(rows, weights, count, dim, sum) → f32    S into `sum`; returns Σ x_i w_i + ½(‖S‖² − Q)
  *   score(cands, count, dim, sum, constant, scores)   scores[c] = constant + w_c + ⟨S, a_c⟩
  *   backwardAdagrad(rows, rowSlots, weights, count, cands, candSlots, candCount, dScores, dim,
- *                   sum, scratch, lr, acc0, l2, clip) → f32
+ *                   sum, scratch, lr, acc0, l2, clip, linearLr) → f32
  *       applies AdaGrad to every context row and every candidate with dScores[c] ≠ 0 (gradients as
- *       in fmBackward) and returns dLoss/dBias for the caller's bias update.
+ *       in fmBackward; factors at lr, linear weights at linearLr) and returns dLoss/dBias for the
+ *       caller's bias update.
  *   gradientsFinite(same parameters) → i32
  *       1 when every gradient backwardAdagrad would apply (before clipping) and dLoss/dBias are
  *       finite, else 0; changes no row. The fused update cannot be rolled back, so callers that
@@ -54,6 +55,7 @@ type BackwardFunction = (
   acc0: number,
   l2: number,
   clip: number,
+  linearLr: number,
 ) => number;
 
 export interface FmSimdExports {
@@ -134,6 +136,7 @@ export class FmSimdKernel {
       config.initialAccumulator,
       config.l2,
       config.gradientClip,
+      c.linearLearningRate,
     );
   }
 }
@@ -155,6 +158,8 @@ export interface BackwardCall {
   sum: number;
   scratch: number;
   config: AdagradConfig;
+  /** AdaGrad's rate for the rows' linear weights on this update (config.learningRate for the factors). */
+  linearLearningRate: number;
 }
 
 // Local indices are named per function: parameters first, then the declared locals.
@@ -215,12 +220,12 @@ function scoreFunction(): FunctionDefinition {
  * each AdaGrad step is replaced by flagging a non-finite gradient.
  */
 function backwardFunction(check: boolean): FunctionDefinition {
-  const [ROWS, ROW_SLOTS, WEIGHTS, COUNT, CANDS, CAND_SLOTS, CAND_COUNT, DSCORES, DIM, SUM, SCRATCH, LR, ACC0, L2, CLIP] = [
-    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+  const [ROWS, ROW_SLOTS, WEIGHTS, COUNT, CANDS, CAND_SLOTS, CAND_COUNT, DSCORES, DIM, SUM, SCRATCH, LR, ACC0, L2, CLIP, LINEAR_LR] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
   ];
-  const [DB, I, K, ROW, SLOT, BAD] = [15, 16, 17, 18, 19, 20];
-  const [G, TOTAL, GS, WS, AS, NCLIP] = [21, 22, 23, 24, 25, 26];
-  const [GV, LRV, ACC0V, L2V, CLIPV, NCLIPV, GRAD, W, ACCV, SELFV, XV, BADV] = [27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38];
+  const [DB, I, K, ROW, SLOT, BAD] = [16, 17, 18, 19, 20, 21];
+  const [G, TOTAL, GS, WS, AS, NCLIP] = [22, 23, 24, 25, 26, 27];
+  const [GV, LRV, ACC0V, L2V, CLIPV, NCLIPV, GRAD, W, ACCV, SELFV, XV, BADV] = [28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39];
   const c = new Code();
   // AdaGrad on the 4 coordinates at ROW+K / SLOT+K with gradient GRAD (clip, l2, acc, step).
   const adagradVector = () => {
@@ -255,7 +260,7 @@ function backwardFunction(check: boolean): FunctionDefinition {
     c.get(ROW).get(DB).i32Add().f32Load().set(WS);
     c.get(GS).get(NCLIP).f32Max().get(CLIP).f32Min().get(L2).get(WS).f32Mul().f32Add().set(GS);
     c.get(SLOT).get(DB).i32Add().get(SLOT).get(DB).i32Add().f32Load().get(GS).get(GS).f32Mul().f32Add().tee(AS).f32Store();
-    c.get(ROW).get(DB).i32Add().get(WS).get(LR).get(GS).f32Mul().get(AS).get(ACC0).f32Add().f32Sqrt().f32Div().f32Sub().f32Store();
+    c.get(ROW).get(DB).i32Add().get(WS).get(LINEAR_LR).get(GS).f32Mul().get(AS).get(ACC0).f32Add().f32Sqrt().f32Div().f32Sub().f32Store();
   };
 
   c.get(DIM).i32(2).i32Shl().set(DB);
@@ -359,7 +364,7 @@ function backwardFunction(check: boolean): FunctionDefinition {
 
   return {
     name: check ? 'gradientsFinite' : 'backwardAdagrad',
-    params: [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, F32, F32, F32, F32],
+    params: [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, F32, F32, F32, F32, F32],
     results: [check ? I32 : F32],
     locals: [
       I32,

@@ -122,6 +122,7 @@ export class WasmSimdBackend implements ModelBackend {
       sum: this.sum,
       scratch: this.scratch,
       config: optimizer.config,
+      linearLearningRate: optimizer.config.learningRate,
     };
     this.next = this.areaStart;
     this.refreshViews();
@@ -178,9 +179,10 @@ export class WasmSimdBackend implements ModelBackend {
    * place in kernel memory, and hands back dLoss/dBias; false, changing nothing, when a gradient
    * is not finite.
    */
-  learn(_e: LookedUpEvent, dScores: Float32Array): boolean {
+  learn(_e: LookedUpEvent, dScores: Float32Array, linearLearningRate: number): boolean {
     this.f32.set(dScores.subarray(0, this.candidateCount), this.dScores >> 2);
     const call = this.backwardCall;
+    call.linearLearningRate = linearLearningRate;
     call.count = this.contextCount;
     call.candCount = this.candidateCount;
     if (!this.kernel.gradientsFinite(call)) return false;

@@ -23,6 +23,8 @@ function runBoth(
   seed: number,
   dScoresOf: (scores: Float32Array) => Float32Array,
   config = resolveAdagradConfig({ learningRate: 0.1, l2: 0.01, gradientClip: 0.05 }),
+  // The linear weights' own rate (a rating's update): different from the factors' to show it reaches them.
+  linearLearningRate = 0.3,
 ) {
   const random = splitmix32(seed);
   const row = (): Row => ({
@@ -110,6 +112,7 @@ function runBoth(
     sum,
     scratch,
     config,
+    linearLearningRate,
   };
   const simdFinite = kernel.gradientsFinite(call);
   const rowsUnchangedByCheck = [...placedContext, ...placedCandidates].every(
@@ -117,8 +120,13 @@ function runBoth(
       Buffer.from(f32().buffer, p.values, ROW * 4).equals(Buffer.from(memoryBeforeCheck.buffer, p.values, ROW * 4)) &&
       Buffer.from(f32().buffer, p.slots, ROW * 4).equals(Buffer.from(memoryBeforeCheck.buffer, p.slots, ROW * 4)),
   );
-  context.forEach((r, i) => adagradUpdate(r.values, r.slots, contextGradients[i], config));
-  candidates.forEach((r, c) => dScores[c] !== 0 && adagradUpdate(r.values, r.slots, candidateGradients[c], config));
+  const linear = { ...config, learningRate: linearLearningRate };
+  const update = (r: Row, gradient: Float32Array) => {
+    adagradUpdate(r.values, r.slots, gradient, config, DIM);
+    adagradUpdate(r.values.subarray(DIM), r.slots.subarray(DIM), gradient.subarray(DIM), linear, 1);
+  };
+  context.forEach((r, i) => update(r, contextGradients[i]));
+  candidates.forEach((r, c) => dScores[c] !== 0 && update(r, candidateGradients[c]));
   const simdBias = kernel.backwardAdagrad(call);
 
   const read = (p: { values: number; slots: number }): Row => ({

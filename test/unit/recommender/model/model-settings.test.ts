@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { modelOptionsFromSettings, timeFeaturesFromSettings } from '../../../../src/recommender/model/model-settings.js';
+import { recommenderModel } from '../../../../src/recommender/model/recommender-model.js';
+
+describe('model settings', () => {
+  it('gives ratings their own linear learning rate, 0.4 unless set', () => {
+    expect(recommenderModel({ name: 'rec' }).rating.linearLearningRate).toBe(0.4);
+    const options = modelOptionsFromSettings({ ratingLinearLearningRate: '0.2' });
+    expect(recommenderModel({ ...options, name: 'rec' }).rating.linearLearningRate).toBe(0.2);
+  });
+
+  it('names the setting or option a bad linear learning rate came from', () => {
+    expect(() => modelOptionsFromSettings({ ratingLinearLearningRate: 'fast' })).toThrow(/\/settings\/ratingLinearLearningRate/);
+    expect(() => modelOptionsFromSettings({ ratingLinearLearningRate: '0' })).toThrow(/\/settings\/ratingLinearLearningRate/);
+    expect(() => recommenderModel({ name: 'rec', rating: { linearLearningRate: -1 } })).toThrow(/\/model\/rating\/linearLearningRate/);
+  });
+
+  it('leaves time features off unless timeFeatures=true, and names the setting when it is neither', () => {
+    expect(timeFeaturesFromSettings({})).toEqual({ hourOfDay: false, dayOfWeek: false });
+    expect(timeFeaturesFromSettings({ timeFeatures: 'true' })).toEqual({ hourOfDay: true, dayOfWeek: true });
+    expect(() => timeFeaturesFromSettings({ timeFeatures: 'yes' })).toThrow(/\/settings\/timeFeatures/);
+  });
+});
