@@ -32,8 +32,14 @@ import {
   type TrajectoryEvent,
 } from 'agentrec/recommender';
 
-/** Shared rows learn from the whole stream: see README, "Design decisions" (chosen by bench/sweep-defaults.ts). */
-export const DEFAULT_SYNC_EVERY_EVENTS = 1;
+/**
+ * Shared rows learn from the whole stream on the embedded log, where a sync is an in-memory read
+ * (chosen by bench/sweep-defaults.ts). On Kafka each sync still re-reads the model topic and drops
+ * the cached rows once per batch, which costs most of the throughput and seconds of latency, so
+ * there it stays opt-in (--set syncEveryEvents=1) until syncs are scheduled by time: README,
+ * "Design decisions", and bench/README.md, "Model sync".
+ */
+export const DEFAULT_SYNC_EVERY_EVENTS = { embedded: 1, kafka: 0 } as const;
 export const DEFAULT_SYNC_WEIGHTING = 'sum';
 export const DEFAULT_SYNC_OPTIMIZER_STATE = 'shared';
 
@@ -61,7 +67,7 @@ export default function agentRecommender(env: TopologyEnv = { transport: 'embedd
   });
   const sync = {
     topic: modelTopicName(env.groupId ?? 'agent-recommender', 'rec'),
-    everyEvents: s.syncEveryEvents === undefined ? DEFAULT_SYNC_EVERY_EVENTS : Number(s.syncEveryEvents),
+    everyEvents: s.syncEveryEvents === undefined ? DEFAULT_SYNC_EVERY_EVENTS[env.transport] : Number(s.syncEveryEvents),
     weighting: (s.syncWeighting ?? DEFAULT_SYNC_WEIGHTING) as 'average' | 'sum',
     optimizerState: (s.syncOptimizerState ?? DEFAULT_SYNC_OPTIMIZER_STATE) as 'local' | 'shared',
   };

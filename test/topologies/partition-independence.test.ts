@@ -21,7 +21,7 @@ async function hitAt1(events: ReplayEvent[], settings: Record<string, string>): 
   return hits / n;
 }
 
-describe('accuracy does not depend on the partition count (model sync on by default)', () => {
+describe('accuracy does not depend on the partition count (model sync, on by default on the embedded log)', () => {
   it('4 partitions reach the hit@1 of 1 partition on the held-out transcripts within 3 %, 8 within 12 %', async () => {
     const events = await transcriptEvents('test');
     const one = await hitAt1(events, { partitions: '1' });
