@@ -14,6 +14,7 @@
  *   --set maxStoredRequests=500000 (scored requests kept per partition for their feedback)
  *   --set sessionContext=false   --set sessionFeatures=previousAction,previousTwo,lastOutcome,turn   --set sessionK=3
  *   --set timeFeatures=true (hour-of-day and day-of-week features)   --set ratingLinearLearningRate=0.4
+ *   --set candidateTools=true (a candidate is its action row plus a row for its tool; TypeScript backend)
  */
 import { avroSerde, decode, topology, type SimulationContext, type TopologyEnv } from 'agentrec';
 import {
@@ -46,7 +47,7 @@ export const DEFAULT_SYNC_OPTIMIZER_STATE = 'shared';
 export default function agentRecommender(env: TopologyEnv = { transport: 'embedded', settings: {} }) {
   const s = env.settings;
   // learningRate, denseLearningRate, initialAccumulator, l2, initScale, dim, ratingCenter (a number or auto),
-  // ratingScale, ratingLinearLearningRate, learnUnseenActions: checked with errors naming /settings/<key>; unset,
+  // ratingScale, ratingLinearLearningRate, learnUnseenActions, candidateTools: checked with errors naming /settings/<key>; unset,
   // the model's swept defaults.
   const learning = modelOptionsFromSettings(s);
   const model = recommenderModel({
@@ -74,11 +75,13 @@ export default function agentRecommender(env: TopologyEnv = { transport: 'embedd
   return (
     topology('agent-recommender')
       .from('trajectories', { topic: s.inputTopic ?? 'agent.trajectories', partitions: Number(s.partitions ?? 4) })
-      // Candidates are known by action id: their tool and text (two thirds of a request's strings)
-      // are skipped while decoding, not read into strings nothing looks at.
+      // Candidates are known by action id (and by tool with candidateTools on): their text, and
+      // otherwise their tool, are skipped while decoding, not read into strings nothing looks at.
       .step(
         decode('decode', {
-          serde: avroSerde<TrajectoryEvent>('trajectory-event', { skipOnRead: ['candidates.tool', 'candidates.text'] }),
+          serde: avroSerde<TrajectoryEvent>('trajectory-event', {
+            skipOnRead: model.candidateTools ? ['candidates.text'] : ['candidates.tool', 'candidates.text'],
+          }),
           validate: validateTrajectoryEvent,
         }),
       )

@@ -26,6 +26,11 @@ export interface RequestSnapshot {
   features: SparseFeature[];
   /** Candidate action ids, in the order they were scored. */
   candidates: string[];
+  /**
+   * With the model's candidateTools on: each candidate's tool ('' for none), parallel to
+   * `candidates`, so feedback learns the tool rows the request was scored with.
+   */
+  candidateTools?: string[];
   dense?: number[];
 }
 
@@ -45,6 +50,11 @@ export interface LookedUpEvent {
   features: { row: EmbeddingRow; weight: number; key: string }[];
   /** One per request candidate; undefined while the filter holds the action back. */
   candidates: (EmbeddingRow | undefined)[];
+  /**
+   * With the model's candidateTools on: each candidate's `ctool=<tool>` row, added to its action
+   * row (undefined: no tool, or held back by the filter).
+   */
+  candidateTools?: (EmbeddingRow | undefined)[];
   dense?: Float32Array;
   /** Set by interact for 'score' records: one score per candidate (single-precision values). */
   scores?: number[];

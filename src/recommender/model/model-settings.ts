@@ -18,6 +18,7 @@ export const MODEL_SETTINGS = [
   'ratingScale',
   'ratingLinearLearningRate',
   'learnUnseenActions',
+  'candidateTools',
 ] as const;
 
 export function modelOptionsFromSettings(settings: Readonly<Record<string, string | undefined>>): Partial<RecommenderModelOptions> {
@@ -30,6 +31,8 @@ export function modelOptionsFromSettings(settings: Readonly<Record<string, strin
     settings.learnUnseenActions === undefined
       ? undefined
       : oneOf(settings.learnUnseenActions, `${p}/learnUnseenActions`, ['true', 'false']) === 'true';
+  const candidateTools =
+    settings.candidateTools === undefined ? undefined : oneOf(settings.candidateTools, `${p}/candidateTools`, ['true', 'false']) === 'true';
   return {
     dim,
     optimizer: {
@@ -48,6 +51,7 @@ export function modelOptionsFromSettings(settings: Readonly<Record<string, strin
       linearLearningRate: num('ratingLinearLearningRate', 1e-6, 10),
     },
     learnUnseenActions: learnUnseen,
+    candidateTools,
   };
 }
 

@@ -65,6 +65,14 @@ export interface RecommenderModelOptions {
    * created and learned from; false ignores it (counted as `feedback_action_unknown`).
    */
   learnUnseenActions?: boolean;
+  /**
+   * Candidates known by their tool too: each candidate's vector is its action row plus a shared
+   * `ctool=<tool>` feature row, both learned, so a user's or a domain's taste for a tool carries
+   * over to actions it has not seen chosen. Off by default; the events must carry candidate tools
+   * (a decode that skips `candidates.tool` leaves every candidate without one). The wasm-simd
+   * backend does not run it: 'auto' picks TypeScript.
+   */
+  candidateTools?: boolean;
   /** Row lifecycle: a feature/action row exists after minCount sightings; rows expire after ttlMs. */
   rows?: { featureMinCount?: number; actionMinCount?: number; ttlMs?: number; initScale?: number; seed?: number };
   /** Most candidates one request may carry. Default 256. */
@@ -107,6 +115,7 @@ export interface RecommenderModel {
   readonly maxStoredRequests: number;
   readonly rating: { center: number | 'auto'; scale: number; linearLearningRate: number };
   readonly learnUnseenActions: boolean;
+  readonly candidateTools: boolean;
   readonly rowStore: EmbeddingRowStoreConfig;
   readonly maxCandidates: number;
   readonly maxFeatures: number;
@@ -161,7 +170,8 @@ export function recommenderModel(options: RecommenderModelOptions): RecommenderM
         : (() => {
             throw new ConfigError(`${p}/optimizer/kind`, "must be 'adagrad' or 'ftrl'");
           })();
-  const backend = resolveBackendOption(options, { interaction, optimizer: kind, denseInputDim, dim }, p);
+  const candidateTools = booleanOption(`${p}/candidateTools`, options.candidateTools, false);
+  const backend = resolveBackendOption(options, { interaction, optimizer: kind, denseInputDim, dim, candidateTools }, p);
   const rows = options.rows ?? {};
   const ttlMs = rows.ttlMs === undefined ? Infinity : numberIn(rows.ttlMs, `${p}/rows/ttlMs`, { fallback: Infinity, min: 1 });
   const rowStore: EmbeddingRowStoreConfig = {
@@ -224,6 +234,7 @@ export function recommenderModel(options: RecommenderModelOptions): RecommenderM
       }),
     },
     learnUnseenActions: booleanOption(`${p}/learnUnseenActions`, options.learnUnseenActions, true),
+    candidateTools,
     rowStore,
     maxCandidates: integerIn(options.maxCandidates, `${p}/maxCandidates`, { fallback: 256, min: 1, max: 100_000 }),
     maxFeatures: integerIn(options.maxFeatures, `${p}/maxFeatures`, { fallback: 512, min: 1, max: 100_000 }),

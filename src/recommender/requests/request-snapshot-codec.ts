@@ -1,4 +1,5 @@
 import avro from 'avsc';
+import { StateError } from '../../errors.js';
 import { AvroBinaryWriter } from '../../serde/avro-binary-writer.js';
 import type { RequestSnapshot } from '../types.js';
 
@@ -37,6 +38,13 @@ export const requestSnapshotType = avro.Type.forSchema(
   { wrapUnions: false },
 );
 
+/**
+ * Candidate tools follow the record as one more Avro array of strings, written only when the
+ * snapshot has them: snapshots stored before they existed end after `dense` and decode with none,
+ * and snapshots without tools keep exactly `requestSnapshotType`'s bytes.
+ */
+const candidateToolsType = avro.Type.forSchema({ type: 'array', items: 'string' });
+
 /** Shared by every task: encoding is synchronous, so two encodes never interleave on it. */
 const writer = new AvroBinaryWriter(4096);
 
@@ -54,13 +62,31 @@ export function encodeRequestSnapshot(snapshot: RequestSnapshot): Buffer {
   for (let i = 0; i < candidates.length; i++) writer.string(candidates[i]);
   writer.arrayEnd();
   // The union ['null', array of float]: branch 0, or branch 1 and the array.
-  if (dense === undefined) return writer.long(0).copy();
-  writer.long(1).arrayStart(dense.length);
-  for (let i = 0; i < dense.length; i++) writer.float(dense[i]);
-  return writer.arrayEnd().copy();
+  if (dense === undefined) writer.long(0);
+  else {
+    writer.long(1).arrayStart(dense.length);
+    for (let i = 0; i < dense.length; i++) writer.float(dense[i]);
+    writer.arrayEnd();
+  }
+  const tools = snapshot.candidateTools;
+  if (tools !== undefined) {
+    writer.arrayStart(tools.length);
+    for (let i = 0; i < tools.length; i++) writer.string(tools[i]);
+    writer.arrayEnd();
+  }
+  return writer.copy();
 }
 
 export function decodeRequestSnapshot(bytes: Buffer): RequestSnapshot {
-  const decoded = requestSnapshotType.fromBuffer(bytes) as RequestSnapshot & { dense: number[] | null };
-  return decoded.dense === null ? { ...decoded, dense: undefined } : decoded;
+  const read: { value: RequestSnapshot & { dense: number[] | null }; offset: number } = requestSnapshotType.decode(bytes, 0);
+  const { value, offset } = read;
+  if (offset < 0) throw new StateError('STATE_CORRUPT', `a stored request snapshot of ${bytes.length} bytes is truncated`);
+  const decoded: RequestSnapshot = value.dense === null ? { ...value, dense: undefined } : value;
+  if (offset < bytes.length) {
+    const tools: { value: string[]; offset: number } = candidateToolsType.decode(bytes, offset);
+    if (tools.offset !== bytes.length)
+      throw new StateError('STATE_CORRUPT', `a stored request snapshot of ${bytes.length} bytes has trailing bytes`);
+    decoded.candidateTools = tools.value;
+  }
+  return decoded;
 }

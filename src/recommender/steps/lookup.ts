@@ -71,14 +71,18 @@ export function lookup(name: string, options: LookupOptions): StepDefinition<Enc
         // A request's slots, for the feedback in this batch that answers it: the same user, features
         // and candidates, so the same plan, without looking ~35 keys up again.
         const planOf = new Map<RequestSnapshot, RowSlot[]>();
+        const toolSlot = (tool: string): RowSlot => (tool === '' ? NO_TOOL : slots.slot('feature', toolKey(tool)));
         const planFor = (request: RequestSnapshot): RowSlot[] => {
           // Sized up front: growing ~35-element arrays by push reallocates them several times per record.
           const featureCount = request.features.length;
           const candidateCount = request.candidates.length;
-          const plan = new Array<RowSlot>(1 + featureCount + candidateCount);
+          const tools = request.candidateTools;
+          const plan = new Array<RowSlot>(1 + featureCount + candidateCount + (tools ? candidateCount : 0));
           plan[0] = slots.slot('user', request.userId);
           for (let i = 0; i < featureCount; i++) plan[1 + i] = slots.slot('feature', request.features[i].key);
           for (let i = 0; i < candidateCount; i++) plan[1 + featureCount + i] = slots.slot('action', request.candidates[i]);
+          // A candidate without a tool has no tool slot; the NO_TOOL slot stands for it and is never read.
+          if (tools) for (let i = 0; i < candidateCount; i++) plan[1 + featureCount + candidateCount + i] = toolSlot(tools[i] ?? '');
           planOf.set(request, plan);
           return plan;
         };
@@ -98,6 +102,7 @@ export function lookup(name: string, options: LookupOptions): StepDefinition<Enc
                   ? record.value.features.slice(0, model.maxFeatures)
                   : record.value.features,
               candidates: actionIds(event.candidates, model.maxCandidates),
+              candidateTools: model.candidateTools ? candidateToolNames(event.candidates, model.maxCandidates) : undefined,
               dense: record.value.dense ? Array.from(record.value.dense) : undefined,
             };
             scoredInBatch.set(request.requestId, request);
@@ -117,6 +122,7 @@ export function lookup(name: string, options: LookupOptions): StepDefinition<Enc
                 eventTime: event.eventTime,
                 features: [],
                 candidates: [event.feedback.actionId],
+                candidateTools: model.candidateTools ? [''] : undefined,
               };
             } else {
               ctx.metrics.count('feedback_unmatched');
@@ -148,6 +154,10 @@ export function lookup(name: string, options: LookupOptions): StepDefinition<Enc
           missingKeys.length = 0;
           missingAt.length = 0;
           for (let j = 0; j < plan.length; j++) {
+            if (plan[j] === NO_TOOL) {
+              rows[j] = undefined;
+              continue;
+            }
             const row = slots.readThisBatch(plan[j]);
             if (row && !(time - row.lastTouchedMs > rowTtlMs)) {
               sighted(row, time);
@@ -187,7 +197,10 @@ export function lookup(name: string, options: LookupOptions): StepDefinition<Enc
           }
           features.length = admitted;
           value.features = features;
-          value.candidates = rows.slice(1 + featureCount, 1 + featureCount + request.candidates.length);
+          const candidateCount = request.candidates.length;
+          value.candidates = rows.slice(1 + featureCount, 1 + featureCount + candidateCount);
+          if (request.candidateTools)
+            value.candidateTools = rows.slice(1 + featureCount + candidateCount, 1 + featureCount + 2 * candidateCount);
         }
         // The row store keeps running totals; metrics get the increase since the last batch.
         for (const counter of ['created', 'expired', 'filtered'] as const) {
@@ -213,8 +226,31 @@ export function lookup(name: string, options: LookupOptions): StepDefinition<Enc
   function withAction(request: RequestSnapshot, actionId: string | null | undefined): RequestSnapshot {
     if (!actionId || !model.learnUnseenActions || request.candidates.length >= model.maxCandidates || request.candidates.includes(actionId))
       return request;
-    return { ...request, candidates: [...request.candidates, actionId] };
+    const candidateTools = request.candidateTools ? [...request.candidateTools, ''] : undefined;
+    return { ...request, candidates: [...request.candidates, actionId], candidateTools };
   }
+}
+
+/** Stands in the plan for a candidate without a tool: its row is undefined, nothing is read. */
+const NO_TOOL: RowSlot = { key: Buffer.alloc(0), row: undefined, readIn: -1, listedIn: -1 };
+
+/** Tool name → its candidate-side feature id, built once per tool (bounded like the row slots). */
+const toolKeys = new Map<string, string>();
+function toolKey(tool: string): string {
+  let key = toolKeys.get(tool);
+  if (key === undefined) {
+    if (toolKeys.size >= 100_000) toolKeys.clear();
+    toolKeys.set(tool, (key = `ctool=${tool}`));
+  }
+  return key;
+}
+
+/** The first `max` candidates' tools, in order ('' for a candidate without one). */
+function candidateToolNames(candidates: readonly { tool?: string | null }[], max: number): string[] {
+  const count = Math.min(candidates.length, max);
+  const tools = new Array<string>(count);
+  for (let i = 0; i < count; i++) tools[i] = candidates[i].tool ?? '';
+  return tools;
 }
 
 /** The plan of a record that touches no rows. */

@@ -157,6 +157,7 @@ export class ModelSync {
     if (!this.enabled) return;
     for (const feature of event.features) this.captureRow(feature.row);
     for (const candidate of event.candidates) this.captureRow(candidate);
+    if (event.candidateTools) for (const tool of event.candidateTools) this.captureRow(tool);
     if (this.config.dense && !this.bases.has(DENSE_ID)) this.remember(DENSE_ID, this.task.dense);
   }
 

@@ -10,6 +10,7 @@ export interface BackendRequirements {
   readonly optimizer: 'adagrad' | 'ftrl';
   readonly denseInputDim: number;
   readonly dim: number;
+  readonly candidateTools: boolean;
 }
 
 interface BackendEntry {

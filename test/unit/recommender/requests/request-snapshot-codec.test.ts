@@ -58,3 +58,14 @@ it('writes exactly the bytes avsc writes for the same snapshot (so older stored 
     if (strings.every((s) => Buffer.from(s, 'utf8').toString('utf8') === s)) expect(decodeRequestSnapshot(bytes)).toEqual(value);
   }
 });
+
+it('keeps candidate tools after the record, and reads snapshots written before them with none', () => {
+  const withTools = { ...snapshot(3, [0.5]), candidateTools: ['git', '', 'shell'] };
+  const bytes = encodeRequestSnapshot(withTools);
+  expect(decodeRequestSnapshot(bytes)).toEqual(withTools);
+  // The record part is the old layout, byte for byte: an old snapshot is that part alone.
+  const old = requestSnapshotType.toBuffer({ ...withTools, candidateTools: undefined, dense: [0.5] });
+  expect(bytes.subarray(0, old.length).equals(old)).toBe(true);
+  expect(decodeRequestSnapshot(old)).toEqual({ ...withTools, candidateTools: undefined });
+  expect(() => decodeRequestSnapshot(Buffer.concat([bytes, Buffer.from([0])]))).toThrow(/trailing bytes/);
+});

@@ -30,6 +30,11 @@ export class TypeScriptBackend implements ModelBackend {
   private readonly contextGradients: Float32Array[];
   private readonly candidateGradients: Float32Array[];
   private readonly candidateValues: Float32Array[] = [];
+  /** With candidate tools: each candidate's action row plus its tool row, scored as one vector. */
+  private readonly candidateSums: Float32Array[];
+  /** With candidate tools: the distinct tool rows of the event and their summed gradients. */
+  private readonly toolRows: EmbeddingRow[] = [];
+  private readonly toolGradients: Float32Array[];
   private readonly zeroRow: Float32Array;
   /** The sparse AdaGrad settings with the linear weights' rate of the last update that differed. */
   private linearAdagrad?: AdagradConfig;
@@ -61,6 +66,9 @@ export class TypeScriptBackend implements ModelBackend {
     this.contextWeights = new Float64Array(maxContext);
     this.contextGradients = Array.from({ length: maxContext }, () => new Float32Array(rowLength));
     this.candidateGradients = Array.from({ length: model.maxCandidates }, () => new Float32Array(rowLength));
+    const toolBuffers = model.candidateTools ? model.maxCandidates : 0;
+    this.candidateSums = Array.from({ length: toolBuffers }, () => new Float32Array(rowLength));
+    this.toolGradients = Array.from({ length: toolBuffers }, () => new Float32Array(rowLength));
     this.zeroRow = new Float32Array(rowLength);
     this.projected = new Float32Array(rowLength);
     this.projectedGradient = new Float32Array(rowLength);
@@ -124,7 +132,37 @@ export class TypeScriptBackend implements ModelBackend {
     e.candidates.forEach((row, c) => {
       if (row && dScores[c] !== 0) this.applySparse(row, this.candidateGradients[c], linear);
     });
+    if (e.candidateTools) this.learnTools(e.candidateTools, dScores, count, linear);
     return true;
+  }
+
+  /**
+   * A candidate's score depends on its action row and its tool row only through their sum, so
+   * each gets the candidate's gradient. Candidates sharing a tool share its row: their gradients
+   * are summed and the row takes one optimizer step, as a context row used twice would.
+   */
+  private learnTools(
+    tools: readonly (EmbeddingRow | undefined)[],
+    dScores: Float32Array,
+    count: number,
+    linear: AdagradConfig | undefined,
+  ): void {
+    const rows = this.toolRows;
+    rows.length = 0;
+    for (let c = 0; c < count; c++) {
+      const row = tools[c];
+      if (!row || dScores[c] === 0) continue;
+      let t = rows.indexOf(row);
+      const source = this.candidateGradients[c];
+      if (t < 0) {
+        t = rows.push(row) - 1;
+        this.toolGradients[t].set(source);
+      } else {
+        const target = this.toolGradients[t];
+        for (let k = 0; k < target.length; k++) target[k] += source[k];
+      }
+    }
+    for (let t = 0; t < rows.length; t++) this.applySparse(rows[t], this.toolGradients[t], linear);
   }
 
   private prepare(e: LookedUpEvent): void {
@@ -142,7 +180,22 @@ export class TypeScriptBackend implements ModelBackend {
       rows.push(this.projected);
     }
     this.candidateValues.length = 0;
-    for (const row of e.candidates) this.candidateValues.push(row?.values ?? this.zeroRow);
+    const tools = e.candidateTools;
+    if (!tools) {
+      for (const row of e.candidates) this.candidateValues.push(row?.values ?? this.zeroRow);
+      return;
+    }
+    for (let c = 0; c < e.candidates.length; c++) {
+      const action = e.candidates[c]?.values ?? this.zeroRow;
+      const tool = tools[c]?.values;
+      if (!tool) {
+        this.candidateValues.push(action);
+        continue;
+      }
+      const sum = this.candidateSums[c];
+      for (let k = 0; k < sum.length; k++) sum[k] = action[k] + tool[k];
+      this.candidateValues.push(sum);
+    }
   }
 
   /** Fills the DCN context for `e` (after prepare()): rows, raw weights (the kernel takes each slot's mean) and slots. */

@@ -17,11 +17,13 @@ export function wasmSimdObstacle(model: BackendRequirements): string | undefined
       ? 'its update is AdaGrad (optimizer is ftrl)'
       : model.denseInputDim > 0
         ? 'the text vector projection is not in it (denseInputDim > 0)'
-        : model.dim % 4 !== 0
-          ? `it needs a dim that is a multiple of 4 (dim is ${model.dim})`
-          : !FmSimdKernel.supported()
-            ? 'this runtime does not compile WebAssembly SIMD'
-            : undefined;
+        : model.candidateTools
+          ? 'a candidate is one row in it (candidateTools is on)'
+          : model.dim % 4 !== 0
+            ? `it needs a dim that is a multiple of 4 (dim is ${model.dim})`
+            : !FmSimdKernel.supported()
+              ? 'this runtime does not compile WebAssembly SIMD'
+              : undefined;
 }
 
 /**
