@@ -521,4 +521,39 @@ describeKafka('Kafka transport', () => {
     await sending;
     await producer.close();
   });
+  it('passes transport-wide librdkafka settings to the admin client, producers, group members and readers', async () => {
+    const clientId = uniqueName('custom-client');
+    const kafka = transport({ librdkafka: { 'client.id': clientId, 'socket.keepalive.enable': true }, consumer: { maxBatchSize: 10 } });
+    const topic = uniqueName('passthrough');
+    await kafka.ensureTopics([{ topic, partitions: 2 }]);
+    await kafka.createProducer().send(keyed(topic, 40, (i) => `k${i}`));
+    const consumer = kafka.createConsumer({ groupId: uniqueName('g'), topics: [topic] });
+    const recorder = new Recorder();
+    await consumer.start(recorder);
+    await waitFor(() => recorder.records.length >= 40, 'every record through the group');
+    await consumer.stop();
+    const read: SourceRecord[] = [];
+    for (const partition of [0, 1]) for await (const chunk of kafka.readToEnd(tp(topic, partition))) read.push(...chunk);
+    expect(read).toHaveLength(40);
+  });
+
+  it('gives a static member (groupInstanceId) restarting with the same id its partitions back quickly', async () => {
+    const kafka = transport({ consumer: { groupInstanceId: uniqueName('instance'), sessionTimeoutMs: 30_000 } });
+    const topic = uniqueName('static');
+    const groupId = uniqueName('g');
+    await kafka.ensureTopics([{ topic, partitions: 3 }]);
+    const first = kafka.createConsumer({ groupId, topics: [topic] });
+    const firstRecorder = new Recorder();
+    await first.start(firstRecorder);
+    await waitFor(() => firstRecorder.owned.size === 3, 'first assignment');
+    await first.stop();
+
+    const restartedAt = Date.now();
+    const second = kafka.createConsumer({ groupId, topics: [topic] });
+    const secondRecorder = new Recorder();
+    await second.start(secondRecorder);
+    await waitFor(() => secondRecorder.owned.size === 3, 'partitions back after the restart', 10_000);
+    expect(Date.now() - restartedAt).toBeLessThan(5000);
+    await second.stop();
+  });
 });

@@ -1,5 +1,6 @@
 import type { RdKafka } from '@confluentinc/kafka-javascript';
-import type { LibrdkafkaProperties, ResolvedKafkaOptions } from './kafka-options.js';
+import { ConfigError } from '../../errors.js';
+import { redactSecrets, type LibrdkafkaProperties, type ResolvedKafkaOptions } from './kafka-options.js';
 
 /**
  * A client's configuration in librdkafka's two parts. Topic-level properties must go in the
@@ -42,6 +43,7 @@ export function groupConsumerConfig(
     global: {
       ...commonConfig(options, clientId),
       ...extra.global,
+      ...(tuning.groupInstanceId === undefined ? {} : { 'group.instance.id': tuning.groupInstanceId }),
       'group.id': groupId,
       // The runtime commits only after a batch's outputs are acknowledged.
       'enable.auto.commit': false,
@@ -52,7 +54,7 @@ export function groupConsumerConfig(
       ...fetchConfig(options),
       rebalance_cb: onRebalance,
     },
-    topic: { ...extra.topic, 'auto.offset.reset': 'earliest' },
+    topic: { ...commonTopicConfig(options), ...extra.topic, 'auto.offset.reset': 'earliest' },
   };
 }
 
@@ -73,7 +75,7 @@ export function readerConfig(
       'enable.partition.eof': true,
       ...fetchConfig(options),
     },
-    topic: { ...extra.topic, 'auto.offset.reset': 'earliest' },
+    topic: { ...commonTopicConfig(options), ...extra.topic, 'auto.offset.reset': 'earliest' },
   };
 }
 
@@ -106,6 +108,7 @@ export function producerConfig(
       dr_cb: true,
     },
     topic: {
+      ...commonTopicConfig(options),
       ...extra.topic,
       acks: -1,
       'compression.codec': tuning.compression,
@@ -117,6 +120,7 @@ export function producerConfig(
   };
 }
 
+/** The admin client connects like every other client (security.protocol, sasl.* included). */
 export function adminConfig(options: ResolvedKafkaOptions): RdKafka.GlobalConfig {
   return commonConfig(options, `${options.clientId}-admin`);
 }
@@ -130,6 +134,7 @@ function split(properties: LibrdkafkaProperties): { global: LibrdkafkaProperties
   return { global, topic };
 }
 
+/** Settings every client gets; the transport-wide passthrough (security, client.id…) overrides them. */
 function commonConfig(options: ResolvedKafkaOptions, clientId: string): RdKafka.GlobalConfig {
   return {
     'bootstrap.servers': options.brokers,
@@ -137,5 +142,24 @@ function commonConfig(options: ResolvedKafkaOptions, clientId: string): RdKafka.
     'socket.connection.setup.timeout.ms': options.connectTimeoutMs,
     // librdkafka logs to stderr by default; the transport reports failures through errors instead.
     log_level: 3,
+    ...split(options.librdkafka).global,
   };
+}
+
+function commonTopicConfig(options: ResolvedKafkaOptions): LibrdkafkaProperties {
+  return split(options.librdkafka).topic;
+}
+
+/**
+ * Creates a librdkafka client. librdkafka refuses a bad setting with a message that may quote its
+ * value, so the message is rethrown with credentials redacted.
+ */
+export function createClient<T>(options: ResolvedKafkaOptions, create: () => T): T {
+  try {
+    return create();
+  } catch (error) {
+    const secrets = { ...options.librdkafka, ...options.consumer.librdkafka, ...options.producer.librdkafka };
+    const message = redactSecrets(error instanceof Error ? error.message : String(error), secrets);
+    throw new ConfigError('/librdkafka', `librdkafka refused the configuration: ${message}`);
+  }
 }

@@ -1,6 +1,6 @@
 import type { RdKafka } from '@confluentinc/kafka-javascript';
 import { AgentrecError, errorMessage } from '../../errors.js';
-import { groupConsumerConfig } from './kafka-client-config.js';
+import { createClient, groupConsumerConfig } from './kafka-client-config.js';
 import { LibrdkafkaCode, isUnreachable, kafkaUnavailable, librdkafkaCode } from './kafka-errors.js';
 import { type NativeConsumer, connectClient, consumeBatch, createNativeConsumer, disconnectClient } from './kafka-native.js';
 import type { ResolvedKafkaOptions } from './kafka-options.js';
@@ -68,7 +68,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
     const config = groupConsumerConfig(options, groupId, clientId, (error, assignment) => {
       void this.enqueueRebalance(() => this.rebalance(error, assignment));
     });
-    this.client = createNativeConsumer(config, options.consumer.pollTimeoutMs);
+    this.client = createClient(options, () => createNativeConsumer(config, options.consumer.pollTimeoutMs));
     // Transient broker errors are retried by librdkafka; fatal ones surface from consume().
     this.client.on('event.error', () => undefined);
   }

@@ -17,6 +17,11 @@ export interface KafkaConsumerTuning {
   maxBufferedRecords?: number;
   /** Default 'cooperative-sticky' (incremental rebalancing: unaffected partitions keep flowing). */
   assignmentStrategy?: 'cooperative-sticky' | 'range' | 'roundrobin';
+  /**
+   * group.instance.id: static membership. A member that restarts with the same id within the
+   * session timeout gets its partitions back without a rebalance. Default: none (dynamic).
+   */
+  groupInstanceId?: string;
   /** Default 30000. */
   sessionTimeoutMs?: number;
   /** Default 300000; also bounds how long onRevoked may take during a rebalance. */
@@ -56,6 +61,12 @@ export interface KafkaTransportOptions {
   connectTimeoutMs?: number;
   /** Replication factor of topics ensureTopics creates; -1 = the broker's default. Default -1. */
   replicationFactor?: number;
+  /**
+   * librdkafka properties for every client the transport creates (consumers, producers, restore
+   * readers, the admin client): what security.protocol, sasl.* or ssl.* must reach all of them.
+   * The per-client `librdkafka` of consumer and producer override these.
+   */
+  librdkafka?: LibrdkafkaProperties;
   consumer?: KafkaConsumerTuning;
   producer?: KafkaProducerTuning;
   /**
@@ -71,7 +82,11 @@ export interface ResolvedKafkaOptions {
   clientId: string;
   connectTimeoutMs: number;
   replicationFactor: number;
-  consumer: Required<Omit<KafkaConsumerTuning, 'librdkafka'>> & { librdkafka: LibrdkafkaProperties };
+  librdkafka: LibrdkafkaProperties;
+  consumer: Required<Omit<KafkaConsumerTuning, 'librdkafka' | 'groupInstanceId'>> & {
+    groupInstanceId: string | undefined;
+    librdkafka: LibrdkafkaProperties;
+  };
   producer: Required<Omit<KafkaProducerTuning, 'librdkafka'>> & { librdkafka: LibrdkafkaProperties };
   onError: (error: unknown) => void;
 }
@@ -86,6 +101,25 @@ const RESERVED_CONSUMER_PROPERTIES = [
   'offset_commit_cb',
 ];
 const RESERVED_PRODUCER_PROPERTIES = ['bootstrap.servers', 'enable.idempotence', 'acks', 'dr_cb', 'dr_msg_cb', 'partitioner'];
+const RESERVED_COMMON_PROPERTIES = [...new Set([...RESERVED_CONSUMER_PROPERTIES, ...RESERVED_PRODUCER_PROPERTIES])];
+
+/** Keys whose values are credentials: never shown in an error or a description. */
+const SECRET_KEY = /password|secret|sasl/i;
+
+/** `text` with the value of every credential among `properties` replaced by [redacted]. */
+export function redactSecrets(text: string, properties: LibrdkafkaProperties): string {
+  let redacted = text;
+  for (const [name, value] of Object.entries(properties)) {
+    const shown = String(value);
+    if (SECRET_KEY.test(name) && shown.length > 0) redacted = redacted.split(shown).join('[redacted]');
+  }
+  return redacted;
+}
+
+/** `properties` as a description may show them: credentials' values replaced by [redacted]. */
+export function describeProperties(properties: LibrdkafkaProperties): LibrdkafkaProperties {
+  return Object.fromEntries(Object.entries(properties).map(([name, value]) => [name, SECRET_KEY.test(name) ? '[redacted]' : value]));
+}
 
 export function resolveKafkaOptions(options: KafkaTransportOptions): ResolvedKafkaOptions {
   if (typeof options !== 'object' || options === null) throw new ConfigError('', 'must be an object');
@@ -107,6 +141,10 @@ export function resolveKafkaOptions(options: KafkaTransportOptions): ResolvedKaf
   }
   const replicationFactor = integerIn(options.replicationFactor, '/replicationFactor', { fallback: -1, min: -1, max: 1000 });
   if (replicationFactor === 0) throw new ConfigError('/replicationFactor', 'must be -1 (broker default) or >= 1');
+  const groupInstanceId = consumer.groupInstanceId;
+  if (groupInstanceId !== undefined && (typeof groupInstanceId !== 'string' || !/^[a-zA-Z0-9._-]{1,249}$/.test(groupInstanceId))) {
+    throw new ConfigError('/consumer/groupInstanceId', 'must be 1-249 characters of [a-zA-Z0-9._-]');
+  }
   if (options.onError !== undefined && typeof options.onError !== 'function') {
     throw new ConfigError('/onError', 'must be a function');
   }
@@ -115,6 +153,7 @@ export function resolveKafkaOptions(options: KafkaTransportOptions): ResolvedKaf
     clientId,
     connectTimeoutMs: integerIn(options.connectTimeoutMs, '/connectTimeoutMs', { fallback: 10_000, min: 100, max: 600_000 }),
     replicationFactor,
+    librdkafka: passthrough(options.librdkafka, RESERVED_COMMON_PROPERTIES, '/librdkafka'),
     consumer: {
       maxBatchSize,
       pollTimeoutMs: integerIn(consumer.pollTimeoutMs, '/consumer/pollTimeoutMs', { fallback: 100, min: 1, max: 60_000 }),
@@ -124,6 +163,7 @@ export function resolveKafkaOptions(options: KafkaTransportOptions): ResolvedKaf
         max: 100_000_000,
       }),
       assignmentStrategy: strategy,
+      groupInstanceId,
       sessionTimeoutMs: integerIn(consumer.sessionTimeoutMs, '/consumer/sessionTimeoutMs', { fallback: 30_000, min: 1000, max: 3_600_000 }),
       maxPollIntervalMs: integerIn(consumer.maxPollIntervalMs, '/consumer/maxPollIntervalMs', {
         fallback: 300_000,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RdKafka } from '@confluentinc/kafka-javascript';
 import { AgentrecError, errorMessage } from '../../errors.js';
-import { readerConfig } from './kafka-client-config.js';
+import { createClient, readerConfig } from './kafka-client-config.js';
 import { isUnreachable, kafkaUnavailable } from './kafka-errors.js';
 import { connectClient, consumeBatch, createNativeConsumer, disconnectClient } from './kafka-native.js';
 import type { ResolvedKafkaOptions } from './kafka-options.js';
@@ -19,7 +19,7 @@ export async function* readPartitionToEnd(
   const where = `${target.topic}[${target.partition}]`;
   // librdkafka's KafkaConsumer insists on a group.id even when it never joins the group.
   const config = readerConfig(options, `${options.clientId}-reader`, `agentrec-reader-${randomUUID()}`);
-  const consumer = createNativeConsumer(config, options.consumer.pollTimeoutMs);
+  const consumer = createClient(options, () => createNativeConsumer(config, options.consumer.pollTimeoutMs));
   consumer.on('event.error', () => undefined);
   let reachedEnd = false;
   let endOffset = 0;

@@ -1,6 +1,6 @@
 import { RdKafka } from '@confluentinc/kafka-javascript';
 import { AgentrecError, errorMessage } from '../../errors.js';
-import { producerConfig } from './kafka-client-config.js';
+import { createClient, producerConfig } from './kafka-client-config.js';
 import { LibrdkafkaCode, librdkafkaCode } from './kafka-errors.js';
 import { connectClient, disconnectClient } from './kafka-native.js';
 import type { ResolvedKafkaOptions } from './kafka-options.js';
@@ -83,7 +83,7 @@ export class KafkaProducer implements Producer {
     clientId: string,
   ) {
     const config = producerConfig(options, clientId);
-    this.client = new RdKafka.Producer(config.global, config.topic);
+    this.client = createClient(options, () => new RdKafka.Producer(config.global, config.topic));
     this.client.on('delivery-report', (error, report) => {
       (report.opaque as PendingSend).settle(error, report.topic);
     });

@@ -1,6 +1,6 @@
 import { RdKafka } from '@confluentinc/kafka-javascript';
 import { AgentrecError, ConfigError, errorMessage } from '../../errors.js';
-import { adminConfig } from './kafka-client-config.js';
+import { adminConfig, createClient } from './kafka-client-config.js';
 import { LibrdkafkaCode, isUnreachable, kafkaUnavailable, librdkafkaCode } from './kafka-errors.js';
 import { KafkaGroupConsumer } from './kafka-group-consumer.js';
 import { type KafkaTransportOptions, type ResolvedKafkaOptions, resolveKafkaOptions } from './kafka-options.js';
@@ -117,7 +117,9 @@ class KafkaTransport implements Transport {
   }
 
   private adminClient(): RdKafka.IAdminClient {
-    this.admin ??= RdKafka.AdminClient.create(adminConfig(this.options), { 'event.error': () => undefined });
+    this.admin ??= createClient(this.options, () =>
+      RdKafka.AdminClient.create(adminConfig(this.options), { 'event.error': () => undefined }),
+    );
     return this.admin;
   }
 
