@@ -2,7 +2,11 @@ import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
 
 /** Serves GET /metrics (Prometheus text format) and GET /healthz. */
-export async function startMetricsServer(registry: Registry, port: number): Promise<{ port: number; close(): Promise<void> }> {
+export async function startMetricsServer(
+  registry: Registry,
+  port: number,
+  host = '127.0.0.1',
+): Promise<{ port: number; host: string; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
     if (req.url === '/metrics') {
       registry.metrics().then(
@@ -25,11 +29,12 @@ export async function startMetricsServer(registry: Registry, port: number): Prom
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '0.0.0.0', () => resolve());
+    server.listen(port, host, () => resolve());
   });
   const address = server.address();
   return {
     port: typeof address === 'object' && address ? address.port : port,
+    host: typeof address === 'object' && address ? address.address : host,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -9,6 +9,7 @@ import type { DeadLetterRecord } from './dead-letter.js';
 import { sourceBatch, TaskPipeline } from './pipeline.js';
 import { RecordCollector } from './record-collector.js';
 import { StepContextFactory } from './step-context-factory.js';
+import type { DeadLetterLog } from './dead-letter-log.js';
 import { StoreFlusher } from './store-flusher.js';
 import { SerialOperations, TaskLifecycle, TaskState, type PartitionTaskDescription } from './task-state.js';
 
@@ -25,6 +26,7 @@ export interface PartitionTaskDeps {
   openStore(storeName: string, partition: number): Promise<KeyValueStore>;
   now(): number;
   log(message: string): void;
+  deadLetterLog?: DeadLetterLog;
 }
 
 /**

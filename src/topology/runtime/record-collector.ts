@@ -4,6 +4,7 @@ import type { Topology } from '../topology.js';
 import type { OutputRecord, Producer, SourceRecord } from '../transport/types.js';
 import type { Batch, RecordMeta, Serde } from '../types.js';
 import { recordBytes, serializeDeadLetter, type DeadLetterRecord } from './dead-letter.js';
+import { DeadLetterLog } from './dead-letter-log.js';
 
 export interface RecordCollectorDeps {
   topology: Topology;
@@ -15,6 +16,8 @@ export interface RecordCollectorDeps {
   maxMessageBytes: number;
   now(): number;
   log(message: string): void;
+  /** Rate-limited dead-letter lines, shared by the runner's tasks; default: one per collector. */
+  deadLetterLog?: DeadLetterLog;
 }
 
 /**
@@ -30,9 +33,11 @@ export class RecordCollector {
   /** The batch being processed, for dead letters (raw bytes) and the sink (raw keys). */
   private currentRaw: SourceRecord[] = [];
   private readonly labels: { topology: string; partition: string };
+  private readonly deadLetterLog: DeadLetterLog;
 
   constructor(private readonly deps: RecordCollectorDeps) {
     this.labels = { topology: deps.topology.name, partition: String(deps.partition) };
+    this.deadLetterLog = deps.deadLetterLog ?? new DeadLetterLog((message) => deps.log(message));
   }
 
   /** Output records sent and not yet acknowledged (drives backpressure). */
@@ -89,7 +94,7 @@ export class RecordCollector {
       failedAt: this.deps.now(),
     };
     this.deps.metrics.deadLettered.inc({ ...this.labels, step: stepName, code });
-    this.deps.log(`dead-lettered ${meta.topic}[${meta.partition}]@${meta.offset} at step '${stepName}': ${record.reason}`);
+    this.deadLetterLog.record(stepName, code, meta);
     const { key, value } = serializeDeadLetter(record, this.deps.deadLetterSerde, this.deps.maxMessageBytes);
     this.deadLetters.push({ topic: this.deps.topology.deadLetterTopic, key, value });
   }

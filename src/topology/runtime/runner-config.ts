@@ -1,4 +1,4 @@
-import { integerIn } from '../../config.js';
+import { integerIn, nonEmptyString } from '../../config.js';
 import { ConfigError } from '../../errors.js';
 
 export interface RunnerConfig {
@@ -33,6 +33,11 @@ export interface RunnerConfig {
   maxMessageBytes: number;
   /** Port for GET /metrics; undefined = no HTTP server. */
   metricsPort?: number;
+  /**
+   * Address the metrics server binds. Loopback by default: /metrics names topics and partitions,
+   * so exposing it beyond the host is a choice (0.0.0.0), not an accident.
+   */
+  metricsHost: string;
   /** Node.js default process metrics in the registry. */
   processMetrics: boolean;
 }
@@ -46,6 +51,7 @@ export const runnerDefaults: RunnerConfig = {
   maxInFlightRecords: 100_000,
   maxMessageBytes: 1_000_000,
   metricsPort: undefined,
+  metricsHost: '127.0.0.1',
   processMetrics: false,
 };
 
@@ -69,6 +75,7 @@ export function resolveRunnerConfig(topologyName: string, input: Partial<RunnerC
     const port = integerIn(config.metricsPort, '/runtime/metricsPort', { min: 0 });
     if (port > 65535) throw new ConfigError('/runtime/metricsPort', 'must be <= 65535');
   }
+  nonEmptyString(config.metricsHost, '/runtime/metricsHost');
   return Object.freeze(config);
 }
 

@@ -14,6 +14,7 @@ import type {
 } from '../transport/types.js';
 import type { Serde } from '../types.js';
 import { defaultDeadLetterSerde, type DeadLetterRecord } from './dead-letter.js';
+import { DeadLetterLog } from './dead-letter-log.js';
 import { startMetricsServer } from './metrics-server.js';
 import { PartitionTask } from './partition-task.js';
 import type { PartitionTaskDescription } from './task-state.js';
@@ -54,10 +55,12 @@ export class TopologyRunner {
   private commitQueue: Promise<void> = Promise.resolve();
   /** A commitAll queued behind the running commit and not started yet. */
   private queuedCommitAll?: Promise<void>;
-  private metricsServer?: { port: number; close(): Promise<void> };
+  private metricsServer?: { port: number; host: string; close(): Promise<void> };
   private stopping?: Promise<void>;
   private failed?: unknown;
   private deadLetterSerde?: Serde<DeadLetterRecord>;
+  /** One for all tasks, so the rate limit holds per step however many partitions this instance owns. */
+  private deadLetterLog?: DeadLetterLog;
   private readonly doneDeferred: { promise: Promise<void>; resolve(): void; reject(e: unknown): void };
   private readonly log: (message: string) => void;
   private readonly now: () => number;
@@ -84,6 +87,11 @@ export class TopologyRunner {
 
   get metricsPort(): number | undefined {
     return this.metricsServer?.port;
+  }
+
+  /** The address the metrics server listens on, once started. */
+  get metricsHost(): string | undefined {
+    return this.metricsServer?.host;
   }
 
   /** Partitions this instance currently owns. */
@@ -128,7 +136,7 @@ export class TopologyRunner {
     await this.checkPartitionCounts();
     await transport.ensureTopics(this.topicSpecs());
     if (this.config.metricsPort !== undefined)
-      this.metricsServer = await startMetricsServer(this.metrics.registry, this.config.metricsPort);
+      this.metricsServer = await startMetricsServer(this.metrics.registry, this.config.metricsPort, this.config.metricsHost);
     this.producer = transport.createProducer({ clientId: `${this.config.groupId}-producer` });
     this.consumer = transport.createConsumer({
       groupId: this.config.groupId,
@@ -277,6 +285,7 @@ export class TopologyRunner {
         openStore: (store, partition) => (this.options.openStore ?? openTaskStore)(this.topology, store, partition, this.config),
         now: this.now,
         log: this.log,
+        deadLetterLog: (this.deadLetterLog ??= new DeadLetterLog(this.log)),
       });
       this.tasks.set(tp.partition, task);
       await task.init(committed[i]);
