@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { importCommand } from './cli/import-command.js';
 import { replayCommand } from './cli/replay-command.js';
+import { integerFlag, kafkaConfigFrom, nonEmptyFlag } from './cli/run-options.js';
 import { AgentrecError, ConfigError, errorMessage } from './errors.js';
 import { renderTopology, type DescribeFormat } from './topology/describe.js';
 import { tuningHint } from './topology/runtime/node-flags.js';
@@ -12,6 +13,7 @@ import { ProgressReporter } from './topology/runtime/progress-reporter.js';
 import { TopologyRunner } from './topology/runtime/topology-runner.js';
 import { loadTopologyModule } from './topology/topology-module.js';
 import { createEmbeddedTransport } from './topology/transport/embedded-transport.js';
+import { describeProperties } from './topology/transport/kafka-options.js';
 import { createKafkaTransport } from './topology/transport/kafka-transport.js';
 import type { Transport } from './topology/transport/types.js';
 
@@ -29,11 +31,18 @@ run options (environment variable in brackets):
   --state-dir <dir>           RocksDB state root, default .state [AGENTREC_STATE_DIR]
   --memory-state              keep state in memory (no RocksDB)
   --metrics-port <port>       serve Prometheus /metrics, default 9464, 0 = any free port [AGENTREC_METRICS_PORT]
+  --metrics-host <host>       address the metrics server binds, default 127.0.0.1 [AGENTREC_METRICS_HOST]
   --events <n>                embedded mode: simulated events to generate, 0 = until Ctrl-C (default 20000)
   --rate <n>                  embedded mode: simulated events per second, 0 = unthrottled (default 0)
   --set key=value             topology setting (repeatable), e.g. --set interaction=dcn
   --linger-ms <ms>            Kafka: how long outputs wait to fill a produce batch (default 5); 1 cuts
                               event → score latency (p50 ~16 → ~10 ms) for ~10 % throughput [AGENTREC_LINGER_MS]
+  --kafka-config key=value    librdkafka setting for every Kafka client (repeatable), e.g.
+                              security.protocol=SASL_SSL [AGENTREC_KAFKA_<KEY>: _ → ., e.g. AGENTREC_KAFKA_SASL_MECHANISM]
+  --instance-id <id>          Kafka static membership (group.instance.id): a restart within the session
+                              timeout keeps its partitions without a rebalance [AGENTREC_INSTANCE_ID]
+  --session-timeout-ms <ms>   Kafka consumer session timeout, default 30000 [AGENTREC_SESSION_TIMEOUT_MS]
+  --commit-interval-ms <ms>   how often state is flushed and offsets committed, default 5000 [AGENTREC_COMMIT_INTERVAL_MS]
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -49,6 +58,11 @@ async function main(argv: string[]): Promise<number> {
       'state-dir': { type: 'string' },
       'memory-state': { type: 'boolean' },
       'metrics-port': { type: 'string' },
+      'metrics-host': { type: 'string' },
+      'kafka-config': { type: 'string', multiple: true },
+      'instance-id': { type: 'string' },
+      'session-timeout-ms': { type: 'string' },
+      'commit-interval-ms': { type: 'string' },
       events: { type: 'string' },
       rate: { type: 'string' },
       set: { type: 'string', multiple: true },
@@ -84,8 +98,20 @@ async function main(argv: string[]): Promise<number> {
     throw new ConfigError('--linger-ms', `must be a whole number of milliseconds, got '${lingerMs}'`);
   // The transport checks the range (/producer/lingerMs).
   const producer = lingerMs === undefined ? undefined : { lingerMs: Number(lingerMs) };
+  const consumer = {
+    groupInstanceId: nonEmptyFlag(values['instance-id'] ?? process.env.AGENTREC_INSTANCE_ID, '--instance-id'),
+    sessionTimeoutMs: integerFlag(values['session-timeout-ms'] ?? process.env.AGENTREC_SESSION_TIMEOUT_MS, '--session-timeout-ms', {
+      min: 1000,
+      max: 3_600_000,
+    }),
+  };
+  const commitIntervalMs = integerFlag(values['commit-interval-ms'] ?? process.env.AGENTREC_COMMIT_INTERVAL_MS, '--commit-interval-ms', {
+    min: 1,
+    max: 86_400_000,
+  });
+  const librdkafka = kafkaConfigFrom(values['kafka-config'] ?? [], process.env);
   const transport: Transport = brokers
-    ? createKafkaTransport({ brokers, producer, onError: (error) => failRunner.runner?.fail(error) })
+    ? createKafkaTransport({ brokers, librdkafka, consumer, producer, onError: (error) => failRunner.runner?.fail(error) })
     : createEmbeddedTransport();
   // The embedded log lives and dies with the process, so its state must too: state left from an
   // earlier run would claim offsets this fresh log has not reached yet.
@@ -96,6 +122,8 @@ async function main(argv: string[]): Promise<number> {
     stateDir: embeddedStateDir ?? values['state-dir'] ?? process.env.AGENTREC_STATE_DIR,
     stateBackend: values['memory-state'] ? 'memory' : undefined,
     metricsPort: Number(values['metrics-port'] ?? process.env.AGENTREC_METRICS_PORT ?? 9464),
+    metricsHost: nonEmptyFlag(values['metrics-host'] ?? process.env.AGENTREC_METRICS_HOST, '--metrics-host'),
+    commitIntervalMs,
     processMetrics: true,
   });
   failRunner.runner = runner;
@@ -111,8 +139,11 @@ async function main(argv: string[]): Promise<number> {
   process.on('SIGUSR2', () => process.stderr.write(`agentrec: state ${JSON.stringify(runner.describe())}\n`));
 
   await runner.start();
+  // Which settings took effect, credentials' values redacted.
+  const settingsShown = Object.entries(describeProperties(librdkafka)).map(([key, value]) => `${key}=${String(value)}`);
+  const on = brokers ? `Kafka ${brokers}${settingsShown.length ? ` (${settingsShown.join(', ')})` : ''}` : 'the embedded log';
   process.stderr.write(
-    `agentrec: running '${topology.name}' on ${brokers ? `Kafka ${brokers}` : 'the embedded log'}; metrics on http://localhost:${runner.metricsPort}/metrics\n`,
+    `agentrec: running '${topology.name}' on ${on}; metrics on http://${runner.metricsHost}:${runner.metricsPort}/metrics\n`,
   );
   const hint = tuningHint();
   if (hint) process.stderr.write(hint + '\n');

@@ -22,3 +22,24 @@ it('refuses a --linger-ms (or AGENTREC_LINGER_MS) that is not whole milliseconds
   const range = cli(['run', 'topologies/agent-recommender.ts', '--brokers', '127.0.0.1:1', '--linger-ms', '9999999']);
   expect(range.stderr).toContain('/producer/lingerMs: must be an integer in [0, 900000]');
 });
+
+it('refuses bad Kafka and commit flags naming the flag (or config path), before connecting', () => {
+  const run = (...args: string[]) => cli(['run', 'topologies/agent-recommender.ts', '--brokers', '127.0.0.1:1', ...args]);
+  expect(run('--session-timeout-ms', 'soon').stderr).toContain("[CONFIG_INVALID] --session-timeout-ms: must be a whole number, got 'soon'");
+  expect(run('--session-timeout-ms', '10').stderr).toContain(
+    '[CONFIG_INVALID] --session-timeout-ms: must be an integer in [1000, 3600000], got 10',
+  );
+  expect(run('--commit-interval-ms', '0').stderr).toContain(
+    '[CONFIG_INVALID] --commit-interval-ms: must be an integer in [1, 86400000], got 0',
+  );
+  expect(cli(['run', 'topologies/agent-recommender.ts', '--brokers', '127.0.0.1:1'], { AGENTREC_INSTANCE_ID: 'a b' }).stderr).toContain(
+    '/consumer/groupInstanceId: must be 1-249 characters',
+  );
+  const reserved = run('--kafka-config', 'enable.auto.commit=true');
+  expect(reserved.status).toBe(1);
+  expect(reserved.stderr).toContain('[CONFIG_INVALID] /librdkafka/enable.auto.commit: is set by the transport and cannot be overridden');
+  const secret = run('--kafka-config', 'security.protocol=SASL_PLAINTEXT', '--kafka-config', 'sasl.mechanism=hunter2');
+  expect(secret.status).toBe(1);
+  expect(secret.stderr).toContain('[CONFIG_INVALID] /librdkafka: librdkafka refused the configuration');
+  expect(secret.stderr).not.toContain('hunter2');
+});
