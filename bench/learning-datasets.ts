@@ -11,11 +11,35 @@ import { fileSink } from '../src/recommender/import/file-sinks.js';
 import { importChatTranscripts, importRatings } from '../src/recommender/import/import-file.js';
 import type { TrajectoryEvent } from '../src/recommender/records.js';
 import { readReplayEvents, type ReplayEvent } from '../src/recommender/replay/read-events.js';
+import { replay, type ReplayResult } from '../src/recommender/replay/replay.js';
 import { SimulatedUsers, type SimulatedUsersOptions } from '../src/recommender/simulation/simulated-users.js';
 import { avroSerde } from '../src/serde/avro-serde.js';
+import agentRecommender from '../topologies/agent-recommender.js';
 
 const serde = avroSerde<TrajectoryEvent>('trajectory-event');
 const FIXTURES = new URL('../test/fixtures/', import.meta.url);
+
+/**
+ * Replays events through the agent-recommender with `settings` as the sweeps do: small batches
+ * (maxBatch 50, 100 events per settle) keep partitions in step in event time, as on a live stream.
+ */
+export function sweepReplay(settings: Record<string, string>, events: ReplayEvent[]): Promise<ReplayResult> {
+  return replay({ topology: agentRecommender({ transport: 'embedded', settings }), events, maxBatch: 50, batchEvents: 100 });
+}
+
+/** Each predictor's hit@1 after warm-up: windows 3–10 of 10, weighted by the choices each judged. */
+export function hitAt1AfterWarmup(result: ReplayResult): Record<string, number> {
+  const sums: Record<string, [number, number]> = {};
+  for (const window of result.windows.slice(2)) {
+    for (const [name, metrics] of Object.entries(window.metrics)) {
+      if (!metrics.chosen) continue;
+      const sum = (sums[name] ??= [0, 0]);
+      sum[0] += metrics.chosen.hitAt1 * metrics.chosen.n;
+      sum[1] += metrics.chosen.n;
+    }
+  }
+  return Object.fromEntries(Object.entries(sums).map(([name, [hits, n]]) => [name, hits / n]));
+}
 
 export function simulatedEvents(scenario: SimulatedUsersOptions, count: number): ReplayEvent[] {
   const users = new SimulatedUsers(scenario);

@@ -9,9 +9,8 @@
  *   npx tsx bench/sweep-defaults.ts sim|chat '[{"partitions":"1"},{"partitions":"4","syncEveryEvents":"5"}]'
  *   SWEEP_SEED=7 npx tsx bench/sweep-defaults.ts sim '[{"partitions":"1"}]'   (the simulator on a held-out seed)
  */
-import agentRecommender, { SIMULATED_SCENARIO } from '../topologies/agent-recommender.js';
-import { replay } from '../src/recommender/replay/replay.js';
-import { simulatedEvents, transcriptEvents } from './learning-datasets.js';
+import { SIMULATED_SCENARIO } from '../topologies/agent-recommender.js';
+import { hitAt1AfterWarmup, simulatedEvents, sweepReplay, transcriptEvents } from './learning-datasets.js';
 
 async function main(): Promise<void> {
   const which = process.argv[2] ?? 'chat';
@@ -20,22 +19,8 @@ async function main(): Promise<void> {
   const seed = Number(process.env.SWEEP_SEED ?? 101);
   const events = which === 'sim' ? simulatedEvents({ ...SIMULATED_SCENARIO, seed }, 20_000) : await transcriptEvents('train');
   for (const settings of grid) {
-    const result = await replay({
-      topology: agentRecommender({ transport: 'embedded', settings }),
-      events,
-      maxBatch: 50,
-      batchEvents: 100,
-    });
-    const sums: Record<string, [number, number]> = {};
-    for (const window of result.windows.slice(2)) {
-      for (const [name, metrics] of Object.entries(window.metrics)) {
-        if (!metrics.chosen) continue;
-        const sum = (sums[name] ??= [0, 0]);
-        sum[0] += metrics.chosen.hitAt1 * metrics.chosen.n;
-        sum[1] += metrics.chosen.n;
-      }
-    }
-    const cells = Object.entries(sums).map(([name, [hits, n]]) => `${name} ${(hits / n).toFixed(3)}`);
+    const hitAt1 = hitAt1AfterWarmup(await sweepReplay(settings, events));
+    const cells = Object.entries(hitAt1).map(([name, rate]) => `${name} ${rate.toFixed(3)}`);
     console.log(`${which} ${JSON.stringify(settings)}  ${cells.join('  ')}`);
   }
 }

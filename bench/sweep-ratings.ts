@@ -7,9 +7,7 @@
  *
  *   npx tsx bench/sweep-ratings.ts train|test|full '[{"partitions":"1"},{"partitions":"4"}]'
  */
-import agentRecommender from '../topologies/agent-recommender.js';
-import { replay } from '../src/recommender/replay/replay.js';
-import { ratingEvents } from './learning-datasets.js';
+import { ratingEvents, sweepReplay } from './learning-datasets.js';
 
 async function main(): Promise<void> {
   const which = process.argv[2] ?? 'train';
@@ -17,12 +15,7 @@ async function main(): Promise<void> {
   const grid = JSON.parse(process.argv[3] ?? '[{"partitions":"1"},{"partitions":"4"}]') as Record<string, string>[];
   const events = which === 'full' ? [...(await ratingEvents('train')), ...(await ratingEvents('test'))] : await ratingEvents(which);
   for (const settings of grid) {
-    const result = await replay({
-      topology: agentRecommender({ transport: 'embedded', settings }),
-      events,
-      maxBatch: 50,
-      batchEvents: 100,
-    });
+    const result = await sweepReplay(settings, events);
     const cells = Object.entries(result.overall)
       .filter(([, metrics]) => metrics.rating)
       .map(([name, metrics]) => `${name} ${metrics.rating!.mae.toFixed(3)}/${metrics.rating!.rmse.toFixed(3)}`);

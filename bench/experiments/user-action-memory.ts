@@ -7,11 +7,10 @@
  *
  *   npx tsx bench/experiments/user-action-memory.ts sim|sim-heldout|chat|chat-heldout <learningRate> ['<settings>']
  */
-import agentRecommender, { SIMULATED_SCENARIO } from '../../topologies/agent-recommender.js';
+import { SIMULATED_SCENARIO } from '../../topologies/agent-recommender.js';
 import { ModelTask } from '../../src/recommender/model/model-task.js';
-import { replay } from '../../src/recommender/replay/replay.js';
 import type { LookedUpEvent } from '../../src/recommender/types.js';
-import { simulatedEvents, transcriptEvents } from '../learning-datasets.js';
+import { hitAt1AfterWarmup, simulatedEvents, sweepReplay, transcriptEvents } from '../learning-datasets.js';
 
 const which = process.argv[2] ?? 'sim';
 const rate = Number(process.argv[3] ?? 0.1);
@@ -48,19 +47,10 @@ async function main(): Promise<void> {
       : which === 'sim-heldout'
         ? simulatedEvents(SIMULATED_SCENARIO, 20_000)
         : await transcriptEvents(which === 'chat' ? 'train' : 'test');
-  const result = await replay({ topology: agentRecommender({ transport: 'embedded', settings }), events, maxBatch: 50, batchEvents: 100 });
-  const sums: Record<string, [number, number]> = {};
-  for (const window of result.windows.slice(2)) {
-    for (const [name, metrics] of Object.entries(window.metrics)) {
-      if (!metrics.chosen) continue;
-      const sum = (sums[name] ??= [0, 0]);
-      sum[0] += metrics.chosen.hitAt1 * metrics.chosen.n;
-      sum[1] += metrics.chosen.n;
-    }
-  }
+  const hitAt1 = hitAt1AfterWarmup(await sweepReplay(settings, events));
   console.log(
-    `${which} memory lr ${rate} ${JSON.stringify(settings)}  ${Object.entries(sums)
-      .map(([n, [h, c]]) => `${n} ${(h / c).toFixed(3)}`)
+    `${which} memory lr ${rate} ${JSON.stringify(settings)}  ${Object.entries(hitAt1)
+      .map(([name, value]) => `${name} ${value.toFixed(3)}`)
       .join('  ')}  (${weights.size} memory weights)`,
   );
 }

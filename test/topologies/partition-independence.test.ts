@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import agentRecommender from '../../topologies/agent-recommender.js';
-import { transcriptEvents } from '../../bench/learning-datasets.js';
-import { replay } from '../../src/recommender/replay/replay.js';
+import { hitAt1AfterWarmup, sweepReplay, transcriptEvents } from '../../bench/learning-datasets.js';
 import type { ReplayEvent } from '../../src/recommender/replay/read-events.js';
 
 /**
@@ -9,16 +7,7 @@ import type { ReplayEvent } from '../../src/recommender/replay/read-events.js';
  * bench/sweep-defaults.ts does: small batches keep partitions in step in event time, as on a live stream.
  */
 async function hitAt1(events: ReplayEvent[], settings: Record<string, string>): Promise<number> {
-  const result = await replay({ topology: agentRecommender({ transport: 'embedded', settings }), events, maxBatch: 50, batchEvents: 100 });
-  let hits = 0;
-  let n = 0;
-  for (const window of result.windows.slice(2)) {
-    const chosen = window.metrics['agent-recommender']?.chosen;
-    if (!chosen) continue;
-    hits += chosen.hitAt1 * chosen.n;
-    n += chosen.n;
-  }
-  return hits / n;
+  return hitAt1AfterWarmup(await sweepReplay(settings, events))['agent-recommender'];
 }
 
 describe('accuracy does not depend on the partition count (model sync, on by default on the embedded log)', () => {
