@@ -35,6 +35,7 @@ import type { InstanceArgs, InstanceReport } from './e2e-instance.js';
 import { deleteRunTopics } from './run-topics.js';
 import { untilCommitted } from './until-committed.js';
 import { scoreRecordSerde } from '../src/recommender/score-record-body.js';
+import { settingsFrom } from '../src/cli/run-options.js';
 
 const { values } = parseArgs({
   options: {
@@ -51,13 +52,7 @@ const { values } = parseArgs({
     set: { type: 'string', multiple: true, default: [] },
   },
 });
-const extraSettings: Record<string, string> = Object.fromEntries(
-  values.set.map((pair) => {
-    const at = pair.indexOf('=');
-    if (at <= 0) throw new Error(`--set expects key=value, got '${pair}'`);
-    return [pair.slice(0, at), pair.slice(at + 1)];
-  }),
-);
+const extraSettings = settingsFrom(values.set);
 const events = Number(values.events);
 const commitIntervalMs = (): number | undefined =>
   values['commit-interval'] === undefined ? undefined : Number(values['commit-interval']);

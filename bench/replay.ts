@@ -27,10 +27,11 @@ import { readReplayEvents } from '../src/recommender/replay/read-events.js';
 import { replay } from '../src/recommender/replay/replay.js';
 import { SimulatedUsers } from '../src/recommender/simulation/simulated-users.js';
 import { TopologyTestDriver } from '../src/topology/test-driver.js';
+import { settingsFrom } from '../src/cli/run-options.js';
 
 const { values } = parseArgs({ options: { events: { type: 'string', default: '100000' }, set: { type: 'string', multiple: true } } });
 const count = Number(values.events);
-const settings = Object.fromEntries((values.set ?? []).map((kv) => [kv.split('=')[0], kv.split('=').slice(1).join('=')]));
+const settings = settingsFrom(values.set ?? []);
 const dir = mkdtempSync(join(tmpdir(), 'agentrec-bench-replay-'));
 
 async function simulatedRequests(file: string, format: EventFileFormat): Promise<void> {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { importCommand } from './cli/import-command.js';
 import { replayCommand } from './cli/replay-command.js';
-import { integerFlag, kafkaConfigFrom, nonEmptyFlag } from './cli/run-options.js';
+import { integerFlag, kafkaConfigFrom, nonEmptyFlag, settingsFrom } from './cli/run-options.js';
 import { AgentrecError, ConfigError, errorMessage } from './errors.js';
 import { renderTopology, type DescribeFormat } from './topology/describe.js';
 import { tuningHint } from './topology/runtime/node-flags.js';
@@ -77,7 +77,7 @@ async function main(argv: string[]): Promise<number> {
     return values.help ? 0 : 2;
   }
   const brokers = values.brokers ?? process.env.AGENTREC_BROKERS;
-  const settings = Object.fromEntries((values.set ?? []).map((kv) => [kv.split('=')[0], kv.split('=').slice(1).join('=')]));
+  const settings = settingsFrom(values.set ?? []);
   const groupId = values.group ?? process.env.AGENTREC_GROUP_ID;
   const { topology, module } = await loadTopologyModule(file, { transport: brokers ? 'kafka' : 'embedded', settings, groupId });
 

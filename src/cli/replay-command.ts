@@ -11,6 +11,7 @@ import { readReplayEvents } from '../recommender/replay/read-events.js';
 import { replay } from '../recommender/replay/replay.js';
 import { formatReport, replayReport } from '../recommender/replay/report.js';
 import { loadTopologyModule } from '../topology/topology-module.js';
+import { settingsFrom } from './run-options.js';
 
 export const replayUsage = `agentrec replay <file> [options]    prequential evaluation of a topology over a file of events
 
@@ -67,7 +68,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
   if (curveMetric !== undefined && !(CURVE_METRICS as readonly string[]).includes(curveMetric)) {
     throw new ConfigError('--curve-metric', `must be one of ${CURVE_METRICS.join(', ')}, got '${curveMetric}'`);
   }
-  const settings = Object.fromEntries((values.set ?? []).map((kv) => [kv.split('=')[0], kv.split('=').slice(1).join('=')]));
+  const settings = settingsFrom(values.set ?? []);
   const min = number('--rating-min', values['rating-min']);
   const max = number('--rating-max', values['rating-max']);
   if ((min === undefined) !== (max === undefined) || (min !== undefined && max !== undefined && !(min < max))) {

@@ -28,6 +28,17 @@ export function kafkaConfigFrom(flags: readonly string[], env: NodeJS.ProcessEnv
   return properties;
 }
 
+/** Topology settings from repeatable `--set key=value` flags (the value may itself hold '='). */
+export function settingsFrom(pairs: readonly string[]): Record<string, string> {
+  const settings: Record<string, string> = {};
+  for (const pair of pairs) {
+    const equals = pair.indexOf('=');
+    if (equals <= 0) throw new ConfigError('--set', `must be key=value with a non-empty key, got '${pair}'`);
+    settings[pair.slice(0, equals)] = pair.slice(equals + 1);
+  }
+  return settings;
+}
+
 /** A whole-number flag (or its variable) in [min, max], or undefined when neither is given; errors name the flag. */
 export function integerFlag(text: string | undefined, flag: string, range: { min: number; max: number }): number | undefined {
   if (text === undefined) return undefined;
