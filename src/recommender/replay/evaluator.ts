@@ -1,6 +1,7 @@
 import type { EventSource, TrajectoryEvent } from '../records.js';
 import { binaryLabel, type CandidatePredictions } from './baselines/baseline.js';
 import { MetricSet, rankOf, type MetricSummary } from './metrics.js';
+import { argmax } from '../model/kernels/vector.js';
 
 /** The rating scale predictions are clipped to. */
 export interface RatingRange {
@@ -66,7 +67,7 @@ export class Evaluator {
         if (p.scores && index >= 0) for (const s of slices) s.chosen.add(rankOf(p.scores, index));
       } else if (label !== undefined) {
         // Feedback that names no action is about the one the predictor ranked first (as the learner takes it).
-        const at = index >= 0 ? index : p.scores ? rankOf1(p.scores) : 0;
+        const at = index >= 0 ? index : p.scores ? argmax(p.scores) : 0;
         const probability = p.probabilities?.[at];
         if (probability !== undefined) for (const s of slices) s.binary.add(probability, label);
       } else if (f.signal === 'RATING') {
@@ -102,11 +103,4 @@ function setOf(sets: Map<string, MetricSet>, name: string): MetricSet {
   let set = sets.get(name);
   if (!set) sets.set(name, (set = new MetricSet()));
   return set;
-}
-
-/** The index of the candidate ranked first (highest score, earliest on ties). */
-function rankOf1(scores: readonly number[]): number {
-  let best = 0;
-  for (let i = 1; i < scores.length; i++) if (scores[i] > scores[best]) best = i;
-  return best;
 }

@@ -3,6 +3,7 @@ import { isPositive, type Baseline, type PredictionNeeds } from '../replay/basel
 import { GlobalPopularity } from '../replay/baselines/global-popularity.js';
 import { MarkovChain } from '../replay/baselines/markov.js';
 import { UserPopularity } from '../replay/baselines/user-popularity.js';
+import { argmax } from '../model/kernels/vector.js';
 
 const RANKING: PredictionNeeds = { ranking: true, binary: false, rating: false };
 
@@ -51,7 +52,7 @@ export class LiveBaselines {
       for (let b = 0; b < this.baselines.length; b++) {
         const scores = this.baselines[b].predict(request, RANKING).scores;
         if (!scores) continue;
-        const hit = firstMax(scores) === index ? 1 : 0;
+        const hit = argmax(scores) === index ? 1 : 0;
         const previous = this.rates[b];
         this.rates[b] = previous === undefined ? hit : previous + this.smoothing * (hit - previous);
       }
@@ -70,11 +71,4 @@ export class LiveBaselines {
     for (const rate of this.hitRates()) if (!best || rate.hitAt1 > best.hitAt1) best = rate;
     return best;
   }
-}
-
-/** The index of the first highest score, as the learn step's argmax picks it. */
-function firstMax(scores: readonly number[]): number {
-  let best = 0;
-  for (let i = 1; i < scores.length; i++) if (scores[i] > scores[best]) best = i;
-  return best;
 }

@@ -3,6 +3,7 @@ import type { TrajectoryEvent } from '../records.js';
 import { batchStep } from '../../topology/step.js';
 import type { Batch, StepContext, StepDefinition } from '../../topology/types.js';
 import { logisticLoss, softmaxCrossEntropyLoss, squaredLoss } from '../model/kernels/losses.js';
+import { argmax } from '../model/kernels/vector.js';
 import { ModelSync } from '../sync/model-sync.js';
 import { modelSyncTopicSpec, resolveModelSyncConfig, type ModelSyncOptions } from '../sync/model-sync-config.js';
 import { ModelTask } from '../model/model-task.js';
@@ -210,12 +211,6 @@ function boundaryCrossings(interval: number): (latest: number) => number | undef
     last = boundary;
     return boundary;
   };
-}
-
-function argmax(values: Float32Array, count: number): number {
-  let best = 0;
-  for (let i = 1; i < count; i++) if (values[i] > values[best]) best = i;
-  return best;
 }
 
 function requireLog(log: StepContext['log']): NonNullable<StepContext['log']> {

@@ -53,3 +53,10 @@ export function addScaled(out: Float32Array, x: Float32Array, scale: number, len
 export function clamp(value: number, limit: number): number {
   return value > limit ? limit : value < -limit ? -limit : value;
 }
+
+/** The index of the highest of the first `count` values, the earliest on ties: the top-ranked candidate. */
+export function argmax(values: ArrayLike<number>, count = values.length): number {
+  let best = 0;
+  for (let i = 1; i < count; i++) if (values[i] > values[best]) best = i;
+  return best;
+}
