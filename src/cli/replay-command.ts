@@ -5,13 +5,14 @@ import { parseArgs } from 'node:util';
 import { ConfigError, type InputLineError } from '../errors.js';
 import { eventFileFormat } from '../recommender/import/event-file-format.js';
 import { parseDuration } from '../recommender/replay/duration.js';
-import { CURVE_METRICS, defaultCurveMetric, learningCurveSvg, type CurveMetric } from '../recommender/replay/learning-curve.js';
+import { CURVE_METRICS, defaultCurveMetric, learningCurveSvg } from '../recommender/replay/learning-curve.js';
 import { progressBar } from '../recommender/replay/progress-bar.js';
 import { readReplayEvents } from '../recommender/replay/read-events.js';
 import { replay } from '../recommender/replay/replay.js';
 import { formatReport, replayReport } from '../recommender/replay/report.js';
 import { loadTopologyModule } from '../topology/topology-module.js';
 import { settingsFrom } from './run-options.js';
+import { oneOf } from '../config.js';
 
 export const replayUsage = `agentrec replay <file> [options]    prequential evaluation of a topology over a file of events
 
@@ -64,10 +65,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
     return values.help ? 0 : 2;
   }
   const format = eventFileFormat(file, values.format, '--format');
-  const curveMetric = values['curve-metric'];
-  if (curveMetric !== undefined && !(CURVE_METRICS as readonly string[]).includes(curveMetric)) {
-    throw new ConfigError('--curve-metric', `must be one of ${CURVE_METRICS.join(', ')}, got '${curveMetric}'`);
-  }
+  const curveMetric = values['curve-metric'] === undefined ? undefined : oneOf(values['curve-metric'], '--curve-metric', CURVE_METRICS);
   const settings = settingsFrom(values.set ?? []);
   const min = number('--rating-min', values['rating-min']);
   const max = number('--rating-max', values['rating-max']);
@@ -99,7 +97,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
   const reportFile = values.report ?? `${stem}.replay.json`;
   const curveFile = values.curve ?? `${stem}.replay.svg`;
   writeFileSync(reportFile, JSON.stringify(report, null, 2) + '\n');
-  writeFileSync(curveFile, learningCurveSvg(result, (curveMetric as CurveMetric | undefined) ?? defaultCurveMetric(result)));
+  writeFileSync(curveFile, learningCurveSvg(result, curveMetric ?? defaultCurveMetric(result)));
   process.stdout.write(`${formatReport(report)}\nwrote ${reportFile} and ${curveFile}\n`);
   return 0;
 }
