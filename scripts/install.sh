@@ -19,6 +19,25 @@ if [ "${#packages[@]}" -gt 0 ]; then
   apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
 
+# WebGPU backend (optional): Dawn needs a Vulkan driver. bookworm's Mesa 22 lavapipe lacks a
+# feature Dawn requires and gives no adapter, so the software driver comes from bookworm-backports
+# (Mesa 25); on a GPU machine the vendor's Vulkan driver serves instead. AGENTREC_SKIP_VULKAN=1 skips it.
+if [ "${AGENTREC_SKIP_VULKAN:-0}" != 1 ] && grep -q '^VERSION_CODENAME=bookworm' /etc/os-release 2>/dev/null; then
+  backports=/etc/apt/sources.list.d/bookworm-backports.sources
+  if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    printf '%s\n' 'Types: deb' 'URIs: http://deb.debian.org/debian' 'Suites: bookworm-backports' 'Components: main' \
+      'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' >"$backports"
+    apt-get update -qq
+  fi
+  mesa=$(dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null || true)
+  if ! dpkg-query -W -f='${Status}' libvulkan1 2>/dev/null | grep -q "install ok installed" || ! dpkg --compare-versions "${mesa:-0}" ge 25; then
+    echo "install: apt packages: libvulkan1 mesa-vulkan-drivers (bookworm-backports)"
+    apt-get update -qq
+    apt-get install -y -qq libvulkan1 >/dev/null
+    apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers >/dev/null
+  fi
+fi
+
 # The client's prebuilt binary is downloaded from outside the npm registry; build it from
 # source against the system libraries instead (about 2-3 minutes on 2 cores).
 echo "install: npm ci"
