@@ -43,6 +43,8 @@ run options (environment variable in brackets):
                               timeout keeps its partitions without a rebalance [AGENTREC_INSTANCE_ID]
   --session-timeout-ms <ms>   Kafka consumer session timeout, default 30000 [AGENTREC_SESSION_TIMEOUT_MS]
   --commit-interval-ms <ms>   how often state is flushed and offsets committed, default 5000 [AGENTREC_COMMIT_INTERVAL_MS]
+  --delivery-timeout-ms <ms>  Kafka: how long an output, changelog record or dead letter may wait for the
+                              broker before the run fails; default 0 = wait out any outage [AGENTREC_DELIVERY_TIMEOUT_MS]
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -63,6 +65,7 @@ async function main(argv: string[]): Promise<number> {
       'instance-id': { type: 'string' },
       'session-timeout-ms': { type: 'string' },
       'commit-interval-ms': { type: 'string' },
+      'delivery-timeout-ms': { type: 'string' },
       events: { type: 'string' },
       rate: { type: 'string' },
       set: { type: 'string', multiple: true },
@@ -96,8 +99,12 @@ async function main(argv: string[]): Promise<number> {
   const lingerMs = values['linger-ms'] ?? process.env.AGENTREC_LINGER_MS;
   if (lingerMs !== undefined && !/^\d+$/.test(lingerMs))
     throw new ConfigError('--linger-ms', `must be a whole number of milliseconds, got '${lingerMs}'`);
+  const messageTimeoutMs = integerFlag(values['delivery-timeout-ms'] ?? process.env.AGENTREC_DELIVERY_TIMEOUT_MS, '--delivery-timeout-ms', {
+    min: 0,
+    max: 2_147_483_647,
+  });
   // The transport checks the range (/producer/lingerMs).
-  const producer = lingerMs === undefined ? undefined : { lingerMs: Number(lingerMs) };
+  const producer = { lingerMs: lingerMs === undefined ? undefined : Number(lingerMs), messageTimeoutMs };
   const consumer = {
     groupInstanceId: nonEmptyFlag(values['instance-id'] ?? process.env.AGENTREC_INSTANCE_ID, '--instance-id'),
     sessionTimeoutMs: integerFlag(values['session-timeout-ms'] ?? process.env.AGENTREC_SESSION_TIMEOUT_MS, '--session-timeout-ms', {
@@ -129,7 +136,12 @@ async function main(argv: string[]): Promise<number> {
   failRunner.runner = runner;
   const stop = new AbortController();
   const shutdown = (signal: string) => {
-    if (stop.signal.aborted) return;
+    // A second signal leaves at once: a drain waiting for an absent broker would not end, and
+    // state and offsets are crash-safe anyway.
+    if (stop.signal.aborted) {
+      process.stderr.write(`\n${signal} again: exiting without draining\n`);
+      process.exit(130);
+    }
     process.stderr.write(`\n${signal}: draining, flushing state and committing offsets…\n`);
     stop.abort();
   };

@@ -24,6 +24,9 @@ export class RuntimeMetrics {
   readonly restoreDuration: Gauge<'topology' | 'store' | 'partition'>;
   readonly restoredRows: Counter<'topology' | 'store' | 'partition'>;
   readonly assignedPartitions: Gauge<'topology'>;
+  readonly brokerUp: Gauge<'topology'>;
+  readonly brokerDisconnects: Counter<'topology'>;
+  readonly ready: Gauge<'topology'>;
   readonly referenceValue: Gauge<'metric' | 'reference'>;
   /** The latest reference value per step gauge name (setReference), for the progress line. */
   readonly references = new Map<string, { reference: string; value: number }>();
@@ -123,6 +126,24 @@ export class RuntimeMetrics {
     this.assignedPartitions = new Gauge({
       name: 'agentrec_assigned_partitions',
       help: 'Partitions (tasks) this instance owns',
+      labelNames: ['topology'],
+      registers,
+    });
+    this.brokerUp = new Gauge({
+      name: 'agentrec_broker_up',
+      help: '1 while some Kafka broker answers this instance, 0 while none does',
+      labelNames: ['topology'],
+      registers,
+    });
+    this.brokerDisconnects = new Counter({
+      name: 'agentrec_broker_disconnects_total',
+      help: 'Times this instance lost every broker connection',
+      labelNames: ['topology'],
+      registers,
+    });
+    this.ready = new Gauge({
+      name: 'agentrec_ready',
+      help: '1 while /readyz answers ready: broker reachable, group stable, no restore in progress',
       labelNames: ['topology'],
       registers,
     });

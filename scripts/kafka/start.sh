@@ -5,6 +5,8 @@
 #
 #   KAFKA_PORT      broker port (default 9092); the controller listens on KAFKA_PORT+1
 #   KAFKA_DATA_DIR  log + metadata directory (default .kafka/data-$KAFKA_PORT, wiped at start)
+#   KAFKA_KEEP_DATA 1 = keep a data directory an earlier start formatted (a restart on the same
+#                   data, as after a broker outage); default 0 wipes it
 #   KAFKA_HEAP_OPTS JVM heap (default -Xms256m -Xmx1g)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -33,8 +35,13 @@ if [ ! -f "$here/lib/.complete" ]; then
   touch "$here/lib/.complete"
 fi
 
-rm -rf "$data_dir"
-mkdir -p "$data_dir"
+keep_data=0
+# Only a directory StorageTool formatted can be kept; anything else starts over.
+if [ "${KAFKA_KEEP_DATA:-0}" = "1" ] && [ -f "$data_dir/meta.properties" ]; then keep_data=1; fi
+if [ "$keep_data" = "0" ]; then
+  rm -rf "$data_dir"
+  mkdir -p "$data_dir"
+fi
 config="$run_dir/server-$port.properties"
 cat > "$config" <<PROPS
 process.roles=broker,controller
@@ -60,8 +67,10 @@ PROPS
 
 classpath="$here/lib/*"
 log4j="-Dlog4j2.configurationFile=$here/log4j2.properties"
-cluster_id="$(java -cp "$classpath" $log4j kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1)"
-java -cp "$classpath" $log4j kafka.tools.StorageTool format -t "$cluster_id" -c "$config" >/dev/null
+if [ "$keep_data" = "0" ]; then
+  cluster_id="$(java -cp "$classpath" $log4j kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1)"
+  java -cp "$classpath" $log4j kafka.tools.StorageTool format -t "$cluster_id" -c "$config" >/dev/null
+fi
 
 # shellcheck disable=SC2086
 nohup java ${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g} -XX:+UseG1GC -Djava.awt.headless=true $log4j \

@@ -1,14 +1,20 @@
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
+import type { Readiness } from './readiness.js';
 
-/** Serves GET /metrics (Prometheus text format) and GET /healthz. */
+/**
+ * Serves GET /metrics (Prometheus text format), GET /healthz (the process answers: 200 'ok') and
+ * GET /readyz (200 when ready, 503 when not; the JSON body gives every check and why).
+ */
 export async function startMetricsServer(
   registry: Registry,
   port: number,
   host = '127.0.0.1',
+  readiness?: () => Readiness,
 ): Promise<{ port: number; host: string; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
-    if (req.url === '/metrics') {
+    const path = (req.url ?? '').split('?')[0];
+    if (path === '/metrics') {
       registry.metrics().then(
         (body) => {
           res.writeHead(200, { 'content-type': registry.contentType });
@@ -19,9 +25,14 @@ export async function startMetricsServer(
           res.end(String(err));
         },
       );
-    } else if (req.url === '/healthz') {
+    } else if (path === '/healthz') {
       res.writeHead(200);
       res.end('ok');
+    } else if (path === '/readyz') {
+      // Without a readiness source the server only knows the process is up.
+      const state = readiness?.() ?? { ready: true, checks: {} };
+      res.writeHead(state.ready ? 200 : 503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(state) + '\n');
     } else {
       res.writeHead(404);
       res.end();
@@ -35,6 +46,7 @@ export async function startMetricsServer(
   return {
     port: typeof address === 'object' && address ? address.port : port,
     host: typeof address === 'object' && address ? address.address : host,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    // Keep-alive connections (a scraper) would otherwise hold close() open.
+    close: () => new Promise((resolve) => (server.close(() => resolve()), server.closeAllConnections())),
   };
 }

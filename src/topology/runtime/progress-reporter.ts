@@ -87,8 +87,14 @@ export class ProgressReporter {
     this.last = s;
     const elapsed = ((performance.now() - this.started) / 1000).toFixed(0).padStart(4);
     this.write(
-      `[${elapsed}s] in ${s.input.toLocaleString('en')} (${Math.round(rate).toLocaleString('en')}/s) out ${s.output.toLocaleString('en')} dead-lettered ${s.deadLettered}${formatGauges(s.gauges, this.runner.metrics.summedStepValues)}${formatComparisons(this.comparisons(s))}${this.heldUp()}`,
+      `[${elapsed}s] in ${s.input.toLocaleString('en')} (${Math.round(rate).toLocaleString('en')}/s) out ${s.output.toLocaleString('en')} dead-lettered ${s.deadLettered}${formatGauges(s.gauges, this.runner.metrics.summedStepValues)}${formatComparisons(this.comparisons(s))}${this.brokerOutage()}${this.heldUp()}`,
     );
+  }
+
+  /** An unreachable broker explains a rate of zero and commits held up, so it comes first. */
+  private brokerOutage(): string {
+    const outage = this.runner.brokerOutageMs;
+    return outage === undefined ? '' : ` — Kafka unreachable for ${Math.round(outage / 1000)} s, waiting for it`;
   }
 
   private heldUp(): string {

@@ -15,11 +15,17 @@ import type {
 import type { Serde } from '../types.js';
 import { defaultDeadLetterSerde, type DeadLetterRecord } from './dead-letter.js';
 import { DeadLetterLog } from './dead-letter-log.js';
+import { ConnectionWatch } from './connection-watch.js';
 import { startMetricsServer } from './metrics-server.js';
 import { PartitionTask } from './partition-task.js';
 import type { PartitionTaskDescription } from './task-state.js';
 import { resolveRunnerConfig, type RunnerConfig } from './runner-config.js';
 import { openTaskStore } from './open-task-store.js';
+import { readiness, type Readiness } from './readiness.js';
+import { TaskState } from './task-state.js';
+
+/** Between two attempts to read committed offsets while the broker is away. */
+const COMMITTED_RETRY_MS = 1000;
 
 /** TopologyRunner.describe(). */
 export interface RunnerDescription {
@@ -56,6 +62,9 @@ export class TopologyRunner {
   /** A commitAll queued behind the running commit and not started yet. */
   private queuedCommitAll?: Promise<void>;
   private metricsServer?: { port: number; host: string; close(): Promise<void> };
+  /** Set once the consumer joined (start() resolved); readiness needs it. */
+  private started = false;
+  private connectionWatch?: ConnectionWatch;
   private stopping?: Promise<void>;
   private failed?: unknown;
   private deadLetterSerde?: Serde<DeadLetterRecord>;
@@ -136,7 +145,20 @@ export class TopologyRunner {
     await this.checkPartitionCounts();
     await transport.ensureTopics(this.topicSpecs());
     if (this.config.metricsPort !== undefined)
-      this.metricsServer = await startMetricsServer(this.metrics.registry, this.config.metricsPort, this.config.metricsHost);
+      this.metricsServer = await startMetricsServer(this.metrics.registry, this.config.metricsPort, this.config.metricsHost, () =>
+        this.readiness(),
+      );
+    if (transport.connectionStatus) {
+      const status = transport.connectionStatus.bind(transport);
+      this.connectionWatch = new ConnectionWatch({
+        status,
+        describeLog: 'Kafka',
+        topology: this.topology.name,
+        metrics: this.metrics,
+        log: this.log,
+      });
+      this.connectionWatch.start();
+    }
     this.producer = transport.createProducer({ clientId: `${this.config.groupId}-producer` });
     this.consumer = transport.createConsumer({
       groupId: this.config.groupId,
@@ -146,10 +168,11 @@ export class TopologyRunner {
     await this.consumer.start({
       onAssigned: (tps) => this.guard(() => this.onAssigned(tps)),
       // Runs after a failure too: stopping revokes every partition, and what can be committed is.
-      onRevoked: (tps) => this.guard(() => this.onRevoked(tps), { afterFailure: true }),
+      onRevoked: (tps, info) => this.guard(() => this.onRevoked(tps, info?.lost ?? false), { afterFailure: true }),
       onBatch: (tp, records) => this.guard(() => this.onBatch(tp, records)),
     });
     if (this.stopping) return;
+    this.started = true;
     this.commitTimer = setInterval(() => void this.guard(() => this.commitAll()), this.config.commitIntervalMs);
   }
 
@@ -198,10 +221,37 @@ export class TopologyRunner {
     };
   }
 
+  /**
+   * What GET /readyz answers: ready while the runner runs, a broker answers, the group is stable
+   * and no assigned partition is still restoring; each check says why (readiness.ts).
+   */
+  readiness(): Readiness {
+    const state = this.failed !== undefined ? 'failed' : this.stopping ? 'stopping' : this.started ? 'running' : 'starting';
+    const restoring = [...this.tasks.values()]
+      .filter((task) => task.state === TaskState.Created || task.state === TaskState.Restoring)
+      .map((task) => task.partition);
+    const result = readiness({
+      runner: state,
+      connection: this.options.transport.connectionStatus?.(),
+      group: this.consumer?.groupStatus?.(),
+      assignedPartitions: this.assignedPartitions,
+      restoringPartitions: restoring.sort((a, b) => a - b),
+      now: Date.now(),
+    });
+    this.metrics.ready.set({ topology: this.topology.name }, result.ready ? 1 : 0);
+    return result;
+  }
+
+  /** How long the broker has been unreachable (ms), or undefined while it answers (the progress line shows it). */
+  get brokerOutageMs(): number | undefined {
+    return this.connectionWatch?.outageMs;
+  }
+
   /** Drains in-flight work, flushes state, commits, leaves the group. Idempotent. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       clearInterval(this.commitTimer);
+      this.connectionWatch?.stop();
       try {
         await this.consumer?.stop();
       } finally {
@@ -271,7 +321,7 @@ export class TopologyRunner {
   }
 
   private async onAssigned(partitions: TopicPartition[]): Promise<void> {
-    const committed = await this.consumer!.committed(partitions);
+    const committed = await this.committedOffsets(partitions);
     for (const [i, tp] of partitions.entries()) {
       const task = new PartitionTask({
         topology: this.topology,
@@ -294,7 +344,42 @@ export class TopologyRunner {
     this.log(`assigned partitions [${partitions.map((p) => p.partition).join(', ')}]`);
   }
 
-  private async onRevoked(partitions: TopicPartition[]): Promise<void> {
+  /**
+   * The group's committed offsets, asked again while the broker does not answer: right after an
+   * outage the group coordinator may still be loading, and an assignment must not fail on that.
+   */
+  private async committedOffsets(partitions: TopicPartition[]): Promise<(number | undefined)[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.consumer!.committed(partitions);
+      } catch (error) {
+        if (errorCode(error) !== 'KAFKA_UNAVAILABLE' || this.stopping) throw error;
+        if (attempt === 1) this.log(`reading committed offsets failed, retrying until the broker answers: ${errorMessage(error)}`);
+        await new Promise((resolve) => setTimeout(resolve, COMMITTED_RETRY_MS));
+      }
+    }
+  }
+
+  /**
+   * Lost partitions (the session expired while the broker was away) may be another member's
+   * already, so nothing is committed for them: their tasks close as they are, and whoever owns
+   * them next resumes from the last commit (local state and changelog both carry its offset).
+   */
+  private async onRevoked(partitions: TopicPartition[], lost: boolean): Promise<void> {
+    if (lost) {
+      // In the commit queue, so a commitAll that holds these tasks finishes before they close.
+      await this.serialCommit(async () => {
+        for (const tp of partitions) {
+          const task = this.tasks.get(tp.partition);
+          if (!task) continue;
+          this.tasks.delete(task.partition);
+          await task.close();
+        }
+      });
+      this.metrics.assignedPartitions.set({ topology: this.topology.name }, this.tasks.size);
+      this.log(`lost partitions [${partitions.map((p) => p.partition).join(', ')}]: closed without committing`);
+      return;
+    }
     const revoked: PartitionTask[] = [];
     // In the commit queue too: a commitAll still holding older offsets of these partitions
     // must not commit them after this.
@@ -308,8 +393,11 @@ export class TopologyRunner {
         if (offset !== undefined) offsets.push({ ...tp, offset });
       }
       if (offsets.length === 0) return;
-      if (this.failed === undefined) await this.consumer!.commit(offsets);
-      else await this.consumer!.commit(offsets).catch(() => undefined);
+      // Not fatal, as in commitAllNow: state carries its applied offset, so whoever resumes from
+      // the older commit skips what was applied.
+      await this.consumer!.commit(offsets).catch((error: unknown) => {
+        if (this.failed === undefined) this.log(`offset commit on revoke failed: ${errorMessage(error)}`);
+      });
     });
     for (const task of revoked) {
       await task.close();

@@ -1,5 +1,6 @@
 import type { RdKafka } from '@confluentinc/kafka-javascript';
 import { ConfigError } from '../../errors.js';
+import { STATS_INTERVAL_MS } from './kafka-connection-monitor.js';
 import { redactSecrets, type LibrdkafkaProperties, type ResolvedKafkaOptions } from './kafka-options.js';
 
 /**
@@ -41,6 +42,8 @@ export function groupConsumerConfig(
   const extra = split(tuning.librdkafka);
   return {
     global: {
+      // Statistics tell the connection monitor a broker is back, and the group's state (readiness).
+      'statistics.interval.ms': STATS_INTERVAL_MS,
       ...commonConfig(options, clientId),
       ...extra.global,
       ...(tuning.groupInstanceId === undefined ? {} : { 'group.instance.id': tuning.groupInstanceId }),
@@ -98,6 +101,8 @@ export function producerConfig(
   const extra = split(tuning.librdkafka);
   return {
     global: {
+      // Statistics tell the connection monitor a broker is back (kafka-connection-monitor.ts).
+      'statistics.interval.ms': STATS_INTERVAL_MS,
       ...commonConfig(options, clientId),
       ...extra.global,
       // Retries never duplicate or reorder records; implies acks=all.

@@ -1,10 +1,19 @@
 import type { RdKafka } from '@confluentinc/kafka-javascript';
 import { AgentrecError, errorMessage } from '../../errors.js';
 import { createClient, groupConsumerConfig } from './kafka-client-config.js';
+import type { BrokerConnectionMonitor, LibrdkafkaStats } from './kafka-connection-monitor.js';
 import { LibrdkafkaCode, isUnreachable, kafkaUnavailable, librdkafkaCode } from './kafka-errors.js';
 import { type NativeConsumer, connectClient, consumeBatch, createNativeConsumer, disconnectClient } from './kafka-native.js';
 import type { ResolvedKafkaOptions } from './kafka-options.js';
-import type { CommitOffset, ConsumerDescription, ConsumerHandlers, GroupConsumer, SourceRecord, TopicPartition } from './types.js';
+import type {
+  CommitOffset,
+  ConsumerDescription,
+  ConsumerHandlers,
+  GroupConsumer,
+  GroupStatus,
+  SourceRecord,
+  TopicPartition,
+} from './types.js';
 
 /** After a failed poll (broker gone for a moment), wait this long before polling again. */
 const POLL_ERROR_BACKOFF_MS = 200;
@@ -58,19 +67,35 @@ export class KafkaGroupConsumer implements GroupConsumer {
   private stopping: Promise<void> | undefined;
   /** An onRevoked failure during stop(), which stop() rejects with once the group is left. */
   private stopFailure: unknown;
+  /** The group state from librdkafka's latest statistics; undefined until the first arrive. */
+  private group: LibrdkafkaStats['cgrp'];
 
   constructor(
     private readonly options: ResolvedKafkaOptions,
     private readonly groupId: string,
     private readonly topics: string[],
     clientId: string,
+    private readonly monitor?: BrokerConnectionMonitor,
   ) {
     const config = groupConsumerConfig(options, groupId, clientId, (error, assignment) => {
       void this.enqueueRebalance(() => this.rebalance(error, assignment));
     });
     this.client = createClient(options, () => createNativeConsumer(config, options.consumer.pollTimeoutMs));
-    // Transient broker errors are retried by librdkafka; fatal ones surface from consume().
-    this.client.on('event.error', () => undefined);
+    // Transient broker errors are retried by librdkafka (fatal ones surface from consume()): they
+    // only tell the monitor about the connection.
+    if (monitor) monitor.watch(this.client, (stats) => (this.group = stats.cgrp));
+    else this.client.on('event.error', () => undefined);
+  }
+
+  /**
+   * Stable once librdkafka's group state is 'up' (coordinator known) and its join state 'steady'
+   * (no join or sync in progress); statistics arrive every second, so this lags by up to that.
+   */
+  groupStatus(): GroupStatus {
+    if (this.state !== 'running') return { stable: false, state: this.state };
+    if (!this.group) return { stable: false, state: 'joining' };
+    const { state = '?', join_state: join = '?' } = this.group;
+    return { stable: state === 'up' && join === 'steady', state: `${state}/${join}` };
   }
 
   async start(handlers: ConsumerHandlers): Promise<void> {
@@ -315,7 +340,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
       await this.assign(partitions, cooperative);
     } else {
       // REVOKE_PARTITIONS, or a rebalance error: either way these partitions are no longer ours.
-      await this.revoke(partitions);
+      await this.revoke(partitions, this.client.assignmentLost());
       this.release(() => (cooperative ? this.client.incrementalUnassign(partitions) : this.client.unassign()));
     }
   }
@@ -355,7 +380,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
   }
 
   /** Stops delivery, waits for in-flight batches, then lets the runtime flush and commit. */
-  private async revoke(partitions: TopicPartition[]): Promise<void> {
+  private async revoke(partitions: TopicPartition[], lost = false): Promise<void> {
     const revoked: OwnedPartition[] = [];
     for (const partition of partitions) {
       const owned = this.owned.get(partitionKey(partition));
@@ -369,7 +394,10 @@ export class KafkaGroupConsumer implements GroupConsumer {
     this.wake();
     await Promise.all(revoked.map((owned) => owned.inFlight ?? Promise.resolve()));
     try {
-      await this.handlers!.onRevoked(revoked.map((owned) => owned.partition));
+      await this.handlers!.onRevoked(
+        revoked.map((owned) => owned.partition),
+        { lost },
+      );
     } catch (error) {
       if (this.state === 'running') this.fail(error);
       else this.stopFailure ??= error;
@@ -416,6 +444,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
       // Leaving the group revokes our (now empty-handed) partitions through rebalance_cb,
       // which only unassigns them: onRevoked already ran above.
       this.client.unsubscribe();
+      this.monitor?.forget(this.client);
       await disconnectClient(this.client);
       await this.rebalances;
     }

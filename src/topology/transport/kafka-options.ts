@@ -45,7 +45,11 @@ export interface KafkaProducerTuning {
   batchNumMessages?: number;
   /** Default 'none'. */
   compression?: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
-  /** How long a record may wait for delivery before it fails (ms). Default 30000. */
+  /**
+   * How long a record may wait for delivery before it fails (ms); 0 = forever. Default 0: a
+   * broker outage is waited out (outputs, changelogs and offsets go out once it is back) instead
+   * of failing the commit that waits for them.
+   */
   messageTimeoutMs?: number;
   /** Records librdkafka may hold unacknowledged before send() waits for room. Default 200000. */
   maxQueuedMessages?: number;
@@ -184,8 +188,8 @@ export function resolveKafkaOptions(options: KafkaTransportOptions): ResolvedKaf
       batchNumMessages: integerIn(producer.batchNumMessages, '/producer/batchNumMessages', { fallback: 10_000, min: 1, max: 1_000_000 }),
       compression,
       messageTimeoutMs: integerIn(producer.messageTimeoutMs, '/producer/messageTimeoutMs', {
-        fallback: 30_000,
-        min: 1,
+        fallback: 0,
+        min: 0,
         max: 2_147_483_647,
       }),
       maxQueuedMessages: integerIn(producer.maxQueuedMessages, '/producer/maxQueuedMessages', {

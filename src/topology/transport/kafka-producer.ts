@@ -1,6 +1,7 @@
 import { RdKafka } from '@confluentinc/kafka-javascript';
 import { AgentrecError, errorMessage } from '../../errors.js';
 import { createClient, producerConfig } from './kafka-client-config.js';
+import type { BrokerConnectionMonitor } from './kafka-connection-monitor.js';
 import { LibrdkafkaCode, librdkafkaCode } from './kafka-errors.js';
 import { connectClient, disconnectClient } from './kafka-native.js';
 import type { ResolvedKafkaOptions } from './kafka-options.js';
@@ -16,6 +17,12 @@ const QUEUE_FULL_BACKOFF_MS = 2;
  * bench/README.md, "Acknowledgements lagging seconds behind the broker").
  */
 const REPORTS_PER_TURN = 100;
+
+/**
+ * How long close() waits for records still queued when deliveries never time out by themselves
+ * (messageTimeoutMs 0): a close must end, and commits already awaited what they needed.
+ */
+const CLOSE_FLUSH_MS = 30_000;
 
 /**
  * One send() call. Every record of the call carries this object as its delivery-report opaque,
@@ -81,15 +88,17 @@ export class KafkaProducer implements Producer {
   constructor(
     private readonly options: ResolvedKafkaOptions,
     clientId: string,
+    private readonly monitor?: BrokerConnectionMonitor,
   ) {
     const config = producerConfig(options, clientId);
     this.client = createClient(options, () => new RdKafka.Producer(config.global, config.topic));
     this.client.on('delivery-report', (error, report) => {
       (report.opaque as PendingSend).settle(error, report.topic);
     });
-    // Errors librdkafka recovers from by itself (reconnects) arrive here too; failures that
-    // matter reach the caller through delivery reports.
-    this.client.on('event.error', () => undefined);
+    // Errors librdkafka recovers from by itself (reconnects) arrive here too: they only tell the
+    // monitor about the connection; failures that matter reach the caller through delivery reports.
+    if (monitor) monitor.watch(this.client);
+    else this.client.on('event.error', () => undefined);
   }
 
   async send(records: OutputRecord[]): Promise<void> {
@@ -155,8 +164,9 @@ export class KafkaProducer implements Producer {
       return;
     }
     await new Promise<void>((resolve) => {
-      this.client.flush(this.options.producer.messageTimeoutMs, () => resolve());
+      this.client.flush(this.options.producer.messageTimeoutMs || CLOSE_FLUSH_MS, () => resolve());
     });
+    this.monitor?.forget(this.client);
     await disconnectClient(this.client);
   }
 }

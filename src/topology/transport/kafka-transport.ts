@@ -1,12 +1,13 @@
 import { RdKafka } from '@confluentinc/kafka-javascript';
 import { AgentrecError, ConfigError, errorMessage } from '../../errors.js';
 import { adminConfig, createClient } from './kafka-client-config.js';
+import { BrokerConnectionMonitor } from './kafka-connection-monitor.js';
 import { LibrdkafkaCode, isUnreachable, kafkaUnavailable, librdkafkaCode } from './kafka-errors.js';
 import { KafkaGroupConsumer } from './kafka-group-consumer.js';
 import { type KafkaTransportOptions, type ResolvedKafkaOptions, resolveKafkaOptions } from './kafka-options.js';
 import { readPartitionToEnd } from './kafka-partition-reader.js';
 import { KafkaProducer } from './kafka-producer.js';
-import type { GroupConsumer, Producer, SourceRecord, TopicPartition, TopicSpec, Transport } from './types.js';
+import type { ConnectionStatus, GroupConsumer, Producer, SourceRecord, TopicPartition, TopicSpec, Transport } from './types.js';
 
 export type { KafkaConsumerTuning, KafkaProducerTuning, KafkaTransportOptions } from './kafka-options.js';
 
@@ -35,8 +36,13 @@ class KafkaTransport implements Transport {
   private readonly consumers = new Set<GroupConsumer>();
   private readonly producers = new Set<Producer>();
   private closing: Promise<void> | undefined;
+  private readonly monitor = new BrokerConnectionMonitor();
 
   constructor(private readonly options: ResolvedKafkaOptions) {}
+
+  connectionStatus(): ConnectionStatus {
+    return this.monitor.status();
+  }
 
   async ensureTopics(specs: TopicSpec[]): Promise<void> {
     this.assertOpen();
@@ -85,14 +91,15 @@ class KafkaTransport implements Transport {
     if (!Array.isArray(options.topics) || options.topics.length === 0) {
       throw new ConfigError('/topics', 'must name at least one topic');
     }
-    const consumer = new KafkaGroupConsumer(this.options, options.groupId, [...options.topics], options.clientId ?? this.options.clientId);
+    const clientId = options.clientId ?? this.options.clientId;
+    const consumer = new KafkaGroupConsumer(this.options, options.groupId, [...options.topics], clientId, this.monitor);
     this.consumers.add(consumer);
     return consumer;
   }
 
   createProducer(options: { clientId?: string } = {}): Producer {
     this.assertOpen();
-    const producer = new KafkaProducer(this.options, options.clientId ?? this.options.clientId);
+    const producer = new KafkaProducer(this.options, options.clientId ?? this.options.clientId, this.monitor);
     this.producers.add(producer);
     return producer;
   }

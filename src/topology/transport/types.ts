@@ -40,8 +40,12 @@ export interface CommitOffset extends TopicPartition {
 export interface ConsumerHandlers {
   /** Called before any batch of the given partitions is delivered. */
   onAssigned(partitions: TopicPartition[]): Promise<void>;
-  /** Called before the partitions go away; the runtime flushes and commits inside it. */
-  onRevoked(partitions: TopicPartition[]): Promise<void>;
+  /**
+   * Called before the partitions go away; the runtime flushes and commits inside it. `lost`: the
+   * group already took them (the session expired, e.g. while the broker was away), so another
+   * member may own them now and nothing may be committed for them.
+   */
+  onRevoked(partitions: TopicPartition[], info?: { lost: boolean }): Promise<void>;
   /** Batches of one partition are delivered one at a time, in offset order. */
   onBatch(partition: TopicPartition, records: SourceRecord[]): Promise<void>;
 }
@@ -60,8 +64,28 @@ export interface ConsumerDescription {
   }[];
 }
 
+/** Where a consumer stands in its group, for readiness. */
+export interface GroupStatus {
+  /** Joined, with a settled assignment (possibly empty): no rebalance or coordinator search in progress. */
+  stable: boolean;
+  /** The transport's own words for the state, e.g. 'up/steady' or 'query-coord/init'. */
+  state: string;
+}
+
+/** What a transport knows about its connection to the log, for readiness, alerts and metrics. */
+export interface ConnectionStatus {
+  /** Some broker answers at least one of the transport's clients. */
+  reachable: boolean;
+  /** When (Date.now()) `reachable` last changed. */
+  since: number;
+  /** The last connection error the clients reported while unreachable. */
+  lastError?: string;
+}
+
 export interface GroupConsumer {
   start(handlers: ConsumerHandlers): Promise<void>;
+  /** Where the member stands in its group (optional: the embedded log's group is always settled). */
+  groupStatus?(): GroupStatus;
   /** For diagnosing a partition that stopped moving (optional: transports may not track it). */
   describe?(): ConsumerDescription;
   pause(partitions: TopicPartition[]): void;
@@ -107,5 +131,7 @@ export interface Transport {
    * call started, in chunks; used to restore state from a changelog topic.
    */
   readToEnd(partition: TopicPartition, fromOffset?: number): AsyncIterable<SourceRecord[]>;
+  /** Whether the log answers (optional: the in-process log always does). */
+  connectionStatus?(): ConnectionStatus;
   close(): Promise<void>;
 }
