@@ -30,6 +30,7 @@ run options (environment variable in brackets):
   --group <id>                consumer group id, default the topology name [AGENTREC_GROUP_ID]
   --state-dir <dir>           RocksDB state root, default .state [AGENTREC_STATE_DIR]
   --memory-state              keep state in memory (no RocksDB)
+  --cache-bytes <n>           write-back cache per store and partition, default 67108864 (64 MiB) [AGENTREC_CACHE_BYTES]
   --metrics-port <port>       serve Prometheus /metrics, default 9464, 0 = any free port [AGENTREC_METRICS_PORT]
   --metrics-host <host>       address the metrics server binds, default 127.0.0.1 [AGENTREC_METRICS_HOST]
   --events <n>                embedded mode: simulated events to generate, 0 = until Ctrl-C (default 20000)
@@ -59,6 +60,7 @@ async function main(argv: string[]): Promise<number> {
       group: { type: 'string' },
       'state-dir': { type: 'string' },
       'memory-state': { type: 'boolean' },
+      'cache-bytes': { type: 'string' },
       'metrics-port': { type: 'string' },
       'metrics-host': { type: 'string' },
       'kafka-config': { type: 'string', multiple: true },
@@ -128,6 +130,7 @@ async function main(argv: string[]): Promise<number> {
     groupId,
     stateDir: embeddedStateDir ?? values['state-dir'] ?? process.env.AGENTREC_STATE_DIR,
     stateBackend: values['memory-state'] ? 'memory' : undefined,
+    cacheBytes: integerFlag(values['cache-bytes'] ?? process.env.AGENTREC_CACHE_BYTES, '--cache-bytes', { min: 1024, max: 2 ** 40 }),
     metricsPort: Number(values['metrics-port'] ?? process.env.AGENTREC_METRICS_PORT ?? 9464),
     metricsHost: nonEmptyFlag(values['metrics-host'] ?? process.env.AGENTREC_METRICS_HOST, '--metrics-host'),
     commitIntervalMs,
