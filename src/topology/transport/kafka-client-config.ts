@@ -42,10 +42,10 @@ export function groupConsumerConfig(
   const extra = split(tuning.librdkafka);
   return {
     global: {
-      // Statistics tell the connection monitor a broker is back, and the group's state (readiness).
-      'statistics.interval.ms': STATS_INTERVAL_MS,
       ...commonConfig(options, clientId),
       ...extra.global,
+      // Statistics tell the connection monitor a broker is back, and the group's state (readiness).
+      'statistics.interval.ms': STATS_INTERVAL_MS,
       ...(tuning.groupInstanceId === undefined ? {} : { 'group.instance.id': tuning.groupInstanceId }),
       'group.id': groupId,
       // The runtime commits only after a batch's outputs are acknowledged.
@@ -101,10 +101,10 @@ export function producerConfig(
   const extra = split(tuning.librdkafka);
   return {
     global: {
-      // Statistics tell the connection monitor a broker is back (kafka-connection-monitor.ts).
-      'statistics.interval.ms': STATS_INTERVAL_MS,
       ...commonConfig(options, clientId),
       ...extra.global,
+      // Statistics tell the connection monitor a broker is back (kafka-connection-monitor.ts).
+      'statistics.interval.ms': STATS_INTERVAL_MS,
       // Retries never duplicate or reorder records; implies acks=all.
       'enable.idempotence': true,
       'linger.ms': tuning.lingerMs,

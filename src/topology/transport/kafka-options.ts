@@ -103,8 +103,18 @@ const RESERVED_CONSUMER_PROPERTIES = [
   'enable.auto.offset.store',
   'rebalance_cb',
   'offset_commit_cb',
+  // The connection monitor and readiness read these statistics (kafka-connection-monitor.ts).
+  'statistics.interval.ms',
 ];
-const RESERVED_PRODUCER_PROPERTIES = ['bootstrap.servers', 'enable.idempotence', 'acks', 'dr_cb', 'dr_msg_cb', 'partitioner'];
+const RESERVED_PRODUCER_PROPERTIES = [
+  'bootstrap.servers',
+  'enable.idempotence',
+  'acks',
+  'dr_cb',
+  'dr_msg_cb',
+  'partitioner',
+  'statistics.interval.ms',
+];
 const RESERVED_COMMON_PROPERTIES = [...new Set([...RESERVED_CONSUMER_PROPERTIES, ...RESERVED_PRODUCER_PROPERTIES])];
 
 /** Keys whose values are credentials: never shown in an error or a description. */

@@ -39,7 +39,7 @@ describe('transport-wide librdkafka settings', () => {
     expect(groupConsumerConfig(options, 'g', 'c', noRebalance).global['socket.keepalive.enable']).toBe(true);
   });
 
-  it.each(['bootstrap.servers', 'group.id', 'enable.auto.commit', 'enable.idempotence', 'acks', 'partitioner'])(
+  it.each(['bootstrap.servers', 'group.id', 'enable.auto.commit', 'enable.idempotence', 'acks', 'partitioner', 'statistics.interval.ms'])(
     'refuses the reserved key %s, naming it',
     (key) => {
       expect(() => resolveKafkaOptions({ brokers: '127.0.0.1:9092', librdkafka: { [key]: 'x' } })).toThrow(
