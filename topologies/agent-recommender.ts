@@ -14,10 +14,12 @@
  *   --set maxStoredRequests=500000 (scored requests kept per partition for their feedback)
  *   --set sessionContext=false   --set sessionFeatures=previousAction,previousTwo,lastOutcome,turn   --set sessionK=3
  *   --set timeFeatures=true (hour-of-day and day-of-week features)   --set ratingLinearLearningRate=0.4
+ *   --set actionHistory=false (no per-user count of earlier takes per candidate)   --set historyLearningRate=0.3
  *   --set candidateTools=true (a candidate is its action row plus a row for its tool; TypeScript backend)
  */
 import { avroSerde, decode, topology, type SimulationContext, type TopologyEnv } from 'agentrec';
 import {
+  actionHistory,
   emit,
   encode,
   LiveBaselines,
@@ -109,6 +111,9 @@ export default function agentRecommender(env: TopologyEnv = { transport: 'embedd
           features: s.sessionFeatures === undefined ? undefined : (s.sessionFeatures.split(',').filter(Boolean) as SessionFeature[]),
         }),
       )
+      // How often the user took each candidate before, as a learned score offset per count bucket:
+      // --set actionHistory=false turns it off (bench/README.md, "Action history").
+      .step(actionHistory('history', { enabled: s.actionHistory !== 'false', maxCandidates: model.maxCandidates }))
       .step(model.lookup('lookup'))
       .step(model.score('score'))
       // Shared rows and dense weights reconcile across partitions and instances through a model

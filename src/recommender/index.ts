@@ -1,6 +1,7 @@
 // The recommender: the one way in for topologies that score and learn from trajectories.
 export { encode, type EncodeOptions } from './steps/encode.js';
 export { sessionContext, SESSION_FEATURES, type SessionContextOptions, type SessionFeature } from './steps/session-context.js';
+export { actionHistory, type ActionHistoryOptions } from './steps/action-history.js';
 export { lookup, type LookupOptions } from './steps/lookup.js';
 export { score, type ScoreOptions } from './steps/score.js';
 export { learn, type LearnOptions } from './steps/learn.js';

@@ -13,6 +13,8 @@ export interface EncodedEvent {
   features: SparseFeature[];
   /** Pretrained text vector (transformers encoder), when configured. */
   dense?: Float32Array;
+  /** Set by the actionHistory step on requests: each candidate's bucket of how often the user took it before. */
+  candidateHistory?: Uint8Array;
 }
 
 /**
@@ -32,6 +34,11 @@ export interface RequestSnapshot {
    */
   candidateTools?: string[];
   dense?: number[];
+  /**
+   * With an actionHistory step: each candidate's count bucket at scoring time, parallel to
+   * `candidates` (a candidate past its end, e.g. an action first seen in feedback, is bucket 0).
+   */
+  candidateHistory?: Uint8Array;
 }
 
 /** The record's job in the learner. */

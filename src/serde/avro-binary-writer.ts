@@ -93,6 +93,15 @@ export class AvroBinaryWriter {
     return this;
   }
 
+  /** Length-prefixed bytes. */
+  bytes(value: Uint8Array): this {
+    this.ensure(10 + value.length);
+    this.long(value.length);
+    this.buffer.set(value, this.position);
+    this.position += value.length;
+    return this;
+  }
+
   double(value: number): this {
     if (typeof value !== 'number') throw new TypeError(`not a double: ${String(value)}`);
     this.ensure(8);

@@ -58,8 +58,8 @@ describeKafka('state survives kill -9 (real broker, real RocksDB)', () => {
     // Different batching and commit points on purpose: state must not depend on them.
     await runUntilConsumed({ ...clean, maxBatch: 5000, commitIntervalMs: 1000 }, input);
     baseline = await outcome(clean);
-    // The comparison means something only if the clean run learned: rows, requests and sessions in every partition.
-    expect(baseline.state.size).toBe(3 * PARTITIONS);
+    // The comparison means something only if the clean run learned: rows, requests, sessions and action histories in every partition.
+    expect(baseline.state.size).toBe(4 * PARTITIONS);
     for (const [store, snapshot] of baseline.state) expect(snapshot.entries.size, store).toBeGreaterThan(0);
     expect(baseline.scored.size).toBeGreaterThan(EVENTS / 10);
   });

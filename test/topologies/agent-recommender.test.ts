@@ -31,6 +31,8 @@ const DIM = 32;
 // These tests look at single rows and stores byte by byte: model sync would also move other partitions' shared rows.
 const UNSYNCED = { transport: 'embedded', settings: { syncEveryEvents: '0' } } as const;
 const MODEL_DENSE = (partition: number) => entryKey(partition, 'model', 'dense');
+/** The partition's history offsets (one per count bucket), learned by every feedback on a request that had them. */
+const MODEL_HISTORY = (partition: number) => entryKey(partition, 'model', 'history');
 
 /** Requests (and feedback for every other one) from many users, spread over every partition. */
 function background(users: number): TrajectoryEvent[] {
@@ -97,7 +99,7 @@ describe('agent-recommender: learning touches only the rows an event uses', () =
 
       const changed = [...changedKeys(before, after)].sort();
       expect(changed.map(describeKey)).toEqual(
-        [...new Set([userKey, ...featureKeys, ...candidateKeys, MODEL_DENSE(partition)])].sort().map(describeKey),
+        [...new Set([userKey, ...featureKeys, ...candidateKeys, MODEL_DENSE(partition), MODEL_HISTORY(partition)])].sort().map(describeKey),
       );
 
       for (const key of [userKey, ...featureKeys, entryKey(partition, 'action', accepted)]) {
@@ -160,7 +162,15 @@ describe('agent-recommender: delayed feedback', () => {
     let after = await snapshotStore(recorder.stores, 'rec');
     let changed = [...changedKeys(before, after)].map((k) => describeKey(k)).map((k) => `${k.namespace}:${k.id}`);
     expect(changed.sort()).toEqual(
-      ['user:user-b', 'model:dense', 'action:x1', 'action:x2', 'action:x3', ...scoredFeatures.map((f) => `feature:${f}`)].sort(),
+      [
+        'user:user-b',
+        'model:dense',
+        'model:history',
+        'action:x1',
+        'action:x2',
+        'action:x3',
+        ...scoredFeatures.map((f) => `feature:${f}`),
+      ].sort(),
     );
     for (const key of laterOnly) expect(changed).not.toContain(`feature:${key}`);
     // Softmax over the candidates: every scored row gets a gradient, not just a new sighting count.
@@ -193,6 +203,7 @@ describe('agent-recommender: delayed feedback', () => {
     await driver.settle();
     after = await snapshotStore(recorder.stores, 'rec');
     changed = [...changedKeys(before, after)].map((k) => describeKey(k)).map((k) => `${k.namespace}:${k.id}`);
+    // The fallback request has no history buckets: the offsets stay.
     expect(changed.sort()).toEqual(['action:y1', 'model:dense', 'user:user-b']);
     expect(moved('user', user)).toBe(true);
     expect(moved('action', 'y1')).toBe(true);

@@ -19,6 +19,7 @@ export const MODEL_SETTINGS = [
   'ratingLinearLearningRate',
   'learnUnseenActions',
   'candidateTools',
+  'historyLearningRate',
 ] as const;
 
 export function modelOptionsFromSettings(settings: Readonly<Record<string, string | undefined>>): Partial<RecommenderModelOptions> {
@@ -52,6 +53,7 @@ export function modelOptionsFromSettings(settings: Readonly<Record<string, strin
     },
     learnUnseenActions: learnUnseen,
     candidateTools,
+    history: { learningRate: num('historyLearningRate', 1e-6, 10) },
   };
 }
 

@@ -11,11 +11,14 @@ import { createBackend } from './backends/create-backend.js';
 import { denseLayout, type ModelBackend } from './backends/model-backend.js';
 import type { RecommenderModel } from './recommender-model.js';
 import { RequestChunkStore } from '../requests/request-chunk-store.js';
+import { HISTORY_BUCKETS } from '../features/action-history-state.js';
 import type { LookedUpEvent, RequestSnapshot } from '../types.js';
 
 const DENSE_KEY = rowKey('model', 'dense');
 /** Count, sum, min and max of the ratings learned from (float64 each): the running-mean centre and the clip range. */
 const RATINGS_KEY = rowKey('model', 'ratings');
+/** The history offsets and their accumulators (float32 each). */
+const HISTORY_KEY = rowKey('model', 'history');
 
 const taskKeys = new WeakMap<RecommenderModel, ScopeKey<ModelTask>>();
 
@@ -63,6 +66,14 @@ export class ModelTask {
   private readonly denseGradient: Float32Array;
   private readonly projectionOffset: number;
   private readonly dcnOffset: number;
+  /**
+   * One score offset per history count bucket, then their AdaGrad accumulators: added and learned
+   * here, not by the backend. Kept per task and never synced: six scalars learn fast from one
+   * partition's share, and summed deltas from n tasks would step them n times too far.
+   */
+  private readonly history = new Float32Array(2 * HISTORY_BUCKETS);
+  private historyDirty = false;
+  private readonly historyGradient = new Float64Array(HISTORY_BUCKETS);
   private readonly backend: ModelBackend;
   private loaded = false;
   /** Between lookup's beginBatch() and learn's endBatch(): the only time score() and learn() may run. */
@@ -156,6 +167,15 @@ export class ModelTask {
       }
       if (this.model.dcn) initDcnScorer(this.model.dcn, this.dense.subarray(this.dcnOffset), seed);
     }
+    const history = await this.store.get(HISTORY_KEY);
+    if (history) {
+      if (history.length !== this.history.length * 4)
+        throw new StateError(
+          'STATE_CORRUPT',
+          `model '${this.model.name}' partition ${this.partition}: stored history offsets are ${history.length} bytes, not ${this.history.length * 4}`,
+        );
+      this.history.set(new Float32Array(history.buffer.slice(history.byteOffset, history.byteOffset + history.length)));
+    }
     const ratings = await this.store.get(RATINGS_KEY);
     if (ratings && ratings.length === 32) {
       this.ratingStats.count = ratings.readDoubleLE(0);
@@ -220,6 +240,10 @@ export class ModelTask {
       await this.store.put(RATINGS_KEY, stats);
       this.ratingsDirty = false;
     }
+    if (this.historyDirty) {
+      await this.store.put(HISTORY_KEY, Buffer.from(this.history.buffer.slice(0)));
+      this.historyDirty = false;
+    }
     if (!this.denseDirty) return;
     const size = this.dense.length;
     const slots = this.denseSlots.length;
@@ -247,6 +271,13 @@ export class ModelTask {
   score(e: LookedUpEvent, scores: Float32Array): void {
     if (!this.inBatch) throw this.outsideBatch('score');
     this.backend.score(e, scores);
+    const history = e.request?.candidateHistory;
+    if (history) {
+      const offsets = this.history;
+      const n = Math.min(history.length, e.candidates.length);
+      for (let c = 0; c < n; c++) scores[c] += offsets[history[c]];
+      for (let c = n; c < e.candidates.length; c++) scores[c] += offsets[0];
+    }
   }
 
   /**
@@ -258,6 +289,8 @@ export class ModelTask {
     if (!this.inBatch) throw this.outsideBatch('learn');
     if (!this.backend.learn(e, dScores, this.linearLearningRate(e))) return false;
     this.applyDense();
+    const history = e.request?.candidateHistory;
+    if (history) this.learnHistory(history, dScores, e.candidates.length);
     return true;
   }
 
@@ -275,6 +308,14 @@ export class ModelTask {
   private outsideBatch(what: 'score' | 'learn'): AgentrecError {
     const why = 'its lookup step begins each batch and its learn step ends it, so they must run lookup → score → learn';
     return new AgentrecError('TASK_STATE_ILLEGAL', `model '${this.model.name}' cannot ${what} outside a batch: ${why}`);
+  }
+
+  /** A bucket's gradient is the sum of dLoss/dScore over the candidates in it. */
+  private learnHistory(history: Uint8Array, dScores: Float32Array, count: number): void {
+    const gradient = this.historyGradient.fill(0);
+    for (let c = 0; c < count; c++) gradient[c < history.length ? history[c] : 0] += dScores[c];
+    adagradUpdate(this.history, this.history.subarray(HISTORY_BUCKETS), gradient, this.model.history.config, HISTORY_BUCKETS);
+    this.historyDirty = true;
   }
 
   private applyDense(): void {

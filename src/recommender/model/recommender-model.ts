@@ -73,6 +73,13 @@ export interface RecommenderModelOptions {
    * backend does not run it: 'auto' picks TypeScript.
    */
   candidateTools?: boolean;
+  /**
+   * How the candidates' history buckets (set on requests by an actionHistory step) enter the
+   * score: one learned offset per bucket (0, 1, 2, 3–4, 5–8, 9+ earlier takes by the user), added
+   * to the candidate's score and stepped by AdaGrad at `learningRate` (default 0.3, swept; the dense
+   * weights' 0.01 left them far from a value worth a logit after thousands of events).
+   */
+  history?: { learningRate?: number };
   /** Row lifecycle: a feature/action row exists after minCount sightings; rows expire after ttlMs. */
   rows?: { featureMinCount?: number; actionMinCount?: number; ttlMs?: number; initScale?: number; seed?: number };
   /** Most candidates one request may carry. Default 256. */
@@ -116,6 +123,8 @@ export interface RecommenderModel {
   readonly rating: { center: number | 'auto'; scale: number; linearLearningRate: number };
   readonly learnUnseenActions: boolean;
   readonly candidateTools: boolean;
+  /** The optimizer of the history offsets. */
+  readonly history: { config: AdagradConfig };
   readonly rowStore: EmbeddingRowStoreConfig;
   readonly maxCandidates: number;
   readonly maxFeatures: number;
@@ -235,6 +244,9 @@ export function recommenderModel(options: RecommenderModelOptions): RecommenderM
     },
     learnUnseenActions: booleanOption(`${p}/learnUnseenActions`, options.learnUnseenActions, true),
     candidateTools,
+    history: {
+      config: resolveAdagradConfig({ learningRate: options.history?.learningRate ?? 0.3, initialAccumulator: 0.001 }, `${p}/history`),
+    },
     rowStore,
     maxCandidates: integerIn(options.maxCandidates, `${p}/maxCandidates`, { fallback: 256, min: 1, max: 100_000 }),
     maxFeatures: integerIn(options.maxFeatures, `${p}/maxFeatures`, { fallback: 512, min: 1, max: 100_000 }),

@@ -39,11 +39,14 @@ export const requestSnapshotType = avro.Type.forSchema(
 );
 
 /**
- * Candidate tools follow the record as one more Avro array of strings, written only when the
- * snapshot has them: snapshots stored before they existed end after `dense` and decode with none,
- * and snapshots without tools keep exactly `requestSnapshotType`'s bytes.
+ * Optional tails follow the record: candidate tools, one more Avro array of strings, then the
+ * candidates' history buckets as Avro bytes. Written only when the snapshot has either (an empty
+ * tools array stands for none when only history is there): snapshots stored before they existed
+ * end after `dense` and decode with neither, and snapshots without them keep exactly
+ * `requestSnapshotType`'s bytes.
  */
 const candidateToolsType = avro.Type.forSchema({ type: 'array', items: 'string' });
+const candidateHistoryType = avro.Type.forSchema('bytes');
 
 /** Shared by every task: encoding is synchronous, so two encodes never interleave on it. */
 const writer = new AvroBinaryWriter(4096);
@@ -69,11 +72,13 @@ export function encodeRequestSnapshot(snapshot: RequestSnapshot): Buffer {
     writer.arrayEnd();
   }
   const tools = snapshot.candidateTools;
-  if (tools !== undefined) {
-    writer.arrayStart(tools.length);
-    for (let i = 0; i < tools.length; i++) writer.string(tools[i]);
+  const history = snapshot.candidateHistory;
+  if (tools !== undefined || history !== undefined) {
+    writer.arrayStart(tools?.length ?? 0);
+    if (tools) for (let i = 0; i < tools.length; i++) writer.string(tools[i]);
     writer.arrayEnd();
   }
+  if (history !== undefined) writer.bytes(history);
   return writer.copy();
 }
 
@@ -84,9 +89,21 @@ export function decodeRequestSnapshot(bytes: Buffer): RequestSnapshot {
   const decoded: RequestSnapshot = value.dense === null ? { ...value, dense: undefined } : value;
   if (offset < bytes.length) {
     const tools: { value: string[]; offset: number } = candidateToolsType.decode(bytes, offset);
-    if (tools.offset !== bytes.length)
+    if (tools.offset < 0) throw new StateError('STATE_CORRUPT', `a stored request snapshot of ${bytes.length} bytes is truncated`);
+    if (tools.value.length > 0 || tools.offset === bytes.length) decoded.candidateTools = tools.value;
+    let end = tools.offset;
+    if (end < bytes.length) {
+      const history: { value: Buffer; offset: number } = candidateHistoryType.decode(bytes, end);
+      if (history.offset < 0) throw new StateError('STATE_CORRUPT', `a stored request snapshot of ${bytes.length} bytes is truncated`);
+      if (history.value.length !== decoded.candidates.length) {
+        const what = `${history.value.length} history buckets for ${decoded.candidates.length} candidates`;
+        throw new StateError('STATE_CORRUPT', `a stored request snapshot of ${bytes.length} bytes has trailing bytes or ${what}`);
+      }
+      decoded.candidateHistory = new Uint8Array(history.value);
+      end = history.offset;
+    }
+    if (end !== bytes.length)
       throw new StateError('STATE_CORRUPT', `a stored request snapshot of ${bytes.length} bytes has trailing bytes`);
-    decoded.candidateTools = tools.value;
   }
   return decoded;
 }

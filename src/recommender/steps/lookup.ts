@@ -104,6 +104,7 @@ export function lookup(name: string, options: LookupOptions): StepDefinition<Enc
               candidates: actionIds(event.candidates, model.maxCandidates),
               candidateTools: model.candidateTools ? candidateToolNames(event.candidates, model.maxCandidates) : undefined,
               dense: record.value.dense ? Array.from(record.value.dense) : undefined,
+              candidateHistory: historyOf(record.value.candidateHistory, model.maxCandidates),
             };
             scoredInBatch.set(request.requestId, request);
           } else if (event.kind === 'FEEDBACK') {
@@ -229,6 +230,11 @@ export function lookup(name: string, options: LookupOptions): StepDefinition<Enc
     const candidateTools = request.candidateTools ? [...request.candidateTools, ''] : undefined;
     return { ...request, candidates: [...request.candidates, actionId], candidateTools };
   }
+}
+
+/** The candidates' history buckets as the request keeps them: as many as it keeps candidates. */
+function historyOf(buckets: Uint8Array | undefined, maxCandidates: number): Uint8Array | undefined {
+  return buckets && buckets.length > maxCandidates ? buckets.subarray(0, maxCandidates) : buckets;
 }
 
 /** Stands in the plan for a candidate without a tool: its row is undefined, nothing is read. */

@@ -156,14 +156,20 @@ export function createAdamState(size: number): AdamState {
 }
 
 /** Adam step on all of `values` (L2 added to the gradient, as in classic Adam, not AdamW). */
-export function adamUpdate(values: Float32Array, state: AdamState, gradient: ArrayLike<number>, config: AdamConfig): void {
+export function adamUpdate(
+  values: Float32Array,
+  state: AdamState,
+  gradient: ArrayLike<number>,
+  config: AdamConfig,
+  length: number = values.length,
+): void {
   const { learningRate, beta1, beta2, epsilon, l2, gradientClip } = config;
   const { m, v } = state;
   state.step += 1;
   const correction1 = 1 - Math.pow(beta1, state.step);
   const correction2 = 1 - Math.pow(beta2, state.step);
   const stepSize = learningRate / correction1;
-  for (let i = 0; i < values.length; i++) {
+  for (let i = 0; i < length; i++) {
     let g = gradient[i];
     g = g > gradientClip ? gradientClip : g < -gradientClip ? -gradientClip : g;
     const w = values[i];

@@ -27,3 +27,40 @@ describe('ModelTask batches', () => {
     expect(() => task.score(e, scores)).toThrow(/cannot score outside a batch/);
   });
 });
+
+describe('ModelTask history offsets', () => {
+  it('adds a learned offset per history bucket, learns it from feedback and keeps it across a reload', async () => {
+    const model = recommenderModel({ name: 'rec', dim: 8, backend: 'typescript' });
+    const rows = new MemoryStore('rec');
+    const task = new ModelTask(model, rows, new MemoryStore('rec-requests'), 0);
+    await task.ensureLoaded();
+    const [user, a, b] = await task.rows.getRows([rowKey('user', 'u1'), rowKey('action', 'a'), rowKey('action', 'b')], 0);
+    const candidateHistory = Uint8Array.from([2, 0]);
+    const request = { requestId: 'r', userId: 'u1', eventTime: 0, features: [], candidates: ['a', 'b'], candidateHistory };
+    const e: LookedUpEvent = { event: { eventTime: 0 } as TrajectoryEvent, role: 'learn', request, user, features: [], candidates: [a, b] };
+    const scores = new Float32Array(model.maxCandidates);
+    const without = new Float32Array(model.maxCandidates);
+    task.beginBatch();
+    for (let step = 0; step < 20; step++) {
+      task.score(e, scores);
+      // Softmax loss with candidate 'a' (taken twice before) chosen.
+      const pa = 1 / (1 + Math.exp(scores[1] - scores[0]));
+      expect(task.learn(e, Float32Array.from([pa - 1, 1 - pa]))).toBe(true);
+    }
+    task.score(e, scores);
+    task.score({ ...e, request: { ...request, candidateHistory: undefined } }, without);
+    task.endBatch();
+    // Both candidates' offsets moved apart: bucket 2 up, bucket 0 down.
+    expect(scores[0] - without[0]).toBeGreaterThan(0.3);
+    expect(scores[1] - without[1]).toBeLessThan(-0.3);
+    await task.saveDense();
+
+    const reloaded = new ModelTask(model, rows, new MemoryStore('rec-requests'), 0);
+    await reloaded.ensureLoaded();
+    const again = new Float32Array(model.maxCandidates);
+    reloaded.beginBatch();
+    reloaded.score(e, again);
+    reloaded.endBatch();
+    expect(Array.from(again.subarray(0, 2))).toEqual(Array.from(scores.subarray(0, 2)));
+  });
+});

@@ -69,3 +69,16 @@ it('keeps candidate tools after the record, and reads snapshots written before t
   expect(decodeRequestSnapshot(old)).toEqual({ ...withTools, candidateTools: undefined });
   expect(() => decodeRequestSnapshot(Buffer.concat([bytes, Buffer.from([0])]))).toThrow(/trailing bytes/);
 });
+
+it('keeps candidate history buckets after the tools, with or without tools', () => {
+  const history = Uint8Array.from([0, 3, 5]);
+  const historyOnly = { ...snapshot(3, undefined), candidateHistory: history };
+  expect(decodeRequestSnapshot(encodeRequestSnapshot(historyOnly))).toEqual(historyOnly);
+  const both = { ...snapshot(3, [0.5]), candidateTools: ['git', '', 'shell'], candidateHistory: history };
+  expect(decodeRequestSnapshot(encodeRequestSnapshot(both))).toEqual(both);
+  // The record part stays the old layout byte for byte.
+  const old = requestSnapshotType.toBuffer({ ...historyOnly, candidateHistory: undefined, dense: null });
+  expect(encodeRequestSnapshot(historyOnly).subarray(0, old.length).equals(old)).toBe(true);
+  const short = { ...historyOnly, candidateHistory: Uint8Array.from([1]) };
+  expect(() => decodeRequestSnapshot(encodeRequestSnapshot(short))).toThrow(/1 history buckets for 3 candidates/);
+});
