@@ -18,6 +18,8 @@ export type ErrorCode =
   | 'KAFKA_DELIVERY_FAILED'
   | 'MODEL_LOAD_FAILED'
   | 'NUMERIC_INVALID'
+  | 'GPU_UNAVAILABLE'
+  | 'GPU_FAILED'
   | 'INPUT_INVALID'
   | 'STEP_FAILED';
 

@@ -2,7 +2,7 @@ import type { LookedUpEvent } from '../../types.js';
 import type { RecommenderModel } from '../recommender-model.js';
 
 /** The code a model's arithmetic runs on. */
-export type BackendKind = 'typescript' | 'wasm-simd';
+export type BackendKind = 'typescript' | 'wasm-simd' | 'webgpu';
 
 /**
  * The model's dense weights, which ModelTask owns (it loads, stores and syncs them and applies

@@ -1,0 +1,103 @@
+import type { EmbeddingRow } from '../../../rows/embedding-row-store.js';
+import type { LookedUpEvent } from '../../../types.js';
+
+/**
+ * The loss of one feedback event, as the learn step chooses it: what the GPU needs to turn the
+ * event's scores into dLoss/dScore itself, so a whole batch runs without a round trip per event.
+ *   softmax  — softmax cross-entropy, `index` the chosen candidate (CHOSEN with > 1 candidate)
+ *   logistic — binary cross-entropy on `index` with label `value` (ACCEPT/LIKE 1, REJECT… 0)
+ *   squared  — ½(s − value)² on `index` (RATING; `value` the centred, scaled target)
+ * `index` −1: the top-scored candidate (argmax, first of ties), as learn.ts does without an action.
+ */
+export interface FeedbackLoss {
+  readonly kind: 'softmax' | 'logistic' | 'squared';
+  readonly index: number;
+  readonly value: number;
+  readonly weight: number;
+  /** AdaGrad rate of the rows' linear weights for this event (ModelTask picks it per signal). */
+  readonly linearLearningRate: number;
+}
+
+export interface BatchLearnItem {
+  readonly event: LookedUpEvent;
+  readonly loss: FeedbackLoss;
+}
+
+export const LOSS_CODE = { softmax: 0, logistic: 1, squared: 2 } as const;
+/** u32 fields per event: context start/count, candidate start/count, loss kind, index, value, weight, linear rate, score start. */
+export const EVENT_WORDS = 12;
+/** A missing row (no user row, a candidate held back): zeros that take no update, as on the CPU path. */
+export const MISSING_ROW = 0xffffffff;
+
+/**
+ * A batch packed for the GPU: its distinct rows once each (values and AdaGrad accumulators, in
+ * first-use order), per event a header, and per context entry or candidate a (row, weight) pair.
+ */
+export interface FmBatchPlan {
+  readonly rows: EmbeddingRow[];
+  readonly rowFloats: number;
+  readonly values: Float32Array;
+  readonly slots: Float32Array;
+  readonly events: Uint32Array;
+  readonly refs: Uint32Array;
+  readonly eventCount: number;
+  /** Candidates over all events: where the output's losses begin. */
+  readonly candidateTotal: number;
+}
+
+/**
+ * Packs `items` in order. Rows are numbered through `backendSlot` (the batch shares one object
+ * per row key), and every slot set here is reset before returning.
+ */
+export function planFmBatch(items: readonly BatchLearnItem[], dim: number): FmBatchPlan {
+  const rowFloats = dim + 1;
+  const rows: EmbeddingRow[] = [];
+  let refCount = 0;
+  for (const { event } of items) refCount += 1 + event.features.length + event.candidates.length;
+  const refs = new Uint32Array(refCount * 2);
+  const events = new Uint32Array(items.length * EVENT_WORDS);
+  const floats = new Float32Array(events.buffer);
+  const index = (row: EmbeddingRow | undefined): number => {
+    if (!row) return MISSING_ROW;
+    if (row.backendSlot < 0) row.backendSlot = rows.push(row) - 1;
+    return row.backendSlot;
+  };
+  const refFloats = new Float32Array(refs.buffer);
+  let at = 0;
+  let scoreStart = 0;
+  try {
+    items.forEach(({ event, loss }, e) => {
+      const h = e * EVENT_WORDS;
+      events[h] = at;
+      refs[2 * at] = index(event.user);
+      refFloats[2 * at++ + 1] = 1;
+      for (const f of event.features) {
+        refs[2 * at] = index(f.row);
+        refFloats[2 * at++ + 1] = f.weight;
+      }
+      events[h + 1] = at - events[h];
+      events[h + 2] = at;
+      for (const row of event.candidates) {
+        refs[2 * at] = index(row);
+        refFloats[2 * at++ + 1] = 1;
+      }
+      events[h + 3] = event.candidates.length;
+      events[h + 4] = LOSS_CODE[loss.kind];
+      events[h + 5] = loss.index < 0 ? MISSING_ROW : loss.index;
+      floats[h + 6] = loss.value;
+      floats[h + 7] = loss.weight;
+      floats[h + 8] = loss.linearLearningRate;
+      events[h + 9] = scoreStart;
+      scoreStart += event.candidates.length;
+    });
+  } finally {
+    for (const row of rows) row.backendSlot = -1;
+  }
+  const values = new Float32Array(rows.length * rowFloats);
+  const slots = new Float32Array(rows.length * rowFloats);
+  rows.forEach((row, r) => {
+    values.set(row.values.subarray(0, rowFloats), r * rowFloats);
+    slots.set(row.slots.subarray(0, rowFloats), r * rowFloats);
+  });
+  return { rows, rowFloats, values, slots, events, refs, eventCount: items.length, candidateTotal: scoreStart };
+}

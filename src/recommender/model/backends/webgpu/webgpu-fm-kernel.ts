@@ -1,0 +1,224 @@
+import type { AdagradConfig } from '../../kernels/optimizers.js';
+import type { FmBatchPlan } from './fm-batch-plan.js';
+
+/** A packed batch without its row objects: what the kernel reads and updates. */
+export type KernelBatch = Omit<FmBatchPlan, 'rows'>;
+import { fmLearnShader, outputFloats, type FmShaderShape } from './fm-wgsl.js';
+import { BufferUsage, MapMode } from './gpu-constants.js';
+import { exclusive, type GpuContext } from './gpu-device.js';
+import { GpuError, type GpuStep } from './gpu-error.js';
+import { GrowableBuffer } from './growable-buffer.js';
+
+/** The bias and its AdaGrad accumulator, read before and written after the batch. */
+export interface BiasState {
+  bias: number;
+  accumulator: number;
+}
+
+/** What one batch produced: rows updated in the plan's arrays, and per event its scores, loss and status. */
+export interface FmBatchOutput {
+  /** Every event's candidate scores (before its own update), back to back in event order. */
+  readonly scores: Float32Array;
+  readonly losses: Float32Array;
+  /** Per event: 1 applied, 0 not (a gradient was not finite; nothing changed for it). */
+  readonly applied: Uint8Array;
+  readonly bias: BiasState;
+  /** Milliseconds in upload + dispatch + readback (the wall time of run()). */
+  readonly milliseconds: number;
+}
+
+const STORAGE = BufferUsage.STORAGE | BufferUsage.COPY_DST | BufferUsage.COPY_SRC;
+const PARAM_BYTES = 48;
+
+/**
+ * The FM learning shader of one model shape on the process's device, with its buffers: created
+ * once, reused by every batch, grown by doubling. run() uploads a packed batch, runs it as one
+ * dispatch, and reads back the rows, the bias and the per-event outputs; any device or shader
+ * error rejects with a GpuError naming the stage.
+ */
+export class WebGpuFmKernel {
+  private readonly pipeline: GPUComputePipeline;
+  private readonly values: GrowableBuffer;
+  private readonly slots: GrowableBuffer;
+  private readonly events: GrowableBuffer;
+  private readonly refs: GrowableBuffer;
+  private readonly outs: GrowableBuffer;
+  private readonly grads: GPUBuffer;
+  private readonly dense: GPUBuffer;
+  private readonly params: GPUBuffer;
+  private readonly readback: GrowableBuffer;
+  private readonly paramData = new ArrayBuffer(PARAM_BYTES);
+  private readonly biasData = new Float32Array(4);
+  /** The bind group of the current buffers, rebuilt only when one of them grows. */
+  private bindGroup?: { group: GPUBindGroup; buffers: GPUBuffer[] };
+
+  private constructor(
+    private readonly gpu: GpuContext,
+    private readonly shape: FmShaderShape,
+    pipeline: GPUComputePipeline,
+  ) {
+    const device = gpu.device;
+    this.pipeline = pipeline;
+    this.values = new GrowableBuffer(device, STORAGE, 'fm values');
+    this.slots = new GrowableBuffer(device, STORAGE, 'fm slots');
+    this.events = new GrowableBuffer(device, STORAGE, 'fm events');
+    this.refs = new GrowableBuffer(device, STORAGE, 'fm refs');
+    this.outs = new GrowableBuffer(device, STORAGE, 'fm outputs');
+    this.readback = new GrowableBuffer(device, BufferUsage.MAP_READ | BufferUsage.COPY_DST, 'fm readback');
+    const gradBytes = (shape.maxContext + shape.maxCandidates) * (shape.dim + 1) * 4;
+    this.grads = device.createBuffer({ size: gradBytes, usage: BufferUsage.STORAGE, label: 'fm gradients' });
+    this.dense = device.createBuffer({ size: 16, usage: STORAGE, label: 'fm bias' });
+    this.params = device.createBuffer({ size: PARAM_BYTES, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST, label: 'fm params' });
+  }
+
+  /** Compiles the shader for `shape`; a compilation error rejects with the compiler's messages. */
+  static async create(gpu: GpuContext, shape: FmShaderShape): Promise<WebGpuFmKernel> {
+    const device = gpu.device;
+    return guarded(gpu, 'compile', async () => {
+      const module = device.createShaderModule({ code: fmLearnShader(shape), label: 'fm learn' });
+      const info = await module.getCompilationInfo();
+      const errors = info.messages.filter((m) => m.type === 'error');
+      if (errors.length) throw new Error(errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('; '));
+      // The synchronous call: dawn.node 0.6.2's createComputePipelineAsync aborts the process (std::system_error) on lavapipe.
+      const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+      return new WebGpuFmKernel(gpu, shape, pipeline);
+    });
+  }
+
+  /** Runs the batch; the plan's values and slots arrays receive the updated rows. */
+  run(plan: KernelBatch, bias: BiasState, sparse: AdagradConfig, dense: AdagradConfig): Promise<FmBatchOutput> {
+    return exclusive(this.gpu, () => this.runNow(plan, bias, sparse, dense));
+  }
+
+  private async runNow(plan: KernelBatch, bias: BiasState, sparse: AdagradConfig, dense: AdagradConfig): Promise<FmBatchOutput> {
+    const started = performance.now();
+    const device = this.gpu.device;
+    const outFloats = outputFloats(plan.candidateTotal, plan.eventCount);
+    const rowBytes = plan.values.byteLength;
+    const buffers = await guarded(this.gpu, 'upload', async () => {
+      const values = this.values.ensure(rowBytes);
+      const slots = this.slots.ensure(rowBytes);
+      const events = this.events.ensure(plan.events.byteLength);
+      const refs = this.refs.ensure(plan.refs.byteLength);
+      const outs = this.outs.ensure(outFloats * 4);
+      device.queue.writeBuffer(values, 0, plan.values);
+      device.queue.writeBuffer(slots, 0, plan.slots);
+      device.queue.writeBuffer(events, 0, plan.events);
+      device.queue.writeBuffer(refs, 0, plan.refs);
+      this.biasData[0] = bias.bias;
+      this.biasData[1] = bias.accumulator;
+      device.queue.writeBuffer(this.dense, 0, this.biasData);
+      this.writeParams(plan, sparse, dense);
+      return { values, slots, events, refs, outs };
+    });
+    const readBytes = 2 * rowBytes + 16 + outFloats * 4;
+    const readback = await guarded(this.gpu, 'dispatch', async () => {
+      const bindGroup = this.bindGroupFor([
+        buffers.values,
+        buffers.slots,
+        buffers.events,
+        buffers.refs,
+        this.dense,
+        buffers.outs,
+        this.grads,
+        this.params,
+      ]);
+      const read = this.readback.ensure(readBytes);
+      const encoder = device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      pass.setPipeline(this.pipeline);
+      pass.setBindGroup(0, bindGroup);
+      pass.dispatchWorkgroups(1);
+      pass.end();
+      encoder.copyBufferToBuffer(buffers.values, 0, read, 0, rowBytes);
+      encoder.copyBufferToBuffer(buffers.slots, 0, read, rowBytes, rowBytes);
+      encoder.copyBufferToBuffer(this.dense, 0, read, 2 * rowBytes, 16);
+      encoder.copyBufferToBuffer(buffers.outs, 0, read, 2 * rowBytes + 16, outFloats * 4);
+      device.queue.submit([encoder.finish()]);
+      return read;
+    });
+    // No error scopes around the wait: dawn.node 0.6.2 crashed now and then with scopes open across a mapAsync.
+    return unscoped(this.gpu, 'readback', async () => {
+      await readback.mapAsync(MapMode.READ, 0, readBytes);
+      try {
+        const data = new Float32Array(readback.getMappedRange(0, readBytes).slice(0));
+        plan.values.set(data.subarray(0, plan.values.length));
+        plan.slots.set(data.subarray(plan.values.length, 2 * plan.values.length));
+        const at = 2 * plan.values.length;
+        const outs = data.subarray(at + 4, at + 4 + outFloats);
+        const losses = new Float32Array(plan.eventCount);
+        const applied = new Uint8Array(plan.eventCount);
+        for (let e = 0; e < plan.eventCount; e++) {
+          losses[e] = outs[plan.candidateTotal + 2 * e];
+          applied[e] = outs[plan.candidateTotal + 2 * e + 1] === 1 ? 1 : 0;
+        }
+        const scores = outs.slice(0, plan.candidateTotal);
+        const state = { bias: data[at], accumulator: data[at + 1] };
+        return { scores, losses, applied, bias: state, milliseconds: performance.now() - started };
+      } finally {
+        readback.unmap();
+      }
+    });
+  }
+
+  private bindGroupFor(buffers: GPUBuffer[]): GPUBindGroup {
+    const cached = this.bindGroup;
+    if (cached && cached.buffers.every((b, i) => b === buffers[i])) return cached.group;
+    const entries = buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
+    const group = this.gpu.device.createBindGroup({ layout: this.pipeline.getBindGroupLayout(0), entries });
+    this.bindGroup = { group, buffers };
+    return group;
+  }
+
+  private writeParams(plan: KernelBatch, sparse: AdagradConfig, dense: AdagradConfig): void {
+    const u32 = new Uint32Array(this.paramData);
+    const f32 = new Float32Array(this.paramData);
+    u32[0] = plan.eventCount;
+    u32[1] = plan.candidateTotal;
+    f32.set([sparse.learningRate, sparse.initialAccumulator, sparse.l2, sparse.gradientClip], 4);
+    f32.set([dense.learningRate, dense.initialAccumulator, dense.l2, dense.gradientClip], 8);
+    this.gpu.device.queue.writeBuffer(this.params, 0, this.paramData);
+  }
+
+  /** The shape this kernel was compiled for. */
+  get compiledShape(): FmShaderShape {
+    return this.shape;
+  }
+}
+
+/** Runs one stage without error scopes: an exception or a lost device becomes a GpuError naming it. */
+async function unscoped<T>(gpu: GpuContext, step: GpuStep, stage: () => Promise<T>): Promise<T> {
+  if (gpu.lost) throw new GpuError('GPU_FAILED', step, `device lost (${gpu.lost})`);
+  try {
+    return await stage();
+  } catch (error) {
+    const lost = gpu.lost ? `device lost (${gpu.lost}); ` : '';
+    throw new GpuError('GPU_FAILED', step, `${lost}${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+}
+
+/**
+ * Runs one stage inside error scopes: a validation, out-of-memory or internal error Dawn reports
+ * for it, a thrown exception or a lost device all become one GpuError naming the stage.
+ */
+async function guarded<T>(gpu: GpuContext, step: GpuStep, stage: () => Promise<T>): Promise<T> {
+  if (gpu.lost) throw new GpuError('GPU_FAILED', step, `device lost (${gpu.lost})`);
+  const device = gpu.device;
+  device.pushErrorScope('validation');
+  device.pushErrorScope('out-of-memory');
+  device.pushErrorScope('internal');
+  let result: T;
+  try {
+    result = await stage();
+  } catch (error) {
+    await Promise.allSettled([device.popErrorScope(), device.popErrorScope(), device.popErrorScope()]);
+    if (error instanceof GpuError) throw error;
+    const lost = gpu.lost ? `device lost (${gpu.lost}); ` : '';
+    throw new GpuError('GPU_FAILED', step, `${lost}${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  const scoped = await Promise.all([device.popErrorScope(), device.popErrorScope(), device.popErrorScope()]);
+  const failure = scoped.find((e) => e !== null);
+  if (failure) throw new GpuError('GPU_FAILED', step, failure.message);
+  if (gpu.lost) throw new GpuError('GPU_FAILED', step, `device lost (${gpu.lost})`);
+  return result;
+}

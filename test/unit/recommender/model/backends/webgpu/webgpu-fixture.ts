@@ -1,0 +1,112 @@
+/**
+ * Shared by the WebGPU tests: one adapter probe per file (a CI run without an adapter fails
+ * instead of skipping), and batches of feedback events over a small row set in which users,
+ * features and actions repeat within a batch, so the in-order semantics are exercised. Not a test file.
+ */
+import { ModelTask } from '../../../../../../src/recommender/model/model-task.js';
+import { recommenderModel, type RecommenderModel } from '../../../../../../src/recommender/model/recommender-model.js';
+import { probeGpuAdapter } from '../../../../../../src/recommender/model/backends/webgpu/gpu-device.js';
+import type { BatchLearnItem, FeedbackLoss } from '../../../../../../src/recommender/model/backends/webgpu/fm-batch-plan.js';
+import type { TrajectoryEvent } from '../../../../../../src/recommender/records.js';
+import type { EmbeddingRow } from '../../../../../../src/recommender/rows/embedding-row-store.js';
+import { rowKey } from '../../../../../../src/recommender/rows/row-key.js';
+import { splitmix32 } from '../../../../../../src/recommender/model/kernels/prng.js';
+import { MemoryStore } from '../../../../../../src/state/memory-store.js';
+
+/**
+ * The GPU tests run only with AGENTREC_WEBGPU_TESTS=1: dawn.node 0.6.2 on lavapipe aborts the
+ * whole process now and then (SIGSEGV, or std::system_error / futex errors), always when the
+ * thread holding a device is blocked for over ~1 s, which takes the vitest worker down with it.
+ * With the flag set, CI=true and no adapter fail; locally without an adapter they skip.
+ */
+export const gpuTestsEnabled = process.env.AGENTREC_WEBGPU_TESTS === '1';
+export const adapter = gpuTestsEnabled ? await probeGpuAdapter() : undefined;
+export const inCi = process.env.CI === 'true';
+export const skipGpu = !gpuTestsEnabled || (!adapter && !inCi);
+
+export function fmModel(dim = 8): RecommenderModel {
+  return recommenderModel({ name: 'rec', dim, maxCandidates: 8, maxFeatures: 8, backend: 'typescript' });
+}
+
+export async function freshTask(model: RecommenderModel): Promise<ModelTask> {
+  const task = new ModelTask(model, new MemoryStore('rec'), new MemoryStore('rec-requests'), 0);
+  await task.ensureLoaded();
+  return task;
+}
+
+/** Every row the batches use, by key, from `task`'s store (deterministic init: two tasks get equal rows). */
+export async function rowsOf(task: ModelTask): Promise<Map<string, EmbeddingRow>> {
+  const keys = [
+    ...Array.from({ length: 5 }, (_, i) => rowKey('user', `u${i}`)),
+    ...Array.from({ length: 12 }, (_, i) => rowKey('feature', `f=${i}`)),
+    ...Array.from({ length: 7 }, (_, i) => rowKey('action', `a${i}`)),
+  ];
+  const rows = await task.rows.getRows(keys, 0);
+  return new Map(keys.map((k, i) => [k.toString('latin1'), rows[i]!]));
+}
+
+interface EventShape {
+  user?: string;
+  features: { key: string; weight: number }[];
+  candidates: (string | undefined)[];
+  loss: FeedbackLoss;
+  signal: 'CHOSEN' | 'RATING';
+}
+
+/** `count` batches of `size` events, from a seed: losses of every kind, a missing user or candidate now and then. */
+export function eventShapes(seed: number, batches: number, size: number, model: RecommenderModel): EventShape[][] {
+  const random = splitmix32(seed);
+  const pick = (n: number) => random.nextUint32() % n;
+  const lr = model.sparseOptimizer.config.learningRate;
+  return Array.from({ length: batches }, () =>
+    Array.from({ length: size }, (): EventShape => {
+      const featureIds = [...new Set(Array.from({ length: 1 + pick(6) }, () => pick(12)))];
+      const candidateIds = [...new Set(Array.from({ length: 2 + pick(5) }, () => pick(7)))];
+      const candidates: (string | undefined)[] = candidateIds.map((a) => `a${a}`);
+      if (pick(8) === 0) candidates.push(undefined);
+      const index = pick(5) === 0 ? -1 : pick(candidates.length);
+      const kind = (['softmax', 'logistic', 'logistic', 'squared'] as const)[pick(4)];
+      const rating = kind === 'squared';
+      const loss: FeedbackLoss = {
+        kind,
+        index,
+        value: kind === 'logistic' ? pick(2) : kind === 'squared' ? pick(5) - 2 : 0,
+        weight: pick(4) === 0 ? 0.5 : 1,
+        linearLearningRate: rating ? model.rating.linearLearningRate : lr,
+      };
+      return {
+        user: pick(10) === 0 ? undefined : `u${pick(5)}`,
+        features: featureIds.map((f) => ({ key: `f=${f}`, weight: f % 3 === 0 ? 0.5 : 1 })),
+        candidates,
+        loss,
+        signal: rating ? 'RATING' : 'CHOSEN',
+      };
+    }),
+  );
+}
+
+/** The shapes as items over one task's row objects. */
+export function itemsOver(rows: Map<string, EmbeddingRow>, shapes: EventShape[]): BatchLearnItem[] {
+  const row = (ns: string, id: string) => rows.get(rowKey(ns, id).toString('latin1'))!;
+  return shapes.map((s) => ({
+    event: {
+      event: { eventTime: 0, feedback: { signal: s.signal } } as unknown as TrajectoryEvent,
+      role: 'learn',
+      user: s.user === undefined ? undefined : row('user', s.user),
+      features: s.features.map((f) => ({ row: row('feature', f.key), weight: f.weight, key: f.key })),
+      candidates: s.candidates.map((a) => (a === undefined ? undefined : row('action', a))),
+    },
+    loss: s.loss,
+  }));
+}
+
+/** Largest |a − b| / (1 + |b|) over every row's values and accumulators. */
+export function maxRowDifference(a: Map<string, EmbeddingRow>, b: Map<string, EmbeddingRow>): number {
+  let max = 0;
+  for (const [key, x] of a) {
+    const y = b.get(key)!;
+    for (let i = 0; i < x.values.length; i++) max = Math.max(max, Math.abs(x.values[i] - y.values[i]) / (1 + Math.abs(y.values[i])));
+    for (let i = 0; i < x.slots.length; i++) max = Math.max(max, Math.abs(x.slots[i] - y.slots[i]) / (1 + Math.abs(y.slots[i])));
+  }
+  return max;
+}

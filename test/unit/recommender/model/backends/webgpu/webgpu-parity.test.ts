@@ -1,0 +1,134 @@
+import { describe, expect, it, vi } from 'vitest';
+import { learnBatchOnCpu } from '../../../../../../src/recommender/model/backends/webgpu/cpu-batch.js';
+import { GpuError } from '../../../../../../src/recommender/model/backends/webgpu/gpu-error.js';
+import { WebGpuBackend } from '../../../../../../src/recommender/model/backends/webgpu/webgpu-backend.js';
+import { WebGpuFmKernel } from '../../../../../../src/recommender/model/backends/webgpu/webgpu-fm-kernel.js';
+import { acquireGpu } from '../../../../../../src/recommender/model/backends/webgpu/gpu-device.js';
+import { TypeScriptBackend } from '../../../../../../src/recommender/model/backends/typescript/typescript-backend.js';
+import { logisticLoss, softmaxCrossEntropyLoss, squaredLoss } from '../../../../../../src/recommender/model/kernels/losses.js';
+import { argmax } from '../../../../../../src/recommender/model/kernels/vector.js';
+import type { RecommenderModel } from '../../../../../../src/recommender/model/recommender-model.js';
+import { adapter, eventShapes, fmModel, freshTask, inCi, itemsOver, maxRowDifference, rowsOf, skipGpu } from './webgpu-fixture.js';
+
+/**
+ * Agreement with the TypeScript backend "to float32 rounding": the GPU sums and steps in f32
+ * where the CPU path accumulates in f64, so rows drift apart by a few ulps per update. Bound:
+ * |gpu − cpu| ≤ TOLERANCE · (1 + |cpu|) for every value and accumulator after 8 batches of 64
+ * events over 24 rows (each row updated ~100 times); measured ≈ 1e-6.
+ */
+const TOLERANCE = 2e-5;
+
+/** The reference: ModelTask driven per event exactly as the learn step drives it (score, loss, learn). */
+async function reference(model: RecommenderModel, seed: number, batches: number, size: number) {
+  const task = await freshTask(model);
+  const rows = await rowsOf(task);
+  const scores = new Float32Array(model.maxCandidates);
+  const dScores = new Float32Array(model.maxCandidates);
+  for (const shapes of eventShapes(seed, batches, size, model)) {
+    task.beginBatch();
+    for (const { event, loss } of itemsOver(rows, shapes)) {
+      const count = event.candidates.length;
+      task.score(event, scores);
+      const index = loss.index >= 0 ? loss.index : argmax(scores, count);
+      if (loss.kind === 'softmax') softmaxCrossEntropyLoss(scores, index, loss.weight, dScores, count);
+      else if (loss.kind === 'logistic') logisticLoss(scores, index, loss.value, loss.weight, dScores, count);
+      else squaredLoss(scores, index, loss.value, loss.weight, dScores, count);
+      expect(task.learn(event, dScores)).toBe(true);
+    }
+    task.endBatch();
+  }
+  return { rows, bias: task.dense[0] };
+}
+
+async function gpuSide(model: RecommenderModel, log = vi.fn()) {
+  const task = await freshTask(model);
+  const rows = await rowsOf(task);
+  const dense = { values: new Float32Array(1), gradient: new Float32Array(1) };
+  const denseSlots = new Float32Array(1);
+  const backend = new WebGpuBackend(model, dense, { log });
+  return { rows, dense, denseSlots, backend, log };
+}
+
+describe.skipIf(skipGpu)('webgpu backend parity with the TypeScript backend', () => {
+  it('finds an adapter (in CI a missing one fails here)', () => {
+    if (!adapter && inCi) throw new Error('CI=true but no WebGPU adapter: is mesa-vulkan-drivers 25 (bookworm-backports) installed?');
+    expect(adapter).toBeDefined();
+  });
+
+  for (const dim of [8, 32]) {
+    it(`scores and learns 8 batches of 64 events like the CPU path (d=${dim}), within ${TOLERANCE}`, async () => {
+      const model = fmModel(dim);
+      const cpu = await reference(model, 11 + dim, 8, 64);
+      const gpu = await gpuSide(model);
+      for (const shapes of eventShapes(11 + dim, 8, 64, model)) {
+        const result = await gpu.backend.learnBatch(itemsOver(gpu.rows, shapes), gpu.denseSlots);
+        expect(result.ran).toBe('webgpu');
+        expect([...result.applied].every((a) => a === 1)).toBe(true);
+      }
+      expect(gpu.log).not.toHaveBeenCalled();
+      expect(maxRowDifference(gpu.rows, cpu.rows)).toBeLessThan(TOLERANCE);
+      expect(Math.abs(gpu.dense.values[0] - cpu.bias)).toBeLessThan(TOLERANCE * (1 + Math.abs(cpu.bias)));
+    });
+  }
+
+  it('returns the scores each event had before its own update, as the CPU fallback does', async () => {
+    const model = fmModel(8);
+    const shapes = eventShapes(5, 1, 32, model)[0];
+    const gpu = await gpuSide(model);
+    const onGpu = await gpu.backend.learnBatch(itemsOver(gpu.rows, shapes), gpu.denseSlots);
+    const cpuTask = await freshTask(model);
+    const cpuRows = await rowsOf(cpuTask);
+    const dense = { values: new Float32Array(1), gradient: new Float32Array(1) };
+    const cpuBackend = new TypeScriptBackend(model, dense);
+    const onCpu = learnBatchOnCpu(
+      cpuBackend,
+      dense,
+      new Float32Array(1),
+      model.denseOptimizer.config as never,
+      itemsOver(cpuRows, shapes),
+      8,
+    );
+    expect(onGpu.scores.length).toBe(onCpu.scores.length);
+    for (let i = 0; i < onCpu.scores.length; i++) expect(onGpu.scores[i]).toBeCloseTo(onCpu.scores[i], 4);
+    for (let i = 0; i < shapes.length; i++) expect(onGpu.losses[i]).toBeCloseTo(onCpu.losses[i], 4);
+    expect(Array.from(onGpu.scoreOffsets)).toEqual(Array.from(onCpu.scoreOffsets));
+  });
+
+  it('falls back to the CPU kernel for a batch whose GPU run fails, logging the step, without losing or repeating an event', async () => {
+    const model = fmModel(8);
+    const cpu = await reference(model, 3, 3, 48);
+    const gpu = await gpuSide(model);
+    const failure = new GpuError('GPU_FAILED', 'readback', 'device lost (injected)');
+    const run = vi.spyOn(WebGpuFmKernel.prototype, 'run').mockRejectedValueOnce(failure);
+    const ran = [];
+    try {
+      for (const shapes of eventShapes(3, 3, 48, model))
+        ran.push((await gpu.backend.learnBatch(itemsOver(gpu.rows, shapes), gpu.denseSlots, 'learn')).ran);
+    } finally {
+      run.mockRestore();
+    }
+    expect(ran).toEqual(['cpu', 'webgpu', 'webgpu']);
+    expect(gpu.backend.fallbacks).toBe(1);
+    expect(gpu.log).toHaveBeenCalledTimes(1);
+    expect(gpu.log.mock.calls[0][0]).toMatch(
+      /step 'learn': .*webgpu readback: device lost \(injected\).*GPU_FAILED.*48 events runs on the CPU kernel/,
+    );
+    expect(maxRowDifference(gpu.rows, cpu.rows)).toBeLessThan(TOLERANCE);
+  });
+
+  it('turns a shader that does not compile into a GpuError naming the compile stage', async () => {
+    const failed = WebGpuFmKernel.create(await acquireGpu(), { dim: 0, maxContext: 4, maxCandidates: 4 });
+    await expect(failed).rejects.toMatchObject({ code: 'GPU_FAILED', gpuStep: 'compile' });
+  });
+
+  it('reruns a batch with a non-finite gradient on the CPU, where that event changes nothing', async () => {
+    const model = fmModel(8);
+    const shapes = eventShapes(9, 1, 16, model)[0];
+    shapes[5] = { ...shapes[5], loss: { ...shapes[5].loss, weight: Number.NaN } };
+    const gpu = await gpuSide(model);
+    const result = await gpu.backend.learnBatch(itemsOver(gpu.rows, shapes), gpu.denseSlots);
+    expect(result.ran).toBe('cpu');
+    expect(Array.from(result.applied)).toEqual(shapes.map((_, i) => (i === 5 ? 0 : 1)));
+    expect(gpu.log).not.toHaveBeenCalled();
+  });
+});
