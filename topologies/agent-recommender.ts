@@ -12,6 +12,7 @@
  *   --set dcnFields=prev_action,prev2,last_outcome,tool,domain (fields with a DCN input slot of their own)
  *   --set backend=typescript (FM math in TypeScript instead of WebAssembly SIMD; kernel= is its older name)
  *   --set maxStoredRequests=500000 (scored requests kept per partition for their feedback)
+ *   --set syncEveryEvents=1 --set syncIntervalMs=1000 (model sync on Kafka: off by default there)
  *   --set sessionContext=false   --set sessionFeatures=previousAction,previousTwo,lastOutcome,turn   --set sessionK=3
  *   --set timeFeatures=true (hour-of-day and day-of-week features)   --set ratingLinearLearningRate=0.4
  *   --set actionHistory=false (no per-user count of earlier takes per candidate)   --set historyLearningRate=0.3
@@ -37,12 +38,13 @@ import {
 
 /**
  * Shared rows learn from the whole stream on the embedded log, where a sync is an in-memory read
- * (chosen by bench/sweep-defaults.ts). On Kafka each sync still re-reads the model topic and drops
- * the cached rows once per batch, which costs most of the throughput and seconds of latency, so
- * there it stays opt-in (--set syncEveryEvents=1) until syncs are scheduled by time: README,
- * "Design decisions", and bench/README.md, "Model sync".
+ * (chosen by bench/sweep-defaults.ts): a sync at every batch end. On Kafka a sync stalls the task
+ * while it re-reads the model topic, which cost ~60 % of end-to-end throughput and seconds of
+ * latency even once every 5 s, so there it stays opt-in (--set syncEveryEvents=1, then at most one
+ * sync a second: --set syncIntervalMs=N): bench/README.md, "Model sync on a schedule".
  */
 export const DEFAULT_SYNC_EVERY_EVENTS = { embedded: 1, kafka: 0 } as const;
+export const DEFAULT_SYNC_INTERVAL_MS = { embedded: 0, kafka: 1000 } as const;
 export const DEFAULT_SYNC_WEIGHTING = 'sum';
 export const DEFAULT_SYNC_OPTIMIZER_STATE = 'shared';
 
@@ -71,6 +73,7 @@ export default function agentRecommender(env: TopologyEnv = { transport: 'embedd
   const sync = {
     topic: modelTopicName(env.groupId ?? 'agent-recommender', 'rec'),
     everyEvents: s.syncEveryEvents === undefined ? DEFAULT_SYNC_EVERY_EVENTS[env.transport] : Number(s.syncEveryEvents),
+    minIntervalMs: s.syncIntervalMs === undefined ? DEFAULT_SYNC_INTERVAL_MS[env.transport] : Number(s.syncIntervalMs),
     weighting: (s.syncWeighting ?? DEFAULT_SYNC_WEIGHTING) as 'average' | 'sum',
     optimizerState: (s.syncOptimizerState ?? DEFAULT_SYNC_OPTIMIZER_STATE) as 'local' | 'shared',
   };

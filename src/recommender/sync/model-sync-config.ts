@@ -1,3 +1,4 @@
+import { numberIn } from '../../config.js';
 import { ConfigError } from '../../errors.js';
 
 /** How a published delta is weighted (the same weight everywhere, its publisher included). */
@@ -11,6 +12,12 @@ export interface ModelSyncOptions {
   topic: string;
   /** Sync after every this many feedback updates of the task (event-count based); 0 = sync disabled. */
   everyEvents: number;
+  /**
+   * And no sooner than this many ms (wall clock) after the task's last sync. Default 0. A sync
+   * writes the task's rows back and reads the model topic, so on a live stream of small batches
+   * syncing every batch costs most of the throughput; once a second keeps most of the learning.
+   */
+  minIntervalMs?: number;
   /**
    * 'average' (default): a delta is applied with weight 1/n, n = this task plus the peers it heard
    * from in its last `peerWindowSyncs` syncs — model averaging. 'sum': weight 1, every task's
@@ -42,6 +49,7 @@ export interface ModelSyncOptions {
 export interface ResolvedModelSyncConfig {
   readonly topic: string;
   readonly everyEvents: number;
+  readonly minIntervalMs: number;
   readonly weighting: ModelSyncWeighting;
   readonly peerWindowSyncs: number;
   readonly optimizerState: ModelSyncOptimizerState;
@@ -98,6 +106,7 @@ export function resolveModelSyncConfig(options: ModelSyncOptions, path = '/sync'
   return Object.freeze({
     topic: options.topic,
     everyEvents,
+    minIntervalMs: numberIn(options.minIntervalMs, `${path}/minIntervalMs`, { min: 0, max: 86_400_000, fallback: 0 }),
     weighting,
     peerWindowSyncs,
     optimizerState,

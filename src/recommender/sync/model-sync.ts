@@ -134,6 +134,9 @@ export class ModelSync {
     this.topicPartition = { topic: this.config.topic, partition: 0 };
   }
 
+  /** performance.now() at the last sync, for minIntervalMs. */
+  private lastSyncAt = -Infinity;
+
   get enabled(): boolean {
     return this.config.everyEvents > 0;
   }
@@ -188,6 +191,7 @@ export class ModelSync {
     }
     this.unsavedBases.clear();
     if (this.task.updates < this.nextSyncAt) return undefined;
+    if (this.config.minIntervalMs > 0 && performance.now() - this.lastSyncAt < this.config.minIntervalMs) return undefined;
     return this.sync(now);
   }
 
@@ -196,6 +200,7 @@ export class ModelSync {
     const report: ModelSyncReport = { published: 0, received: 0, rejected: 0, rowsWritten: 0, weight: 1, peers: 0, bootstrapped: false };
     if (!this.enabled) return report;
     await this.ensureLoaded();
+    this.lastSyncAt = performance.now();
     report.bootstrapped = this.position === undefined;
     // Rows are read and shifted in the store itself: it must hold their latest values first, and
     // the row store's decoded copies are stale afterwards.

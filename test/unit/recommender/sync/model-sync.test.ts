@@ -310,3 +310,32 @@ describe('ModelSync', () => {
     expect(reports[3]).toBe(reports[2]);
   });
 });
+
+describe('model sync on a schedule', () => {
+  it('syncs at the first batch end minIntervalMs after the last sync, not at every batch', async () => {
+    const data = traffic({
+      users: ['u1', 'u2'],
+      features: ['tool=git'],
+      actions: ['a0', 'a1', 'a2'],
+      preferred: ['a0'],
+      count: 40,
+      seed: 3,
+    });
+    const syncsWith = async (minIntervalMs: number) => {
+      const { log } = await sharedLog();
+      const t = new SyncedTask(model(), new MemoryStore(), log, { partition: 0, everyEvents: 1, minIntervalMs });
+      let syncs = 0;
+      for (let at = 0; at < data.length; at += 4) {
+        await t.learnBatch(data.slice(at, at + 4), T0, { callSync: false });
+        if (await t.sync.afterBatch(T0)) syncs++;
+      }
+      return syncs;
+    };
+    expect(await syncsWith(0)).toBe(10);
+    // Ten batches take far less than a minute: only the first one syncs.
+    expect(await syncsWith(60_000)).toBe(1);
+    expect(() => resolveModelSyncConfig({ topic: TOPIC, everyEvents: 1, minIntervalMs: -1 })).toThrow(
+      expect.objectContaining({ path: '/sync/minIntervalMs' }),
+    );
+  });
+});
