@@ -13,6 +13,7 @@ import {
   recordTake,
   type ActionHistoryState,
 } from '../features/action-history-state.js';
+import { IdleSweep } from '../features/idle-sweep.js';
 import type { EncodedEvent } from '../types.js';
 
 export interface ActionHistoryOptions {
@@ -65,10 +66,7 @@ export function actionHistory(name: string, options: ActionHistoryOptions = {}):
     'actionHistory',
     (ctx) => {
       const store = ctx.store(storeName);
-      // Expired entries are deleted at fixed event-time boundaries (multiples of TTL/4) with the
-      // boundary as the cutoff, so the sweep's timing changes no bytes that matter (as for sessions).
-      const sweepEvery = ttlMs / 4;
-      let lastSweep = -Infinity;
+      const sweep = new IdleSweep(ttlMs, (value) => historyLastTime(value, storeName));
       return async (batch: Batch<EncodedEvent>) => {
         const users = await readUsers(store, batch);
         let latest = -Infinity;
@@ -89,14 +87,8 @@ export function actionHistory(name: string, options: ActionHistoryOptions = {}):
           entry.changed = true;
         }
         for (const entry of users.values()) if (entry.changed) await store.put(entry.key, encodeHistory(entry.state!));
-        if (latest > -Infinity && Number.isFinite(latest)) {
-          const boundary = Math.floor(latest / sweepEvery) * sweepEvery;
-          if (boundary > lastSweep) {
-            lastSweep = boundary;
-            const expired = await sweep(store, boundary - ttlMs, storeName);
-            if (expired) ctx.metrics.count('histories_expired', expired);
-          }
-        }
+        const expired = await sweep.afterBatch(store, latest);
+        if (expired) ctx.metrics.count('histories_expired', expired);
         return batch;
       };
     },
@@ -131,12 +123,4 @@ interface HistoryEntry {
   key: Buffer;
   state: ActionHistoryState | undefined;
   changed: boolean;
-}
-
-/** Deletes entries idle since before `cutoff`; deleting after the scan keeps it independent of write buffering. */
-async function sweep(store: KeyValueStore, cutoff: number, storeName: string): Promise<number> {
-  const doomed: Buffer[] = [];
-  for await (const [key, value] of store.range()) if (historyLastTime(value, storeName) < cutoff) doomed.push(key);
-  for (const key of doomed) await store.delete(key);
-  return doomed.length;
 }

@@ -20,6 +20,7 @@ import {
   TURN_BUCKETS,
   type SessionState,
 } from '../features/session-state.js';
+import { IdleSweep } from '../features/idle-sweep.js';
 import type { EncodedEvent } from '../types.js';
 
 export const SESSION_FEATURES = ['previousAction', 'previousTwo', 'lastOutcome', 'turn'] as const;
@@ -91,11 +92,7 @@ export function sessionContext(name: string, options: SessionContextOptions = {}
     (ctx) => {
       const store = ctx.store(storeName);
       const keys = new SessionFeatureKeys();
-      // Expired entries are deleted at fixed event-time boundaries (multiples of TTL/4) with the
-      // boundary as the cutoff: an entry idle that long already reads as absent for every later
-      // event, so when the sweep runs (batch boundaries, a restart) changes no bytes that matter.
-      const sweepEvery = ttlMs / 4;
-      let lastSweep = -Infinity;
+      const sweep = new IdleSweep(ttlMs, (value) => sessionLastTime(value, storeName));
       return async (batch: Batch<EncodedEvent>) => {
         const sessions = await readSessions(store, batch);
         let latest = -Infinity;
@@ -133,14 +130,8 @@ export function sessionContext(name: string, options: SessionContextOptions = {}
         for (const bySession of sessions.values()) {
           for (const entry of bySession.values()) if (entry.changed) await store.put(entry.key, encodeSessionState(entry.state!));
         }
-        if (latest > -Infinity && Number.isFinite(latest)) {
-          const boundary = Math.floor(latest / sweepEvery) * sweepEvery;
-          if (boundary > lastSweep) {
-            lastSweep = boundary;
-            const expired = await sweep(store, boundary - ttlMs, storeName);
-            if (expired) ctx.metrics.count('sessions_expired', expired);
-          }
-        }
+        const expired = await sweep.afterBatch(store, latest);
+        if (expired) ctx.metrics.count('sessions_expired', expired);
         return batch;
       };
 
@@ -212,14 +203,6 @@ export function sessionKey(userId: string, sessionId: string): Buffer {
   key.write(userId, 2, 'utf8');
   key.write(sessionId, 2 + userBytes, 'utf8');
   return key;
-}
-
-/** Deletes entries idle since before `cutoff`; deleting after the scan keeps it independent of write buffering. */
-async function sweep(store: KeyValueStore, cutoff: number, storeName: string): Promise<number> {
-  const doomed: Buffer[] = [];
-  for await (const [key, value] of store.range()) if (sessionLastTime(value, storeName) < cutoff) doomed.push(key);
-  for (const key of doomed) await store.delete(key);
-  return doomed.length;
 }
 
 function resolveFeatures(path: string, value: SessionContextOptions['features']): Record<SessionFeature, boolean> {

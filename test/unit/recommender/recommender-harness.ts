@@ -15,6 +15,7 @@ import { openTaskStore } from '../../../src/topology/runtime/open-task-store.js'
 import { partitionForKey } from '../../../src/topology/transport/murmur2.js';
 import type { RunnerOptions } from '../../../src/topology/runtime/topology-runner.js';
 import type { TopologyTestDriver } from '../../../src/topology/test-driver.js';
+import type { StepContext } from '../../../src/topology/types.js';
 
 export const trajectorySerde = avroSerde<TrajectoryEvent>('trajectory-event');
 
@@ -170,4 +171,29 @@ export async function stepEvents(driver: TopologyTestDriver, step: string, event
 /** The partition the embedded log (Kafka's partitioner) puts a user on. */
 export function partitionOf(driver: TopologyTestDriver, userId: string): number {
   return partitionForKey(Buffer.from(userId), driver.topology.source.partitions);
+}
+
+/**
+ * A step context for running one keyed-state step alone: its one store (the name is checked),
+ * metric counts into `counts`, and no dead letters, scope or commit hooks.
+ */
+export function singleStoreContext(step: string, storeName: string, store: KeyValueStore, counts = new Map<string, number>()): StepContext {
+  return {
+    topology: 't',
+    step,
+    partition: 0,
+    store: (name: string) => {
+      if (name !== storeName) throw new Error(`step '${step}' asked for store '${name}', expected '${storeName}'`);
+      return store;
+    },
+    deadLetter: () => {
+      throw new Error('no dead letters expected');
+    },
+    now: () => T0,
+    metrics: { count: (name: string, value = 1) => counts.set(name, (counts.get(name) ?? 0) + value), gauge: () => undefined },
+    scoped: () => {
+      throw new Error('not used');
+    },
+    beforeCommit: () => undefined,
+  } as unknown as StepContext;
 }

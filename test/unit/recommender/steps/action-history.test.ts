@@ -4,8 +4,8 @@ import { actionHistory, type ActionHistoryOptions } from '../../../../src/recomm
 import type { TrajectoryEvent } from '../../../../src/recommender/records.js';
 import type { EncodedEvent } from '../../../../src/recommender/types.js';
 import { MemoryStore } from '../../../../src/state/memory-store.js';
-import type { Batch, StepContext } from '../../../../src/topology/types.js';
-import { HOUR, T0, feedbackEvent, requestEvent } from '../recommender-harness.js';
+import type { Batch } from '../../../../src/topology/types.js';
+import { HOUR, T0, feedbackEvent, requestEvent, singleStoreContext } from '../recommender-harness.js';
 
 const request = (user: string, id: string, at = T0) => ({ ...requestEvent(user, id, ['a', 'b', 'c']), eventTime: at });
 const feedback = (user: string, id: string, signal: 'CHOSEN' | 'ACCEPT' | 'REJECT', actionId: string, at = T0) => ({
@@ -15,24 +15,7 @@ const feedback = (user: string, id: string, signal: 'CHOSEN' | 'ACCEPT' | 'REJEC
 
 /** Runs the step over `batches` on one task with an in-memory store; returns each REQUEST's buckets. */
 async function run(options: ActionHistoryOptions, batches: TrajectoryEvent[][], store = new MemoryStore('history')) {
-  const ctx = {
-    topology: 't',
-    step: 'history',
-    partition: 0,
-    store: (name: string) => {
-      expect(name).toBe('history');
-      return store;
-    },
-    deadLetter: () => {
-      throw new Error('no dead letters expected');
-    },
-    now: () => T0,
-    metrics: { count: () => undefined, gauge: () => undefined },
-    scoped: () => {
-      throw new Error('not used');
-    },
-    beforeCommit: () => undefined,
-  } as unknown as StepContext;
+  const ctx = singleStoreContext('history', 'history', store);
   const operator = actionHistory('history', options).create(ctx);
   const buckets: number[][] = [];
   let offset = 0;

@@ -4,8 +4,8 @@ import { sessionContext, sessionKey, type SessionContextOptions } from '../../..
 import type { TrajectoryEvent } from '../../../../src/recommender/records.js';
 import type { EncodedEvent } from '../../../../src/recommender/types.js';
 import { MemoryStore } from '../../../../src/state/memory-store.js';
-import type { Batch, StepContext } from '../../../../src/topology/types.js';
-import { HOUR, T0, feedbackEvent, requestEvent } from '../recommender-harness.js';
+import type { Batch } from '../../../../src/topology/types.js';
+import { HOUR, T0, feedbackEvent, requestEvent, singleStoreContext } from '../recommender-harness.js';
 
 const USER = 'user-1';
 
@@ -20,24 +20,7 @@ const chosen = (actionId: string) => feedbackEvent(USER, 'r', { signal: 'CHOSEN'
 /** Runs the step over `batches` of events on one task with an in-memory store; returns each REQUEST's features. */
 async function run(options: SessionContextOptions, batches: TrajectoryEvent[][], store = new MemoryStore('sessions')) {
   const counts = new Map<string, number>();
-  const ctx = {
-    topology: 't',
-    step: 'session',
-    partition: 0,
-    store: (name: string) => {
-      expect(name).toBe(options.store ?? 'sessions');
-      return store;
-    },
-    deadLetter: () => {
-      throw new Error('no dead letters expected');
-    },
-    now: () => T0,
-    metrics: { count: (name: string, value = 1) => counts.set(name, (counts.get(name) ?? 0) + value), gauge: () => undefined },
-    scoped: () => {
-      throw new Error('not used');
-    },
-    beforeCommit: () => undefined,
-  } as unknown as StepContext;
+  const ctx = singleStoreContext('session', options.store ?? 'sessions', store, counts);
   const operator = sessionContext('session', options).create(ctx);
   const features: string[][] = [];
   let offset = 0;
