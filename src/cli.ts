@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { importCommand } from './cli/import-command.js';
 import { replayCommand } from './cli/replay-command.js';
+import { checkKafkaCredentials } from './cli/kafka-credentials.js';
 import { integerFlag, kafkaConfigFrom, nonEmptyFlag, settingsFrom } from './cli/run-options.js';
 import { AgentrecError, ConfigError, errorMessage } from './errors.js';
 import { renderTopology, type DescribeFormat } from './topology/describe.js';
@@ -119,6 +120,8 @@ async function main(argv: string[]): Promise<number> {
     max: 86_400_000,
   });
   const librdkafka = kafkaConfigFrom(values['kafka-config'] ?? [], process.env);
+  // A refused password or certificate is named before any client starts retrying it as an outage.
+  if (brokers) await checkKafkaCredentials(brokers, librdkafka);
   const transport: Transport = brokers
     ? createKafkaTransport({ brokers, librdkafka, consumer, producer, onError: (error) => failRunner.runner?.fail(error) })
     : createEmbeddedTransport();

@@ -6,31 +6,36 @@ const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /**
  * `agentrec run` in a child process, started as `node --import tsx src/cli.ts run …` so that a
  * signal reaches the process that owns the consumer and the state (npx would add a parent). Keeps
- * its stderr with the time every line arrived, to measure how long something took to show.
+ * its stderr and stdout with the time every line arrived, to measure how long something took to
+ * show; `env` is added to the test's environment (credentials travel there, not in the arguments).
  */
 export class CliRun {
   readonly exited: Promise<number | null>;
   readonly lines: { at: number; text: string }[] = [];
-  private partial = '';
+  private readonly partial = { stdout: '', stderr: '' };
   private readonly child: ChildProcess;
 
-  constructor(args: string[]) {
+  constructor(args: string[], options: { env?: Record<string, string> } = {}) {
     this.child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'run', ...args], {
       cwd: REPO_ROOT,
-      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    this.child.stderr!.on('data', (chunk: Buffer) => {
-      const text = this.partial + chunk.toString();
-      const complete = text.split('\n');
-      this.partial = complete.pop()!;
-      const at = Date.now();
-      for (const line of complete) this.lines.push({ at, text: line });
-    });
+    for (const stream of ['stdout', 'stderr'] as const) {
+      this.child[stream]!.on('data', (chunk: Buffer) => {
+        const text = this.partial[stream] + chunk.toString();
+        const complete = text.split('\n');
+        this.partial[stream] = complete.pop()!;
+        const at = Date.now();
+        for (const line of complete) this.lines.push({ at, text: line });
+      });
+    }
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
   }
 
+  /** Every complete line so far, stdout and stderr interleaved, and what is left of unfinished ones. */
   get log(): string {
-    return this.lines.map((line) => line.text).join('\n');
+    return [...this.lines.map((line) => line.text), this.partial.stdout, this.partial.stderr].join('\n');
   }
 
   get running(): boolean {

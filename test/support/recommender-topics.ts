@@ -1,6 +1,6 @@
 import agentRecommender, { simulate } from '../../topologies/agent-recommender.js';
 import { avroSerde } from '../../src/serde/avro-serde.js';
-import type { ScoreRecord } from '../../src/recommender/records.js';
+import type { ScoreRecord, TrajectoryEvent } from '../../src/recommender/records.js';
 import type { Transport } from '../../src/topology/transport/types.js';
 
 /**
@@ -47,4 +47,19 @@ export async function scoredRequestIds(transport: Transport, topic: string, part
     }
   }
   return counts;
+}
+
+/** The request id of every REQUEST in an input topic. */
+export async function requestIdsIn(transport: Transport, topic: string, partitions: number): Promise<Set<string>> {
+  const serde = avroSerde<TrajectoryEvent>('trajectory-event');
+  const ids = new Set<string>();
+  for (let partition = 0; partition < partitions; partition++) {
+    for await (const chunk of transport.readToEnd({ topic, partition })) {
+      for (const record of chunk) {
+        const event = serde.deserialize(record.value!);
+        if (event.kind === 'REQUEST') ids.add(event.requestId ?? event.eventId);
+      }
+    }
+  }
+  return ids;
 }
