@@ -13,6 +13,7 @@ import {
   encodeSessionState,
   freshSession,
   OUTCOME_ERROR,
+  OUTCOME_PENDING,
   OUTCOME_OK,
   pushAction,
   sessionLastTime,
@@ -23,7 +24,7 @@ import {
 import { IdleSweep } from '../features/idle-sweep.js';
 import type { EncodedEvent } from '../types.js';
 
-export const SESSION_FEATURES = ['previousAction', 'previousTwo', 'lastOutcome', 'turn'] as const;
+export const SESSION_FEATURES = ['previousAction', 'previousTwo', 'lastOutcome', 'previousOutcome', 'turn'] as const;
 export type SessionFeature = (typeof SESSION_FEATURES)[number];
 
 export interface SessionContextOptions {
@@ -144,6 +145,10 @@ export function sessionContext(name: string, options: SessionContextOptions = {}
           if (outcome === OUTCOME_OK) out.unshift(keys.ok);
           else if (outcome === OUTCOME_ERROR) out.unshift(keys.error(state.lastError ?? 'unknown'));
         }
+        // The previous action crossed with how it went: what follows a failed call (a retry, a
+        // fallback) differs from what follows the same call when it worked.
+        if (features.previousOutcome && n > 0 && state.outcomes[n - 1] !== OUTCOME_PENDING)
+          out.unshift(keys.previousOutcome(state.actions[n - 1], state.outcomes[n - 1] === OUTCOME_OK));
         if (features.previousTwo && n > 1) out.unshift(keys.previousTwo(state.actions[n - 2], state.actions[n - 1]));
         if (features.previousAction && n > 0) out.unshift(keys.previousAction(state.actions[n - 1]));
       }
@@ -206,8 +211,14 @@ export function sessionKey(userId: string, sessionId: string): Buffer {
 }
 
 function resolveFeatures(path: string, value: SessionContextOptions['features']): Record<SessionFeature, boolean> {
-  if (value === undefined) return { previousAction: true, previousTwo: true, lastOutcome: true, turn: true };
-  const out: Record<SessionFeature, boolean> = { previousAction: false, previousTwo: false, lastOutcome: false, turn: false };
+  if (value === undefined) return { previousAction: true, previousTwo: true, lastOutcome: true, previousOutcome: true, turn: true };
+  const out: Record<SessionFeature, boolean> = {
+    previousAction: false,
+    previousTwo: false,
+    lastOutcome: false,
+    previousOutcome: false,
+    turn: false,
+  };
   const known = (f: unknown): f is SessionFeature => SESSION_FEATURES.includes(f as SessionFeature);
   if (Array.isArray(value)) {
     for (const [i, f] of (value as unknown[]).entries()) {
@@ -238,6 +249,8 @@ class SessionFeatureKeys {
   private readonly previous = new Map<string, SparseFeature>();
   private readonly pairs = new Map<string, Map<string, SparseFeature>>();
   private readonly errors = new Map<string, SparseFeature>();
+  private readonly previousOk = new Map<string, SparseFeature>();
+  private readonly previousFailed = new Map<string, SparseFeature>();
 
   previousAction(action: string): SparseFeature {
     return intern(this.previous, action, () => `prev_action=${action}`);
@@ -250,6 +263,10 @@ class SessionFeatureKeys {
       this.pairs.set(older, (byLatest = new Map<string, SparseFeature>()));
     }
     return intern(byLatest, latest, () => `prev2=${older}|${latest}`);
+  }
+
+  previousOutcome(action: string, ok: boolean): SparseFeature {
+    return intern(ok ? this.previousOk : this.previousFailed, action, () => `prev_outcome=${action}|${ok ? 'ok' : 'error'}`);
   }
 
   error(type: string): SparseFeature {

@@ -61,8 +61,8 @@ describe('sessionContext', () => {
     const { features } = await run({}, [SESSION]);
     expect(features).toEqual([
       ['turn=0', 'domain=web'],
-      ['prev_action=git', 'last_outcome=error:Timeout', 'turn=1', 'domain=web'],
-      ['prev_action=bash', 'prev2=git|bash', 'last_outcome=ok', 'turn=2', 'domain=web'],
+      ['prev_action=git', 'prev_outcome=git|error', 'last_outcome=error:Timeout', 'turn=1', 'domain=web'],
+      ['prev_action=bash', 'prev2=git|bash', 'prev_outcome=bash|ok', 'last_outcome=ok', 'turn=2', 'domain=web'],
     ]);
   });
 
@@ -81,7 +81,16 @@ describe('sessionContext', () => {
     const only = async (features: SessionContextOptions['features']) => (await run({ features }, [SESSION])).features.at(-1);
     expect(await only(['previousAction'])).toEqual(['prev_action=bash', 'domain=web']);
     expect(await only(['previousTwo', 'turn'])).toEqual(['prev2=git|bash', 'turn=2', 'domain=web']);
-    expect(await only({ turn: false, lastOutcome: false })).toEqual(['prev_action=bash', 'prev2=git|bash', 'domain=web']);
+    expect(await only({ turn: false, lastOutcome: false })).toEqual([
+      'prev_action=bash',
+      'prev2=git|bash',
+      'prev_outcome=bash|ok',
+      'domain=web',
+    ]);
+    expect(await only(['previousOutcome'])).toEqual(['prev_outcome=bash|ok', 'domain=web']);
+    // A call whose result has not come yet has no outcome to cross with.
+    const pending = await run({ features: ['previousOutcome'] }, [[request(), call('git'), request()]]);
+    expect(pending.features.at(-1)).toEqual(['domain=web']);
     expect(await only([])).toEqual(['domain=web']);
   });
 
@@ -137,7 +146,7 @@ describe('sessionContext', () => {
     expect(sessionContext('session').options).toMatchObject({
       k: 2,
       ttlMs: 24 * HOUR,
-      features: ['previousAction', 'previousTwo', 'lastOutcome', 'turn'],
+      features: ['previousAction', 'previousTwo', 'lastOutcome', 'previousOutcome', 'turn'],
       chosenIsAction: 'auto',
     });
   });
