@@ -15,9 +15,12 @@ import { replay, type ReplayResult } from '../src/recommender/replay/replay.js';
 import { SimulatedUsers, type SimulatedUsersOptions } from '../src/recommender/simulation/simulated-users.js';
 import { avroSerde } from '../src/serde/avro-serde.js';
 import agentRecommender from '../topologies/agent-recommender.js';
+import { chatTranscripts } from '../scripts/make-fixtures.js';
 
 const serde = avroSerde<TrajectoryEvent>('trajectory-event');
 const FIXTURES = new URL('../test/fixtures/', import.meta.url);
+/** Sessions in test/fixtures/chat-transcripts.jsonl (scripts/make-fixtures.ts writes them). */
+const FIXTURE_SESSIONS = 260;
 
 /**
  * Replays events through the agent-recommender with `settings` as the sweeps do: small batches
@@ -54,6 +57,21 @@ export async function transcriptEvents(half: 'train' | 'test'): Promise<ReplayEv
   const lines = readFileSync(new URL('chat-transcripts.jsonl', FIXTURES), 'utf8').split('\n').filter(Boolean);
   const cut = Math.floor(lines.length / 2);
   return imported('chat.jsonl', (half === 'train' ? lines.slice(0, cut) : lines.slice(cut)).join('\n') + '\n', (input, sink) =>
+    importChatTranscripts(input, { userPath: 'metadata.user_id' }, sink),
+  );
+}
+
+/**
+ * `sessions` more sessions from the transcript fixture's generator, after the fixture's own 260
+ * (same users and habits, never seen by the sweeps): a held-out set large enough that partition
+ * counts are compared on more than a cold start.
+ */
+export async function moreTranscriptEvents(sessions: number): Promise<ReplayEvent[]> {
+  const lines = chatTranscripts(FIXTURE_SESSIONS + sessions)
+    .split('\n')
+    .filter(Boolean)
+    .slice(FIXTURE_SESSIONS);
+  return imported('chat.jsonl', lines.join('\n') + '\n', (input, sink) =>
     importChatTranscripts(input, { userPath: 'metadata.user_id' }, sink),
   );
 }

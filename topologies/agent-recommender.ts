@@ -116,7 +116,13 @@ export default function agentRecommender(env: TopologyEnv = { transport: 'embedd
       )
       // How often the user took each candidate before, as a learned score offset per count bucket:
       // --set actionHistory=false turns it off (bench/README.md, "Action history").
-      .step(actionHistory('history', { enabled: s.actionHistory !== 'false', maxCandidates: model.maxCandidates }))
+      .step(
+        actionHistory('history', {
+          enabled: s.actionHistory !== 'false',
+          maxCandidates: model.maxCandidates,
+          takenFeatures: s.takenFeatures === undefined ? undefined : Number(s.takenFeatures),
+        }),
+      )
       .step(model.lookup('lookup'))
       .step(model.score('score'))
       // Shared rows and dense weights reconcile across partitions and instances through a model

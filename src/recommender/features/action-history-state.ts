@@ -1,3 +1,4 @@
+import type { SparseFeature } from './text-encoder.js';
 import { StateError } from '../../errors.js';
 
 /**
@@ -61,6 +62,20 @@ export function candidateBuckets(
     if (at >= 0) out[i] = historyBucket(state.counts[at]);
   }
   return out;
+}
+
+/**
+ * The user's `limit` most-taken actions as request features, most taken first (among equals the
+ * latest first taken), put first so a long text's n-grams cut at the model's maxFeatures never drop them.
+ */
+export function addTakenFeatures(out: SparseFeature[], state: ActionHistoryState, limit: number): void {
+  const n = state.actions.length;
+  if (n === 0) return;
+  const order = Array.from({ length: n }, (_, i) => i);
+  order.sort((a, b) => state.counts[b] - state.counts[a] || b - a);
+  const picked = order.slice(0, limit);
+  const weight = 1 / Math.sqrt(picked.length);
+  for (let i = picked.length - 1; i >= 0; i--) out.unshift({ key: `taken=${state.actions[picked[i]]}`, weight });
 }
 
 /** f64 lastTime, u16 n, then n × (u16 byte length, UTF-8 action id, u32 count). */

@@ -69,7 +69,8 @@ export class ModelTask {
   /**
    * One score offset per history count bucket, then their AdaGrad accumulators: added and learned
    * here, not by the backend. Kept per task and never synced: six scalars learn fast from one
-   * partition's share, and summed deltas from n tasks would step them n times too far.
+   * partition's share, and summed deltas from n tasks would step them n times too far (measured:
+   * synced with their accumulators, 4 partitions lost 0.02–0.025 hit@1 on the transcripts).
    */
   private readonly history = new Float32Array(2 * HISTORY_BUCKETS);
   private historyDirty = false;

@@ -5,6 +5,7 @@ import { batchStep } from '../../topology/step.js';
 import type { Batch, StepDefinition } from '../../topology/types.js';
 import type { KeyValueStore } from '../../state/store.js';
 import {
+  addTakenFeatures,
   candidateBuckets,
   decodeHistory,
   encodeHistory,
@@ -29,6 +30,12 @@ export interface ActionHistoryOptions {
   maxCandidates?: number;
   /** The store's name (state directory, changelog topic). Default 'history'. */
   store?: string;
+  /**
+   * How many of the user's most-taken actions become features of each request (`taken=<action>`,
+   * weights 1/√n), so the model learns which actions go together across users: a user with three
+   * takes is already placed by them, long before their own row has learned. 0 turns it off.
+   */
+  takenFeatures?: number;
 }
 
 const SIGNALS: readonly FeedbackSignal[] = ['CHOSEN', 'ACCEPT', 'REJECT', 'RATING'];
@@ -57,7 +64,8 @@ export function actionHistory(name: string, options: ActionHistoryOptions = {}):
   const maxCandidates = integerIn(options.maxCandidates, `${p}/maxCandidates`, { min: 1, max: 65_536, fallback: 256 });
   const ttlMs = numberIn(options.ttlMs, `${p}/ttlMs`, { min: 1, max: 1e13, fallback: 90 * 24 * 3600_000 });
   const storeName = options.store ?? 'history';
-  const describeOptions = { enabled, signals, maxActions, ttlMs, store: storeName };
+  const takenFeatures = integerIn(options.takenFeatures, `${p}/takenFeatures`, { min: 0, max: 64, fallback: 0 });
+  const describeOptions = { enabled, signals, maxActions, ttlMs, store: storeName, takenFeatures };
   if (!enabled) return batchStep<EncodedEvent, EncodedEvent>(name, 'actionHistory', () => (batch) => batch, { options: describeOptions });
   const counted = new Set(signals);
 
@@ -79,6 +87,7 @@ export function actionHistory(name: string, options: ActionHistoryOptions = {}):
           const state = entry.state && time - entry.state.lastTime > ttlMs ? undefined : entry.state;
           if (event.kind === 'REQUEST') {
             record.value.candidateHistory = candidateBuckets(state, event.candidates, maxCandidates);
+            if (takenFeatures > 0 && state) addTakenFeatures(record.value.features, state, takenFeatures);
             continue;
           }
           const current = state ?? (entry.state = freshHistory(time));

@@ -18,6 +18,7 @@ async function run(options: ActionHistoryOptions, batches: TrajectoryEvent[][], 
   const ctx = singleStoreContext('history', 'history', store);
   const operator = actionHistory('history', options).create(ctx);
   const buckets: number[][] = [];
+  const features: string[][] = [];
   let offset = 0;
   for (const events of batches) {
     const batch: Batch<EncodedEvent> = {
@@ -29,9 +30,13 @@ async function run(options: ActionHistoryOptions, batches: TrajectoryEvent[][], 
     };
     const out = await firstValueFrom(of(batch).pipe(operator));
     expect(out.records.map((r) => r.value.event)).toEqual(events);
-    for (const r of out.records) if (r.value.event.kind === 'REQUEST') buckets.push(Array.from(r.value.candidateHistory ?? []));
+    for (const r of out.records) {
+      if (r.value.event.kind !== 'REQUEST') continue;
+      buckets.push(Array.from(r.value.candidateHistory ?? []));
+      features.push(r.value.features.map((f) => `${f.key}@${f.weight.toFixed(3)}`));
+    }
   }
-  return { buckets, store };
+  return { buckets, features, store };
 }
 
 describe('actionHistory step', () => {
@@ -74,6 +79,17 @@ describe('actionHistory step', () => {
       [0, 1, 0],
       [0, 0, 0],
     ]);
+  });
+
+  it("with takenFeatures, puts the user's most-taken actions first among a request's features", async () => {
+    const takes = [feedback('u1', 'r0', 'CHOSEN', 'a'), feedback('u1', 'r0', 'CHOSEN', 'c'), feedback('u1', 'r0', 'ACCEPT', 'c')];
+    const { features } = await run({ takenFeatures: 2 }, [
+      [request('u1', 'r1'), ...takes, feedback('u1', 'r0', 'CHOSEN', 'b'), request('u1', 'r2')],
+    ]);
+    // Most taken first; among equals the later first taken; weights 1/√n.
+    expect(features).toEqual([[], ['taken=c@0.707', 'taken=b@0.707']]);
+    expect((await run({}, [[...takes, request('u1', 'r1')]])).features).toEqual([[]]);
+    expect(() => actionHistory('history', { takenFeatures: 65 })).toThrow(/\/steps\/history\/takenFeatures/);
   });
 
   it('passes events through untouched when disabled, and checks its options', async () => {
