@@ -6,7 +6,14 @@ import { parseArgs } from 'node:util';
 import { importCommand } from './cli/import-command.js';
 import { replayCommand } from './cli/replay-command.js';
 import { checkKafkaCredentials } from './cli/kafka-credentials.js';
-import { integerFlag, kafkaConfigFrom, nonEmptyFlag, settingsFrom } from './cli/run-options.js';
+import {
+  integerFlag,
+  kafkaConfigFrom,
+  nonEmptyFlag,
+  processingGuaranteeFlag,
+  settingsFrom,
+  transactionalIdFor,
+} from './cli/run-options.js';
 import { AgentrecError, ConfigError, errorMessage } from './errors.js';
 import { renderTopology, type DescribeFormat } from './topology/describe.js';
 import { tuningHint } from './topology/runtime/node-flags.js';
@@ -47,6 +54,9 @@ run options (environment variable in brackets):
   --commit-interval-ms <ms>   how often state is flushed and offsets committed, default 5000 [AGENTREC_COMMIT_INTERVAL_MS]
   --delivery-timeout-ms <ms>  Kafka: how long an output, changelog record or dead letter may wait for the
                               broker before the run fails; default 0 = wait out any outage [AGENTREC_DELIVERY_TIMEOUT_MS]
+  --processing-guarantee <g>  at-least-once (default) or exactly-once (Kafka: outputs, changelogs and input
+                              offsets commit in one transaction; read the outputs read_committed)
+                              [AGENTREC_PROCESSING_GUARANTEE]
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -69,6 +79,7 @@ async function main(argv: string[]): Promise<number> {
       'session-timeout-ms': { type: 'string' },
       'commit-interval-ms': { type: 'string' },
       'delivery-timeout-ms': { type: 'string' },
+      'processing-guarantee': { type: 'string' },
       events: { type: 'string' },
       rate: { type: 'string' },
       set: { type: 'string', multiple: true },
@@ -108,8 +119,13 @@ async function main(argv: string[]): Promise<number> {
   });
   // The transport checks the range (/producer/lingerMs).
   const producer = { lingerMs: lingerMs === undefined ? undefined : Number(lingerMs), messageTimeoutMs };
+  const processingGuarantee = processingGuaranteeFlag(
+    values['processing-guarantee'] ?? process.env.AGENTREC_PROCESSING_GUARANTEE,
+    Boolean(brokers),
+  );
+  const groupInstanceId = nonEmptyFlag(values['instance-id'] ?? process.env.AGENTREC_INSTANCE_ID, '--instance-id');
   const consumer = {
-    groupInstanceId: nonEmptyFlag(values['instance-id'] ?? process.env.AGENTREC_INSTANCE_ID, '--instance-id'),
+    groupInstanceId,
     sessionTimeoutMs: integerFlag(values['session-timeout-ms'] ?? process.env.AGENTREC_SESSION_TIMEOUT_MS, '--session-timeout-ms', {
       min: 1000,
       max: 3_600_000,
@@ -138,6 +154,8 @@ async function main(argv: string[]): Promise<number> {
     metricsHost: nonEmptyFlag(values['metrics-host'] ?? process.env.AGENTREC_METRICS_HOST, '--metrics-host'),
     commitIntervalMs,
     processMetrics: true,
+    processingGuarantee,
+    transactionalId: processingGuarantee === 'exactly-once' ? transactionalIdFor(groupId ?? topology.name, groupInstanceId) : undefined,
   });
   failRunner.runner = runner;
   const stop = new AbortController();

@@ -1,5 +1,6 @@
 import { integerIn } from '../config.js';
 import { ConfigError } from '../errors.js';
+import { PROCESSING_GUARANTEES, type ProcessingGuarantee } from '../topology/runtime/runner-config.js';
 import type { LibrdkafkaProperties } from '../topology/transport/kafka-options.js';
 
 /** Environment variables that carry librdkafka settings: AGENTREC_KAFKA_SECURITY_PROTOCOL → security.protocol. */
@@ -51,4 +52,27 @@ export function nonEmptyFlag(text: string | undefined, flag: string): string | u
   if (text === undefined) return undefined;
   if (text.length === 0) throw new ConfigError(flag, 'must not be empty');
   return text;
+}
+
+/**
+ * `--processing-guarantee` (or its variable): 'at-least-once' (the default) or 'exactly-once',
+ * which needs Kafka (`onKafka`): the embedded log has no transactions.
+ */
+export function processingGuaranteeFlag(text: string | undefined, onKafka: boolean): ProcessingGuarantee | undefined {
+  if (text === undefined) return undefined;
+  const guarantee = PROCESSING_GUARANTEES.find((name) => name === text);
+  if (!guarantee) throw new ConfigError('--processing-guarantee', `must be 'at-least-once' or 'exactly-once', got '${text}'`);
+  if (guarantee === 'exactly-once' && !onKafka) {
+    throw new ConfigError('--processing-guarantee', 'exactly-once needs Kafka (--brokers): the embedded log has no transactions');
+  }
+  return guarantee;
+}
+
+/**
+ * The transactional id of an exactly-once instance: stable across restarts when it has an
+ * --instance-id, so a restart fences its crashed predecessor at once; otherwise the runner
+ * generates one per process.
+ */
+export function transactionalIdFor(groupId: string, instanceId: string | undefined): string | undefined {
+  return instanceId === undefined ? undefined : `${groupId}-${instanceId}`;
 }

@@ -23,6 +23,8 @@ export interface RecommenderProcessOptions {
    * changelog got them and the task's other stores wrote theirs, before this store writes its own.
    */
   killBeforeWrite?: string;
+  /** 'exactly-once': outputs, changelogs and offsets in one Kafka transaction per commit. */
+  processingGuarantee?: 'at-least-once' | 'exactly-once';
 }
 
 export interface Exit {
@@ -47,6 +49,7 @@ export class RecommenderProcess {
     if (options.maxBatch !== undefined) args.push('--max-batch', String(options.maxBatch));
     if (options.instanceId) args.push('--instance-id', options.instanceId);
     if (options.killBeforeWrite) args.push('--kill-before-write', options.killBeforeWrite);
+    if (options.processingGuarantee) args.push('--processing-guarantee', options.processingGuarantee);
     this.child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
     this.child.stderr!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));

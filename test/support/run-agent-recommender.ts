@@ -8,10 +8,12 @@
  *
  *   --brokers h:p --group g --state-dir d [--set k=v]... [--commit-interval-ms n]
  *   [--max-batch n] [--instance-id id] [--kill-before-write <store>:<n>]
+ *   [--processing-guarantee exactly-once] (transactional id `<group>-<instance-id>`)
  *
  * Prints `agentrec-test: running` once the runner started; SIGTERM stops it gracefully (exit 0).
  */
 import { parseArgs } from 'node:util';
+import { processingGuaranteeFlag, transactionalIdFor } from '../../src/cli/run-options.js';
 import { errorMessage } from '../../src/errors.js';
 import { openTaskStore } from '../../src/topology/runtime/open-task-store.js';
 import { TopologyRunner } from '../../src/topology/runtime/topology-runner.js';
@@ -32,6 +34,7 @@ async function main(argv: string[]): Promise<number> {
       'max-batch': { type: 'string' },
       'instance-id': { type: 'string' },
       'kill-before-write': { type: 'string' },
+      'processing-guarantee': { type: 'string' },
     },
   });
   if (!values.brokers || !values.group || !values['state-dir']) throw new Error('--brokers, --group and --state-dir are required');
@@ -59,6 +62,8 @@ async function main(argv: string[]): Promise<number> {
     stateDir: values['state-dir'],
     commitIntervalMs: Number(values['commit-interval-ms'] ?? 1000),
     metricsPort: 0,
+    processingGuarantee: processingGuaranteeFlag(values['processing-guarantee'], true),
+    transactionalId: transactionalIdFor(values.group, values['instance-id']),
     log: (message) => process.stderr.write(`[agentrec +${Math.round(performance.now())} ms] ${message}\n`),
     openStore: async (t, store, partition, config) => {
       const opened = await openTaskStore(t, store, partition, config);

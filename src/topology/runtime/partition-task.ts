@@ -11,6 +11,7 @@ import { RecordCollector } from './record-collector.js';
 import { StepContextFactory } from './step-context-factory.js';
 import type { DeadLetterLog } from './dead-letter-log.js';
 import { StoreFlusher } from './store-flusher.js';
+import type { TaskCommitBarrier } from './commit-barrier.js';
 import { SerialOperations, TaskLifecycle, TaskState, type PartitionTaskDescription } from './task-state.js';
 
 export interface PartitionTaskDeps {
@@ -19,6 +20,11 @@ export interface PartitionTaskDeps {
   groupId: string;
   partition: number;
   producer: Producer;
+  /**
+   * What steps publish to side topics through ctx.log (model sync); default `producer`. Under
+   * exactly-once a plain producer: those records stay outside the commit's transaction.
+   */
+  logProducer?: Producer;
   transport: Transport;
   metrics: RuntimeMetrics;
   deadLetterSerde: Serde<DeadLetterRecord>;
@@ -63,6 +69,7 @@ export class PartitionTask {
     this.contexts = new StepContextFactory({
       ...deps,
       topologyName: topology.name,
+      producer: deps.logProducer ?? deps.producer,
       store: (name) => this.stores.get(name),
       deadLetter: (step, meta, error) => this.collector.deadLetter(step, meta, error),
     });
@@ -140,20 +147,31 @@ export class PartitionTask {
   /**
    * Makes everything processed so far durable and returns the input offset to commit (next to
    * read), whether or not it advanced since the last commit (the runner repeats it: see
-   * TopologyRunner.commitAllNow), or undefined when nothing was processed yet.
+   * TopologyRunner.commitAllNow), or undefined when nothing was processed yet. With a `barrier`
+   * (exactly-once) the task arrives there once its outputs and changelog records are sent and
+   * writes its stores only after the transaction holding them committed.
    */
-  commit(): Promise<number | undefined> {
+  commit(barrier?: TaskCommitBarrier): Promise<number | undefined> {
     return this.operations.run('commit', async () => {
       if (this.failed) throw this.operations.failure;
       await this.collector.flush();
+      const offset = this.lastProcessed >= 0 ? this.lastProcessed + 1 : undefined;
+      const arrive = barrier && (() => barrier.arrive(offset));
       if (this.lastProcessed > this.lastFlushed) {
         await this.contexts.beforeCommit();
         this.contexts.flushCounts();
-        await this.flusher.flush(this.lastProcessed);
+        await this.flusher.flush(this.lastProcessed, arrive);
         this.lastFlushed = this.lastProcessed;
+      } else {
+        await arrive?.();
       }
-      return this.lastProcessed >= 0 ? this.lastProcessed + 1 : undefined;
+      return offset;
     });
+  }
+
+  /** Input processed since the last commit (exactly-once commits only when some task has any). */
+  get uncommitted(): boolean {
+    return this.lastProcessed > this.lastFlushed;
   }
 
   /** The last input offset the consumer group was asked to commit past (and did not refuse). */

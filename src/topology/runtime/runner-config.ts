@@ -40,7 +40,24 @@ export interface RunnerConfig {
   metricsHost: string;
   /** Node.js default process metrics in the registry. */
   processMetrics: boolean;
+  /**
+   * 'at-least-once': outputs are acknowledged before state and offsets are committed, so a crash
+   * re-sends the outputs of the input processed since the last commit. 'exactly-once' (Kafka
+   * only): a commit's outputs, changelog records and input offsets go in one Kafka transaction,
+   * and state is written to RocksDB only after it committed (exactly-once-commit.ts).
+   */
+  processingGuarantee: ProcessingGuarantee;
+  /**
+   * exactly-once: the transactional id of this instance's producer. One that stays the same across
+   * restarts (derived from --instance-id) fences the crashed incarnation and aborts its open
+   * transaction at start; the default, `<groupId>-<random>`, leaves that transaction to the
+   * broker's timeout, and readers of its partitions wait for it.
+   */
+  transactionalId?: string;
 }
+
+export const PROCESSING_GUARANTEES = ['at-least-once', 'exactly-once'] as const;
+export type ProcessingGuarantee = (typeof PROCESSING_GUARANTEES)[number];
 
 export const runnerDefaults: RunnerConfig = {
   groupId: '',
@@ -53,6 +70,8 @@ export const runnerDefaults: RunnerConfig = {
   metricsPort: undefined,
   metricsHost: '127.0.0.1',
   processMetrics: false,
+  processingGuarantee: 'at-least-once',
+  transactionalId: undefined,
 };
 
 /** Room for a dead letter's own fields besides the payload it carries. */
@@ -76,6 +95,13 @@ export function resolveRunnerConfig(topologyName: string, input: Partial<RunnerC
     if (port > 65535) throw new ConfigError('/runtime/metricsPort', 'must be <= 65535');
   }
   nonEmptyString(config.metricsHost, '/runtime/metricsHost');
+  if (!PROCESSING_GUARANTEES.includes(config.processingGuarantee)) {
+    throw new ConfigError(
+      '/runtime/processingGuarantee',
+      `must be 'at-least-once' or 'exactly-once', got '${String(config.processingGuarantee)}'`,
+    );
+  }
+  if (config.transactionalId !== undefined) nonEmptyString(config.transactionalId, '/runtime/transactionalId');
   return Object.freeze(config);
 }
 

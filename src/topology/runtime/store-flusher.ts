@@ -36,7 +36,11 @@ interface HeldFlush {
 export class StoreFlusher {
   constructor(private readonly deps: StoreFlusherDeps) {}
 
-  async flush(offset: number): Promise<void> {
+  /**
+   * `beforeWrite` runs between the phases: under exactly-once it waits for the transaction that
+   * holds the changelog records to commit, so RocksDB never holds state of an aborted one.
+   */
+  async flush(offset: number, beforeWrite?: () => Promise<void>): Promise<void> {
     const { topology, stores } = this.deps;
     const logged = topology.stores.filter((spec) => spec.changelog !== false);
     const dirty = logged.filter((spec) => stores.get(spec.name)!.changed);
@@ -50,6 +54,7 @@ export class StoreFlusher {
     const held = dirty.map((spec) => this.holdFlush(spec, offset, gate.opened));
     try {
       await Promise.all([...markers, ...held.map((h) => h.published)]);
+      await beforeWrite?.();
     } catch (error) {
       gate.fail(error);
       await Promise.allSettled(held.map((h) => h.written));

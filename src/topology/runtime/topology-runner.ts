@@ -1,4 +1,5 @@
-import { AgentrecError, errorCode, errorMessage } from '../../errors.js';
+import { randomUUID } from 'node:crypto';
+import { AgentrecError, ConfigError, errorCode, errorMessage } from '../../errors.js';
 import { RuntimeMetrics } from '../../metrics.js';
 import type { KeyValueStore } from '../../state/store.js';
 import { changelogTopic } from '../topic-names.js';
@@ -10,8 +11,10 @@ import type {
   SourceRecord,
   TopicPartition,
   TopicSpec,
+  TransactionalProducer,
   Transport,
 } from '../transport/types.js';
+import { commitTransaction } from './exactly-once-commit.js';
 import type { Serde } from '../types.js';
 import { defaultDeadLetterSerde, type DeadLetterRecord } from './dead-letter.js';
 import { DeadLetterLog } from './dead-letter-log.js';
@@ -56,6 +59,10 @@ export class TopologyRunner {
   private readonly tasks = new Map<number, PartitionTask>();
   private consumer?: GroupConsumer;
   private producer?: Producer;
+  /** exactly-once: `producer` itself; the tasks' outputs and changelogs go through its transactions. */
+  private transactional?: TransactionalProducer;
+  /** exactly-once: a plain producer for what steps publish outside commits (model sync). */
+  private logProducer?: Producer;
   private commitTimer?: NodeJS.Timeout;
   /** The commit running now, if any: commits run one after another (see serialCommit). */
   private commitQueue: Promise<void> = Promise.resolve();
@@ -159,12 +166,16 @@ export class TopologyRunner {
       });
       this.connectionWatch.start();
     }
-    this.producer = transport.createProducer({ clientId: `${this.config.groupId}-producer` });
     this.consumer = transport.createConsumer({
       groupId: this.config.groupId,
       topics: [this.topology.source.topic],
       clientId: this.config.groupId,
     });
+    if (this.config.processingGuarantee === 'exactly-once') {
+      await this.startTransactions(this.consumer);
+    } else {
+      this.producer = transport.createProducer({ clientId: `${this.config.groupId}-producer` });
+    }
     await this.consumer.start({
       onAssigned: (tps) => this.guard(() => this.onAssigned(tps)),
       // Runs after a failure too: stopping revokes every partition, and what can be committed is.
@@ -174,6 +185,28 @@ export class TopologyRunner {
     if (this.stopping) return;
     this.started = true;
     this.commitTimer = setInterval(() => void this.guard(() => this.commitAll()), this.config.commitIntervalMs);
+  }
+
+  /**
+   * exactly-once: the instance's one transactional producer, registered before the group is
+   * joined, so the transaction a crashed incarnation with the same id left open is aborted before
+   * any changelog is restored.
+   */
+  private async startTransactions(consumer: GroupConsumer): Promise<void> {
+    const { transport } = this.options;
+    if (!transport.createTransactionalProducer) {
+      throw new ConfigError('/runtime/processingGuarantee', `exactly-once needs Kafka transactions; the ${transport.kind} log has none`);
+    }
+    const transactionalId = this.config.transactionalId ?? `${this.config.groupId}-${randomUUID()}`;
+    this.transactional = transport.createTransactionalProducer({
+      clientId: `${this.config.groupId}-producer`,
+      transactionalId,
+      consumer,
+    });
+    this.producer = this.transactional;
+    this.logProducer = transport.createProducer({ clientId: `${this.config.groupId}-log-producer` });
+    await this.transactional.initTransactions();
+    this.log(`exactly-once: transactional id '${transactionalId}'`);
   }
 
   /**
@@ -258,6 +291,7 @@ export class TopologyRunner {
         for (const task of this.tasks.values()) await task.close();
         this.tasks.clear();
         await this.producer?.close();
+        await this.logProducer?.close();
         await this.metricsServer?.close();
       }
       if (this.failed === undefined) this.doneDeferred.resolve();
@@ -292,6 +326,7 @@ export class TopologyRunner {
   }
 
   private async commitAllNow(): Promise<void> {
+    if (this.transactional) return this.commitTransactionNow();
     const started = performance.now();
     const offsets: { topic: string; partition: number; offset: number }[] = [];
     const advanced = new Set<number>();
@@ -320,6 +355,22 @@ export class TopologyRunner {
     if (advanced.size > 0) this.metrics.commitDuration.observe({ topology: this.topology.name }, (performance.now() - started) / 1000);
   }
 
+  /** One exactly-once commit of every task (exactly-once-commit.ts); any failure is fatal. */
+  private async commitTransactionNow(): Promise<void> {
+    const started = performance.now();
+    const tasks = [...this.tasks.values()];
+    const before = new Map(tasks.map((task) => [task.partition, task.committedThrough]));
+    const offsets = await commitTransaction(tasks, this.transactional!, this.topology.source.topic);
+    let advanced = false;
+    for (const [partition, offset] of offsets) {
+      this.tasks.get(partition)?.confirmCommitted(offset);
+      if (offset - 1 <= (before.get(partition) ?? -1)) continue;
+      advanced = true;
+      this.metrics.commits.inc({ topology: this.topology.name, partition: String(partition) });
+    }
+    if (advanced) this.metrics.commitDuration.observe({ topology: this.topology.name }, (performance.now() - started) / 1000);
+  }
+
   private async onAssigned(partitions: TopicPartition[]): Promise<void> {
     const committed = await this.committedOffsets(partitions);
     for (const [i, tp] of partitions.entries()) {
@@ -328,6 +379,7 @@ export class TopologyRunner {
         groupId: this.config.groupId,
         partition: tp.partition,
         producer: this.producer!,
+        logProducer: this.logProducer,
         transport: this.options.transport,
         metrics: this.metrics,
         deadLetterSerde: (this.deadLetterSerde ??= this.options.deadLetterSerde ?? defaultDeadLetterSerde()),
@@ -337,7 +389,10 @@ export class TopologyRunner {
         log: this.log,
         deadLetterLog: (this.deadLetterLog ??= new DeadLetterLog(this.log)),
       });
-      this.tasks.set(tp.partition, task);
+      // exactly-once: a task joins between commits, so none can send into a transaction whose
+      // commit did not include its offset.
+      if (this.transactional) await this.serialCommit(async () => void this.tasks.set(tp.partition, task));
+      else this.tasks.set(tp.partition, task);
       await task.init(committed[i]);
     }
     this.metrics.assignedPartitions.set({ topology: this.topology.name }, this.tasks.size);
@@ -366,6 +421,7 @@ export class TopologyRunner {
    * them next resumes from the last commit (local state and changelog both carry its offset).
    */
   private async onRevoked(partitions: TopicPartition[], lost: boolean): Promise<void> {
+    if (this.transactional) return this.onRevokedExactlyOnce(partitions, lost);
     if (lost) {
       // In the commit queue, so a commitAll that holds these tasks finishes before they close.
       await this.serialCommit(async () => {
@@ -405,6 +461,42 @@ export class TopologyRunner {
     }
     this.metrics.assignedPartitions.set({ topology: this.topology.name }, this.tasks.size);
     this.log(`revoked partitions [${partitions.map((p) => p.partition).join(', ')}]`);
+  }
+
+  /**
+   * exactly-once: one transaction holds every task's work, so a revoke commits all tasks. After a
+   * failure, or when partitions were lost while a transaction was open (it also holds their
+   * outputs), the transaction is aborted and nothing is committed: the lost case then fails the
+   * runner, since the remaining tasks ran ahead of what is committed (TODO: revive them from
+   * their committed offsets in place, as Kafka Streams does, instead of stopping).
+   */
+  private async onRevokedExactlyOnce(partitions: TopicPartition[], lost: boolean): Promise<void> {
+    const revoked: PartitionTask[] = [];
+    let lostWork = false;
+    await this.serialCommit(async () => {
+      if (this.failed !== undefined || lost) {
+        lostWork = lost && this.failed === undefined && this.transactional!.inTransaction;
+        await this.transactional!.abortTransaction().catch(() => undefined);
+      } else {
+        await this.commitTransactionNow();
+      }
+      for (const tp of partitions) {
+        const task = this.tasks.get(tp.partition);
+        if (!task) continue;
+        revoked.push(task);
+        this.tasks.delete(tp.partition);
+      }
+    });
+    for (const task of revoked) await task.close();
+    this.metrics.assignedPartitions.set({ topology: this.topology.name }, this.tasks.size);
+    const list = partitions.map((p) => p.partition).join(', ');
+    this.log(lost ? `lost partitions [${list}]: closed without committing` : `revoked partitions [${list}]`);
+    if (lostWork) {
+      throw new AgentrecError(
+        'KAFKA_TRANSACTION_FAILED',
+        `partitions [${list}] were lost while a transaction was open; it was aborted, and every task resumes from the last committed transaction`,
+      );
+    }
   }
 
   private async onBatch(tp: TopicPartition, records: SourceRecord[]): Promise<void> {

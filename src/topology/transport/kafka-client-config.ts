@@ -29,6 +29,12 @@ const TOPIC_LEVEL_PROPERTIES: ReadonlySet<string> = new Set([
 ]);
 
 /**
+ * Every reader skips records of open and aborted transactions (librdkafka's default, stated so
+ * exactly-once does not hang on a default); a passthrough may still choose read_uncommitted.
+ */
+const READ_COMMITTED = { 'isolation.level': 'read_committed' } as const;
+
+/**
  * The librdkafka settings behind the transport's guarantees, in one place so the transport and
  * the raw-loop benchmark run with exactly the same tuning.
  */
@@ -42,6 +48,7 @@ export function groupConsumerConfig(
   const extra = split(tuning.librdkafka);
   return {
     global: {
+      ...READ_COMMITTED,
       ...commonConfig(options, clientId),
       ...extra.global,
       // Statistics tell the connection monitor a broker is back, and the group's state (readiness).
@@ -70,6 +77,7 @@ export function readerConfig(
   const extra = split(options.consumer.librdkafka);
   return {
     global: {
+      ...READ_COMMITTED,
       ...commonConfig(options, clientId),
       ...extra.global,
       'group.id': groupId,
@@ -122,6 +130,27 @@ export function producerConfig(
       // other languages; records without a key are spread randomly.
       partitioner: 'murmur2_random',
     },
+  };
+}
+
+/**
+ * producerConfig plus a transactional id. A delivery may wait at most as long as a transaction
+ * may stay open: the broker aborts a transaction older than transaction.timeout.ms anyway.
+ */
+export function transactionalProducerConfig(
+  options: ResolvedKafkaOptions,
+  clientId: string,
+  transactionalId: string,
+): ClientConfig<RdKafka.ProducerGlobalConfig, RdKafka.ProducerTopicConfig> {
+  const config = producerConfig(options, clientId);
+  const { messageTimeoutMs, transactionTimeoutMs } = options.producer;
+  return {
+    global: {
+      ...config.global,
+      'transactional.id': transactionalId,
+      'transaction.timeout.ms': Math.max(transactionTimeoutMs, messageTimeoutMs),
+    },
+    topic: { ...config.topic, 'message.timeout.ms': messageTimeoutMs || transactionTimeoutMs },
   };
 }
 

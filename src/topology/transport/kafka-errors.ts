@@ -13,6 +13,9 @@ export const LibrdkafkaCode = {
   UNKNOWN_TOPIC_OR_PART: 3,
   REQUEST_TIMED_OUT: 7,
   TOPIC_ALREADY_EXISTS: 36,
+  FENCED: -144,
+  INVALID_PRODUCER_EPOCH: 47,
+  PRODUCER_FENCED: 90,
 } as const;
 
 const UNREACHABLE_CODES: ReadonlySet<number> = new Set([

@@ -98,6 +98,11 @@ export class KafkaGroupConsumer implements GroupConsumer {
     return { stable: state === 'up' && join === 'steady', state: `${state}/${join}` };
   }
 
+  /** The librdkafka consumer, whose group metadata a transactional producer commits offsets with. */
+  get nativeClient(): RdKafka.KafkaConsumer {
+    return this.client;
+  }
+
   async start(handlers: ConsumerHandlers): Promise<void> {
     if (this.state !== 'idle') {
       throw new AgentrecError('TASK_STATE_ILLEGAL', `consumer of group '${this.groupId}' cannot start: it is ${this.state}`);

@@ -53,6 +53,12 @@ export interface KafkaProducerTuning {
   messageTimeoutMs?: number;
   /** Records librdkafka may hold unacknowledged before send() waits for room. Default 200000. */
   maxQueuedMessages?: number;
+  /**
+   * Transactional producers only (exactly-once): how long a transaction may stay open before the
+   * broker aborts it (ms), and how long a delivery may wait when messageTimeoutMs is 0 — an
+   * outage longer than this fails the run. Default 60000 (librdkafka's).
+   */
+  transactionTimeoutMs?: number;
   librdkafka?: LibrdkafkaProperties;
 }
 
@@ -108,6 +114,7 @@ const RESERVED_CONSUMER_PROPERTIES = [
 ];
 const RESERVED_PRODUCER_PROPERTIES = [
   'bootstrap.servers',
+  'transactional.id',
   'enable.idempotence',
   'acks',
   'dr_cb',
@@ -205,6 +212,11 @@ export function resolveKafkaOptions(options: KafkaTransportOptions): ResolvedKaf
       maxQueuedMessages: integerIn(producer.maxQueuedMessages, '/producer/maxQueuedMessages', {
         fallback: 200_000,
         min: 1,
+        max: 2_147_483_647,
+      }),
+      transactionTimeoutMs: integerIn(producer.transactionTimeoutMs, '/producer/transactionTimeoutMs', {
+        fallback: 60_000,
+        min: 1000,
         max: 2_147_483_647,
       }),
       librdkafka: passthrough(producer.librdkafka, RESERVED_PRODUCER_PROPERTIES, '/producer/librdkafka'),

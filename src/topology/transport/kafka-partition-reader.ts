@@ -9,7 +9,9 @@ import type { SourceRecord, TopicPartition } from './types.js';
 
 /**
  * Reads one partition from `fromOffset` up to the high watermark it had when the read began,
- * with a group-less consumer (assign(), nothing committed): the changelog restore path.
+ * with a group-less read_committed consumer (assign(), nothing committed): the changelog restore
+ * path. Records of aborted transactions and transaction markers are skipped, so the offsets
+ * returned may have gaps and the last one may lie below the watermark.
  */
 export async function* readPartitionToEnd(
   options: ResolvedKafkaOptions,
@@ -23,8 +25,13 @@ export async function* readPartitionToEnd(
   consumer.on('event.error', () => undefined);
   let reachedEnd = false;
   let endOffset = 0;
+  // Reading read_committed, the end of what can be read is the last stable offset: an open
+  // transaction (a crashed owner's, until the broker or its successor aborts it) holds it below
+  // the high watermark, so a read that reached it waits for the transaction instead of failing.
+  let waitingForTransaction = false;
   consumer.on('partition.eof', (eof) => {
     if (eof.offset >= endOffset) reachedEnd = true;
+    else waitingForTransaction = true;
   });
   await connectClient(consumer, options.brokers, options.connectTimeoutMs, `read ${where}`);
   try {
@@ -51,12 +58,14 @@ export async function* readPartitionToEnd(
       });
       if (messages.length === 0) {
         // Records below the watermark exist, so a long silence means the broker went away.
-        if (Date.now() - lastProgress > options.connectTimeoutMs) {
+        const patience = options.connectTimeoutMs + (waitingForTransaction ? options.producer.transactionTimeoutMs : 0);
+        if (Date.now() - lastProgress > patience) {
           throw kafkaUnavailable(options.brokers, `read ${where} (stalled at offset ${next} of ${endOffset})`);
         }
         continue;
       }
       lastProgress = Date.now();
+      waitingForTransaction = false;
       // Records appended after the read began belong to the live stream, not to this restore.
       let count = messages.length;
       while (count > 0 && messages[count - 1].offset >= endOffset) count--;

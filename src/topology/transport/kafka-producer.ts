@@ -72,7 +72,7 @@ class PendingSend {
 
 /** Idempotent, batching producer; send() resolves when every record of the call is acknowledged. */
 export class KafkaProducer implements Producer {
-  private readonly client: RdKafka.Producer;
+  protected readonly client: RdKafka.Producer;
   private connection: Promise<void> | undefined;
   private connected = false;
   /** Records produced whose delivery report has not reached JavaScript yet. */
@@ -86,11 +86,11 @@ export class KafkaProducer implements Producer {
   private closing: Promise<void> | undefined;
 
   constructor(
-    private readonly options: ResolvedKafkaOptions,
+    protected readonly options: ResolvedKafkaOptions,
     clientId: string,
     private readonly monitor?: BrokerConnectionMonitor,
+    config = producerConfig(options, clientId),
   ) {
-    const config = producerConfig(options, clientId);
     this.client = createClient(options, () => new RdKafka.Producer(config.global, config.topic));
     this.client.on('delivery-report', (error, report) => {
       (report.opaque as PendingSend).settle(error, report.topic);
@@ -147,7 +147,7 @@ export class KafkaProducer implements Producer {
     return this.closing;
   }
 
-  private connect(): Promise<void> {
+  protected connect(): Promise<void> {
     this.connection ??= connectClient(this.client, this.options.brokers, this.options.connectTimeoutMs, 'connect the producer').then(() => {
       // A librdkafka thread serves delivery reports, so no JS timer has to poll for them.
       this.client.setPollInBackground(true);
@@ -156,7 +156,7 @@ export class KafkaProducer implements Producer {
     return this.connection;
   }
 
-  private async shutDown(): Promise<void> {
+  protected async shutDown(): Promise<void> {
     if (!this.connection) return;
     try {
       await this.connection;

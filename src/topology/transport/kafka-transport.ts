@@ -7,7 +7,17 @@ import { KafkaGroupConsumer } from './kafka-group-consumer.js';
 import { type KafkaTransportOptions, type ResolvedKafkaOptions, resolveKafkaOptions } from './kafka-options.js';
 import { readPartitionToEnd } from './kafka-partition-reader.js';
 import { KafkaProducer } from './kafka-producer.js';
-import type { ConnectionStatus, GroupConsumer, Producer, SourceRecord, TopicPartition, TopicSpec, Transport } from './types.js';
+import { KafkaTransactionalProducer } from './kafka-transactional-producer.js';
+import type {
+  ConnectionStatus,
+  GroupConsumer,
+  Producer,
+  SourceRecord,
+  TopicPartition,
+  TopicSpec,
+  TransactionalProducer,
+  Transport,
+} from './types.js';
 
 export type { KafkaConsumerTuning, KafkaProducerTuning, KafkaTransportOptions } from './kafka-options.js';
 
@@ -100,6 +110,36 @@ class KafkaTransport implements Transport {
   createProducer(options: { clientId?: string } = {}): Producer {
     this.assertOpen();
     const producer = new KafkaProducer(this.options, options.clientId ?? this.options.clientId, this.monitor);
+    this.producers.add(producer);
+    return producer;
+  }
+
+  createTransactionalProducer(options: { clientId?: string; transactionalId: string; consumer: GroupConsumer }): TransactionalProducer {
+    this.assertOpen();
+    if (!(options.consumer instanceof KafkaGroupConsumer)) {
+      throw new ConfigError('/consumer', 'must be a consumer this Kafka transport created');
+    }
+    if (typeof options.transactionalId !== 'string' || options.transactionalId.length === 0) {
+      throw new ConfigError('/transactionalId', 'must be a non-empty string');
+    }
+    // A reader that sees uncommitted records would see outputs of transactions that abort.
+    for (const [path, properties] of [
+      ['/librdkafka', this.options.librdkafka],
+      ['/consumer/librdkafka', this.options.consumer.librdkafka],
+    ] as const) {
+      const isolation = properties['isolation.level'];
+      if (isolation !== undefined && isolation !== 'read_committed') {
+        throw new ConfigError(`${path}/isolation.level`, `must be read_committed with exactly-once processing, got '${String(isolation)}'`);
+      }
+    }
+    const clientId = options.clientId ?? this.options.clientId;
+    const producer = new KafkaTransactionalProducer(
+      this.options,
+      clientId,
+      options.transactionalId,
+      options.consumer.nativeClient,
+      this.monitor,
+    );
     this.producers.add(producer);
     return producer;
   }

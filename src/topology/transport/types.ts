@@ -113,6 +113,28 @@ export interface Producer {
   close(): Promise<void>;
 }
 
+/**
+ * A producer whose records become visible to read_committed readers only when committed, together
+ * with consumer-group offsets, in one Kafka transaction (exactly-once processing). A transaction
+ * begins with the first send() after a commit or abort.
+ */
+export interface TransactionalProducer extends Producer {
+  /**
+   * Connects and registers the transactional id: fences any earlier producer with the same id and
+   * aborts the transaction it left open. Call once, before the first send.
+   */
+  initTransactions(): Promise<void>;
+  /** Whether records were sent since the last commit or abort. */
+  readonly inTransaction: boolean;
+  /**
+   * Commits every record sent since the last commit and the group's input offsets atomically
+   * (beginning a transaction when none is open, so offsets alone can be committed too).
+   */
+  commitTransaction(offsets: CommitOffset[]): Promise<void>;
+  /** Aborts the open transaction, if any: read_committed readers never see its records. */
+  abortTransaction(): Promise<void>;
+}
+
 export interface Transport {
   readonly kind: 'embedded' | 'kafka';
   /** Creates missing topics with their partition count and config; existing topics are left alone. */
@@ -126,6 +148,11 @@ export interface Transport {
   deleteTopics(topics: string[]): Promise<void>;
   createConsumer(options: { groupId: string; topics: string[]; clientId?: string }): GroupConsumer;
   createProducer(options?: { clientId?: string }): Producer;
+  /**
+   * A transactional producer whose commits carry `consumer`'s offsets with its group metadata,
+   * so a member the group has replaced cannot commit (optional: only Kafka has transactions).
+   */
+  createTransactionalProducer?(options: { clientId?: string; transactionalId: string; consumer: GroupConsumer }): TransactionalProducer;
   /**
    * Reads one partition from `fromOffset` (default: the beginning) up to the end it had when the
    * call started, in chunks; used to restore state from a changelog topic.
