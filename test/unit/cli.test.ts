@@ -43,3 +43,14 @@ it('refuses bad Kafka and commit flags naming the flag (or config path), before 
   expect(secret.stderr).toContain('[CONFIG_INVALID] /librdkafka: librdkafka refused the configuration');
   expect(secret.stderr).not.toContain('hunter2');
 });
+
+it('refuses a bad --processing-guarantee (or AGENTREC_PROCESSING_GUARANTEE), and exactly-once without Kafka, naming the flag', () => {
+  const flag = cli(['run', 'topologies/agent-recommender.ts', '--brokers', '127.0.0.1:1', '--processing-guarantee', 'exactly_once']);
+  expect(flag.status).toBe(1);
+  expect(flag.stderr).toContain("[CONFIG_INVALID] --processing-guarantee: must be 'at-least-once' or 'exactly-once', got 'exactly_once'");
+  const env = cli(['run', 'topologies/agent-recommender.ts', '--brokers', '127.0.0.1:1'], { AGENTREC_PROCESSING_GUARANTEE: 'once' });
+  expect(env.stderr).toContain("got 'once'");
+  const embedded = cli(['run', 'topologies/agent-recommender.ts', '--processing-guarantee', 'exactly-once']);
+  expect(embedded.status).toBe(1);
+  expect(embedded.stderr).toContain('[CONFIG_INVALID] --processing-guarantee: exactly-once needs Kafka (--brokers)');
+});

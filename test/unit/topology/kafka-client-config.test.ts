@@ -6,7 +6,9 @@ import {
   groupConsumerConfig,
   producerConfig,
   readerConfig,
+  transactionalProducerConfig,
 } from '../../../src/topology/transport/kafka-client-config.js';
+import { createKafkaTransport } from '../../../src/topology/transport/kafka-transport.js';
 import { describeProperties, redactSecrets, resolveKafkaOptions } from '../../../src/topology/transport/kafka-options.js';
 
 const noRebalance = () => undefined;
@@ -100,6 +102,51 @@ describe('kafkaConfigFrom (--kafka-config, AGENTREC_KAFKA_<KEY>)', () => {
       } catch (error) {
         expect((error as Error).message).not.toContain('hunter2');
       }
+    }
+  });
+});
+
+describe('exactly-once settings', () => {
+  it('read read_committed in every consumer and restore reader unless a passthrough says otherwise', () => {
+    const options = resolveKafkaOptions({ brokers: '127.0.0.1:9092' });
+    expect(groupConsumerConfig(options, 'g', 'c', noRebalance).global['isolation.level']).toBe('read_committed');
+    expect(readerConfig(options, 'r', 'g-reader').global['isolation.level']).toBe('read_committed');
+    const uncommitted = resolveKafkaOptions({
+      brokers: '127.0.0.1:9092',
+      consumer: { librdkafka: { 'isolation.level': 'read_uncommitted' } },
+    });
+    expect(readerConfig(uncommitted, 'r', 'g-reader').global['isolation.level']).toBe('read_uncommitted');
+  });
+
+  it('give the transactional producer its id, and a delivery timeout no longer than a transaction may stay open', () => {
+    const forever = transactionalProducerConfig(resolveKafkaOptions({ brokers: '127.0.0.1:9092' }), 'p', 'recs-host-1');
+    expect(forever.global).toMatchObject({
+      'transactional.id': 'recs-host-1',
+      'transaction.timeout.ms': 60_000,
+      'enable.idempotence': true,
+    });
+    expect(forever.topic['message.timeout.ms']).toBe(60_000);
+    const long = transactionalProducerConfig(
+      resolveKafkaOptions({ brokers: '127.0.0.1:9092', producer: { messageTimeoutMs: 120_000, transactionTimeoutMs: 30_000 } }),
+      'p',
+      't',
+    );
+    expect(long.global['transaction.timeout.ms']).toBe(120_000);
+    expect(long.topic['message.timeout.ms']).toBe(120_000);
+    expect(() => resolveKafkaOptions({ brokers: '127.0.0.1:9092', librdkafka: { 'transactional.id': 'x' } })).toThrow(
+      '/librdkafka/transactional.id: is set by the transport and cannot be overridden',
+    );
+  });
+
+  it('refuse a transactional producer while readers are set to read_uncommitted, naming the setting', async () => {
+    const transport = createKafkaTransport({ brokers: '127.0.0.1:1', librdkafka: { 'isolation.level': 'read_uncommitted' } });
+    try {
+      const consumer = transport.createConsumer({ groupId: 'g', topics: ['t'] });
+      expect(() => transport.createTransactionalProducer!({ transactionalId: 'g-1', consumer })).toThrow(
+        "[CONFIG_INVALID] /librdkafka/isolation.level: must be read_committed with exactly-once processing, got 'read_uncommitted'",
+      );
+    } finally {
+      await transport.close();
     }
   });
 });
