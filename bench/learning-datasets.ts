@@ -22,12 +22,9 @@ const FIXTURES = new URL('../test/fixtures/', import.meta.url);
 /** Sessions in test/fixtures/chat-transcripts.jsonl (scripts/make-fixtures.ts writes them). */
 const FIXTURE_SESSIONS = 260;
 
-/**
- * Replays events through the agent-recommender with `settings` as the sweeps do: small batches
- * (maxBatch 50, 100 events per settle) keep partitions in step in event time, as on a live stream.
- */
+/** Replays events through the agent-recommender with `settings`, as `agentrec replay` does by default. */
 export function sweepReplay(settings: Record<string, string>, events: ReplayEvent[]): Promise<ReplayResult> {
-  return replay({ topology: agentRecommender({ transport: 'embedded', settings }), events, maxBatch: 50, batchEvents: 100 });
+  return replay({ topology: agentRecommender({ transport: 'embedded', settings }), events });
 }
 
 /** Each predictor's hit@1 after warm-up: windows 3–10 of 10, weighted by the choices each judged. */

@@ -3,8 +3,7 @@
  * is replayed prequentially over a training dataset — the simulator under a training seed (101,
  * not npm start's 7) or the first half of the transcript fixture — and its progressive hit@1
  * after warm-up (the first two of ten event-time windows left out) is printed beside every
- * baseline's. Small batches (maxBatch 50, 100 events per settle) keep partitions in step in event
- * time, as they are on a live stream. Results and the chosen values: bench/README.md, "Defaults that learn".
+ * baseline's, replayed with `agentrec replay`'s defaults. Results and the chosen values: bench/README.md, "Defaults that learn".
  *
  *   npx tsx bench/sweep-defaults.ts sim|chat '[{"partitions":"1"},{"partitions":"4","syncEveryEvents":"5"}]'
  *   SWEEP_SEED=7 npx tsx bench/sweep-defaults.ts sim '[{"partitions":"1"}]'   (the simulator on a held-out seed)

@@ -2,8 +2,7 @@
  * The ratings sweep: each configuration (topology settings as --set would give them) is replayed
  * prequentially over a half of test/fixtures/ratings.csv split by time — `train` to tune on,
  * `test` held out — or the whole file, and the model's MAE and RMSE are printed beside the
- * running mean's and the user + item bias baseline's. Small batches (maxBatch 50, 100 events per
- * settle), as in sweep-defaults.ts. Results and the chosen values: bench/README.md, "Ratings".
+ * running mean's and the user + item bias baseline's, replayed as `agentrec replay` does. Results and the chosen values: bench/README.md, "Ratings".
  *
  *   npx tsx bench/sweep-ratings.ts train|test|full '[{"partitions":"1"},{"partitions":"4"}]'
  */

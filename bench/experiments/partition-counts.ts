@@ -21,7 +21,12 @@ const events =
       : await transcriptEvents((process.env.HALF ?? 'train') as 'train');
 for (const settings of grid) {
   const t = performance.now();
-  const r = await replay({ topology: agentRecommender({ transport: 'embedded', settings }), events, maxBatch: 50, batchEvents: be });
+  const r = await replay({
+    topology: agentRecommender({ transport: 'embedded', settings }),
+    events,
+    maxBatch: Number(process.env.MAX_BATCH ?? 50),
+    batchEvents: be,
+  });
   console.log(
     which,
     be,

@@ -21,9 +21,10 @@ export const replayUsage = `agentrec replay <file> [options]    prequential eval
   --topology <file>            default: the package's topologies/agent-recommender.ts
   --set key=value              topology setting (repeatable), e.g. --set partitions=1
   --format jsonl|avro          when the extension does not say
-  --max-batch <n>              most records in one pipeline batch per partition (default 100); a batch's requests
+  --max-batch <n>              most records in one pipeline batch per partition (default 50); a batch's requests
                                are all scored before its feedback is learned from, so larger batches score staler
-  --batch <n>                  events fed between reads of the scores (default 10000; only costs change)
+  --batch <n>                  most events fed between waits for the topology (default 10000; early on fewer:
+                               1/20 of those replayed, at least --max-batch, so partitions stay in step in event time)
   --window <duration>          event-time window of the per-window metrics, e.g. 1h (default: a tenth of the span)
   --request-ttl <duration>     how long a request waits for feedback (default 6h, as the agent-recommender)
   --rating-center <x>          the model learns ratings as (stars − center) · scale (default 3)

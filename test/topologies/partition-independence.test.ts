@@ -11,21 +11,23 @@ async function hitAt1(events: ReplayEvent[], settings: Record<string, string>): 
 }
 
 describe('accuracy does not depend on the partition count (model sync, on by default on the embedded log)', () => {
-  it('4 partitions reach the hit@1 of 1 partition on the held-out transcripts within 3 %, 8 within 12 %', async () => {
+  it('with replay defaults, 1, 4 and 8 partitions beat Markov on the held-out transcripts, and sync is what keeps them close', async () => {
     const events = await transcriptEvents('test');
-    const one = await hitAt1(events, { partitions: '1' });
+    const result = hitAt1AfterWarmup(await sweepReplay({ partitions: '1' }, events));
+    const one = result['agent-recommender'];
     const four = await hitAt1(events, { partitions: '4' });
     const eight = await hitAt1(events, { partitions: '8' });
     const unsynced = await hitAt1(events, { partitions: '4', syncEveryEvents: '0' });
     console.log(
-      `hit@1 on the held-out transcripts: 1 partition ${one.toFixed(3)}, 4 ${four.toFixed(3)}, 8 ${eight.toFixed(3)}, 4 without sync ${unsynced.toFixed(3)}`,
+      `hit@1 on the held-out transcripts: 1 partition ${one.toFixed(3)}, 4 ${four.toFixed(3)}, 8 ${eight.toFixed(3)}, 4 without sync ${unsynced.toFixed(3)}, Markov ${result.markov.toFixed(3)}`,
     );
-    // What sync cannot remove: a task scores a batch before it has read its peers' deltas of the
-    // same round, and with 8 tasks that is more of the stream (bench/README.md, "Model sync").
-    expect(four).toBeGreaterThanOrEqual(one * 0.97);
+    // ~650 choices, mostly a cold start: its standard error (~0.02) is 4 % of the figure, and a
+    // cold model warms up slower the more tasks share the stream (bench/README.md, "Model sync").
+    for (const rate of [one, four, eight]) expect(rate).toBeGreaterThan(result.markov * 1.05);
+    expect(four).toBeGreaterThanOrEqual(one * 0.93);
     expect(eight).toBeGreaterThanOrEqual(one * 0.88);
-    expect(four).toBeGreaterThan(unsynced);
-  }, 60_000);
+    expect(four).toBeGreaterThan(unsynced + 0.05);
+  }, 120_000);
 
   it('4 and 8 partitions reach the hit@1 of 1 partition within 3 % on 2,600 more sessions of the same users', async () => {
     // The fixture's half holds ~650 choices: there a partition count mostly changes how fast a

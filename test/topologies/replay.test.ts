@@ -8,7 +8,7 @@ import { fileSink } from '../../src/recommender/import/file-sinks.js';
 import { importChatTranscripts, importRatings } from '../../src/recommender/import/import-file.js';
 import type { Candidate, Feedback, ScoreRecord, TrajectoryEvent } from '../../src/recommender/records.js';
 import { readReplayEvents } from '../../src/recommender/replay/read-events.js';
-import { replay } from '../../src/recommender/replay/replay.js';
+import { feedSize, replay } from '../../src/recommender/replay/replay.js';
 import type { ReplayReport } from '../../src/recommender/replay/report.js';
 import { scoreRecordSerde } from '../../src/recommender/score-record-body.js';
 import { avroSerde } from '../../src/serde/avro-serde.js';
@@ -99,6 +99,13 @@ const EVENTS: TrajectoryEvent[] = [
 ];
 
 describe('agentrec replay', () => {
+  it('feeds a twentieth of what it replayed so far, within [maxBatch, batchEvents]', () => {
+    expect(feedSize(0, 10_000, 50)).toBe(50);
+    expect(feedSize(2_000, 10_000, 50)).toBe(100);
+    expect(feedSize(1_000_000, 10_000, 50)).toBe(10_000);
+    expect(feedSize(5_000, 3, 50)).toBe(3);
+  });
+
   it('computes the metrics of a hand-computed case exactly, whatever the batching', async () => {
     const file = join(dir, 'tiny.jsonl');
     const sink = fileSink(file, 'jsonl');

@@ -19,10 +19,17 @@ export interface ReplayOptions {
   ratingRange?: RatingRange;
   /** Event-time window of the per-window metrics, ms; default a tenth of the replay's time span. */
   windowMs?: number;
-  /** Events fed to the topology between two reads of its scores (default 10000; only the cost of reading changes). */
+  /**
+   * Most events fed to the topology between two waits for it to settle (default 10000). Early in
+   * a replay fewer are fed: a twentieth of the events replayed so far, at least maxBatch. Within
+   * one feed each partition task runs through its share at its own pace and sees its peers'
+   * learning only at its next model sync, so a large feed lets partitions drift apart in event
+   * time; a cold model learning from a small file lost a sixth of its hit@1 to that with 4
+   * partitions (bench/README.md, "Replay keeps partitions in step").
+   */
   batchEvents?: number;
   /**
-   * Most records one pipeline batch of a partition holds (default 100, the size of a live poll).
+   * Most records one pipeline batch of a partition holds (default 50).
    * A batch's requests are all scored before any of its feedback is learned from, so with the
    * embedded log's 1000 a small file's first batches are scored by an untrained model: hit@1 on
    * the chat fixture 0.21 at 1000, 0.34 at 100, 0.35 at 10 and 50, at about the same speed.
@@ -68,6 +75,11 @@ export interface ReplayResult {
  * source must read Avro trajectory events and its sink write score records (schemas/*.avsc), as
  * the agent-recommender's do.
  */
+/** Events to feed next: a twentieth of those replayed so far, within [maxBatch, batchEvents]. */
+export function feedSize(replayed: number, batchEvents: number, maxBatch: number): number {
+  return Math.max(1, Math.min(batchEvents, Math.max(maxBatch, Math.floor(replayed / 20))));
+}
+
 export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   const started = performance.now();
   const rating: RatingCalibration = { center: options.rating?.center ?? 3, scale: options.rating?.scale ?? 1 };
@@ -93,7 +105,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
 
   // Score records as schemas/score-record*.avsc has them, without the user embedding nothing here reads.
   const scoreReader = avroSerde<ScoreRecord>('score-record', { skipOnRead: ['userEmbedding'] });
-  const maxBatch = options.maxBatch ?? 100;
+  const maxBatch = options.maxBatch ?? 50;
   if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new ConfigError('--max-batch', `must be a positive integer, got ${maxBatch}`);
   const driver = await TopologyTestDriver.start(options.topology, { stateBackend: 'memory', startTime: first, maxBatch });
   // What each request's feedback will be judged on, and how many feedback events are still to come:
@@ -107,8 +119,9 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   const scores = new Map<string, { candidates: ScoreRecord['candidates']; modelVersion: string }>();
   let deadLettered = 0;
   try {
-    for (let start = 0; start < sorted.length; start += batchEvents) {
-      const batch = sorted.slice(start, start + batchEvents);
+    for (let start = 0, feed = 0; start < sorted.length; start += feed) {
+      feed = feedSize(start, batchEvents, maxBatch);
+      const batch = sorted.slice(start, start + feed);
       for (const { event, bytes } of batch) driver.pipeInput(event.userId, bytes, { timestamp: event.eventTime });
       const latest = batch[batch.length - 1].event.eventTime;
       if (latest > driver.now()) driver.advanceTime(latest - driver.now());
@@ -151,7 +164,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
         if (--plans.get(id)!.remaining === 0) forget(id);
       });
       dropExpired(latest - ttl);
-      options.onProgress?.(Math.min(sorted.length, start + batchEvents), sorted.length);
+      options.onProgress?.(Math.min(sorted.length, start + feed), sorted.length);
     }
   } finally {
     await driver.close();
