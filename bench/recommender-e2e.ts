@@ -7,6 +7,11 @@
  *
  * --set key=value passes a topology setting, as the CLI's --set does (repeatable).
  *
+ * --compare-guarantees [--rounds 3] (Kafka only) also runs the recommender with
+ * `processingGuarantee: 'exactly-once'` and at-least-once again, alternating, over fresh copies
+ * of the same input (compareGuarantees), and the latency test once more with exactly-once (its
+ * reader reads read_committed, so a score is seen once its transaction committed).
+ *
  * --instances N (N > 1, Kafka only) also runs the recommender as N processes in one consumer
  * group (bench/e2e-instance.ts), the way a deployment uses more cores, over a topic filled
  * beforehand; the time runs from the moment every instance owns partitions (joining and the
@@ -36,6 +41,7 @@ import { deleteRunTopics } from './run-topics.js';
 import { untilCommitted } from './until-committed.js';
 import { scoreRecordSerde } from '../src/recommender/score-record-body.js';
 import { settingsFrom } from '../src/cli/run-options.js';
+import type { ProcessingGuarantee } from '../src/topology/runtime/runner-config.js';
 
 const { values } = parseArgs({
   options: {
@@ -48,6 +54,9 @@ const { values } = parseArgs({
     /** Seconds of traffic at the latency rate before latencies count (group join, first fetches). */
     'warmup-seconds': { type: 'string', default: '3' },
     instances: { type: 'string', default: '1' },
+    'compare-guarantees': { type: 'boolean', default: false },
+    /** --compare-guarantees: how many exactly-once / at-least-once pairs to run. */
+    rounds: { type: 'string', default: '3' },
     /** Topology settings, as the CLI's --set (e.g. --set sessionContext=false). */
     set: { type: 'string', multiple: true, default: [] },
   },
@@ -57,6 +66,7 @@ const events = Number(values.events);
 const commitIntervalMs = (): number | undefined =>
   values['commit-interval'] === undefined ? undefined : Number(values['commit-interval']);
 const partitions = Number(values.partitions);
+const rounds = Number(values.rounds);
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const run = `bench-${Date.now().toString(36)}`;
 const eventSerde = avroSerde<TrajectoryEvent>('trajectory-event');
@@ -110,7 +120,12 @@ async function secondsToProcess(
  * `committedRate` waits until they are also committed (outputs acknowledged, state flushed,
  * offsets committed), which a sustained stream has to keep up with too.
  */
-async function throughput(label: string, t: Topology, expected: number): Promise<{ rate: number; seconds: number; committedRate: number }> {
+async function throughput(
+  label: string,
+  t: Topology,
+  expected: number,
+  processingGuarantee?: ProcessingGuarantee,
+): Promise<{ rate: number; seconds: number; committedRate: number }> {
   const stateDir = mkdtempSync(join(tmpdir(), 'agentrec-bench-'));
   const transport = makeTransport();
   const runner = new TopologyRunner(t, {
@@ -119,6 +134,7 @@ async function throughput(label: string, t: Topology, expected: number): Promise
     stateDir,
     log: () => undefined,
     commitIntervalMs: commitIntervalMs(),
+    processingGuarantee,
   });
   await runner.start();
   const firstStep = t.steps[0].name;
@@ -191,21 +207,29 @@ async function latency(
   rate: number,
   seconds: number,
   warmupSeconds: number,
+  processingGuarantee: ProcessingGuarantee = 'at-least-once',
 ): Promise<{ p50: number; p90: number; p99: number; max: number; samples: number }> {
-  const input = `${run}.latency.in`;
-  const output = `${run}.latency.out`;
+  const input = `${run}.latency-${processingGuarantee}.in`;
+  const output = `${run}.latency-${processingGuarantee}.out`;
   const t = agentRecommender({
     transport: 'kafka',
     settings: { ...extraSettings, inputTopic: input, outputTopic: output, partitions: String(partitions) },
   });
   const stateDir = mkdtempSync(join(tmpdir(), 'agentrec-bench-'));
   const transport = makeTransport();
-  const runner = new TopologyRunner(t, { transport, groupId: `${run}-latency`, stateDir, log: () => undefined });
+  const runner = new TopologyRunner(t, {
+    transport,
+    groupId: `${run}-latency-${processingGuarantee}`,
+    stateDir,
+    log: () => undefined,
+    commitIntervalMs: commitIntervalMs(),
+    processingGuarantee,
+  });
   await runner.start();
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
   const scoreSerde = scoreRecordSerde();
-  const reader = transport.createConsumer({ groupId: `${run}-latency-reader`, topics: [output] });
+  const reader = transport.createConsumer({ groupId: `${run}-latency-reader-${processingGuarantee}`, topics: [output] });
   await reader.start({
     onAssigned: async () => undefined,
     onRevoked: async () => undefined,
@@ -244,6 +268,44 @@ async function latency(
   return { p50: pick(0.5), p90: pick(0.9), p99: pick(0.99), max: latencies[latencies.length - 1], samples: latencies.length };
 }
 
+/**
+ * --compare-guarantees: rounds of exactly-once then at-least-once over fresh copies of the input.
+ * On a shared machine the load drifts within a run, so each exactly-once run is compared with the
+ * mean of the at-least-once runs just before and just after it; the median of those ratios is
+ * the figure.
+ */
+async function compareGuarantees(records: OutputRecord[], first: { rate: number; committedRate: number }): Promise<void> {
+  const recommenderOn = async (label: string) => {
+    const input = `${run}.${label}.in`;
+    await fill(
+      input,
+      records.map((r) => ({ ...r, topic: input })),
+    );
+    return agentRecommender({
+      transport: 'kafka',
+      settings: { ...extraSettings, inputTopic: input, outputTopic: `${run}.${label}.out`, partitions: String(partitions) },
+    });
+  };
+  const show = (r: { rate: number; seconds: number; committedRate: number }) =>
+    `${Math.round(r.rate).toLocaleString('en')} events/s (${r.seconds.toFixed(1)} s), all committed ${Math.round(r.committedRate).toLocaleString('en')} events/s`;
+  const ratios: number[] = [];
+  const committedRatios: number[] = [];
+  let before = first;
+  for (let round = 1; round <= rounds; round++) {
+    const eos = await throughput(`eos-${round}`, await recommenderOn(`eos-${round}`), events, 'exactly-once');
+    const after = await throughput(`alos-${round}`, await recommenderOn(`alos-${round}`), events);
+    ratios.push(eos.rate / ((before.rate + after.rate) / 2));
+    committedRatios.push(eos.committedRate / ((before.committedRate + after.committedRate) / 2));
+    console.log(`round ${round}: exactly-once ${show(eos)}; at-least-once after it ${show(after)}; ratio ${ratios.at(-1)!.toFixed(2)}`);
+    before = after;
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  console.log(
+    `ratio exactly-once / at-least-once (median of ${rounds} rounds, each against the at-least-once runs around it): ` +
+      `${median(ratios).toFixed(2)} (all committed: ${median(committedRatios).toFixed(2)})`,
+  );
+}
+
 async function main(): Promise<void> {
   console.log(
     `agentrec end-to-end benchmark: ${events.toLocaleString('en')} simulated events, ${partitions} partitions, transport ${values.transport}`,
@@ -275,6 +337,8 @@ async function main(): Promise<void> {
   );
   console.log(`  all committed (outputs acknowledged):     ${Math.round(full.committedRate).toLocaleString('en')} events/s`);
   console.log(`ratio recommender / pass-through:           ${(full.rate / base.rate).toFixed(2)}`);
+  const compare = values['compare-guarantees'] && values.transport === 'kafka';
+  if (compare) await compareGuarantees(records, full);
   const instances = Number(values.instances);
   if (instances > 1 && values.transport === 'kafka') {
     const scaled = await throughputOfInstances(instances, records);
@@ -288,6 +352,12 @@ async function main(): Promise<void> {
     console.log(
       `event → score latency at ${rate} events/s (after ${values['warmup-seconds']} s of warm-up): p50 ${l.p50.toFixed(1)} ms, p90 ${l.p90.toFixed(1)} ms, p99 ${l.p99.toFixed(1)} ms, max ${l.max.toFixed(1)} ms (${l.samples} requests)`,
     );
+    if (compare) {
+      const e = await latency(rate, Number(values.seconds), Number(values['warmup-seconds']), 'exactly-once');
+      console.log(
+        `  same, exactly-once, read read_committed:  p50 ${e.p50.toFixed(1)} ms, p90 ${e.p90.toFixed(1)} ms, p99 ${e.p99.toFixed(1)} ms, max ${e.max.toFixed(1)} ms (${e.samples} requests)`,
+      );
+    }
   }
   console.log(`process RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
 }

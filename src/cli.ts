@@ -59,6 +59,9 @@ run options (environment variable in brackets):
                               [AGENTREC_PROCESSING_GUARANTEE]
 `;
 
+/** The transport's default transaction timeout: exactly-once commits must come more often. */
+const EXACTLY_ONCE_MAX_COMMIT_INTERVAL_MS = 60_000;
+
 async function main(argv: string[]): Promise<number> {
   // Subcommands with their own options parse them themselves.
   if (argv[0] === 'import') return importCommand(argv.slice(1));
@@ -135,6 +138,13 @@ async function main(argv: string[]): Promise<number> {
     min: 1,
     max: 86_400_000,
   });
+  if (processingGuarantee === 'exactly-once' && commitIntervalMs !== undefined && commitIntervalMs >= EXACTLY_ONCE_MAX_COMMIT_INTERVAL_MS) {
+    // A commit interval ends a transaction; the broker aborts one open longer than its timeout.
+    throw new ConfigError(
+      '--commit-interval-ms',
+      `must be below ${EXACTLY_ONCE_MAX_COMMIT_INTERVAL_MS} with --processing-guarantee exactly-once (the transaction timeout), got ${commitIntervalMs}`,
+    );
+  }
   const librdkafka = kafkaConfigFrom(values['kafka-config'] ?? [], process.env);
   // A refused password or certificate is named before any client starts retrying it as an outage.
   if (brokers) await checkKafkaCredentials(brokers, librdkafka);

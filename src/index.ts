@@ -8,6 +8,7 @@ export type { SimulationContext, TopologyEnv, TopologyModule } from './topology/
 export { describeTopology, renderTopology, type DescribeFormat, type TopologyDescription } from './topology/describe.js';
 export { TopologyTestDriver, type TestDriverOptions } from './topology/test-driver.js';
 export { TopologyRunner, type RunnerOptions } from './topology/runtime/topology-runner.js';
+export type { ProcessingGuarantee } from './topology/runtime/runner-config.js';
 export type { DeadLetterRecord } from './topology/runtime/dead-letter.js';
 export { createEmbeddedTransport, type EmbeddedTransportOptions } from './topology/transport/embedded-transport.js';
 export { createKafkaTransport, type KafkaTransportOptions } from './topology/transport/kafka-transport.js';

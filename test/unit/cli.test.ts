@@ -53,4 +53,17 @@ it('refuses a bad --processing-guarantee (or AGENTREC_PROCESSING_GUARANTEE), and
   const embedded = cli(['run', 'topologies/agent-recommender.ts', '--processing-guarantee', 'exactly-once']);
   expect(embedded.status).toBe(1);
   expect(embedded.stderr).toContain('[CONFIG_INVALID] --processing-guarantee: exactly-once needs Kafka (--brokers)');
+  const interval = cli([
+    'run',
+    'topologies/agent-recommender.ts',
+    '--brokers',
+    '127.0.0.1:1',
+    '--processing-guarantee',
+    'exactly-once',
+    '--commit-interval-ms',
+    '60000',
+  ]);
+  expect(interval.stderr).toContain(
+    '[CONFIG_INVALID] --commit-interval-ms: must be below 60000 with --processing-guarantee exactly-once (the transaction timeout), got 60000',
+  );
 });
