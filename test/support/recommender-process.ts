@@ -25,6 +25,8 @@ export interface RecommenderProcessOptions {
   killBeforeWrite?: string;
   /** 'exactly-once': outputs, changelogs and offsets in one Kafka transaction per commit. */
   processingGuarantee?: 'at-least-once' | 'exactly-once';
+  /** exactly-once: how long the broker lets a transaction stay open (the transport's default: 60 s). */
+  transactionTimeoutMs?: number;
 }
 
 export interface Exit {
@@ -50,6 +52,7 @@ export class RecommenderProcess {
     if (options.instanceId) args.push('--instance-id', options.instanceId);
     if (options.killBeforeWrite) args.push('--kill-before-write', options.killBeforeWrite);
     if (options.processingGuarantee) args.push('--processing-guarantee', options.processingGuarantee);
+    if (options.transactionTimeoutMs) args.push('--transaction-timeout-ms', String(options.transactionTimeoutMs));
     this.child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
     this.child.stderr!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));

@@ -8,7 +8,7 @@
  *
  *   --brokers h:p --group g --state-dir d [--set k=v]... [--commit-interval-ms n]
  *   [--max-batch n] [--instance-id id] [--kill-before-write <store>:<n>]
- *   [--processing-guarantee exactly-once] (transactional id `<group>-<instance-id>`)
+ *   [--processing-guarantee exactly-once] (transactional id `<group>-<instance-id>`) [--transaction-timeout-ms n]
  *
  * Prints `agentrec-test: running` once the runner started; SIGTERM stops it gracefully (exit 0).
  */
@@ -35,6 +35,7 @@ async function main(argv: string[]): Promise<number> {
       'instance-id': { type: 'string' },
       'kill-before-write': { type: 'string' },
       'processing-guarantee': { type: 'string' },
+      'transaction-timeout-ms': { type: 'string' },
     },
   });
   if (!values.brokers || !values.group || !values['state-dir']) throw new Error('--brokers, --group and --state-dir are required');
@@ -50,6 +51,9 @@ async function main(argv: string[]): Promise<number> {
       maxBatchSize: values['max-batch'] ? Number(values['max-batch']) : undefined,
       sessionTimeoutMs: 6000,
       librdkafka: values['instance-id'] ? { 'group.instance.id': values['instance-id'] } : {},
+    },
+    producer: {
+      transactionTimeoutMs: values['transaction-timeout-ms'] ? Number(values['transaction-timeout-ms']) : undefined,
     },
     onError: (error) => {
       failure ??= error;
