@@ -281,11 +281,11 @@ export class ModelSync {
     for await (const chunk of this.log.readToEnd(this.topicPartition, end)) {
       for (const record of chunk) {
         end = record.offset + 1;
-        if (!record.value || modelDeltaTaskId(record.value) === this.taskId) continue;
-        let delta: ModelDelta;
-        try {
-          delta = decodeModelDelta(record.value);
-        } catch {
+        if (!record.value) continue;
+        const cached = decodedDeltas.get(record.value);
+        if ((cached && !(cached instanceof Error) ? cached.taskId : modelDeltaTaskId(record.value)) === this.taskId) continue;
+        const delta = cached ?? decodeOnce(record.value);
+        if (delta instanceof Error) {
           report.rejected++;
           continue;
         }
@@ -328,6 +328,25 @@ export class ModelSync {
     const every = this.config.everyEvents;
     this.nextSyncAt = (Math.floor(this.task.updates / every) + 1) * every;
   }
+}
+
+/**
+ * Deltas decoded so far, by the record's value buffer: the embedded log hands every reader the same
+ * buffers, so the tasks of one process decode each peer delta once, not once per reader. Weakly
+ * held, so the log's retention decides what stays; Kafka readers get fresh buffers and never hit.
+ * A decoded delta is shared: readers only read it.
+ */
+const decodedDeltas = new WeakMap<Buffer, ModelDelta | Error>();
+
+function decodeOnce(bytes: Buffer): ModelDelta | Error {
+  let delta: ModelDelta | Error;
+  try {
+    delta = decodeModelDelta(bytes);
+  } catch (err) {
+    delta = err instanceof Error ? err : new Error(String(err));
+  }
+  decodedDeltas.set(bytes, delta);
+  return delta;
 }
 
 function addInto(shifts: Map<string, Float64Array>, id: string, values: Float32Array, report: ModelSyncReport): void {
