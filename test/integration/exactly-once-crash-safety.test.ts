@@ -140,4 +140,31 @@ describeKafka('exactly-once survives kill -9 (real broker, real RocksDB)', () =>
     expect(actual.scored.size).toBe(baseline.scored.size);
     expect(diffSnapshots(baseline.state, actual.state)).toEqual([]);
   }, 300_000);
+
+  it('fences a live instance when another starts with its transactional id, and the survivor scores each request once', async () => {
+    // Same group and --instance-id, hence the same transactional id: B's start fences A's producer,
+    // so A, a zombie from the group's point of view, can commit nothing more and stops.
+    const a = await runOptions('fenced');
+    const b = { ...a, stateDir: await newDir() };
+    const progress = new GroupProgress(a.brokers, a.group, input);
+    const instanceA = new RecommenderProcess(a);
+    try {
+      await instanceA.running();
+      for (const deadline = Date.now() + 60_000; (await progress.committedRecords()) < EVENTS / 4; await sleep(50)) {
+        if (Date.now() > deadline) throw new Error(`instance A made no progress:\n${instanceA.log}`);
+      }
+    } finally {
+      await progress.close();
+    }
+    const instanceB = runUntilConsumed(b, input, 180_000);
+    const exitA = await instanceA.exited;
+    expect(exitA.code, instanceA.log).toBe(1);
+    expect(instanceA.log).toMatch(/stopping after a fatal error: .*fenced/i);
+    console.log(`fenced: A ${/stopping after a fatal error: .*/.exec(instanceA.log)![0]}`);
+    await instanceB;
+    const actual = await outcome(b);
+    expect(duplicated(actual.scored)).toEqual([]);
+    expect(actual.scored.size).toBe(baseline.scored.size);
+    expect(diffSnapshots(baseline.state, actual.state)).toEqual([]);
+  }, 300_000);
 });
