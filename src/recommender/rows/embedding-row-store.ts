@@ -93,7 +93,8 @@ export const RESIDENT_ROWS_KEPT = 20_000;
  * key until it expires, and putRows only marks it; writeBack() encodes what was put into the
  * store, once per commit instead of once per batch — call it before the store flushes (the
  * recommender does, from its beforeCommit hook). Whoever writes row keys to the store directly
- * (model sync) calls writeBack() before and forgetResident() after.
+ * (model sync) either changes resident rows in place (residentRow(), putRows()) or calls
+ * writeBack() before and forgetResident() after.
  *
  * Reads alone are not writes: getRows bumps seenCount and lastTouchedMs on the returned object,
  * and those persist with the next putRows of that row, so scoring-only traffic does not dirty
@@ -310,6 +311,15 @@ export class EmbeddingRowStore {
     if (this.pending.size)
       throw new StateError('STATE_CORRUPT', `forgetResident() with ${this.pending.size} rows not written back would lose their updates`);
     this.resident.clear();
+  }
+
+  /**
+   * The decoded row object held for `key`, whatever its age, or undefined when none is: for a
+   * writer (model sync) that changes rows in place and then putRows() them, instead of writing
+   * the store behind this object's back. A key with no resident row holds its latest bytes in the store.
+   */
+  residentRow(key: Buffer): EmbeddingRow | undefined {
+    return this.resident.get(this.ids.of(key))?.row;
   }
 
   /** Number of rows put or created and not yet written back (what the next writeBack() writes). */

@@ -38,8 +38,11 @@ export interface SyncedModel {
   readonly updates: number;
   denseDirty: boolean;
   saveDense(): Promise<void>;
-  /** The task's row store: sync reads and writes row keys in the store beneath it. */
-  readonly rows: { writeBack(): Promise<number>; forgetResident(): void };
+  /**
+   * The task's row store: sync changes its resident rows in place and marks them put; a row not
+   * resident has its latest bytes in the store beneath, which sync reads and writes directly.
+   */
+  readonly rows: { residentRow(key: Buffer): EmbeddingRow | undefined; putRows(rows: Iterable<EmbeddingRow>): Promise<void> };
 }
 
 export interface ModelSyncReport {
@@ -110,6 +113,8 @@ export class ModelSync {
   /** latin1 row key → value at the last sync. */
   private readonly bases = new Map<string, Float32Array>();
   private readonly unsavedBases = new Set<string>();
+  /** Bases in the store (persisted by an earlier batch or loaded at start): what a sync deletes. */
+  private readonly storedBases = new Set<string>();
   /** Running totals of what this incarnation published, per row. */
   private readonly totals = new Map<string, Float64Array>();
   private readonly peerLastSeen = new Map<string, number>();
@@ -150,6 +155,7 @@ export class ModelSync {
       const id = key.subarray(BASE_PREFIX.length).toString('latin1');
       this.bases.set(id, floatsFrom(value));
       this.unsavedBases.delete(id);
+      this.storedBases.add(id);
     }
     this.scheduleNext();
     this.loaded = true;
@@ -185,14 +191,17 @@ export class ModelSync {
   async afterBatch(now: number): Promise<ModelSyncReport | undefined> {
     if (!this.enabled) return undefined;
     await this.ensureLoaded();
+    const due =
+      this.task.updates >= this.nextSyncAt &&
+      !(this.config.minIntervalMs > 0 && performance.now() - this.lastSyncAt < this.config.minIntervalMs);
+    // A sync now consumes every base before the next flush: storing them first would only be undone.
+    if (due) return this.sync(now);
     for (const id of this.unsavedBases) {
-      const base = this.bases.get(id)!;
-      await this.store.put(baseKey(id), floatsToBytes(base));
+      await this.store.put(baseKey(id), floatsToBytes(this.bases.get(id)!));
+      this.storedBases.add(id);
     }
     this.unsavedBases.clear();
-    if (this.task.updates < this.nextSyncAt) return undefined;
-    if (this.config.minIntervalMs > 0 && performance.now() - this.lastSyncAt < this.config.minIntervalMs) return undefined;
-    return this.sync(now);
+    return undefined;
   }
 
   /** Exchanges deltas now, whatever the update count (afterBatch calls it on schedule); a no-op when disabled. */
@@ -202,9 +211,6 @@ export class ModelSync {
     await this.ensureLoaded();
     this.lastSyncAt = performance.now();
     report.bootstrapped = this.position === undefined;
-    // Rows are read and shifted in the store itself: it must hold their latest values first, and
-    // the row store's decoded copies are stale afterwards.
-    await this.task.rows.writeBack();
     const shifts = new Map<string, Float64Array>();
     const end = await this.readPeers(shifts, report);
 
@@ -244,6 +250,7 @@ export class ModelSync {
     if (records.length) await this.log.produce(records);
     report.published = records.length;
 
+    const shiftedResident: EmbeddingRow[] = [];
     for (const [id, shift] of shifts) {
       if (id === DENSE_ID) {
         const dense = this.task.dense;
@@ -251,14 +258,23 @@ export class ModelSync {
         this.task.denseDirty = true;
       } else {
         const key = Buffer.from(id, 'latin1');
-        const row = current.get(id) ?? (await this.rows.readOrCreate(key, now));
-        this.rows.shift(row, shift);
-        await this.rows.write(key, row);
+        // A resident row is shifted in place and written back with the task's next commit, so the
+        // task's next batch finds it decoded; any other row is shifted in the store.
+        const resident = this.task.rows.residentRow(key);
+        if (resident) {
+          this.rows.shift(resident, shift);
+          shiftedResident.push(resident);
+        } else {
+          const row = current.get(id) ?? (await this.rows.readOrCreate(key, now));
+          this.rows.shift(row, shift);
+          await this.rows.write(key, row);
+        }
       }
       report.rowsWritten++;
     }
-    this.task.rows.forgetResident();
-    for (const id of this.bases.keys()) await this.store.delete(baseKey(id));
+    await this.task.rows.putRows(shiftedResident);
+    for (const id of this.storedBases) await this.store.delete(baseKey(id));
+    this.storedBases.clear();
     this.bases.clear();
     this.unsavedBases.clear();
     this.seenRows = new WeakSet();
@@ -313,7 +329,10 @@ export class ModelSync {
   }
 
   private async currentRow(id: string, cache: Map<string, SyncedRow>): Promise<Float32Array | undefined> {
-    const row = await this.rows.read(Buffer.from(id, 'latin1'));
+    const key = Buffer.from(id, 'latin1');
+    const resident = this.task.rows.residentRow(key);
+    if (resident) return this.rows.synced(resident.values, resident.slots);
+    const row = await this.rows.read(key);
     if (!row) return undefined;
     cache.set(id, row);
     return this.rows.synced(row.values, row.slots);

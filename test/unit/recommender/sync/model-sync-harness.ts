@@ -85,8 +85,9 @@ export class SyncedTask {
     if (callSync) await this.sync.afterBatch(now);
   }
 
-  /** Row values by latin1 key, for rows of the given namespaces. */
+  /** Row values by latin1 key, for rows of the given namespaces, as a commit would store them. */
   async values(namespaces: readonly string[]): Promise<Map<string, Float32Array>> {
+    await this.task.rows.writeBack(); // a sync shifts resident rows in place; a commit stores them
     const out = new Map<string, Float32Array>();
     for await (const [key, value] of this.store.range()) {
       const namespace = rowKeyNamespace(key);
@@ -97,8 +98,9 @@ export class SyncedTask {
     return out;
   }
 
-  /** Raw bytes of rows of the given namespaces (values, slots and header). */
+  /** Raw bytes of rows of the given namespaces (values, slots and header), as a commit would store them. */
   async bytes(namespaces: readonly string[]): Promise<Map<string, string>> {
+    await this.task.rows.writeBack();
     const out = new Map<string, string>();
     for await (const [key, value] of this.store.range()) {
       const namespace = rowKeyNamespace(key);
