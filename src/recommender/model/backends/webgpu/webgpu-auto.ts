@@ -15,7 +15,8 @@ export const AUTO_MIN_BATCH_EVENTS = 4096;
  */
 export function webgpuAutoObstacle(
   model: Pick<BackendRequirements, 'batchEvents'>,
-  adapter: GpuAdapterSummary | undefined = knownAdapter(),
+  /** null: none (an explicit undefined takes the probed one, as the default does). */
+  adapter: GpuAdapterSummary | null | undefined = knownAdapter(),
 ): string | undefined {
   if (!adapter) return 'no WebGPU adapter found';
   if (adapter.software) return `the adapter is a software one (${adapter.description || adapter.architecture})`;

@@ -15,7 +15,7 @@ describe('backend=webgpu selection', () => {
     expect(webgpuAutoObstacle({ batchEvents: 16_384 }, lavapipe)).toMatch(/software/);
     expect(webgpuAutoObstacle({ batchEvents: AUTO_MIN_BATCH_EVENTS - 1 }, hardware)).toMatch(/below/);
     expect(webgpuAutoObstacle({}, hardware)).toMatch(/unknown/);
-    expect(webgpuAutoObstacle({ batchEvents: 16_384 }, undefined)).toMatch(/no WebGPU adapter/);
+    expect(webgpuAutoObstacle({ batchEvents: 16_384 }, null)).toMatch(/no WebGPU adapter/);
   });
 
   it("keeps 'auto' on the CPU kernels where no hardware adapter was probed", () => {
