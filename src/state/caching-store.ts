@@ -223,9 +223,24 @@ export class CachingStore implements KeyValueStore {
   }
 
   private insertClean(id: string, value: Buffer | undefined): void {
+    if (this.arena.freeBytes > this.maxBytes + ValueArena.SLAB_BYTES) this.compactArena();
     const cached = value === undefined ? null : ValueArena.fits(value.length) ? this.arena.store(value) : value;
     this.clean.set(id, cached);
     this.cleanBytes += this.cleanBytesOf(id, cached);
+  }
+
+  /**
+   * Drops every clean entry held in the arena and the arena with them, when slots freed by values
+   * of sizes no longer stored strand more than the cache's bound: they are a cache, read again
+   * on demand, and the memory held stays within about twice the bound.
+   */
+  private compactArena(): void {
+    for (const [id, cached] of this.clean) {
+      if (typeof cached !== 'number') continue;
+      this.clean.delete(id);
+      this.cleanBytes -= this.cleanBytesOf(id, cached);
+    }
+    this.arena.clear();
   }
 
   private dropClean(id: string): void {

@@ -8,9 +8,11 @@
  * (its slot) plus its bytes.
  *
  * Slots come in size classes: the value's length plus a 4-byte length prefix, rounded up to
- * SLOT_ALIGN. A freed slot goes to its class's free list and is reused by the next value of that
- * class; the slabs themselves are kept (the cache's bound caps how many are ever needed for one
- * value size, and a store's values come in a few sizes: rows of one shape, sightings, markers).
+ * SLOT_ALIGN. New slots of every class are carved one after another from the newest slab (a slab
+ * per class would hold 1 MiB for each value size ever seen: a store whose values grow, such as a
+ * user's action history, collected hundreds of them). A freed slot goes to its class's free list
+ * and is reused by the next value of that class; the slabs themselves are kept, and the caller
+ * clears the arena when freed slots strand too much of it (`freeBytes`).
  * Values longer than MAX_VALUE_BYTES do not fit; the caller keeps those as Buffers.
  *
  * Handles are plain numbers: slab index × SLAB_BYTES + byte offset of the slot.
@@ -23,10 +25,18 @@ export class ValueArena {
 
   private readonly slabs: Buffer[] = [];
   private readonly classes = new Map<number, SizeClass>();
+  /** Where the next new slot is carved in the newest slab. */
+  private carveAt = ValueArena.SLAB_BYTES;
+  private freed = 0;
 
   /** Bytes of slabs allocated: what the arena holds in memory, used or free. */
   get allocatedBytes(): number {
     return this.slabs.length * ValueArena.SLAB_BYTES;
+  }
+
+  /** Bytes of slots freed and not reused since: held by the arena, used by no value. */
+  get freeBytes(): number {
+    return this.freed;
   }
 
   /** Bytes a value of this length occupies in its slot (prefix and padding included). */
@@ -72,13 +82,17 @@ export class ValueArena {
 
   /** Returns the slot to its class's free list; the handle must not be used again. */
   free(handle: number): void {
-    this.classFor(ValueArena.slotBytes(this.lengthOf(handle))).free.push(handle);
+    const size = ValueArena.slotBytes(this.lengthOf(handle));
+    this.classFor(size).free.push(handle);
+    this.freed += size;
   }
 
   /** Drops every slab (all handles become invalid). */
   clear(): void {
     this.slabs.length = 0;
     this.classes.clear();
+    this.carveAt = ValueArena.SLAB_BYTES;
+    this.freed = 0;
   }
 
   private slabOf(handle: number): Buffer {
@@ -86,24 +100,26 @@ export class ValueArena {
   }
 
   private allocate(size: number): number {
-    const sizeClass = this.classFor(size);
-    const reused = sizeClass.free.pop();
-    if (reused !== undefined) return reused;
-    if (sizeClass.carveFrom < 0 || sizeClass.carveAt + size > ValueArena.SLAB_BYTES) {
-      // Slabs are not zeroed: every slot is written before it is read.
-      this.slabs.push(Buffer.allocUnsafeSlow(ValueArena.SLAB_BYTES));
-      sizeClass.carveFrom = this.slabs.length - 1;
-      sizeClass.carveAt = 0;
+    const reused = this.classes.get(size)?.free.pop();
+    if (reused !== undefined) {
+      this.freed -= size;
+      return reused;
     }
-    const handle = sizeClass.carveFrom * ValueArena.SLAB_BYTES + sizeClass.carveAt;
-    sizeClass.carveAt += size;
+    if (this.carveAt + size > ValueArena.SLAB_BYTES) {
+      // The newest slab's tail (< MAX_VALUE_BYTES) is left unused. Slabs are not zeroed: every
+      // slot is written before it is read.
+      this.slabs.push(Buffer.allocUnsafeSlow(ValueArena.SLAB_BYTES));
+      this.carveAt = 0;
+    }
+    const handle = (this.slabs.length - 1) * ValueArena.SLAB_BYTES + this.carveAt;
+    this.carveAt += size;
     return handle;
   }
 
   private classFor(size: number): SizeClass {
     let sizeClass = this.classes.get(size);
     if (!sizeClass) {
-      sizeClass = { free: [], carveFrom: -1, carveAt: 0 };
+      sizeClass = { free: [] };
       this.classes.set(size, sizeClass);
     }
     return sizeClass;
@@ -114,10 +130,7 @@ function offsetOf(handle: number): number {
   return handle % ValueArena.SLAB_BYTES;
 }
 
-/** Slots of one size: the free list, and the slab new slots are carved from. */
+/** Slots of one size: the freed ones, reused first. */
 interface SizeClass {
   free: number[];
-  /** Index of the slab being carved, -1 before the first. */
-  carveFrom: number;
-  carveAt: number;
 }

@@ -69,6 +69,18 @@ describe('CachingStore', () => {
     expect(stored.filter((value, i) => value?.toString() === `value-${i}`)).toHaveLength(count);
   });
 
+  it('keeps its arena near the bound when values keep growing, as a per-user history does', async () => {
+    const bound = 256 * 1024;
+    const cache = new CachingStore(new MemoryStore('inner'), { maxBytes: bound });
+    // 200 users whose entries grow 16 bytes per write: every write is a new slot size.
+    for (let round = 0; round < 300; round++) {
+      for (let user = 0; user < 200; user++) await cache.put(b(`user-${user}`), Buffer.alloc(64 + 16 * round, round & 0xff));
+      await cache.flush(round, async () => {});
+    }
+    expect(cache.cachedBytes.arena).toBeLessThanOrEqual(2 * bound + 2 * ValueArena.SLAB_BYTES);
+    expect((await cache.get(b('user-7')))!.equals(Buffer.alloc(64 + 16 * 299, 299 & 0xff))).toBe(true);
+  });
+
   it('does not write dirty entries to the inner store before flush', async () => {
     const inner = new SpyStore();
     const cache = new CachingStore(inner, { maxBytes: 1 });

@@ -20,6 +20,18 @@ describe('ValueArena', () => {
     }
   });
 
+  it('carves slots of every size from one slab, and counts freed slots until reused', () => {
+    const arena = new ValueArena();
+    // 300 distinct sizes, one value each: one slab in all, not one per size.
+    const handles = Array.from({ length: 300 }, (_, i) => arena.store(Buffer.alloc(16 * i + 1, i & 0xff)));
+    expect(arena.allocatedBytes).toBe(ValueArena.SLAB_BYTES);
+    handles.forEach((h, i) => expect(arena.read(h).equals(Buffer.alloc(16 * i + 1, i & 0xff))).toBe(true));
+    arena.free(handles[10]);
+    expect(arena.freeBytes).toBe(ValueArena.slotBytes(161));
+    expect(arena.store(Buffer.alloc(161, 7))).toBe(handles[10]);
+    expect(arena.freeBytes).toBe(0);
+  });
+
   it('hands out copies: changing what was read does not change the slot', () => {
     const arena = new ValueArena();
     const handle = arena.store(Buffer.from('row bytes'));
