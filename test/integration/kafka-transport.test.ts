@@ -483,6 +483,31 @@ describeKafka('Kafka transport', () => {
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
+  it('readToEndReused reads what came since, call after call, across partitions and after a read left early', async () => {
+    const kafka = transport({ consumer: { maxBatchSize: 10 } });
+    const topic = uniqueName('tail');
+    await kafka.ensureTopics([{ topic, partitions: 2 }]);
+    const producer = kafka.createProducer();
+    const offsets = async (partition: number, from: number) => {
+      const out: number[] = [];
+      for await (const chunk of kafka.readToEndReused!(tp(topic, partition), from)) out.push(...chunk.map((r) => r.offset));
+      return out;
+    };
+    await producer.send(keyed(topic, 25, (i) => `a${i}`, 0));
+    expect(await offsets(0, 0)).toEqual(Array.from({ length: 25 }, (_, i) => i));
+    expect(await offsets(0, 25)).toEqual([]);
+    await producer.send(keyed(topic, 7, (i) => `b${i}`, 0));
+    await producer.send(keyed(topic, 3, (i) => `c${i}`, 1));
+    expect(await offsets(0, 25)).toEqual([25, 26, 27, 28, 29, 30, 31]);
+    expect(await offsets(1, 0)).toEqual([0, 1, 2]);
+    // A read left after its first chunk: the next one starts where it is asked to, not where that one stopped.
+    for await (const chunk of kafka.readToEndReused!(tp(topic, 0), 0)) {
+      expect(chunk[0].offset).toBe(0);
+      break;
+    }
+    expect(await offsets(0, 20)).toEqual(Array.from({ length: 12 }, (_, i) => 20 + i));
+  });
+
   it('rejects a send with KAFKA_DELIVERY_FAILED when records cannot be delivered', async () => {
     const kafka = transport({ producer: { messageTimeoutMs: 2000 } });
     const producer = kafka.createProducer();

@@ -85,7 +85,7 @@ export class StepContextFactory {
       beforeCommit: (fn) => void this.beforeCommitHooks.push(fn),
       log: {
         produce: (records) => producer.send(records),
-        readToEnd: (tp, from) => transport.readToEnd(tp, from),
+        readToEnd: (tp, from) => (transport.readToEndReused ? transport.readToEndReused(tp, from) : transport.readToEnd(tp, from)),
       },
     };
     return ctx;

@@ -18,22 +18,53 @@ export async function* readPartitionToEnd(
   target: TopicPartition,
   fromOffset?: number,
 ): AsyncGenerator<SourceRecord[]> {
-  const where = `${target.topic}[${target.partition}]`;
+  const reader = await openPartitionReader(options, `read ${target.topic}[${target.partition}]`);
+  try {
+    yield* reader.read(target, fromOffset);
+  } finally {
+    await reader.close();
+  }
+}
+
+/** A connected group-less consumer that reads one partition to its end at a time, again and again. */
+export interface PartitionReader {
+  read(target: TopicPartition, fromOffset?: number): AsyncGenerator<SourceRecord[]>;
+  close(): Promise<void>;
+}
+
+export async function openPartitionReader(options: ResolvedKafkaOptions, what: string): Promise<PartitionReader> {
   // librdkafka's KafkaConsumer insists on a group.id even when it never joins the group.
   const config = readerConfig(options, `${options.clientId}-reader`, `agentrec-reader-${randomUUID()}`);
   const consumer = createClient(options, () => createNativeConsumer(config, options.consumer.pollTimeoutMs));
   consumer.on('event.error', () => undefined);
-  let reachedEnd = false;
-  let endOffset = 0;
+  // The read in progress: end-of-partition events update it (one read at a time per reader).
+  const state = { endOffset: 0, reachedEnd: false, waitingForTransaction: false };
   // Reading read_committed, the end of what can be read is the last stable offset: an open
   // transaction (a crashed owner's, until the broker or its successor aborts it) holds it below
   // the high watermark, so a read that reached it waits for the transaction instead of failing.
-  let waitingForTransaction = false;
+  // An event left from an earlier read names an offset below this read's end, so it cannot end it.
   consumer.on('partition.eof', (eof) => {
-    if (eof.offset >= endOffset) reachedEnd = true;
-    else waitingForTransaction = true;
+    if (eof.offset >= state.endOffset) state.reachedEnd = true;
+    else state.waitingForTransaction = true;
   });
-  await connectClient(consumer, options.brokers, options.connectTimeoutMs, `read ${where}`);
+  await connectClient(consumer, options.brokers, options.connectTimeoutMs, what);
+  return {
+    read: (target, fromOffset) => readAssigned(consumer, state, options, target, fromOffset),
+    close: () => disconnectClient(consumer),
+  };
+}
+
+async function* readAssigned(
+  consumer: ReturnType<typeof createNativeConsumer>,
+  state: { endOffset: number; reachedEnd: boolean; waitingForTransaction: boolean },
+  options: ResolvedKafkaOptions,
+  target: TopicPartition,
+  fromOffset?: number,
+): AsyncGenerator<SourceRecord[]> {
+  const where = `${target.topic}[${target.partition}]`;
+  state.reachedEnd = false;
+  state.waitingForTransaction = false;
+  state.endOffset = Infinity;
   try {
     const watermarks = await new Promise<RdKafka.WatermarkOffsets>((resolve, reject) => {
       consumer.queryWatermarkOffsets(target.topic, target.partition, options.connectTimeoutMs, (error, offsets) =>
@@ -44,13 +75,14 @@ export async function* readPartitionToEnd(
         ? kafkaUnavailable(options.brokers, `read ${where}`, error)
         : new AgentrecError('CHANGELOG_RESTORE_FAILED', `cannot read ${where}: ${errorMessage(error)}`, { cause: error });
     });
-    endOffset = watermarks.highOffset;
+    const endOffset = watermarks.highOffset;
+    state.endOffset = endOffset;
     const start = Math.max(fromOffset ?? watermarks.lowOffset, watermarks.lowOffset);
     if (start >= endOffset) return;
     consumer.assign([{ topic: target.topic, partition: target.partition, offset: start }]);
     let next = start;
     let lastProgress = Date.now();
-    while (next < endOffset && !reachedEnd) {
+    while (next < endOffset && !state.reachedEnd) {
       const messages = await consumeBatch(consumer, options.consumer.maxBatchSize).catch((error: unknown) => {
         throw isUnreachable(error)
           ? kafkaUnavailable(options.brokers, `read ${where}`, error)
@@ -58,14 +90,14 @@ export async function* readPartitionToEnd(
       });
       if (messages.length === 0) {
         // Records below the watermark exist, so a long silence means the broker went away.
-        const patience = options.connectTimeoutMs + (waitingForTransaction ? options.producer.transactionTimeoutMs : 0);
+        const patience = options.connectTimeoutMs + (state.waitingForTransaction ? options.producer.transactionTimeoutMs : 0);
         if (Date.now() - lastProgress > patience) {
           throw kafkaUnavailable(options.brokers, `read ${where} (stalled at offset ${next} of ${endOffset})`);
         }
         continue;
       }
       lastProgress = Date.now();
-      waitingForTransaction = false;
+      state.waitingForTransaction = false;
       // Records appended after the read began belong to the live stream, not to this restore.
       let count = messages.length;
       while (count > 0 && messages[count - 1].offset >= endOffset) count--;
@@ -79,6 +111,11 @@ export async function* readPartitionToEnd(
       yield chunk as SourceRecord[];
     }
   } finally {
-    await disconnectClient(consumer);
+    // Unassigned, the reader drops what it fetched past this read; the next read assigns afresh.
+    try {
+      consumer.unassign();
+    } catch {
+      // Not connected any more: the caller closes this reader.
+    }
   }
 }

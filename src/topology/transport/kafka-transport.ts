@@ -5,7 +5,7 @@ import { BrokerConnectionMonitor } from './kafka-connection-monitor.js';
 import { LibrdkafkaCode, isUnreachable, kafkaUnavailable, librdkafkaCode } from './kafka-errors.js';
 import { KafkaGroupConsumer } from './kafka-group-consumer.js';
 import { type KafkaTransportOptions, type ResolvedKafkaOptions, resolveKafkaOptions } from './kafka-options.js';
-import { readPartitionToEnd } from './kafka-partition-reader.js';
+import { openPartitionReader, readPartitionToEnd, type PartitionReader } from './kafka-partition-reader.js';
 import { KafkaProducer } from './kafka-producer.js';
 import { KafkaTransactionalProducer } from './kafka-transactional-producer.js';
 import type {
@@ -44,6 +44,8 @@ class KafkaTransport implements Transport {
   readonly kind = 'kafka' as const;
   private admin: RdKafka.IAdminClient | undefined;
   private readonly consumers = new Set<GroupConsumer>();
+  /** Readers readToEndReused() keeps connected between calls, idle now. */
+  private readonly idleReaders: PartitionReader[] = [];
   private readonly producers = new Set<Producer>();
   private closing: Promise<void> | undefined;
   private readonly monitor = new BrokerConnectionMonitor();
@@ -149,10 +151,25 @@ class KafkaTransport implements Transport {
     return readPartitionToEnd(this.options, partition, fromOffset);
   }
 
+  async *readToEndReused(partition: TopicPartition, fromOffset?: number): AsyncGenerator<SourceRecord[]> {
+    this.assertOpen();
+    const reader = this.idleReaders.pop() ?? (await openPartitionReader(this.options, `read ${partition.topic}[${partition.partition}]`));
+    let completed = false;
+    try {
+      yield* reader.read(partition, fromOffset);
+      completed = true;
+    } finally {
+      // A read that failed or was left early may have left the consumer anywhere: not reused.
+      if (completed && !this.closing) this.idleReaders.push(reader);
+      else await reader.close();
+    }
+  }
+
   /** Stops the consumers and closes the producers this transport created. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       await Promise.allSettled([...this.consumers].map((consumer) => consumer.stop()));
+      await Promise.allSettled(this.idleReaders.splice(0).map((reader) => reader.close()));
       await Promise.allSettled([...this.producers].map((producer) => producer.close()));
       this.admin?.disconnect();
     })();

@@ -158,6 +158,12 @@ export interface Transport {
    * call started, in chunks; used to restore state from a changelog topic.
    */
   readToEnd(partition: TopicPartition, fromOffset?: number): AsyncIterable<SourceRecord[]>;
+  /**
+   * readToEnd through a reader kept connected between calls, for a caller that reads the same
+   * partition again and again (model sync reads the model topic every few batches): connecting a
+   * consumer per call was most of the cost of a sync on Kafka. Optional: readToEnd otherwise.
+   */
+  readToEndReused?(partition: TopicPartition, fromOffset?: number): AsyncIterable<SourceRecord[]>;
   /** Whether the log answers (optional: the in-process log always does). */
   connectionStatus?(): ConnectionStatus;
   close(): Promise<void>;
