@@ -2,17 +2,20 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createKafkaTransport } from '../../src/topology/transport/kafka-transport.js';
 import type { Transport } from '../../src/topology/transport/types.js';
 import { tempDirs } from '../unit/state/temp-dirs.js';
-import { GroupProgress } from '../support/group-progress.js';
+import { cleanBaseline } from '../support/clean-baseline.js';
+import { crashRunOptions } from '../support/crash-run-options.js';
 import { describeKafka, kafkaBrokers, uniqueName } from '../support/kafka.js';
-import { RecommenderProcess, type RecommenderProcessOptions } from '../support/recommender-process.js';
-import { runUntilConsumed } from '../support/run-until-consumed.js';
+import { killAtRandomPoints } from '../support/kill-at-random-points.js';
+import type { RecommenderProcessOptions } from '../support/recommender-process.js';
 import { prefillTrajectories, recommenderSettings, scoredRequestIds } from '../support/recommender-topics.js';
-import { diffSnapshots, entryCount, snapshotStateDir, type StoreSnapshot } from '../support/state-snapshot.js';
+import { runOutcome, type RunOutcome } from '../support/run-outcome.js';
+import { runUntilConsumed } from '../support/run-until-consumed.js';
+import { startWithProgress } from '../support/start-with-progress.js';
+import { diffSnapshots, entryCount } from '../support/state-snapshot.js';
 
 const PARTITIONS = 4;
 const EVENTS = 20_000;
 const KILLS = 12;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * The exactly-once variant of state-crash-safety.test.ts: with `--processing-guarantee
@@ -27,24 +30,15 @@ describeKafka('exactly-once survives kill -9 (real broker, real RocksDB)', () =>
   let transport: Transport;
   // The same topics read_uncommitted: what a reader that ignores transactions would see.
   let uncommitted: Transport;
-  let baseline: { state: Map<string, StoreSnapshot>; scored: Map<string, number> };
+  let baseline: RunOutcome;
 
+  const crashRun = crashRunOptions(kafkaBrokers!, name, input, newDir, PARTITIONS);
   const runOptions = async (run: string): Promise<RecommenderProcessOptions> => ({
-    brokers: kafkaBrokers!,
-    group: `${name}-${run}`,
-    stateDir: await newDir(),
-    settings: recommenderSettings(input, `${name}.${run}.scores`, PARTITIONS),
-    // Stable across restarts: the transactional id derives from it, so a restart fences the killed process.
-    instanceId: `${name}-${run}`,
-    maxBatch: 200,
-    commitIntervalMs: 100,
+    ...(await crashRun(run)),
     processingGuarantee: 'exactly-once',
   });
 
-  const outcome = async (options: RecommenderProcessOptions) => ({
-    state: await snapshotStateDir(options.stateDir),
-    scored: await scoredRequestIds(transport, options.settings.outputTopic, PARTITIONS),
-  });
+  const outcome = (options: RecommenderProcessOptions) => runOutcome(transport, options, PARTITIONS);
 
   const duplicated = (scored: Map<string, number>) => [...scored].filter(([, count]) => count > 1);
   const total = (scored: Map<string, number>) => [...scored.values()].reduce((sum, count) => sum + count, 0);
@@ -53,12 +47,7 @@ describeKafka('exactly-once survives kill -9 (real broker, real RocksDB)', () =>
     transport = createKafkaTransport({ brokers: kafkaBrokers! });
     uncommitted = createKafkaTransport({ brokers: kafkaBrokers!, consumer: { librdkafka: { 'isolation.level': 'read_uncommitted' } } });
     await prefillTrajectories(transport, recommenderSettings(input, `${name}.unused`, PARTITIONS), EVENTS);
-    const clean = await runOptions('clean');
-    await runUntilConsumed({ ...clean, maxBatch: 5000, commitIntervalMs: 1000 }, input);
-    baseline = await outcome(clean);
-    expect(baseline.state.size).toBe(4 * PARTITIONS);
-    for (const [store, snapshot] of baseline.state) expect(snapshot.entries.size, store).toBeGreaterThan(0);
-    expect(baseline.scored.size).toBeGreaterThan(EVENTS / 10);
+    baseline = await cleanBaseline(transport, await runOptions('clean'), input, PARTITIONS, EVENTS);
     expect(duplicated(baseline.scored)).toEqual([]);
   });
 
@@ -69,28 +58,8 @@ describeKafka('exactly-once survives kill -9 (real broker, real RocksDB)', () =>
 
   it(`scores every request exactly once and ends byte-identical after ${KILLS} SIGKILLs`, async () => {
     const options = await runOptions('killed');
-    const progress = new GroupProgress(options.brokers, options.group, input);
-    const committedAtKill: number[] = [];
-    try {
-      for (let kill = 0; kill < KILLS; kill++) {
-        const process = new RecommenderProcess(options);
-        if (Math.random() < 0.2) {
-          await sleep(Math.random() * 1500);
-        } else {
-          await process.running();
-          for (const deadline = Date.now() + 60_000; !process.log.includes('assigned partitions'); await sleep(10)) {
-            if (Date.now() > deadline) throw new Error(`never assigned:\n${process.log}`);
-          }
-          // The first commit comes 2-3 s after assignment: most kills land after it, in processing.
-          await sleep(1000 + Math.random() * 3000);
-        }
-        const exit = await process.kill();
-        expect(exit.signal, process.log).toBe('SIGKILL');
-        committedAtKill.push(await progress.committedRecords());
-      }
-    } finally {
-      await progress.close();
-    }
+    // The first commit comes 2-3 s after assignment: most kills land after it, in processing.
+    const committedAtKill = await killAtRandomPoints(options, input, KILLS, () => 1000 + Math.random() * 3000);
     await runUntilConsumed(options, input);
     const actual = await outcome(options);
     const seenUncommitted = await scoredRequestIds(uncommitted, options.settings.outputTopic, PARTITIONS);
@@ -116,17 +85,8 @@ describeKafka('exactly-once survives kill -9 (real broker, real RocksDB)', () =>
     // read the committed offsets while they are pending in it.
     const a = { ...(await runOptions('takeover')), instanceId: `${name}-takeover-a`, transactionTimeoutMs: 10_000 };
     const b = { ...a, stateDir: await newDir(), instanceId: `${name}-takeover-b` };
-    const progress = new GroupProgress(a.brokers, a.group, input);
-    const instanceA = new RecommenderProcess(a);
-    try {
-      await instanceA.running();
-      for (const deadline = Date.now() + 60_000; (await progress.committedRecords()) < EVENTS / 4; await sleep(50)) {
-        if (Date.now() > deadline) throw new Error(`instance A made no progress:\n${instanceA.log}`);
-      }
-      expect((await instanceA.kill()).signal).toBe('SIGKILL');
-    } finally {
-      await progress.close();
-    }
+    const instanceA = await startWithProgress(a, input, EVENTS / 4);
+    expect((await instanceA.kill()).signal).toBe('SIGKILL');
     const seenBefore = await scoredRequestIds(uncommitted, a.settings.outputTopic, PARTITIONS);
     const instanceB = await runUntilConsumed(b, input, 180_000);
     expect(instanceB.log).toMatch(/restored store 'rec' partition \d+/);
@@ -146,16 +106,7 @@ describeKafka('exactly-once survives kill -9 (real broker, real RocksDB)', () =>
     // so A, a zombie from the group's point of view, can commit nothing more and stops.
     const a = await runOptions('fenced');
     const b = { ...a, stateDir: await newDir() };
-    const progress = new GroupProgress(a.brokers, a.group, input);
-    const instanceA = new RecommenderProcess(a);
-    try {
-      await instanceA.running();
-      for (const deadline = Date.now() + 60_000; (await progress.committedRecords()) < EVENTS / 4; await sleep(50)) {
-        if (Date.now() > deadline) throw new Error(`instance A made no progress:\n${instanceA.log}`);
-      }
-    } finally {
-      await progress.close();
-    }
+    const instanceA = await startWithProgress(a, input, EVENTS / 4);
     const instanceB = runUntilConsumed(b, input, 180_000);
     const exitA = await instanceA.exited;
     expect(exitA.code, instanceA.log).toBe(1);

@@ -2,17 +2,19 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createKafkaTransport } from '../../src/topology/transport/kafka-transport.js';
 import type { Transport } from '../../src/topology/transport/types.js';
 import { tempDirs } from '../unit/state/temp-dirs.js';
-import { GroupProgress } from '../support/group-progress.js';
+import { cleanBaseline } from '../support/clean-baseline.js';
+import { crashRunOptions } from '../support/crash-run-options.js';
 import { describeKafka, kafkaBrokers, uniqueName } from '../support/kafka.js';
+import { killAtRandomPoints } from '../support/kill-at-random-points.js';
 import { RecommenderProcess, type RecommenderProcessOptions } from '../support/recommender-process.js';
+import { prefillTrajectories, recommenderSettings } from '../support/recommender-topics.js';
+import { runOutcome, type RunOutcome } from '../support/run-outcome.js';
 import { runUntilConsumed } from '../support/run-until-consumed.js';
-import { prefillTrajectories, recommenderSettings, scoredRequestIds } from '../support/recommender-topics.js';
-import { diffSnapshots, entryCount, snapshotStateDir, type StoreSnapshot } from '../support/state-snapshot.js';
+import { diffSnapshots, entryCount } from '../support/state-snapshot.js';
 
 const PARTITIONS = 4;
 const EVENTS = 20_000;
 const KILLS = 20;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * kill -9 at random points must change nothing: the stateful agent recommender, killed and
@@ -25,27 +27,12 @@ describeKafka('state survives kill -9 (real broker, real RocksDB)', () => {
   const input = `${name}.in`;
   const newDir = tempDirs('state-crash');
   let transport: Transport;
-  let baseline: { state: Map<string, StoreSnapshot>; scored: Map<string, number> };
+  let baseline: RunOutcome;
 
-  const runOptions = async (run: string): Promise<RecommenderProcessOptions> => ({
-    brokers: kafkaBrokers!,
-    group: `${name}-${run}`,
-    stateDir: await newDir(),
-    settings: recommenderSettings(input, `${name}.${run}.scores`, PARTITIONS),
-    instanceId: `${name}-${run}`,
-    // Small batches and frequent commits: many commit points for the kills to land between.
-    maxBatch: 200,
-    commitIntervalMs: 100,
-  });
+  const runOptions = crashRunOptions(kafkaBrokers!, name, input, newDir, PARTITIONS);
+  const outcome = (options: RecommenderProcessOptions) => runOutcome(transport, options, PARTITIONS);
 
-  async function outcome(options: RecommenderProcessOptions) {
-    return {
-      state: await snapshotStateDir(options.stateDir),
-      scored: await scoredRequestIds(transport, options.settings.outputTopic, PARTITIONS),
-    };
-  }
-
-  function expectSameOutcome(actual: { state: Map<string, StoreSnapshot>; scored: Map<string, number> }): void {
+  function expectSameOutcome(actual: RunOutcome): void {
     expect(diffSnapshots(baseline.state, actual.state)).toEqual([]);
     const missing = [...baseline.scored.keys()].filter((id) => !actual.scored.has(id));
     expect(missing.length, `requests scored by the clean run but missing here, e.g. ${missing.slice(0, 3).join(', ')}`).toBe(0);
@@ -54,14 +41,7 @@ describeKafka('state survives kill -9 (real broker, real RocksDB)', () => {
   beforeAll(async () => {
     transport = createKafkaTransport({ brokers: kafkaBrokers! });
     await prefillTrajectories(transport, recommenderSettings(input, `${name}.unused`, PARTITIONS), EVENTS);
-    const clean = await runOptions('clean');
-    // Different batching and commit points on purpose: state must not depend on them.
-    await runUntilConsumed({ ...clean, maxBatch: 5000, commitIntervalMs: 1000 }, input);
-    baseline = await outcome(clean);
-    // The comparison means something only if the clean run learned: rows, requests, sessions and action histories in every partition.
-    expect(baseline.state.size).toBe(4 * PARTITIONS);
-    for (const [store, snapshot] of baseline.state) expect(snapshot.entries.size, store).toBeGreaterThan(0);
-    expect(baseline.scored.size).toBeGreaterThan(EVENTS / 10);
+    baseline = await cleanBaseline(transport, await runOptions('clean'), input, PARTITIONS, EVENTS);
   });
 
   afterAll(async () => {
@@ -70,30 +50,9 @@ describeKafka('state survives kill -9 (real broker, real RocksDB)', () => {
 
   it(`ends byte-identical after ${KILLS} SIGKILLs at random points`, async () => {
     const options = await runOptions('killed');
-    const progress = new GroupProgress(options.brokers, options.group, input);
-    const committedAtKill: number[] = [];
-    try {
-      for (let kill = 0; kill < KILLS; kill++) {
-        const process = new RecommenderProcess(options);
-        // Most kills land while partitions are processed; some during start-up, join and restore.
-        if (Math.random() < 0.2) {
-          await sleep(Math.random() * 1500);
-        } else {
-          await process.running();
-          for (const deadline = Date.now() + 60_000; !process.log.includes('assigned partitions'); await sleep(10)) {
-            if (Date.now() > deadline) throw new Error(`never assigned:\n${process.log}`);
-          }
-          // The first commit comes 1-3 s after assignment (restore, model set-up, first batches),
-          // then processing runs at a few thousand events/s: kills spread over both.
-          await sleep(Math.random() * 2500);
-        }
-        const exit = await process.kill();
-        expect(exit.signal, process.log).toBe('SIGKILL');
-        committedAtKill.push(await progress.committedRecords());
-      }
-    } finally {
-      await progress.close();
-    }
+    // The first commit comes 1-3 s after assignment (restore, model set-up, first batches),
+    // then processing runs at a few thousand events/s: kills spread over both.
+    const committedAtKill = await killAtRandomPoints(options, input, KILLS, () => Math.random() * 2500);
     await runUntilConsumed(options, input);
     const midInput = committedAtKill.filter((c) => c > 0 && c < EVENTS).length;
     console.log(

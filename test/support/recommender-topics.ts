@@ -1,7 +1,8 @@
-import agentRecommender, { simulate } from '../../topologies/agent-recommender.js';
+import agentRecommender from '../../topologies/agent-recommender.js';
 import { avroSerde } from '../../src/serde/avro-serde.js';
 import type { ScoreRecord, TrajectoryEvent } from '../../src/recommender/records.js';
 import type { Transport } from '../../src/topology/transport/types.js';
+import { streamTrajectories } from './stream-trajectories.js';
 
 /**
  * The `--set` settings that give one test run its own input and output topics. Model sync is off:
@@ -21,14 +22,7 @@ export async function prefillTrajectories(transport: Transport, settings: Record
   await transport.ensureTopics([{ topic: topology.source.topic, partitions: topology.source.partitions }]);
   const producer = transport.createProducer({ clientId: 'prefill' });
   try {
-    await simulate({
-      topology,
-      produce: (records) => producer.send(records),
-      events,
-      rate: 0,
-      signal: new AbortController().signal,
-      log: () => undefined,
-    });
+    await streamTrajectories(topology, producer, events, 0);
   } finally {
     await producer.close();
   }

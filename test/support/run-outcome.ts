@@ -1,0 +1,18 @@
+import type { Transport } from '../../src/topology/transport/types.js';
+import type { RecommenderProcessOptions } from './recommender-process.js';
+import { scoredRequestIds } from './recommender-topics.js';
+import { snapshotStateDir, type StoreSnapshot } from './state-snapshot.js';
+
+/** What a run left behind: its RocksDB stores and how often it scored each request. */
+export interface RunOutcome {
+  state: Map<string, StoreSnapshot>;
+  scored: Map<string, number>;
+}
+
+/** Crash tests compare a killed run with a clean one by what each left behind, read here one way. */
+export async function runOutcome(transport: Transport, options: RecommenderProcessOptions, partitions: number): Promise<RunOutcome> {
+  return {
+    state: await snapshotStateDir(options.stateDir),
+    scored: await scoredRequestIds(transport, options.settings.outputTopic, partitions),
+  };
+}
