@@ -213,6 +213,8 @@ async function latency(
   const output = `${run}.latency-${processingGuarantee}.out`;
   const t = agentRecommender({
     transport: 'kafka',
+    // The runner's group: the model topic is named after it, one per run, not shared with earlier runs.
+    groupId: `${run}-latency-${processingGuarantee}`,
     settings: { ...extraSettings, inputTopic: input, outputTopic: output, partitions: String(partitions) },
   });
   const stateDir = mkdtempSync(join(tmpdir(), 'agentrec-bench-'));
@@ -283,6 +285,7 @@ async function compareGuarantees(records: OutputRecord[]): Promise<void> {
     );
     return agentRecommender({
       transport: 'kafka',
+      groupId: `${run}-${label}`,
       settings: { ...extraSettings, inputTopic: input, outputTopic: `${run}.${label}.out`, partitions: String(partitions) },
     });
   };
@@ -328,6 +331,7 @@ async function main(): Promise<void> {
     .to('out', { topic: `${run}.pass.out`, serde: eventSerde });
   const rec = agentRecommender({
     transport: 'kafka',
+    groupId: `${run}-recommender`,
     settings: { ...extraSettings, inputTopic: recInput, outputTopic: `${run}.rec.out`, partitions: String(partitions) },
   });
   const base = await throughput('passthrough', passthrough, events);

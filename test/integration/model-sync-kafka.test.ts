@@ -30,7 +30,11 @@ describeKafka('model sync on Kafka', () => {
         await a.learnBatch(dataA.slice(at, at + 8));
         await b.learnBatch(dataB.slice(at, at + 8));
       }
-      for (const t of [a, b, a]) await t.sync.sync(Date.now()); // every delta read by every task
+      // Every delta read by every task; each sync's deltas acknowledged before the next task reads, as a commit ensures.
+      for (const t of [a, b, a]) {
+        await t.sync.sync(Date.now());
+        await t.sync.published();
+      }
 
       const rowsA = await a.values(['feature', 'action']);
       const rowsB = await b.values(['feature', 'action']);

@@ -55,6 +55,8 @@ export function learn(name: string, options: LearnOptions): StepDefinition<Looke
       const task = ModelTask.of(ctx, model);
       const syncing = syncConfig !== undefined && syncConfig.everyEvents > 0;
       const sync = syncing ? new ModelSync(task, ctx.store(model.rowsStore), requireLog(ctx.log), options.sync!, '/learn/sync') : undefined;
+      // A sync's deltas must be acknowledged before the state that reflects them is flushed.
+      if (sync) ctx.beforeCommit(() => sync.published());
       const scores = new Float32Array(model.maxCandidates);
       const dScores = new Float32Array(model.maxCandidates);
       let runningLoss: number | undefined;

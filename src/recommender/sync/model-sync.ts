@@ -123,6 +123,8 @@ export class ModelSync {
   /** Next model-topic offset to read; undefined = this task's state never read the topic. */
   private position: number | undefined;
   private syncCount = 0;
+  /** Delta sends not yet known acknowledged. */
+  private readonly publishing: Promise<void>[] = [];
   private nextSyncAt = 0;
   private loaded = false;
 
@@ -246,8 +248,13 @@ export class ModelSync {
       const delta32: ModelDelta = { rowKey: key, taskId: this.taskId, weight, increment, total: Float32Array.from(total) };
       records.push({ topic: this.config.topic, partition: 0, key: modelDeltaKey(key, this.taskId), value: encodeModelDelta(delta32) });
     }
-    // Published before any of this sync's state is written, like the changelog before a flush.
-    if (records.length) await this.log.produce(records);
+    // Acknowledged before any of this sync's state is flushed (published(), at commit), like the
+    // changelog: waiting here instead held the partition's batch for every round trip.
+    if (records.length) {
+      const sending = this.log.produce(records);
+      sending.catch(() => undefined); // handled where published() awaits it, not an unhandled rejection
+      this.publishing.push(sending);
+    }
     report.published = records.length;
 
     const shiftedResident: EmbeddingRow[] = [];
@@ -286,6 +293,15 @@ export class ModelSync {
     this.syncCount++;
     this.scheduleNext();
     return report;
+  }
+
+  /**
+   * Resolves once every delta published so far is acknowledged; rejects with the first failure.
+   * Call before the task's state is flushed (the learn step does, before each commit).
+   */
+  async published(): Promise<void> {
+    const pending = this.publishing.splice(0);
+    await Promise.all(pending);
   }
 
   /** Adds every peer record since the position into `shifts`; returns the next position. */

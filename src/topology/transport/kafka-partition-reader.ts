@@ -32,10 +32,19 @@ export interface PartitionReader {
   close(): Promise<void>;
 }
 
-export async function openPartitionReader(options: ResolvedKafkaOptions, what: string): Promise<PartitionReader> {
+/**
+ * `pollTimeoutMs`: how long one fetch call waits for a full chunk. A restore reads big partitions
+ * once and takes the consumer's setting; a reader that reads a few new records every batch gives
+ * a short one, or every read waits it out once the records it needs are in.
+ */
+export async function openPartitionReader(
+  options: ResolvedKafkaOptions,
+  what: string,
+  pollTimeoutMs = options.consumer.pollTimeoutMs,
+): Promise<PartitionReader> {
   // librdkafka's KafkaConsumer insists on a group.id even when it never joins the group.
   const config = readerConfig(options, `${options.clientId}-reader`, `agentrec-reader-${randomUUID()}`);
-  const consumer = createClient(options, () => createNativeConsumer(config, options.consumer.pollTimeoutMs));
+  const consumer = createClient(options, () => createNativeConsumer(config, pollTimeoutMs));
   consumer.on('event.error', () => undefined);
   // The read in progress: end-of-partition events update it (one read at a time per reader).
   const state = { endOffset: 0, reachedEnd: false, waitingForTransaction: false };

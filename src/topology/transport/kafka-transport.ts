@@ -19,6 +19,9 @@ import type {
   Transport,
 } from './types.js';
 
+/** Fetch wait of a reader readToEndReused keeps: short, since each read wants a few new records now. */
+const REUSED_READER_POLL_MS = 5;
+
 export type { KafkaConsumerTuning, KafkaProducerTuning, KafkaTransportOptions } from './kafka-options.js';
 
 /** How often ensureTopics re-reads metadata while waiting for new topics to get leaders. */
@@ -153,7 +156,9 @@ class KafkaTransport implements Transport {
 
   async *readToEndReused(partition: TopicPartition, fromOffset?: number): AsyncGenerator<SourceRecord[]> {
     this.assertOpen();
-    const reader = this.idleReaders.pop() ?? (await openPartitionReader(this.options, `read ${partition.topic}[${partition.partition}]`));
+    const reader =
+      this.idleReaders.pop() ??
+      (await openPartitionReader(this.options, `read ${partition.topic}[${partition.partition}]`, REUSED_READER_POLL_MS));
     let completed = false;
     try {
       yield* reader.read(partition, fromOffset);

@@ -83,6 +83,7 @@ export class SyncedTask {
     await this.task.rows.writeBack(); // as a commit does, so the store holds what the tests read
     await this.task.saveDense();
     if (callSync) await this.sync.afterBatch(now);
+    await this.sync.published(); // as a commit does before it flushes
   }
 
   /** Row values by latin1 key, for rows of the given namespaces, as a commit would store them. */
