@@ -27,7 +27,7 @@ describeScratchBroker('a 60 s broker outage mid-stream (own broker, real RocksDB
   const transport = scratchBrokerTransport(broker);
 
   it('lives through it, readiness goes false then true, and every request is scored', async () => {
-    const { settings, topology, group, run, producer, streaming } = await startStreamedRecommenderRun(transport(), {
+    const { settings, topology, group, run, streaming, close } = await startStreamedRecommenderRun(transport(), {
       brokers: broker.address,
       prefix: 'outage',
       partitions: PARTITIONS,
@@ -70,12 +70,12 @@ describeScratchBroker('a 60 s broker outage mid-stream (own broker, real RocksDB
         pollMs: 200,
       });
       const readyAfterMs = Date.now() - restartedAt;
-      const answeredAfterMs = run.lineAfter('Kafka answers again', restartedAt)!.at - restartedAt;
       expect(await run.metric('agentrec_broker_up')).toBe(1);
       // The watch logs on its own 1 s tick, which may come just after readiness saw the broker.
       await eventually(() => run.lineAfter('Kafka answers again', restartedAt) !== undefined, 'the return to be logged', {
         timeoutMs: 5000,
       });
+      const answeredAfterMs = run.lineAfter('Kafka answers again', restartedAt)!.at - restartedAt;
 
       await streaming;
       await untilGroupCaughtUp(broker.address, group, topology.source.topic);
@@ -88,8 +88,7 @@ describeScratchBroker('a 60 s broker outage mid-stream (own broker, real RocksDB
           `${scored.requests} requests, all scored, ${scored.duplicates} duplicate score records`,
       );
     } finally {
-      await producer.close();
-      await run.kill();
+      await close();
     }
   }, 360_000);
 });

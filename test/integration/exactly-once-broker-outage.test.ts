@@ -27,7 +27,7 @@ describeScratchBroker('a 10 s broker outage under exactly-once (own broker, real
   const transport = scratchBrokerTransport(broker);
 
   it('lives through it and scores every request exactly once', async () => {
-    const { settings, topology, group, run, producer, streaming } = await startStreamedRecommenderRun(transport(), {
+    const { settings, topology, group, run, streaming, close } = await startStreamedRecommenderRun(transport(), {
       brokers: broker.address,
       prefix: 'eos-outage',
       partitions: PARTITIONS,
@@ -63,8 +63,7 @@ describeScratchBroker('a 10 s broker outage under exactly-once (own broker, real
       );
       expect(scored.duplicates).toBe(0);
     } finally {
-      await producer.close();
-      await run.kill();
+      await close();
     }
   }, 360_000);
 });

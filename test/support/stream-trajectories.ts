@@ -8,13 +8,14 @@ export function streamTrajectories(
   producer: Producer,
   events: number,
   rate: number,
+  signal: AbortSignal = new AbortController().signal,
 ): Promise<void> {
   return simulate({
     topology,
     produce: (records) => producer.send(records),
     events,
     rate,
-    signal: new AbortController().signal,
+    signal,
     log: () => undefined,
   });
 }

@@ -42,6 +42,16 @@ export async function startStreamedRecommenderRun(transport: Transport, options:
     await run.kill();
     throw error;
   }
-  const streaming = streamTrajectories(topology, producer, options.events, options.rate);
-  return { settings, topology, group, run, producer, streaming };
+  const stop = new AbortController();
+  const streaming = streamTrajectories(topology, producer, options.events, options.rate, stop.signal);
+  // A test that fails mid-stream must not leave the stream sending into a closed producer.
+  streaming.catch(() => undefined);
+  /** Stops the stream, closes its producer and kills the run: every test's `finally`. */
+  const close = async () => {
+    stop.abort();
+    await streaming.catch(() => undefined);
+    await producer.close();
+    await run.kill();
+  };
+  return { settings, topology, group, run, streaming, close };
 }
