@@ -12,7 +12,7 @@
  *   --set dcnFields=prev_action,prev2,last_outcome,tool,domain (fields with a DCN input slot of their own)
  *   --set backend=typescript (FM math in TypeScript instead of WebAssembly SIMD; kernel= is its older name)
  *   --set maxStoredRequests=500000 (scored requests kept per partition for their feedback)
- *   --set syncEveryEvents=1 --set syncIntervalMs=1000 (model sync on Kafka: off by default there)
+ *   --set syncEveryEvents=0 (model sync off; on Kafka it runs once a second per task by default)
  *   --set sessionContext=false   --set sessionFeatures=previousAction,previousTwo,lastOutcome,turn   --set sessionK=3
  *   --set timeFeatures=true (hour-of-day and day-of-week features)   --set ratingLinearLearningRate=0.4
  *   --set actionHistory=false (no per-user count of earlier takes per candidate)   --set historyLearningRate=0.3
