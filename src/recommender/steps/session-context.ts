@@ -18,10 +18,10 @@ import {
   pushAction,
   sessionLastTime,
   turnBucket,
-  TURN_BUCKETS,
   type SessionState,
 } from '../features/session-state.js';
 import { IdleSweep } from '../features/idle-sweep.js';
+import { SessionFeatureKeys } from '../features/session-feature-keys.js';
 import type { EncodedEvent } from '../types.js';
 
 export const SESSION_FEATURES = ['previousAction', 'previousTwo', 'lastOutcome', 'previousOutcome', 'turn'] as const;
@@ -49,9 +49,6 @@ export interface SessionContextOptions {
   /** The store's name (state directory, changelog topic). Default 'sessions'. */
   store?: string;
 }
-
-/** Distinct keys interned per map before it starts over (tool vocabularies are far smaller). */
-const MAX_INTERNED = 50_000;
 
 /**
  * Session context as keyed state: per (user, session), the last K actions with their outcomes,
@@ -236,50 +233,4 @@ function resolveFeatures(path: string, value: SessionContextOptions['features'])
   }
   for (const f of SESSION_FEATURES) if (!(f in value)) out[f] = true;
   return out;
-}
-
-/**
- * Feature objects built once per distinct value and handed out again (weight 1): the row lookup
- * downstream keys on the string, and a string built afresh per request costs a concatenation and
- * a hash every time. One per task, bounded.
- */
-class SessionFeatureKeys {
-  readonly turn: readonly SparseFeature[] = TURN_BUCKETS.map((b) => ({ key: `turn=${b}`, weight: 1 }));
-  readonly ok: SparseFeature = { key: 'last_outcome=ok', weight: 1 };
-  private readonly previous = new Map<string, SparseFeature>();
-  private readonly pairs = new Map<string, Map<string, SparseFeature>>();
-  private readonly errors = new Map<string, SparseFeature>();
-  private readonly previousOk = new Map<string, SparseFeature>();
-  private readonly previousFailed = new Map<string, SparseFeature>();
-
-  previousAction(action: string): SparseFeature {
-    return intern(this.previous, action, () => `prev_action=${action}`);
-  }
-
-  previousTwo(older: string, latest: string): SparseFeature {
-    let byLatest = this.pairs.get(older);
-    if (!byLatest) {
-      if (this.pairs.size >= MAX_INTERNED) this.pairs.clear();
-      this.pairs.set(older, (byLatest = new Map<string, SparseFeature>()));
-    }
-    return intern(byLatest, latest, () => `prev2=${older}|${latest}`);
-  }
-
-  previousOutcome(action: string, ok: boolean): SparseFeature {
-    return intern(ok ? this.previousOk : this.previousFailed, action, () => `prev_outcome=${action}|${ok ? 'ok' : 'error'}`);
-  }
-
-  error(type: string): SparseFeature {
-    return intern(this.errors, type, () => `last_outcome=error:${type}`);
-  }
-}
-
-function intern(map: Map<string, SparseFeature>, value: string, key: () => string): SparseFeature {
-  let feature = map.get(value);
-  if (feature === undefined) {
-    if (map.size >= MAX_INTERNED) map.clear();
-    feature = { key: key(), weight: 1 };
-    map.set(value, feature);
-  }
-  return feature;
 }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { StateError } from '../../errors.js';
 import type { EmbeddingRow } from '../rows/embedding-row-store.js';
 import { rowKey, rowKeyNamespace } from '../rows/row-key.js';
@@ -69,6 +69,8 @@ const DENSE_ID = DENSE_ROW.toString('latin1');
 const POSITION_KEY = Buffer.from('\u0000model-sync\u0000position', 'latin1');
 const BASE_PREFIX = Buffer.from('\u0000model-sync\u0000base\u0000', 'latin1');
 const BASE_END = Buffer.from('\u0000model-sync\u0000base\u0001', 'latin1');
+const TOTAL_PREFIX = Buffer.from('\u0000model-sync\u0000total\u0000', 'latin1');
+const TOTAL_TAG_BYTES = 8;
 
 /**
  * Reconciles a task's replica of the shared parameters (feature and action rows, dense weights)
@@ -87,8 +89,8 @@ const BASE_END = Buffer.from('\u0000model-sync\u0000base\u0001', 'latin1');
  * no new feedback, two rounds of sync leave every task at init + Σ_all w_k · δ_k (up to float
  * rounding order). Optimizer state (AdaGrad accumulators, FTRL n) stays local to each task.
  *
- * Durability. Bases, the model-topic read position and the rows a sync wrote are all store
- * writes, so they become durable in the task's next flush, atomically with the input offset:
+ * Durability. Bases, running totals, the model-topic read position and the rows a sync wrote
+ * are all store writes, so they become durable in the task's next flush, atomically with the input offset:
  * after a crash the task re-reads the topic from the position its rows are consistent with, so
  * a peer delta is never applied twice and never skipped by the reader. Publishing is
  * at-least-once (like outputs): deltas published after the last flush were already applied by
@@ -115,8 +117,8 @@ export class ModelSync {
   private readonly unsavedBases = new Set<string>();
   /** Bases in the store (persisted by an earlier batch or loaded at start): what a sync deletes. */
   private readonly storedBases = new Set<string>();
-  /** Running totals of what this incarnation published, per row. */
-  private readonly totals = new Map<string, Float64Array>();
+  /** Marks the running totals this incarnation stored: totals under another tag are a dead incarnation's. */
+  private readonly totalsTag: Buffer;
   private readonly peerLastSeen = new Map<string, number>();
   /** Row objects already looked at: a batch's rows are one object per key, so each key is converted once per batch. */
   private seenRows = new WeakSet<EmbeddingRow>();
@@ -139,6 +141,7 @@ export class ModelSync {
     this.taskId = this.config.taskId ?? `${randomUUID()}/p${task.partition}`;
     this.rows = new ModelSyncRows(store, task.model, this.config.optimizerState === 'shared');
     this.topicPartition = { topic: this.config.topic, partition: 0 };
+    this.totalsTag = createHash('sha256').update(this.taskId).digest().subarray(0, TOTAL_TAG_BYTES);
   }
 
   /** performance.now() at the last sync, for minIntervalMs. */
@@ -222,29 +225,34 @@ export class ModelSync {
     report.peers = peers;
 
     const current = new Map<string, SyncedRow>();
-    const records: OutputRecord[] = [];
+    const moved: { id: string; delta: Float64Array }[] = [];
     for (const [id, base] of this.bases) {
       const values = id === DENSE_ID ? this.task.dense : await this.currentRow(id, current);
       // Expired or deleted since, or a base persisted under another optimizerState: nothing to reconcile.
       if (!values || values.length !== base.length) continue;
       const delta = new Float64Array(values.length);
-      let moved = false;
+      let changed = false;
       for (let i = 0; i < values.length; i++) {
         delta[i] = values[i] - base[i];
-        if (delta[i] !== 0) moved = true;
+        if (delta[i] !== 0) changed = true;
       }
-      if (!moved) continue;
-      const increment = new Float32Array(values.length);
-      const total = this.totals.get(id) ?? new Float64Array(values.length);
-      const shift = shifts.get(id) ?? new Float64Array(values.length);
-      for (let i = 0; i < values.length; i++) {
+      if (changed) moved.push({ id, delta });
+    }
+    const totals = await this.readTotals(moved.map((m) => m.id));
+    const records: OutputRecord[] = [];
+    for (const [at, { id, delta }] of moved.entries()) {
+      const increment = new Float32Array(delta.length);
+      const stored = totals[at];
+      const total = stored?.length === delta.length ? stored : new Float64Array(delta.length);
+      const shift = shifts.get(id) ?? new Float64Array(delta.length);
+      for (let i = 0; i < delta.length; i++) {
         increment[i] = weight * delta[i];
         total[i] += increment[i];
         shift[i] -= (1 - weight) * delta[i];
       }
-      this.totals.set(id, total);
       shifts.set(id, shift);
       const key = Buffer.from(id, 'latin1');
+      await this.store.put(totalKey(id), this.totalBytes(total));
       const delta32: ModelDelta = { rowKey: key, taskId: this.taskId, weight, increment, total: Float32Array.from(total) };
       records.push({ topic: this.config.topic, partition: 0, key: modelDeltaKey(key, this.taskId), value: encodeModelDelta(delta32) });
     }
@@ -354,6 +362,33 @@ export class ModelSync {
     return this.rows.synced(row.values, row.slots);
   }
 
+  /**
+   * This incarnation's running totals for `ids` (undefined = none yet). They live in the store,
+   * not in memory, because a task publishes to ever more distinct shared rows (feature crosses,
+   * text n-grams) and a total may never be dropped. One under another incarnation's tag is stale:
+   * the new incarnation starts from zero and overwrites it when it publishes that row.
+   */
+  private async readTotals(ids: string[]): Promise<(Float64Array | undefined)[]> {
+    if (!ids.length) return [];
+    const stored = await this.store.getMany(ids.map(totalKey));
+    return stored.map((bytes) => {
+      if (!bytes || bytes.length < TOTAL_TAG_BYTES || !this.totalsTag.equals(bytes.subarray(0, TOTAL_TAG_BYTES))) return undefined;
+      if ((bytes.length - TOTAL_TAG_BYTES) % 8 !== 0)
+        throw new StateError('STATE_CORRUPT', `model-sync total of ${bytes.length} bytes is not a tagged float64 array`);
+      const total = new Float64Array((bytes.length - TOTAL_TAG_BYTES) / 8);
+      new Uint8Array(total.buffer).set(bytes.subarray(TOTAL_TAG_BYTES));
+      return total;
+    });
+  }
+
+  private totalBytes(total: Float64Array): Buffer {
+    // Host byte order, as readTotals reads it: the bytes never leave this task's store.
+    const out = Buffer.alloc(TOTAL_TAG_BYTES + total.byteLength);
+    this.totalsTag.copy(out, 0);
+    out.set(new Uint8Array(total.buffer, total.byteOffset, total.byteLength), TOTAL_TAG_BYTES);
+    return out;
+  }
+
   private remember(id: string, values: Float32Array): void {
     this.bases.set(id, Float32Array.from(values));
     this.unsavedBases.add(id);
@@ -393,6 +428,10 @@ function addInto(shifts: Map<string, Float64Array>, id: string, values: Float32A
 
 function baseKey(id: string): Buffer {
   return Buffer.concat([BASE_PREFIX, Buffer.from(id, 'latin1')]);
+}
+
+function totalKey(id: string): Buffer {
+  return Buffer.concat([TOTAL_PREFIX, Buffer.from(id, 'latin1')]);
 }
 
 function floatsToBytes(values: Float32Array): Buffer {

@@ -276,6 +276,38 @@ describe('ModelSync', () => {
     expect(await valueOf(a, FEATURE)).toBeCloseTo(init + 0.625, 6);
   });
 
+  it('keeps running totals in the store, not in memory: the same task id continues them, a new one starts from zero', async () => {
+    const { log } = await sharedLog();
+    const durable = new MemoryStore('a-durable');
+    const incarnation = (taskId: string) =>
+      new SyncedTask(model(), new CachingStore(durable, { maxBytes: 1 << 20 }), log, {
+        partition: 0,
+        everyEvents: 1000,
+        weighting: 'sum',
+        taskId,
+      });
+    const lastTotal = async () => {
+      const records = await modelTopic(log);
+      return decodeModelDelta(records[records.length - 1].value!).total[0];
+    };
+    const first = incarnation('a');
+    await nudge(first, FEATURE, 0.5);
+    await first.sync.sync(T0);
+    await first.store.flush(1);
+    expect(await lastTotal()).toBeCloseTo(0.5, 6);
+
+    const sameId = incarnation('a');
+    await nudge(sameId, FEATURE, 0.25);
+    await sameId.sync.sync(T0);
+    expect(await lastTotal()).toBeCloseTo(0.75, 6);
+    await sameId.store.flush(2);
+
+    const newId = incarnation('b');
+    await nudge(newId, FEATURE, 0.125);
+    await newId.sync.sync(T0);
+    expect(await lastTotal()).toBeCloseTo(0.125, 6);
+  });
+
   it('moves FTRL’s z with the synced weight, so the next local update does not undo the sync', async () => {
     const ftrl = model({ optimizer: { kind: 'ftrl', learningRate: 0.1, l1: 0.001, l2: 0.01 } });
     const { log } = await sharedLog();
