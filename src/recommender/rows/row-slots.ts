@@ -14,8 +14,12 @@ export interface RowSlot {
   listedIn: number;
 }
 
-/** Bound on the slots kept per namespace; past it they are dropped between batches. */
-const MAX_SLOTS_PER_NAMESPACE = 100_000;
+/**
+ * Bound on the slots kept, over all namespaces; past it they are dropped between batches. A
+ * slot costs ~250 bytes (key, id, entry), and feature ids (text n-grams, action pairs) never stop
+ * arriving, so this is what one task's lookup may hold: ~12 MiB.
+ */
+export const MAX_SLOTS = 50_000;
 
 /**
  * The lookup step's row keys by namespace and id, each built once, carrying the row the current
@@ -32,12 +36,22 @@ export class RowSlots {
   private batch = 0;
   /** Keys listed since beginBatch(), each once: what the batch may read. */
   readonly listed: Buffer[] = [];
+  /** Slots given a row this batch: let go of at the next, so a slot never keeps a row alive past its batch. */
+  private readonly holding: RowSlot[] = [];
 
   /** Starts a batch: rows read in earlier batches no longer count as read. */
   beginBatch(): void {
     this.batch++;
     this.listed.length = 0;
-    for (const slots of Object.values(this.byNamespace)) if (slots.size > MAX_SLOTS_PER_NAMESPACE) slots.clear();
+    for (const slot of this.holding) slot.row = undefined;
+    this.holding.length = 0;
+    if (this.size > MAX_SLOTS) for (const slots of Object.values(this.byNamespace)) slots.clear();
+  }
+
+  /** Slots held now, over all namespaces. */
+  get size(): number {
+    const { user, feature, action } = this.byNamespace;
+    return user.size + feature.size + action.size;
   }
 
   /** The slot of (namespace, id), listing its key for this batch's prefetch on first use. */
@@ -59,6 +73,7 @@ export class RowSlots {
 
   /** Records what this batch read for the slot (undefined: nothing to reuse). */
   setRead(slot: RowSlot, row: EmbeddingRow | undefined): void {
+    if (row && slot.row === undefined) this.holding.push(slot);
     slot.row = row;
     slot.readIn = row ? this.batch : 0;
   }
