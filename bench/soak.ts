@@ -31,6 +31,7 @@ import { settingsFrom } from '../src/cli/run-options.js';
 import { ConfigError } from '../src/errors.js';
 import { svgLineChart, type Series } from '../src/evaluation/svg-line-chart.js';
 import type { TrajectoryEvent } from '../src/recommender/records.js';
+import { STORE_MEMORY_PARTS, type StoreMemoryPart } from '../src/state/store.js';
 import { scoreRecordSerde } from '../src/recommender/score-record-body.js';
 import { SimulatedUsers } from '../src/recommender/simulation/simulated-users.js';
 import { avroSerde } from '../src/serde/avro-serde.js';
@@ -67,10 +68,27 @@ interface Sample {
   /** V8's heap as reserved (young and old generations), and memory outside it that JS objects hold (ArrayBuffers: the caches' slabs, record buffers). */
   heapTotalMiB: number | undefined;
   externalMiB: number | undefined;
+  /** State stores' memory summed over stores and partitions, by part (agentrec_state_memory_bytes), MiB. */
+  stateMiB: Partial<Record<StoreMemoryPart, number>>;
   /** Event → score latency of the requests scored since the previous sample (ms). */
   p50: number | undefined;
   p99: number | undefined;
   scored: number;
+}
+
+const STATE_COLOURS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd'];
+
+/** `cache 62 · memtables 40 · …` in MiB, the parts a sample has. */
+function formatStateMemory(state: Sample['stateMiB']): string {
+  const short: Record<StoreMemoryPart, string> = {
+    write_back_cache: 'cache',
+    rocksdb_memtables: 'memtables',
+    rocksdb_table_readers: 'tables',
+    rocksdb_block_cache: 'blocks',
+    unflushed_writes: 'unflushed',
+  };
+  const parts = STORE_MEMORY_PARTS.filter((part) => state[part] !== undefined);
+  return parts.length ? parts.map((part) => `${short[part]} ${state[part]!.toFixed(0)}`).join(' · ') + ' MiB' : '?';
 }
 
 /** Fraction of the run the flat stretch must cover for the verdict to pass. */
@@ -167,7 +185,12 @@ class RecommenderChild {
       if (line.startsWith('#') || line.length === 0) continue;
       const name = line.slice(0, line.search(/[{ ]/));
       const labels = /\{(.*)\}/.exec(line)?.[1] ?? '';
-      const key = name === 'agentrec_records_in_total' ? `${name}|${/step="([^"]*)"/.exec(labels)?.[1]}` : name;
+      const key =
+        name === 'agentrec_records_in_total'
+          ? `${name}|${/step="([^"]*)"/.exec(labels)?.[1]}`
+          : name === 'agentrec_state_memory_bytes'
+            ? `${name}|${/part="([^"]*)"/.exec(labels)?.[1]}`
+            : name;
       sums.set(key, (sums.get(key) ?? 0) + Number(line.split(' ').at(-1)));
     }
     return sums;
@@ -250,6 +273,15 @@ function soakSvg(samples: Sample[], config: SoakConfig, fill: Sample | undefined
       yDecimals: 0,
     }),
     svgLineChart({
+      title: 'state stores, all partitions (MiB)',
+      xLabel: 'minutes',
+      yLabel: 'MiB',
+      series: STORE_MEMORY_PARTS.map((part, i) => line(part.replace(/_/g, ' '), (s) => s.stateMiB[part], STATE_COLOURS[i])),
+      width: 560,
+      height: 300,
+      yDecimals: 0,
+    }),
+    svgLineChart({
       title: 'consumer lag (records)',
       xLabel: 'minutes',
       yLabel: 'records',
@@ -270,9 +302,10 @@ function soakSvg(samples: Sample[], config: SoakConfig, fill: Sample | undefined
   ];
   const placed = panels.map((svg, i) => svg.replace('<svg ', `<svg x="${(i % 2) * 560}" y="${30 + Math.floor(i / 2) * 300}" `));
   const title = `agentrec soak: ${config.rate.toLocaleString('en')} events/s for ${config.minutes} min, ${config.partitions} partitions, ${config.users.toLocaleString('en')} users`;
+  const height = 30 + Math.ceil(panels.length / 2) * 300;
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="1120" height="630" font-family="sans-serif" font-size="12">`,
-    `<rect width="1120" height="630" fill="white"/>`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="1120" height="${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="1120" height="${height}" fill="white"/>`,
     `<text x="560" y="20" text-anchor="middle" font-size="15">${title}</text>`,
     ...placed,
     '</svg>',
@@ -385,6 +418,12 @@ async function main(): Promise<void> {
       heapUsedMiB: mib('nodejs_heap_size_used_bytes'),
       heapTotalMiB: mib('nodejs_heap_size_total_bytes'),
       externalMiB: mib('nodejs_external_memory_bytes'),
+      stateMiB: Object.fromEntries(
+        STORE_MEMORY_PARTS.flatMap((part) => {
+          const bytes = metrics.get(`agentrec_state_memory_bytes|${part}`);
+          return bytes === undefined ? [] : [[part, bytes / 2 ** 20]];
+        }),
+      ),
       p50: quantile(window, 0.5),
       p99: quantile(window, 0.99),
       scored: window.length,
@@ -399,7 +438,8 @@ async function main(): Promise<void> {
       samples.push(s);
       process.stderr.write(
         `  ${formatTime(s.t)} / ${formatTime(durationMs / 1000)}  produced ${s.produced.toLocaleString('en')}  ` +
-          `RSS ${s.rssMiB.toFixed(0)} MiB  heap ${s.heapUsedMiB?.toFixed(0) ?? '?'}/${s.heapTotalMiB?.toFixed(0) ?? '?'} MiB  external ${s.externalMiB?.toFixed(0) ?? '?'} MiB  lag ${s.lag.toLocaleString('en')} ` +
+          `RSS ${s.rssMiB.toFixed(0)} MiB  heap ${s.heapUsedMiB?.toFixed(0) ?? '?'}/${s.heapTotalMiB?.toFixed(0) ?? '?'} MiB  external ${s.externalMiB?.toFixed(0) ?? '?'} MiB  ` +
+          `state ${formatStateMemory(s.stateMiB)}  lag ${s.lag.toLocaleString('en')} ` +
           `(uncommitted ${s.committedLag?.toLocaleString('en') ?? '?'})  p99 ${s.p99?.toFixed(0) ?? '–'} ms  load ${loadavg()[0].toFixed(2)}\n`,
       );
     }

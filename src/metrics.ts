@@ -1,4 +1,13 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { StoreMemory } from './state/store.js';
+
+/** One store's memory, as a task reports it. */
+export interface StoreMemoryReport {
+  topology: string;
+  store: string;
+  partition: number;
+  memory: StoreMemory;
+}
 
 /**
  * The runtime's Prometheus metrics. One registry per runner, so two topologies in one process
@@ -28,6 +37,9 @@ export class RuntimeMetrics {
   readonly brokerDisconnects: Counter<'topology'>;
   readonly ready: Gauge<'topology'>;
   readonly referenceValue: Gauge<'metric' | 'reference'>;
+  readonly stateMemory: Gauge<'topology' | 'store' | 'partition' | 'part'>;
+  /** What stateMemory reports at each scrape: set by the runner, which knows the open stores. */
+  stateMemorySource: () => StoreMemoryReport[] = () => [];
   /** The latest reference value per step gauge name (setReference), for the progress line. */
   readonly references = new Map<string, { reference: string; value: number }>();
 
@@ -146,6 +158,19 @@ export class RuntimeMetrics {
       help: '1 while /readyz answers ready: broker reachable, group stable, no restore in progress',
       labelNames: ['topology'],
       registers,
+    });
+    const reports = (): StoreMemoryReport[] => this.stateMemorySource();
+    this.stateMemory = new Gauge({
+      name: 'agentrec_state_memory_bytes',
+      help: 'Memory a state store holds now, by part: the write-back cache, RocksDB memtables, table readers (index and filter blocks), block cache, and writes buffered until the next commit',
+      labelNames: ['topology', 'store', 'partition', 'part'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { topology, store, partition, memory } of reports()) {
+          for (const [part, bytes] of Object.entries(memory)) this.set({ topology, store, partition: String(partition), part }, bytes);
+        }
+      },
     });
     this.referenceValue = new Gauge({
       name: 'agentrec_reference_value',

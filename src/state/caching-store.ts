@@ -1,7 +1,7 @@
 import { KeyIds } from './key-ids.js';
 import { ConfigError, StateError } from '../errors.js';
 import { overlayRange, sortedOverlay } from './overlay-range.js';
-import type { ChangedEntry, KeyValueStore } from './store.js';
+import type { ChangedEntry, KeyValueStore, StoreMemory } from './store.js';
 import { ValueArena } from './value-arena.js';
 
 /**
@@ -185,6 +185,11 @@ export class CachingStore implements KeyValueStore {
 
   needsFlush(): boolean {
     return this.dirtyBytes >= this.maxBytes || (this.inner.needsFlush?.() ?? false);
+  }
+
+  /** What the cache accounts for its dirty and clean entries, plus arena slots freed and not reused; and the inner store's parts. */
+  memoryUsage(): StoreMemory {
+    return { ...(this.inner.memoryUsage?.() ?? {}), write_back_cache: this.dirtyBytes + this.cleanBytes + this.arena.freeBytes };
   }
 
   async close(): Promise<void> {

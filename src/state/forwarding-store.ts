@@ -1,4 +1,4 @@
-import type { ChangedEntry, KeyValueStore } from './store.js';
+import type { ChangedEntry, KeyValueStore, StoreMemory } from './store.js';
 
 /**
  * Passes every call to the store it wraps. Wrappers that change one or two operations (change
@@ -45,6 +45,10 @@ export class ForwardingStore implements KeyValueStore {
 
   needsFlush(): boolean {
     return this.inner.needsFlush?.() ?? false;
+  }
+
+  memoryUsage(): StoreMemory {
+    return this.inner.memoryUsage?.() ?? {};
   }
 
   close(): Promise<void> {

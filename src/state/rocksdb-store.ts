@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { StateError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 import { overlayRange, sortedOverlay } from './overlay-range.js';
-import type { ChangedEntry, KeyValueStore } from './store.js';
+import type { ChangedEntry, KeyValueStore, StoreMemory } from './store.js';
 import { WrittenKeysFilter } from './written-keys-filter.js';
 
 /** The slice of the rocksdb@5 (abstract-leveldown 7) callback API this store uses. */
@@ -12,6 +12,8 @@ interface RocksDbHandle {
   getMany(keys: Buffer[], options: { asBuffer: true }, callback: (error: Error | null, values: (Buffer | undefined)[]) => void): void;
   batch(operations: RocksDbOperation[], options: { sync: boolean }, callback: (error?: Error | null) => void): void;
   iterator(options: Record<string, unknown>): RocksDbIterator;
+  /** A RocksDB property (`rocksdb.…`) as a string; '' when the database does not know it. */
+  getProperty(property: string): string;
 }
 interface RocksDbIterator {
   next(callback: (error: Error | null | undefined, key?: Buffer, value?: Buffer) => void): void;
@@ -232,6 +234,21 @@ export class RocksDbStore implements KeyValueStore {
 
   needsFlush(): boolean {
     return this.bufferedBytes >= this.bufferBound;
+  }
+
+  /**
+   * RocksDB's own memory (memtables, the index and filter blocks of open table files, the block
+   * cache: none of it in the JavaScript heap) and the writes buffered here until the next flush.
+   */
+  memoryUsage(): StoreMemory {
+    if (this.closing) return {};
+    const property = (name: string) => Number(this.db.getProperty(name)) || 0;
+    return {
+      rocksdb_memtables: property('rocksdb.cur-size-all-mem-tables'),
+      rocksdb_table_readers: property('rocksdb.estimate-table-readers-mem'),
+      rocksdb_block_cache: property('rocksdb.block-cache-usage'),
+      unflushed_writes: this.bufferedBytes,
+    };
   }
 
   /** getMany calls that had to read RocksDB (for tests and benchmarks). */

@@ -37,9 +37,26 @@ export interface KeyValueStore {
    * next batch boundary (only there is the offset consistent with the writes).
    */
   needsFlush?(): boolean;
+  /**
+   * Optional: bytes this store holds in memory now, by part (`write_back_cache`,
+   * `rocksdb_memtables`, …), for the `agentrec_state_memory_bytes` gauge. Wrappers add their own
+   * parts to the inner store's.
+   */
+  memoryUsage?(): StoreMemory;
   /** Idempotent. */
   close(): Promise<void>;
 }
+
+/** Bytes in memory by part of a store; parts a store does not have are absent. */
+export type StoreMemory = Partial<Record<StoreMemoryPart, number>>;
+export const STORE_MEMORY_PARTS = [
+  'write_back_cache',
+  'rocksdb_memtables',
+  'rocksdb_table_readers',
+  'rocksdb_block_cache',
+  'unflushed_writes',
+] as const;
+export type StoreMemoryPart = (typeof STORE_MEMORY_PARTS)[number];
 
 export interface ChangedEntry {
   key: Buffer;

@@ -1,5 +1,5 @@
 import type { RuntimeMetrics } from '../../metrics.js';
-import type { KeyValueStore } from '../../state/store.js';
+import type { KeyValueStore, StoreMemory } from '../../state/store.js';
 import type { Topology } from '../topology.js';
 import type { Producer, SourceRecord, Transport } from '../transport/types.js';
 import type { Batch, Serde } from '../types.js';
@@ -213,6 +213,11 @@ export class PartitionTask {
    * Where the task stands, for an operator looking at a partition that stopped moving: offsets,
    * outputs awaiting acknowledgement, and the operation holding the task (with its age).
    */
+  /** Memory each open store holds now, by part (StoreMemory). */
+  storeMemory(): { store: string; memory: StoreMemory }[] {
+    return [...this.stores].map(([store, opened]) => ({ store, memory: opened.memoryUsage() }));
+  }
+
   describe(): PartitionTaskDescription {
     return {
       partition: this.deps.partition,

@@ -87,6 +87,10 @@ export class TopologyRunner {
   ) {
     this.config = resolveRunnerConfig(topology.name, options);
     this.metrics = new RuntimeMetrics({ defaultMetrics: this.config.processMetrics });
+    this.metrics.stateMemorySource = () =>
+      [...this.tasks.values()].flatMap((task) =>
+        task.storeMemory().map(({ store, memory }) => ({ topology: topology.name, store, partition: task.partition, memory })),
+      );
     this.log = options.log ?? ((m) => console.error(`[agentrec ${topology.name}] ${m}`));
     this.now = options.now ?? Date.now;
     let resolve!: () => void;

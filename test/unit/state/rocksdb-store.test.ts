@@ -211,3 +211,25 @@ describe('RocksDbStore durability', () => {
     expect(await again.appliedOffset()).toBe(-1);
   });
 });
+
+describe('RocksDbStore memory report', () => {
+  it('reports buffered writes until the flush, then RocksDB memtables holding them; nothing once closed', async () => {
+    const store = await openRocksDbStore(await newDir());
+    try {
+      const empty = store.memoryUsage();
+      const value = Buffer.alloc(1000, 7);
+      for (let i = 0; i < 200; i++) await store.put(b(`key-${i}`), value);
+      const buffered = store.memoryUsage();
+      expect(buffered.unflushed_writes).toBeGreaterThanOrEqual(200 * 1000);
+      await store.flush(1);
+      const flushed = store.memoryUsage();
+      expect(flushed.unflushed_writes).toBe(0);
+      expect(flushed.rocksdb_memtables).toBeGreaterThan((empty.rocksdb_memtables ?? 0) + 200 * 1000);
+      expect(flushed.rocksdb_block_cache).toBeGreaterThanOrEqual(0);
+      expect(flushed.rocksdb_table_readers).toBeGreaterThanOrEqual(0);
+    } finally {
+      await store.close();
+    }
+    expect(store.memoryUsage()).toEqual({});
+  });
+});
