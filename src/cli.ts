@@ -38,7 +38,7 @@ run options (environment variable in brackets):
   --group <id>                consumer group id, default the topology name [AGENTREC_GROUP_ID]
   --state-dir <dir>           RocksDB state root, default .state [AGENTREC_STATE_DIR]
   --memory-state              keep state in memory (no RocksDB)
-  --cache-bytes <n>           write-back cache per store and partition, default 67108864 (64 MiB) [AGENTREC_CACHE_BYTES]
+  --cache-bytes <n>           write-back cache per store and partition, default 16777216 (16 MiB) [AGENTREC_CACHE_BYTES]
   --metrics-port <port>       serve Prometheus /metrics, default 9464, 0 = any free port [AGENTREC_METRICS_PORT]
   --metrics-host <host>       address the metrics server binds, default 127.0.0.1 [AGENTREC_METRICS_HOST]
   --events <n>                embedded mode: simulated events to generate, 0 = until Ctrl-C (default 20000)

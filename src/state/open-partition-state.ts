@@ -7,6 +7,13 @@ import { openRocksDbStore } from './rocksdb-store.js';
 import type { RocksDbStoreOptions } from './rocksdb-store.js';
 import type { KeyValueStore } from './store.js';
 
+/**
+ * Write-back cache per store and partition unless configured. Small on purpose: an instance has
+ * partitions × stores of them, and RocksDB's block cache and the OS page cache serve what falls
+ * out (a 4× larger cache read rows no faster on a working set 10× its size: bench/README.md).
+ */
+export const DEFAULT_CACHE_BYTES = 16 * 1024 * 1024;
+
 export interface PartitionStateOptions {
   /** Root of all local state, e.g. `.state` or `/var/lib/agentrec`. */
   stateDir: string;
@@ -15,7 +22,7 @@ export interface PartitionStateOptions {
   /** Store name from the step's StoreSpec (one path segment). */
   store: string;
   partition: number;
-  /** Write-back cache bound in bytes (rocksdb backend). Default 64 MiB. */
+  /** Write-back cache bound in bytes (rocksdb backend). Default DEFAULT_CACHE_BYTES (16 MiB). */
   cacheBytes?: number;
   /** Default 'rocksdb'. */
   backend?: 'rocksdb' | 'memory';
@@ -40,7 +47,7 @@ export async function openPartitionStore(options: PartitionStateOptions): Promis
   if (!Number.isInteger(options.partition) || options.partition < 0) {
     throw new ConfigError('/partition', `must be an integer >= 0, got ${String(options.partition)}`);
   }
-  const cacheBytes = options.cacheBytes ?? 64 * 1024 * 1024;
+  const cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
   const backend = options.backend ?? 'rocksdb';
   const name = `${topology}/${store}/${options.partition}`;
   if (backend === 'memory') return new MemoryStore(name);

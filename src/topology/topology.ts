@@ -1,3 +1,4 @@
+import { integerIn } from '../config.js';
 import { AgentrecError } from '../errors.js';
 import { defaultDeadLetterTopic } from './topic-names.js';
 import type { RecordMeta, Serde, StepDefinition, StoreSpec } from './types.js';
@@ -149,6 +150,8 @@ export class TopologyBuilder<T> {
     for (const step of this.steps) {
       for (const store of step.stores ?? []) {
         checkName(`store of step '${step.name}'`, store.name);
+        if (store.maxCacheBytes !== undefined)
+          integerIn(store.maxCacheBytes, `/steps/${step.name}/stores/${store.name}/maxCacheBytes`, { min: 1024 });
         // Steps that declare the same store share it (e.g. lookup reads the rows update writes);
         // the first declaring step is listed as its owner.
         const existing = stores.find((s) => s.name === store.name);

@@ -36,6 +36,12 @@ export interface StoreSpec {
   name: string;
   /** Whether every flush is published to a compacted changelog topic (default true). */
   changelog?: boolean;
+  /**
+   * The most write-back cache this store can put to use, bytes: for stores whose working set is
+   * known to be small (per-session state), so a larger `cacheBytes` for the others does not go to
+   * them. The store's cache is the smaller of this and the runtime's `cacheBytes`.
+   */
+  maxCacheBytes?: number;
 }
 
 export interface StepMetricsSink {

@@ -2,7 +2,7 @@ import type { SparseFeature } from './text-encoder.js';
 import { TURN_BUCKETS } from './session-state.js';
 
 /** Distinct keys interned per kind before it starts over (tool vocabularies are far smaller). */
-export const MAX_INTERNED = 50_000;
+export const MAX_INTERNED = 20_000;
 
 /**
  * Feature objects built once per distinct value and handed out again (weight 1): the row lookup

@@ -24,6 +24,12 @@ import { IdleSweep } from '../features/idle-sweep.js';
 import { SessionFeatureKeys } from '../features/session-feature-keys.js';
 import type { EncodedEvent } from '../types.js';
 
+/**
+ * The sessions store's write-back cache: only sessions in progress are read again (~200 bytes
+ * each, so ~10,000 of them per partition), and ended ones would otherwise fill the cache.
+ */
+const SESSION_CACHE_BYTES = 2 * 1024 * 1024;
+
 export const SESSION_FEATURES = ['previousAction', 'previousTwo', 'lastOutcome', 'previousOutcome', 'turn'] as const;
 export type SessionFeature = (typeof SESSION_FEATURES)[number];
 
@@ -150,7 +156,7 @@ export function sessionContext(name: string, options: SessionContextOptions = {}
         if (features.previousAction && n > 0) out.unshift(keys.previousAction(state.actions[n - 1]));
       }
     },
-    { options: describeOptions, stores: [{ name: storeName }] },
+    { options: describeOptions, stores: [{ name: storeName, maxCacheBytes: SESSION_CACHE_BYTES }] },
   );
 
   /** Whether an event reads or changes its session's entry. */

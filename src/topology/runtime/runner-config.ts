@@ -1,5 +1,6 @@
 import { integerIn, nonEmptyString } from '../../config.js';
 import { ConfigError } from '../../errors.js';
+import { DEFAULT_CACHE_BYTES } from '../../state/open-partition-state.js';
 
 export interface RunnerConfig {
   /** Consumer group; instances with the same id split the partitions. Default: topology name. */
@@ -63,7 +64,7 @@ export const runnerDefaults: RunnerConfig = {
   groupId: '',
   stateDir: '.state',
   stateBackend: 'rocksdb',
-  cacheBytes: 64 * 1024 * 1024,
+  cacheBytes: DEFAULT_CACHE_BYTES,
   commitIntervalMs: 5000,
   maxInFlightRecords: 100_000,
   maxMessageBytes: 1_000_000,
