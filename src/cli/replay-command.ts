@@ -19,7 +19,9 @@ export const replayUsage = `agentrec replay <file> [options]    prequential eval
   <file>                       trajectory events: .jsonl (one TrajectoryEvent per line) or .avro (Avro event
                                stream: length-prefixed single-object records, what agentrec import writes)
   --topology <file>            default: the package's topologies/agent-recommender.ts
-  --set key=value              topology setting (repeatable), e.g. --set partitions=1
+  --set key=value              topology setting (repeatable), e.g. --set partitions=4; the shipped topology
+                               replays as one partition unless told otherwise: its tasks would share this
+                               process's one thread, so more partitions only add model-sync work and staleness
   --format jsonl|avro          when the extension does not say
   --max-batch <n>              most records in one pipeline batch per partition (default 50); a batch's requests
                                are all scored before its feedback is learned from, so larger batches score staler
@@ -79,6 +81,8 @@ export async function replayCommand(argv: string[]): Promise<number> {
     if (badLines++ < 20) process.stderr.write(`agentrec replay: ${error.message}\n`);
   });
   if (badLines > 20) process.stderr.write(`agentrec replay: … and ${badLines - 20} more bad lines\n`);
+  // One partition sees the whole stream with no sync in between; a deployment's count can be replayed with --set.
+  if (values.topology === undefined) settings.partitions ??= '1';
   const { topology } = await loadTopologyModule(values.topology ?? defaultTopology(), { transport: 'embedded', settings });
   const bar = values['no-progress'] ? undefined : progressBar('replay');
   const result = await replay({

@@ -171,6 +171,9 @@ describe('agentrec replay', () => {
       expect(r.overall[name].chosen!.hitAt1).toBeGreaterThan(0);
     }
     expect(r.overall['agent-recommender'].binary!.n).toBe(imported.stats.rewards);
+    // The shipped topology replays as one partition unless told otherwise, and then learns past the chain.
+    expect(r.settings.partitions).toBe('1');
+    expect(r.overall['agent-recommender'].chosen!.hitAt1).toBeGreaterThan(r.overall.markov.chosen!.hitAt1);
     expect(r.windows.length).toBeGreaterThan(3);
     expect(readFileSync(curve, 'utf8')).toMatch(/^<svg[\s\S]*Prequential hit@1[\s\S]*agent-recommender[\s\S]*markov[\s\S]*<\/svg>$/);
   });
@@ -189,5 +192,7 @@ describe('agentrec replay', () => {
       expect(r.overall[name].rating!.mae).toBeLessThan(2);
     }
     expect(readFileSync(join(dir, 'ratings.svg'), 'utf8')).toContain('Prequential mae');
+    // One partition by default: the rating rows learn from every rating, and beat the bias baseline.
+    expect(r.overall['agent-recommender'].rating!.mae).toBeLessThan(r.overall['user-item-bias'].rating!.mae);
   });
 });
