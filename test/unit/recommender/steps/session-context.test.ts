@@ -142,7 +142,7 @@ describe('sessionContext', () => {
     const { features, entries } = await run({ enabled: false }, [SESSION]);
     expect(features.every((f) => f.length === 1)).toBe(true);
     expect(entries.size).toBe(0);
-    expect(sessionContext('session').stores).toEqual([{ name: 'sessions' }]);
+    expect(sessionContext('session').stores).toEqual([{ name: 'sessions', maxCacheBytes: 2 * 1024 * 1024 }]);
     expect(sessionContext('session').options).toMatchObject({
       k: 2,
       ttlMs: 24 * HOUR,
