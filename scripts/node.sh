@@ -4,7 +4,8 @@
 # short-lived objects to the old generation for a whole run) and, where installed, jemalloc
 # instead of glibc's malloc (the Kafka client copies every record into a Buffer of its own, which
 # jemalloc serves more cheaply; bench/README.md, "A young generation that holds a batch"). exec:
-# the PID, signals and exit code stay node's. AGENTREC_MALLOC=system keeps glibc's malloc.
+# the PID, signals and exit code stay node's. AGENTREC_MALLOC=system keeps glibc's malloc;
+# AGENTREC_SEMI_SPACE_MB sets the young generation's semi-spaces (default 128; README, "Memory").
 #   sh scripts/node.sh [node options] script [args]
 # ldconfig lives in /sbin, which a non-root user's PATH may lack.
 ldconfig=$(command -v ldconfig || echo /sbin/ldconfig)
@@ -12,4 +13,4 @@ if [ "${AGENTREC_MALLOC:-jemalloc}" = jemalloc ] && "$ldconfig" -p 2>/dev/null |
   LD_PRELOAD="libjemalloc.so.2${LD_PRELOAD:+ $LD_PRELOAD}"
   export LD_PRELOAD
 fi
-exec node --max-semi-space-size=128 --no-allocation-site-pretenuring "$@"
+exec node --max-semi-space-size="${AGENTREC_SEMI_SPACE_MB:-128}" --no-allocation-site-pretenuring "$@"
