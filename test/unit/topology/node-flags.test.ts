@@ -70,12 +70,13 @@ describe('process tuning', () => {
     const shebang = repoFile('src/cli.ts').split('\n')[0];
     expect(shebang).toBe(`#!/usr/bin/env -S node ${NODE_FLAGS.join(' ')}`);
     expect((JSON.parse(repoFile('package.json')) as { scripts: Record<string, string> }).scripts.start).toMatch(/^sh scripts\/node\.sh /);
-    expect(repoFile('scripts/node.sh')).toContain(`exec node ${NODE_FLAGS.join(' ')} "$@"`);
   });
 
   it('scripts/node.sh starts node with the flags, on jemalloc where installed unless AGENTREC_MALLOC=system', () => {
     const started = startedByScript({});
     expect(started.execArgv).toEqual(NODE_FLAGS);
+    // AGENTREC_SEMI_SPACE_MB sizes the young generation instead of the default 128 MiB.
+    expect(startedByScript({ AGENTREC_SEMI_SPACE_MB: '32' }).execArgv).toEqual(['--max-semi-space-size=32', ...NODE_FLAGS.slice(1)]);
     expect(started.malloc).toBe(jemallocInstalled ? 'jemalloc' : 'system');
     expect(startedByScript({ AGENTREC_MALLOC: 'system' }).malloc).toBe('system');
   });
