@@ -90,11 +90,11 @@ const TOTAL_TAG_BYTES = 8;
  * rounding order). Optimizer state (AdaGrad accumulators, FTRL n) stays local to each task.
  *
  * Durability. Bases, running totals, the model-topic read position and the rows a sync wrote
- * are all store writes, so they become durable in the task's next flush, atomically with the input offset:
- * after a crash the task re-reads the topic from the position its rows are consistent with, so
- * a peer delta is never applied twice and never skipped by the reader. Publishing is
- * at-least-once (like outputs): deltas published after the last flush were already applied by
- * peers, and the replayed input produces them again.
+ * are all store writes, so they become durable in the task's next flush, atomically with the
+ * input offset: after a crash the task re-reads the topic from the position its rows are
+ * consistent with, so a peer delta is never applied twice and never skipped by the reader.
+ * Publishing is at-least-once (like outputs): deltas published after the last flush were
+ * already applied by peers, and the replayed input produces them again.
  *
  * Determinism. With `everyEvents: 0` sync does nothing and a task's state is a function of its
  * input alone (crash replay is exact). With sync on, a task's state also depends on when its

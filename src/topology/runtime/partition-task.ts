@@ -209,15 +209,15 @@ export class PartitionTask {
     return this.collector.whenPendingBelow(threshold);
   }
 
-  /**
-   * Where the task stands, for an operator looking at a partition that stopped moving: offsets,
-   * outputs awaiting acknowledgement, and the operation holding the task (with its age).
-   */
   /** Memory each open store holds now, by part (StoreMemory). */
   storeMemory(): { store: string; memory: StoreMemory }[] {
     return [...this.stores].map(([store, opened]) => ({ store, memory: opened.memoryUsage() }));
   }
 
+  /**
+   * Where the task stands, for an operator looking at a partition that stopped moving: offsets,
+   * outputs awaiting acknowledgement, and the operation holding the task (with its age).
+   */
   describe(): PartitionTaskDescription {
     return {
       partition: this.deps.partition,
