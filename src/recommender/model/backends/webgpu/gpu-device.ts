@@ -10,6 +10,12 @@ export interface GpuAdapterSummary {
 }
 
 export interface GpuContext {
+  /**
+   * The Dawn instance the device came from. Held for the device's whole life: once the instance
+   * is garbage-collected, Dawn tears down under the live device and the process dies (SIGFPE, or
+   * glibc's "futex facility returned an unexpected error code").
+   */
+  readonly instance: GPU;
   readonly device: GPUDevice;
   readonly adapter: GpuAdapterSummary;
   /** Set once the device is lost; the next acquireGpu() creates a new one. */
@@ -107,7 +113,7 @@ async function createContext(): Promise<GpuContext> {
     maxBufferSize: adapter.limits.maxBufferSize,
   };
   const device = await adapter.requestDevice({ requiredLimits: limits });
-  const context: GpuContext = { device, adapter: summary, tail: Promise.resolve() };
+  const context: GpuContext = { instance: gpu, device, adapter: summary, tail: Promise.resolve() };
   lastAdapter = summary;
   void device.lost.then((why) => {
     context.lost = `${why.reason}: ${why.message}`;
