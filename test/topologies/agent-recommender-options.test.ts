@@ -1,5 +1,5 @@
 import type { DeadLetterRecord } from '../../src/topology/runtime/dead-letter.js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import agentRecommender from '../../topologies/agent-recommender.js';
 import { makeTinyModel } from '../../scripts/make-tiny-model.js';
 import { decode } from '../../src/operators/index.js';
@@ -12,6 +12,9 @@ import { TopologyTestDriver } from '../../src/topology/test-driver.js';
 import { describeTopology } from '../../src/topology/describe.js';
 import { topology } from '../../src/topology/topology.js';
 import { tempDirs } from '../unit/state/temp-dirs.js';
+import { skipGpu } from '../support/webgpu-adapter.js';
+import { GpuError } from '../../src/recommender/model/backends/webgpu/gpu-error.js';
+import { WebGpuFmKernel } from '../../src/recommender/model/backends/webgpu/webgpu-fm-kernel.js';
 import {
   T0,
   changedKeys,
@@ -223,7 +226,7 @@ describe('optimizer and loss options', () => {
   });
 });
 
-describe('FM backends: wasm-simd against typescript', () => {
+describe('FM backends: wasm-simd and webgpu against typescript', () => {
   it('--set backend=… picks the backend (kernel=… is its older name) and describe() shows it on the score step', () => {
     const backendOf = (settings: Record<string, string>) =>
       describeTopology(agentRecommender({ transport: 'embedded', settings })).steps.find((s) => s.kind === 'score')!.options!.backend;
@@ -236,68 +239,122 @@ describe('FM backends: wasm-simd against typescript', () => {
   });
 
   it('the same stream through both backends changes the same rows by the same amounts and emits the same rankings', async () => {
-    // Simulated traffic with held-back actions (actionMinCount 3 leaves candidates without a
-    // row: the SIMD path's zero block), CHOSEN and ACCEPT/REJECT feedback, and feedback whose
-    // request is unknown (user + action fallback).
-    const users = new SimulatedUsers({ users: 12, actions: 40, candidates: 6, seed: 3 });
-    const events: TrajectoryEvent[] = Array.from({ length: 600 }, () => users.next());
-    events.push(
-      feedbackEvent(
-        'user-3',
-        'never-scored',
-        { signal: 'ACCEPT', value: 1, actionId: 'action-7' },
-        { eventTime: events[events.length - 1].eventTime + 1 },
-      ),
-    );
-    const run = async (backend: 'wasm-simd' | 'typescript') => {
-      const recorder = storeRecorder();
-      const model = { dim: 8, backend, rows: { actionMinCount: 3 } } as const;
-      const driver = await TopologyTestDriver.start(smallRecommender(model), { openStore: recorder.openStore });
-      try {
-        for (let at = 0; at < events.length; at += 50) {
-          pipeEvents(driver, events.slice(at, at + 50));
-          await driver.settle();
-        }
-        const rows = await snapshotStore(recorder.stores, 'rec');
-        const scores = driver.readOutput<ScoreRecord>().map((r) => r.value);
-        return { rows, scores, applied: await stepEvents(driver, 'learn', 'feedback_applied') };
-      } finally {
-        await driver.close();
-      }
-    };
-    const simd = await run('wasm-simd');
-    const ts = await run('typescript');
-
-    expect(simd.applied).toBe(ts.applied);
-    expect(simd.applied).toBeGreaterThan(100);
-    expect([...simd.rows.keys()].sort()).toEqual([...ts.rows.keys()].sort());
-    let worst = 0;
-    let moved = 0;
-    for (const [key, bytes] of ts.rows) {
-      if (describeKey(key).namespace === 'model') {
-        const [a, b] = [denseWeights(bytes), denseWeights(simd.rows.get(key)!)];
-        for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
-        continue;
-      }
-      const a = decodeRow(ts.rows, key);
-      const b = decodeRow(simd.rows, key);
-      if (!a.data || !b.data) {
-        expect(simd.rows.get(key)!.equals(bytes)).toBe(true); // a held-back action's sightings
-        continue;
-      }
-      for (let i = 0; i < a.data.length; i++) worst = Math.max(worst, Math.abs(a.data[i] - b.data[i]));
-      moved++;
-    }
-    expect(moved).toBeGreaterThan(50);
-    expect(worst).toBeLessThan(1e-4);
-    expect(simd.scores.map((s) => s.requestId)).toEqual(ts.scores.map((s) => s.requestId));
-    let worstScore = 0;
-    simd.scores.forEach((s, i) =>
-      s.candidates.forEach((c, j) => (worstScore = Math.max(worstScore, Math.abs(c.score - ts.scores[i].candidates[j].score)))),
-    );
-    expect(worstScore).toBeLessThan(1e-4);
+    await expectSameLearning(await backendRun('wasm-simd'), await backendRun('typescript'));
   });
+
+  it.skipIf(skipGpu)(
+    'backend=webgpu learns each batch on the device, relearns a failed one on the CPU, and ends with the rows typescript ends with',
+    async () => {
+      // The third batch's device run fails: the learn step learns that batch event by event instead.
+      const failure = new GpuError('GPU_FAILED', 'readback', 'device lost (injected)');
+      const original = WebGpuFmKernel.prototype.run;
+      let calls = 0;
+      const run = vi.spyOn(WebGpuFmKernel.prototype, 'run').mockImplementation(function (this: WebGpuFmKernel, ...args) {
+        return ++calls === 3 ? Promise.reject(failure) : original.apply(this, args);
+      });
+      const log = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+      let gpu: BackendRun;
+      try {
+        gpu = await backendRun('webgpu');
+        expect(log.mock.calls.map((c) => String(c[0]))).toEqual([expect.stringMatching(/step 'learn': .*device lost \(injected\)/)]);
+      } finally {
+        run.mockRestore();
+        log.mockRestore();
+      }
+      expect(gpu.relearned).toBe(1);
+      expect(gpu.deviceBatches).toBeGreaterThan(5);
+      const ts = await backendRun('typescript');
+      expect(ts.deviceBatches).toBe(0);
+      await expectSameLearning(gpu, ts);
+    },
+  );
+
+  it.skipIf(skipGpu)(
+    'the shipped topology on backend=webgpu (session and history steps) ends with the rows typescript ends with',
+    async () => {
+      const shipped = (backend: string) =>
+        agentRecommender({ transport: 'embedded', settings: { backend, dim: '8', partitions: '2', syncEveryEvents: '0' } });
+      const gpu = await backendRun('webgpu', shipped('webgpu'));
+      expect(gpu.deviceBatches).toBeGreaterThan(5);
+      expect(gpu.relearned).toBe(0);
+      await expectSameLearning(gpu, await backendRun('typescript', shipped('typescript')));
+    },
+  );
 });
+
+type BackendRun = Awaited<ReturnType<typeof backendRun>>;
+
+/**
+ * Simulated traffic with held-back actions (actionMinCount 3 leaves candidates without a row: the
+ * SIMD path's zero block), CHOSEN and ACCEPT/REJECT feedback, and feedback whose request is
+ * unknown (user + action fallback), through the small recommender on `backend`.
+ */
+async function backendRun(
+  backend: 'wasm-simd' | 'typescript' | 'webgpu',
+  recommender = smallRecommender({ dim: 8, backend, rows: { actionMinCount: 3 } }),
+) {
+  const users = new SimulatedUsers({ users: 12, actions: 40, candidates: 6, seed: 3 });
+  const events: TrajectoryEvent[] = Array.from({ length: 600 }, () => users.next());
+  events.push(
+    feedbackEvent(
+      'user-3',
+      'never-scored',
+      { signal: 'ACCEPT', value: 1, actionId: 'action-7' },
+      { eventTime: events[events.length - 1].eventTime + 1 },
+    ),
+  );
+  const recorder = storeRecorder();
+  const driver = await TopologyTestDriver.start(recommender, { openStore: recorder.openStore });
+  try {
+    for (let at = 0; at < events.length; at += 50) {
+      pipeEvents(driver, events.slice(at, at + 50));
+      await driver.settle();
+    }
+    const rows = await snapshotStore(recorder.stores, 'rec');
+    const scores = driver.readOutput<ScoreRecord>().map((r) => r.value);
+    return {
+      rows,
+      scores,
+      applied: await stepEvents(driver, 'learn', 'feedback_applied'),
+      deviceBatches: await stepEvents(driver, 'learn', 'device_batches'),
+      relearned: await stepEvents(driver, 'learn', 'device_batches_relearned'),
+    };
+  } finally {
+    await driver.close();
+  }
+}
+
+/** Every stored row within 1e-4 of the reference run's, and the same requests scored within 1e-4. */
+async function expectSameLearning(run: BackendRun, reference: BackendRun): Promise<void> {
+  expect(run.applied).toBe(reference.applied);
+  expect(run.applied).toBeGreaterThan(100);
+  expect([...run.rows.keys()].sort()).toEqual([...reference.rows.keys()].sort());
+  let worst = 0;
+  let moved = 0;
+  for (const [key, bytes] of reference.rows) {
+    if (describeKey(key).namespace === 'model') {
+      const [a, b] = [denseWeights(bytes), denseWeights(run.rows.get(key)!)];
+      for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+      continue;
+    }
+    const a = decodeRow(reference.rows, key);
+    const b = decodeRow(run.rows, key);
+    if (!a.data || !b.data) {
+      expect(run.rows.get(key)!.equals(bytes)).toBe(true); // a held-back action's sightings
+      continue;
+    }
+    for (let i = 0; i < a.data.length; i++) worst = Math.max(worst, Math.abs(a.data[i] - b.data[i]));
+    moved++;
+  }
+  expect(moved).toBeGreaterThan(50);
+  expect(worst).toBeLessThan(1e-4);
+  expect(run.scores.map((s) => s.requestId)).toEqual(reference.scores.map((s) => s.requestId));
+  let worstScore = 0;
+  run.scores.forEach((s, i) =>
+    s.candidates.forEach((c, j) => (worstScore = Math.max(worstScore, Math.abs(c.score - reference.scores[i].candidates[j].score)))),
+  );
+  expect(worstScore).toBeLessThan(1e-4);
+}
 
 describe('agent-recommender character trigrams', () => {
   it('--set charTrigrams=true adds character trigram rows for the same text', async () => {

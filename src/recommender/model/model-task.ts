@@ -13,8 +13,15 @@ import type { RecommenderModel } from './recommender-model.js';
 import { RequestChunkStore } from '../requests/request-chunk-store.js';
 import { HISTORY_BUCKETS } from '../features/action-history-state.js';
 import type { LookedUpEvent, RequestSnapshot } from '../types.js';
+import type { BatchLearnResult } from './backends/webgpu/cpu-batch.js';
+import type { BatchLearnItem } from './backends/webgpu/fm-batch-plan.js';
 
 const DENSE_KEY = rowKey('model', 'dense');
+
+export interface RatingTally {
+  count: number;
+  sum: number;
+}
 /** Count, sum, min and max of the ratings learned from (float64 each): the running-mean centre and the clip range. */
 const RATINGS_KEY = rowKey('model', 'ratings');
 /** The history offsets and their accumulators (float32 each). */
@@ -191,10 +198,18 @@ export class ModelTask {
    * The rating a score of 0 stands for: the configured centre, or with 'auto' the mean of the
    * ratings learned from so far (`fallback`, the rating at hand, before the first: its target is 0).
    */
-  ratingCenter(fallback: number): number {
+  ratingCenter(fallback: number, tally: RatingTally = this.ratingStats): number {
     const center = this.model.rating.center;
     if (center !== 'auto') return center;
-    return this.ratingStats.count > 0 ? this.ratingStats.sum / this.ratingStats.count : fallback;
+    return tally.count > 0 ? tally.sum / tally.count : fallback;
+  }
+
+  /**
+   * A copy of the count and sum of the ratings learned from: a batch backend's caller adds the
+   * batch's ratings to it in order, so each rating's centre is the one the per-event path takes.
+   */
+  ratingTally(): RatingTally {
+    return { count: this.ratingStats.count, sum: this.ratingStats.sum };
   }
 
   /** A score read back on the rating scale, clipped to the ratings seen; undefined before the first. */
@@ -295,11 +310,33 @@ export class ModelTask {
     return true;
   }
 
+  /** Whether this task's backend learns whole batches (learnBatch) rather than event by event. */
+  get learnsInBatches(): boolean {
+    return this.backend.tryLearnBatch !== undefined;
+  }
+
+  /**
+   * Learns `items` (feedback with its loss, in record order) in one go on a batch backend, with
+   * the same effect as score() and learn() per item: rows, dense weights and history offsets.
+   * Resolves undefined, having changed nothing, when the backend could not; the caller then
+   * learns them event by event.
+   */
+  async learnBatch(items: readonly BatchLearnItem[], step: string): Promise<BatchLearnResult | undefined> {
+    if (!this.inBatch) throw this.outsideBatch('learn');
+    const history = { state: this.history, config: this.model.history.config };
+    const result = await this.backend.tryLearnBatch?.(items, this.denseSlots, step, history);
+    if (!result) return undefined;
+    this.updates += items.length;
+    this.denseDirty = true;
+    if (items.some((item) => item.event.request?.candidateHistory)) this.historyDirty = true;
+    return result;
+  }
+
   /**
    * The rate of the rows' linear weights for this update: a rating regresses on the star scale,
    * where biases must move much further than a ranking loss's logits do.
    */
-  private linearLearningRate(e: LookedUpEvent): number {
+  linearLearningRate(e: LookedUpEvent): number {
     const sparse = this.model.sparseOptimizer;
     if (sparse.kind !== 'adagrad') return sparse.config.learningRate;
     return e.event.feedback?.signal === 'RATING' ? this.model.rating.linearLearningRate : sparse.config.learningRate;

@@ -10,6 +10,10 @@ import { ModelTask } from '../model/model-task.js';
 import { modelProtocol } from '../model/model-protocol.js';
 import type { RecommenderModel } from '../model/recommender-model.js';
 import type { LookedUpEvent } from '../types.js';
+import { feedbackLoss } from '../model/backends/webgpu/feedback-loss.js';
+import type { BatchLearnItem } from '../model/backends/webgpu/fm-batch-plan.js';
+
+type LearnOutcome = 'applied' | 'ignored' | 'invalid';
 
 export interface LearnOptions {
   model: RecommenderModel;
@@ -38,6 +42,10 @@ export interface LearnOptions {
  *
  * Progress gauges: `loss` and `hit_at_1` (was the chosen/accepted action ranked first before
  * this update — progressive validation).
+ *
+ * On a batch backend (WebGPU) the batch's feedback is learned in one go on the device, with the
+ * same per-event semantics (`device_batches`); a batch the device could not take is learned event
+ * by event on the CPU instead (`device_batches_relearned`), nothing applied twice.
  *
  * The last of a model's three steps: it ends the batch `lookup` began and stores its rows.
  *
@@ -75,16 +83,20 @@ export function learn(name: string, options: LearnOptions): StepDefinition<Looke
       return async (batch: Batch<LookedUpEvent>) => {
         await task.ensureLoaded();
         await sync?.ensureLoaded();
+        const learnedInBatch = task.learnsInBatches ? await learnAsBatch(batch) : undefined;
         const kept = [];
-        for (const record of batch.records) {
+        for (const [i, record] of batch.records.entries()) {
           const e = record.value;
           if (e.role === 'score' && e.request) {
             const evicted = await task.storeRequest(e.request);
             if (evicted) ctx.metrics.count('requests_evicted', evicted);
           }
           if (e.role === 'learn') {
-            sync?.beforeLearn(e);
-            const outcome = learnFrom(e);
+            let outcome = learnedInBatch?.[i];
+            if (!outcome) {
+              sync?.beforeLearn(e);
+              outcome = learnFrom(e);
+            }
             if (outcome === 'invalid') {
               ctx.deadLetter(
                 record.meta,
@@ -129,7 +141,60 @@ export function learn(name: string, options: LearnOptions): StepDefinition<Looke
         return { partition: batch.partition, records: kept };
       };
 
-      function learnFrom(e: LookedUpEvent): 'applied' | 'ignored' | 'invalid' {
+      /**
+       * The batch's feedback through the backend's batch path (WebGPU), each record's outcome at
+       * its index; undefined, with nothing changed, when the backend could not take the batch:
+       * then the loop learns it event by event, dead-lettering what is not finite.
+       */
+      async function learnAsBatch(batch: Batch<LookedUpEvent>): Promise<LearnOutcome[] | undefined> {
+        const outcomes: LearnOutcome[] = [];
+        const items: BatchLearnItem[] = [];
+        const itemRecords: number[] = [];
+        const tally = task.ratingTally();
+        let unknownActions = 0;
+        batch.records.forEach((record, i) => {
+          const e = record.value;
+          if (e.role !== 'learn') return;
+          outcomes[i] = 'ignored';
+          const feedback = e.event.feedback;
+          if (!feedback || !e.request) return;
+          const center = (value: number) => task.ratingCenter(value, tally);
+          const loss = feedbackLoss(e, model, sampleWeight(e.event), task.linearLearningRate(e), center);
+          if (!loss) {
+            if (feedback.actionId && !e.request.candidates.includes(feedback.actionId)) unknownActions++;
+            return;
+          }
+          if (feedback.signal === 'RATING') {
+            tally.count++;
+            tally.sum += feedback.value;
+          }
+          items.push({ event: e, loss });
+          itemRecords.push(i);
+        });
+        if (items.length === 0) return undefined;
+        for (const item of items) sync?.beforeLearn(item.event);
+        const result = await task.learnBatch(items, name);
+        if (!result) {
+          ctx.metrics.count('device_batches_relearned');
+          return undefined;
+        }
+        ctx.metrics.count('device_batches');
+        if (unknownActions) ctx.metrics.count('feedback_action_unknown', unknownActions);
+        items.forEach(({ event, loss }, k) => {
+          outcomes[itemRecords[k]] = 'applied';
+          const feedback = event.event.feedback!;
+          const count = event.candidates.length;
+          const scores = result.scores.subarray(result.scoreOffsets[k], result.scoreOffsets[k] + count);
+          const positive = feedback.signal === 'CHOSEN' || feedback.signal === 'ACCEPT' || feedback.signal === 'LIKE';
+          const top = argmax(scores, count);
+          if (positive && count > 1) runningHit = smooth(runningHit, loss.index < 0 || top === loss.index ? 1 : 0);
+          if (feedback.signal === 'RATING') task.observeRating(feedback.value);
+          if (loss.weight > 0) runningLoss = smooth(runningLoss, result.losses[k] / loss.weight);
+        });
+        return outcomes;
+      }
+
+      function learnFrom(e: LookedUpEvent): LearnOutcome {
         const feedback = e.event.feedback;
         const request = e.request;
         if (!feedback || !request) return 'ignored';

@@ -1,5 +1,7 @@
 import type { LookedUpEvent } from '../../types.js';
 import type { RecommenderModel } from '../recommender-model.js';
+import type { BatchLearnResult, HistoryOffsets } from './webgpu/cpu-batch.js';
+import type { BatchLearnItem } from './webgpu/fm-batch-plan.js';
 
 /** The code a model's arithmetic runs on. */
 export type BackendKind = 'typescript' | 'wasm-simd' | 'webgpu';
@@ -38,6 +40,19 @@ export interface ModelBackend {
   learn(e: LookedUpEvent, dScores: Float32Array, linearLearningRate: number): boolean;
   /** The batch's learning is done: row objects get their current values before they are stored. */
   endBatch(): void;
+  /**
+   * Optional, for backends whose device pays off only per batch (WebGPU): learns the batch's
+   * feedback `items` in order in one go — score, loss gradient, rows, the bias (its accumulator
+   * first in `denseSlots`) and `history`'s offsets — with exactly the per-event path's semantics.
+   * Resolves undefined, having changed nothing, when it could not (a device failure, a gradient
+   * that is not finite): the caller then learns the batch event by event.
+   */
+  tryLearnBatch?(
+    items: readonly BatchLearnItem[],
+    denseSlots: Float32Array,
+    step: string,
+    history?: HistoryOffsets,
+  ): Promise<BatchLearnResult | undefined>;
 }
 
 /** Where each part of the dense weights sits: [bias | projection d×D | DCN/MLP parameters]. */

@@ -3,6 +3,16 @@ import { adagradUpdate, type AdagradConfig } from '../../kernels/optimizers.js';
 import { argmax } from '../../kernels/vector.js';
 import type { DenseWeights, ModelBackend } from '../model-backend.js';
 import type { BatchLearnItem } from './fm-batch-plan.js';
+import { HISTORY_BUCKETS } from '../../../features/action-history-state.js';
+
+/**
+ * The action-history score offsets of a task (ModelTask's): the six offsets then their AdaGrad
+ * accumulators, updated in place, and their optimizer.
+ */
+export interface HistoryOffsets {
+  readonly state: Float32Array;
+  readonly config: AdagradConfig;
+}
 
 /** What a batch's learning produced, per item in order: its scores before its update, its loss, whether it applied. */
 export interface BatchLearnResult {
@@ -17,9 +27,9 @@ export interface BatchLearnResult {
 }
 
 /**
- * The batch on a CPU backend, exactly as the learn step drives one per event: score, the loss's
- * gradient (losses.ts), learn, then the dense AdaGrad step ModelTask takes. The reference the GPU
- * path is tested against, and its fallback.
+ * The batch on a CPU backend, exactly as the learn step drives one per event: score (plus the
+ * action-history offsets), the loss's gradient (losses.ts), learn, then the dense and history
+ * AdaGrad steps ModelTask takes. The reference the GPU path is tested against, and its fallback.
  */
 export function learnBatchOnCpu(
   backend: ModelBackend,
@@ -28,6 +38,7 @@ export function learnBatchOnCpu(
   denseConfig: AdagradConfig,
   items: readonly BatchLearnItem[],
   maxCandidates: number,
+  history?: HistoryOffsets,
 ): BatchLearnResult {
   const scoreOffsets = new Uint32Array(items.length + 1);
   items.forEach((item, i) => (scoreOffsets[i + 1] = scoreOffsets[i] + item.event.candidates.length));
@@ -36,9 +47,12 @@ export function learnBatchOnCpu(
   const applied = new Uint8Array(items.length);
   const eventScores = new Float32Array(maxCandidates);
   const dScores = new Float32Array(maxCandidates);
+  const historyGradient = new Float64Array(HISTORY_BUCKETS);
   items.forEach(({ event, loss }, i) => {
     const count = event.candidates.length;
     backend.score(event, eventScores);
+    const buckets = history && event.request?.candidateHistory;
+    if (buckets) for (let c = 0; c < count; c++) eventScores[c] += history.state[c < buckets.length ? buckets[c] : 0];
     scores.set(eventScores.subarray(0, count), scoreOffsets[i]);
     const index = loss.index >= 0 ? loss.index : argmax(eventScores, count);
     losses[i] =
@@ -49,6 +63,11 @@ export function learnBatchOnCpu(
           : squaredLoss(eventScores, index, loss.value, loss.weight, dScores, count);
     if (!backend.learn(event, dScores, loss.linearLearningRate)) return;
     adagradUpdate(dense.values, denseSlots, dense.gradient, denseConfig);
+    if (buckets) {
+      historyGradient.fill(0);
+      for (let c = 0; c < count; c++) historyGradient[c < buckets.length ? buckets[c] : 0] += dScores[c];
+      adagradUpdate(history.state, history.state.subarray(HISTORY_BUCKETS), historyGradient, history.config, HISTORY_BUCKETS);
+    }
     applied[i] = 1;
   });
   return { ran: 'cpu', scores, scoreOffsets: scoreOffsets.subarray(0, items.length), losses, applied };

@@ -24,14 +24,18 @@ export interface BatchLearnItem {
 }
 
 export const LOSS_CODE = { softmax: 0, logistic: 1, squared: 2 } as const;
-/** u32 fields per event: context start/count, candidate start/count, loss kind, index, value, weight, linear rate, score start. */
+/**
+ * u32 fields per event: context start/count, candidate start/count, loss kind, index, value,
+ * weight, linear rate, score start, whether it has action-history buckets.
+ */
 export const EVENT_WORDS = 12;
 /** A missing row (no user row, a candidate held back): zeros that take no update, as on the CPU path. */
 export const MISSING_ROW = 0xffffffff;
 
 /**
  * A batch packed for the GPU: its distinct rows once each (values and AdaGrad accumulators, in
- * first-use order), per event a header, and per context entry or candidate a (row, weight) pair.
+ * first-use order), per event a header, per context entry a (row, weight) pair and per candidate
+ * a (row, action-history bucket) pair.
  */
 export interface FmBatchPlan {
   readonly rows: EmbeddingRow[];
@@ -77,10 +81,11 @@ export function planFmBatch(items: readonly BatchLearnItem[], dim: number): FmBa
       }
       events[h + 1] = at - events[h];
       events[h + 2] = at;
-      for (const row of event.candidates) {
+      const history = event.request?.candidateHistory;
+      event.candidates.forEach((row, c) => {
         refs[2 * at] = index(row);
-        refFloats[2 * at++ + 1] = 1;
-      }
+        refs[2 * at++ + 1] = history && c < history.length ? history[c] : 0;
+      });
       events[h + 3] = event.candidates.length;
       events[h + 4] = LOSS_CODE[loss.kind];
       events[h + 5] = loss.index < 0 ? MISSING_ROW : loss.index;
@@ -88,6 +93,7 @@ export function planFmBatch(items: readonly BatchLearnItem[], dim: number): FmBa
       floats[h + 7] = loss.weight;
       floats[h + 8] = loss.linearLearningRate;
       events[h + 9] = scoreStart;
+      events[h + 10] = history ? 1 : 0;
       scoreStart += event.candidates.length;
     });
   } finally {

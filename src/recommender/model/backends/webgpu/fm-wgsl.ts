@@ -1,3 +1,4 @@
+import { HISTORY_BUCKETS } from '../../../features/action-history-state.js';
 import { EVENT_WORDS, LOSS_CODE, MISSING_ROW } from './fm-batch-plan.js';
 
 /** The model's sizes baked into a shader as constants (workgroup arrays need them fixed). */
@@ -9,6 +10,13 @@ export interface FmShaderShape {
 
 /** Threads of the one workgroup that walks a batch: lanes over row coordinates, candidates and gradient entries. */
 export const WORKGROUP_SIZE = 64;
+
+/**
+ * The dense buffer, in floats: the bias and its AdaGrad accumulator (then two of padding), the
+ * action-history score offsets, then their accumulators.
+ */
+export const DENSE_FLOATS = 4 + 2 * HISTORY_BUCKETS;
+export const HISTORY_AT = 4;
 
 /**
  * The output buffer: every event's candidate scores back to back (event e's from its header's
@@ -26,6 +34,8 @@ export function outputFloats(candidateTotal: number, eventCount: number): number
  * (lane 0, as losses.ts), all row gradients into scratch (before any row changes, so a row used
  * twice gets the CPU's two steps from the same gradients), then AdaGrad per coordinate lane in
  * the CPU's row order (user, features, judged candidates), and the bias's dense AdaGrad step.
+ * An event with action-history buckets (header word 10; each candidate's bucket in its ref's
+ * second word) adds its buckets' offsets to the scores and steps all of them, as ModelTask does.
  * Sums run in a fixed order on fixed lanes and no float atomics are used: deterministic.
  */
 export function fmLearnShader(shape: FmShaderShape): string {
@@ -35,6 +45,7 @@ struct Params {
   eventCount: u32, lossBase: u32, pad1: u32, pad2: u32,
   lr: f32, initAcc: f32, l2: f32, clip: f32,
   denseLr: f32, denseInit: f32, denseL2: f32, denseClip: f32,
+  historyLr: f32, historyInit: f32, historyL2: f32, historyClip: f32,
 }
 @group(0) @binding(0) var<storage, read_write> values: array<f32>;
 @group(0) @binding(1) var<storage, read_write> slots: array<f32>;
@@ -50,6 +61,8 @@ const DIM: u32 = ${dim}u;
 const RF: u32 = ${dim + 1}u;
 const EW: u32 = ${EVENT_WORDS}u;
 const MISSING: u32 = ${MISSING_ROW}u;
+const HB: u32 = ${HISTORY_BUCKETS}u;
+const HAT: u32 = ${HISTORY_AT}u;
 
 var<workgroup> S: array<f32, ${dim}>;
 var<workgroup> A: array<f32, ${dim}>;
@@ -130,6 +143,7 @@ fn main(@builtin(local_invocation_index) t: u32) {
     let candCount = events[h + 3u];
     let linearLr = bitcast<f32>(events[h + 8u]);
     let scoreStart = events[h + 9u];
+    let hasHistory = events[h + 10u] != 0u;
 
     for (var k = t; k < DIM; k += WG) {
       var s = 0.0;
@@ -161,8 +175,10 @@ fn main(@builtin(local_invocation_index) t: u32) {
     workgroupBarrier();
 
     for (var c = t; c < candCount; c += WG) {
-      let r = refs[candStart + c].x;
+      let rc = refs[candStart + c];
+      let r = rc.x;
       var s = wsh[0] + rowValue(r, DIM);
+      if (hasHistory) { s += dense[HAT + rc.y]; }
       for (var k = 0u; k < DIM; k++) { s += S[k] * rowValue(r, k); }
       scores[c] = s;
       outs[scoreStart + c] = s;
@@ -231,6 +247,17 @@ fn main(@builtin(local_invocation_index) t: u32) {
         let acc = dense[1] + g * g;
         dense[1] = acc;
         dense[0] = w - (params.denseLr * g) / sqrt(acc + params.denseInit);
+        if (hasHistory) {
+          for (var b = 0u; b < HB; b++) {
+            var hg = 0.0;
+            for (var c = 0u; c < candCount; c++) { if (refs[candStart + c].y == b) { hg += dS[c]; } }
+            let hw = dense[HAT + b];
+            let hgc = clamp(hg, -params.historyClip, params.historyClip) + params.historyL2 * hw;
+            let hacc = dense[HAT + HB + b] + hgc * hgc;
+            dense[HAT + HB + b] = hacc;
+            dense[HAT + b] = hw - (params.historyLr * hgc) / sqrt(hacc + params.historyInit);
+          }
+        }
       }
       outs[params.lossBase + 2u * e + 1u] = select(0.0, 1.0, ok);
     }

@@ -5,7 +5,7 @@ import type { RecommenderModel } from '../../recommender-model.js';
 import type { BackendRequirements } from '../create-backend.js';
 import type { DenseWeights, ModelBackend } from '../model-backend.js';
 import { TypeScriptBackend } from '../typescript/typescript-backend.js';
-import { learnBatchOnCpu, type BatchLearnResult } from './cpu-batch.js';
+import { learnBatchOnCpu, type BatchLearnResult, type HistoryOffsets } from './cpu-batch.js';
 import { planFmBatch, type BatchLearnItem } from './fm-batch-plan.js';
 import { acquireGpu } from './gpu-device.js';
 import { WebGpuFmKernel } from './webgpu-fm-kernel.js';
@@ -85,25 +85,45 @@ export class WebGpuBackend implements ModelBackend {
 
   /**
    * Learns from `items` in order on the GPU (the CPU on failure): rows and the bias are updated
-   * in place, `denseSlots` (the bias's AdaGrad accumulator first) with them. `step` names the
-   * topology step in the log line of a failure.
+   * in place, `denseSlots` (the bias's AdaGrad accumulator first) with them, and `history`'s
+   * offsets where given. `step` names the topology step in the log line of a failure.
    */
-  async learnBatch(items: readonly BatchLearnItem[], denseSlots: Float32Array, step = 'learn'): Promise<BatchLearnResult> {
-    if (items.length === 0) return this.onCpu(items, denseSlots);
+  async learnBatch(
+    items: readonly BatchLearnItem[],
+    denseSlots: Float32Array,
+    step = 'learn',
+    history?: HistoryOffsets,
+  ): Promise<BatchLearnResult> {
+    return (await this.tryLearnBatch(items, denseSlots, step, history)) ?? this.onCpu(items, denseSlots, history);
+  }
+
+  /**
+   * The batch on the GPU, or undefined with nothing changed: after a GPU failure (logged with
+   * the step, counted in `fallbacks`) or when an event's gradient was not finite. Results are
+   * copied into the row objects only once the whole batch succeeded.
+   */
+  async tryLearnBatch(
+    items: readonly BatchLearnItem[],
+    denseSlots: Float32Array,
+    step = 'learn',
+    history?: HistoryOffsets,
+  ): Promise<BatchLearnResult | undefined> {
+    if (items.length === 0) return undefined;
     const plan = planFmBatch(items, this.model.dim);
     try {
-      const bias = { bias: this.dense.values[0], accumulator: denseSlots[0] };
+      const bias = { bias: this.dense.values[0], accumulator: denseSlots[0], history: history?.state };
       this.kernel ??= acquireGpu().then((gpu) => WebGpuFmKernel.create(gpu, this.shape));
-      const out = await (await this.kernel).run(plan, bias, this.sparse, this.denseConfig);
-      const rows = plan.rows;
-      if (out.applied.includes(0)) return this.onCpu(items, denseSlots);
+      const optimizers = { sparse: this.sparse, dense: this.denseConfig, history: history?.config ?? this.denseConfig };
+      const out = await (await this.kernel).run(plan, bias, optimizers);
+      if (out.applied.includes(0)) return undefined;
       const n = plan.rowFloats;
-      rows.forEach((row, r) => {
+      plan.rows.forEach((row, r) => {
         row.values.set(plan.values.subarray(r * n, (r + 1) * n));
         row.slots.set(plan.slots.subarray(r * n, (r + 1) * n));
       });
       this.dense.values[0] = out.bias.bias;
       denseSlots[0] = out.bias.accumulator;
+      if (history && out.bias.history) history.state.set(out.bias.history);
       const scoreOffsets = new Uint32Array(items.length);
       for (let i = 1; i < items.length; i++) scoreOffsets[i] = scoreOffsets[i - 1] + items[i - 1].event.candidates.length;
       return { ran: 'webgpu', scores: out.scores, scoreOffsets, losses: out.losses, applied: out.applied };
@@ -113,11 +133,11 @@ export class WebGpuBackend implements ModelBackend {
       this.kernel = undefined;
       this.fallbacks++;
       this.log(`step '${step}': ${error.message} [${error.code}]; the batch of ${items.length} events runs on the CPU kernel`);
-      return this.onCpu(items, denseSlots);
+      return undefined;
     }
   }
 
-  private onCpu(items: readonly BatchLearnItem[], denseSlots: Float32Array): BatchLearnResult {
-    return learnBatchOnCpu(this.cpu, this.dense, denseSlots, this.denseConfig, items, this.model.maxCandidates);
+  private onCpu(items: readonly BatchLearnItem[], denseSlots: Float32Array, history?: HistoryOffsets): BatchLearnResult {
+    return learnBatchOnCpu(this.cpu, this.dense, denseSlots, this.denseConfig, items, this.model.maxCandidates, history);
   }
 }

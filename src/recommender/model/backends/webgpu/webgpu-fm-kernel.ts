@@ -3,16 +3,27 @@ import type { FmBatchPlan } from './fm-batch-plan.js';
 
 /** A packed batch without its row objects: what the kernel reads and updates. */
 export type KernelBatch = Omit<FmBatchPlan, 'rows'>;
-import { fmLearnShader, outputFloats, type FmShaderShape } from './fm-wgsl.js';
+import { DENSE_FLOATS, fmLearnShader, HISTORY_AT, outputFloats, type FmShaderShape } from './fm-wgsl.js';
 import { BufferUsage, MapMode } from './gpu-constants.js';
 import { exclusive, type GpuContext } from './gpu-device.js';
 import { GpuError, type GpuStep } from './gpu-error.js';
 import { GrowableBuffer } from './growable-buffer.js';
 
-/** The bias and its AdaGrad accumulator, read before and written after the batch. */
+/**
+ * The bias and its AdaGrad accumulator, read before and written after the batch; with
+ * `history`, the action-history offsets then their accumulators (updated in place).
+ */
 export interface BiasState {
   bias: number;
   accumulator: number;
+  history?: Float32Array;
+}
+
+/** The optimizers a batch steps with: rows, the bias, and the action-history offsets. */
+export interface KernelOptimizers {
+  readonly sparse: AdagradConfig;
+  readonly dense: AdagradConfig;
+  readonly history: AdagradConfig;
 }
 
 /** What one batch produced: rows updated in the plan's arrays, and per event its scores, loss and status. */
@@ -28,7 +39,8 @@ export interface FmBatchOutput {
 }
 
 const STORAGE = BufferUsage.STORAGE | BufferUsage.COPY_DST | BufferUsage.COPY_SRC;
-const PARAM_BYTES = 48;
+const PARAM_BYTES = 64;
+const DENSE_BYTES = DENSE_FLOATS * 4;
 
 /**
  * The FM learning shader of one model shape on the process's device, with its buffers: created
@@ -48,7 +60,7 @@ export class WebGpuFmKernel {
   private readonly params: GPUBuffer;
   private readonly readback: GrowableBuffer;
   private readonly paramData = new ArrayBuffer(PARAM_BYTES);
-  private readonly biasData = new Float32Array(4);
+  private readonly denseData = new Float32Array(DENSE_FLOATS);
   /** The bind group of the current buffers, rebuilt only when one of them grows. */
   private bindGroup?: { group: GPUBindGroup; buffers: GPUBuffer[] };
 
@@ -67,7 +79,7 @@ export class WebGpuFmKernel {
     this.readback = new GrowableBuffer(device, BufferUsage.MAP_READ | BufferUsage.COPY_DST, 'fm readback');
     const gradBytes = (shape.maxContext + shape.maxCandidates) * (shape.dim + 1) * 4;
     this.grads = device.createBuffer({ size: gradBytes, usage: BufferUsage.STORAGE, label: 'fm gradients' });
-    this.dense = device.createBuffer({ size: 16, usage: STORAGE, label: 'fm bias' });
+    this.dense = device.createBuffer({ size: DENSE_BYTES, usage: STORAGE, label: 'fm bias and history offsets' });
     this.params = device.createBuffer({ size: PARAM_BYTES, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST, label: 'fm params' });
   }
 
@@ -86,11 +98,11 @@ export class WebGpuFmKernel {
   }
 
   /** Runs the batch; the plan's values and slots arrays receive the updated rows. */
-  run(plan: KernelBatch, bias: BiasState, sparse: AdagradConfig, dense: AdagradConfig): Promise<FmBatchOutput> {
-    return exclusive(this.gpu, () => this.runNow(plan, bias, sparse, dense));
+  run(plan: KernelBatch, bias: BiasState, optimizers: KernelOptimizers): Promise<FmBatchOutput> {
+    return exclusive(this.gpu, () => this.runNow(plan, bias, optimizers));
   }
 
-  private async runNow(plan: KernelBatch, bias: BiasState, sparse: AdagradConfig, dense: AdagradConfig): Promise<FmBatchOutput> {
+  private async runNow(plan: KernelBatch, bias: BiasState, optimizers: KernelOptimizers): Promise<FmBatchOutput> {
     const started = performance.now();
     const device = this.gpu.device;
     const outFloats = outputFloats(plan.candidateTotal, plan.eventCount);
@@ -105,13 +117,15 @@ export class WebGpuFmKernel {
       device.queue.writeBuffer(slots, 0, plan.slots);
       device.queue.writeBuffer(events, 0, plan.events);
       device.queue.writeBuffer(refs, 0, plan.refs);
-      this.biasData[0] = bias.bias;
-      this.biasData[1] = bias.accumulator;
-      device.queue.writeBuffer(this.dense, 0, this.biasData);
-      this.writeParams(plan, sparse, dense);
+      this.denseData.fill(0);
+      this.denseData[0] = bias.bias;
+      this.denseData[1] = bias.accumulator;
+      if (bias.history) this.denseData.set(bias.history, HISTORY_AT);
+      device.queue.writeBuffer(this.dense, 0, this.denseData);
+      this.writeParams(plan, optimizers);
       return { values, slots, events, refs, outs };
     });
-    const readBytes = 2 * rowBytes + 16 + outFloats * 4;
+    const readBytes = 2 * rowBytes + DENSE_BYTES + outFloats * 4;
     const readback = await guarded(this.gpu, 'dispatch', async () => {
       const bindGroup = this.bindGroupFor([
         buffers.values,
@@ -132,8 +146,8 @@ export class WebGpuFmKernel {
       pass.end();
       encoder.copyBufferToBuffer(buffers.values, 0, read, 0, rowBytes);
       encoder.copyBufferToBuffer(buffers.slots, 0, read, rowBytes, rowBytes);
-      encoder.copyBufferToBuffer(this.dense, 0, read, 2 * rowBytes, 16);
-      encoder.copyBufferToBuffer(buffers.outs, 0, read, 2 * rowBytes + 16, outFloats * 4);
+      encoder.copyBufferToBuffer(this.dense, 0, read, 2 * rowBytes, DENSE_BYTES);
+      encoder.copyBufferToBuffer(buffers.outs, 0, read, 2 * rowBytes + DENSE_BYTES, outFloats * 4);
       device.queue.submit([encoder.finish()]);
       return read;
     });
@@ -145,7 +159,7 @@ export class WebGpuFmKernel {
         plan.values.set(data.subarray(0, plan.values.length));
         plan.slots.set(data.subarray(plan.values.length, 2 * plan.values.length));
         const at = 2 * plan.values.length;
-        const outs = data.subarray(at + 4, at + 4 + outFloats);
+        const outs = data.subarray(at + DENSE_FLOATS, at + DENSE_FLOATS + outFloats);
         const losses = new Float32Array(plan.eventCount);
         const applied = new Uint8Array(plan.eventCount);
         for (let e = 0; e < plan.eventCount; e++) {
@@ -153,7 +167,9 @@ export class WebGpuFmKernel {
           applied[e] = outs[plan.candidateTotal + 2 * e + 1] === 1 ? 1 : 0;
         }
         const scores = outs.slice(0, plan.candidateTotal);
-        const state = { bias: data[at], accumulator: data[at + 1] };
+        const history = bias.history?.slice();
+        history?.set(data.subarray(at + HISTORY_AT, at + HISTORY_AT + history.length));
+        const state = { bias: data[at], accumulator: data[at + 1], history };
         return { scores, losses, applied, bias: state, milliseconds: performance.now() - started };
       } finally {
         readback.unmap();
@@ -170,13 +186,14 @@ export class WebGpuFmKernel {
     return group;
   }
 
-  private writeParams(plan: KernelBatch, sparse: AdagradConfig, dense: AdagradConfig): void {
+  private writeParams(plan: KernelBatch, { sparse, dense, history }: KernelOptimizers): void {
     const u32 = new Uint32Array(this.paramData);
     const f32 = new Float32Array(this.paramData);
     u32[0] = plan.eventCount;
     u32[1] = plan.candidateTotal;
     f32.set([sparse.learningRate, sparse.initialAccumulator, sparse.l2, sparse.gradientClip], 4);
     f32.set([dense.learningRate, dense.initialAccumulator, dense.l2, dense.gradientClip], 8);
+    f32.set([history.learningRate, history.initialAccumulator, history.l2, history.gradientClip], 12);
     this.gpu.device.queue.writeBuffer(this.params, 0, this.paramData);
   }
 

@@ -5,7 +5,6 @@
  */
 import { ModelTask } from '../../../../../../src/recommender/model/model-task.js';
 import { recommenderModel, type RecommenderModel } from '../../../../../../src/recommender/model/recommender-model.js';
-import { probeGpuAdapter } from '../../../../../../src/recommender/model/backends/webgpu/gpu-device.js';
 import type { BatchLearnItem, FeedbackLoss } from '../../../../../../src/recommender/model/backends/webgpu/fm-batch-plan.js';
 import type { TrajectoryEvent } from '../../../../../../src/recommender/records.js';
 import type { EmbeddingRow } from '../../../../../../src/recommender/rows/embedding-row-store.js';
@@ -13,15 +12,7 @@ import { rowKey } from '../../../../../../src/recommender/rows/row-key.js';
 import { splitmix32 } from '../../../../../../src/recommender/model/kernels/prng.js';
 import { MemoryStore } from '../../../../../../src/state/memory-store.js';
 
-/**
- * The GPU tests run wherever an adapter is found (lavapipe in CI); in CI (CI=true) a missing
- * adapter fails them instead of skipping. AGENTREC_WEBGPU_TESTS=0 turns them off on a machine
- * whose Vulkan driver is broken.
- */
-export const gpuTestsEnabled = process.env.AGENTREC_WEBGPU_TESTS !== '0';
-export const adapter = gpuTestsEnabled ? await probeGpuAdapter() : undefined;
-export const inCi = process.env.CI === 'true';
-export const skipGpu = !gpuTestsEnabled || (!adapter && !inCi);
+export { adapter, inCi, skipGpu } from '../../../../../support/webgpu-adapter.js';
 
 export function fmModel(dim = 8): RecommenderModel {
   return recommenderModel({ name: 'rec', dim, maxCandidates: 8, maxFeatures: 8, backend: 'typescript' });
