@@ -25,6 +25,8 @@ export function webgpuObstacle(model: BackendRequirements): string | undefined {
 export interface WebGpuBackendOptions {
   /** Where a GPU failure is reported (default: stderr). */
   log?: (message: string) => void;
+  /** Where the device the first batch ran on is reported (default: stderr). */
+  info?: (message: string) => void;
 }
 
 /**
@@ -46,6 +48,7 @@ export class WebGpuBackend implements ModelBackend {
   private readonly sparse: AdagradConfig;
   private readonly denseConfig: AdagradConfig;
   private readonly log: (message: string) => void;
+  private readonly info: (message: string) => void;
   private readonly shape: FmShaderShape;
   private kernel?: Promise<WebGpuFmKernel>;
   /** Batches that ran on the CPU after a GPU failure (for tests and metrics). */
@@ -65,6 +68,7 @@ export class WebGpuBackend implements ModelBackend {
     this.cpu = new TypeScriptBackend(model, dense);
     this.shape = { dim: model.dim, maxContext: model.maxFeatures + 2, maxCandidates: model.maxCandidates };
     this.log = options.log ?? ((m) => console.error(`[agentrec] ${m}`));
+    this.info = options.info ?? this.log;
   }
 
   beginBatch(): void {
@@ -112,7 +116,12 @@ export class WebGpuBackend implements ModelBackend {
     const plan = planFmBatch(items, this.model.dim);
     try {
       const bias = { bias: this.dense.values[0], accumulator: denseSlots[0], history: history?.state };
-      this.kernel ??= acquireGpu().then((gpu) => WebGpuFmKernel.create(gpu, this.shape));
+      this.kernel ??= acquireGpu().then(async (gpu) => {
+        const kernel = await WebGpuFmKernel.create(gpu, this.shape);
+        const { description, architecture, software } = gpu.adapter;
+        this.info(`step '${step}': learning on WebGPU, adapter ${description || architecture}${software ? ' (software)' : ''}`);
+        return kernel;
+      });
       const optimizers = { sparse: this.sparse, dense: this.denseConfig, history: history?.config ?? this.denseConfig };
       const out = await (await this.kernel).run(plan, bias, optimizers);
       if (out.applied.includes(0)) return undefined;

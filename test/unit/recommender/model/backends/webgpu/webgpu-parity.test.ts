@@ -45,7 +45,7 @@ async function gpuSide(model: RecommenderModel, log = vi.fn()) {
   const rows = await rowsOf(task);
   const dense = { values: new Float32Array(1), gradient: new Float32Array(1) };
   const denseSlots = new Float32Array(1);
-  const backend = new WebGpuBackend(model, dense, { log });
+  const backend = new WebGpuBackend(model, dense, { log, info: () => undefined });
   return { rows, dense, denseSlots, backend, log };
 }
 
