@@ -15,6 +15,7 @@
  *   --set syncEveryEvents=0 (model sync off; on Kafka it runs once a second per task by default)
  *   --set sessionContext=false   --set sessionFeatures=previousAction,previousTwo,lastOutcome,turn   --set sessionK=3
  *   --set timeFeatures=true (hour-of-day and day-of-week features)   --set ratingLinearLearningRate=0.4
+ *   --set ratingWeight=0.1 (a rating's loss weight beside choices)   --set userWeight=1 (the user row's weight)
  *   --set actionHistory=false (no per-user count of earlier takes per candidate)   --set historyLearningRate=0.3
  *   --set candidateTools=true (a candidate is its action row plus a row for its tool; TypeScript backend)
  */
@@ -51,7 +52,7 @@ export const DEFAULT_SYNC_OPTIMIZER_STATE = 'shared';
 export default function agentRecommender(env: TopologyEnv = { transport: 'embedded', settings: {} }) {
   const s = env.settings;
   // learningRate, denseLearningRate, initialAccumulator, l2, initScale, dim, ratingCenter (a number or auto),
-  // ratingScale, ratingLinearLearningRate, learnUnseenActions, candidateTools: checked with errors naming /settings/<key>; unset,
+  // ratingScale, ratingLinearLearningRate, ratingWeight, userWeight, learnUnseenActions, candidateTools: checked with errors naming /settings/<key>; unset,
   // the model's swept defaults.
   const learning = modelOptionsFromSettings(s);
   const model = recommenderModel({

@@ -174,7 +174,8 @@ describe('optimizer and loss options', () => {
   it('FTRL rows carry z and n; RATING feedback pulls the rated action towards (stars − center) · scale and leaves the other candidates alone', async () => {
     const recorder = storeRecorder();
     driver = await TopologyTestDriver.start(
-      smallRecommender({ optimizer: { kind: 'ftrl', learningRate: 0.1 }, rating: { center: 3, scale: 1 } }),
+      // Full rating weight: FTRL's steps grow with the gradient, so the default tenth would need more rounds.
+      smallRecommender({ optimizer: { kind: 'ftrl', learningRate: 0.1 }, rating: { center: 3, scale: 1, weight: 1 } }),
       { openStore: recorder.openStore },
     );
     const user = 'user-ftrl';
@@ -240,6 +241,18 @@ describe('FM backends: wasm-simd and webgpu against typescript', () => {
 
   it('the same stream through both backends changes the same rows by the same amounts and emits the same rankings', async () => {
     await expectSameLearning(await backendRun('wasm-simd'), await backendRun('typescript'));
+  });
+
+  it('a user weight (userWeight=3) reaches every backend alike, and changes what is learned', async () => {
+    const weighted = (backend: 'wasm-simd' | 'typescript' | 'webgpu') =>
+      backendRun(backend, smallRecommender({ dim: 8, backend, userWeight: 3, rows: { actionMinCount: 3 } }));
+    const ts = await weighted('typescript');
+    await expectSameLearning(await weighted('wasm-simd'), ts);
+    if (!skipGpu) await expectSameLearning(await weighted('webgpu'), ts);
+    const unweighted = await backendRun('typescript');
+    const userKeys = [...ts.rows.keys()].filter((key) => describeKey(key).namespace === 'user');
+    expect(userKeys.length).toBeGreaterThan(5);
+    expect(userKeys.every((key) => !ts.rows.get(key)!.equals(unweighted.rows.get(key)!))).toBe(true);
   });
 
   it.skipIf(skipGpu)(

@@ -20,6 +20,8 @@ export const MODEL_SETTINGS = [
   'learnUnseenActions',
   'candidateTools',
   'historyLearningRate',
+  'userWeight',
+  'ratingWeight',
 ] as const;
 
 export function modelOptionsFromSettings(settings: Readonly<Record<string, string | undefined>>): Partial<RecommenderModelOptions> {
@@ -36,6 +38,7 @@ export function modelOptionsFromSettings(settings: Readonly<Record<string, strin
     settings.candidateTools === undefined ? undefined : oneOf(settings.candidateTools, `${p}/candidateTools`, ['true', 'false']) === 'true';
   return {
     dim,
+    userWeight: num('userWeight', 0, 100),
     optimizer: {
       learningRate: num('learningRate', 1e-6, 10),
       initialAccumulator: num('initialAccumulator', 1e-9, 10),
@@ -50,6 +53,7 @@ export function modelOptionsFromSettings(settings: Readonly<Record<string, strin
           : numberIn(parse(center, `${p}/ratingCenter`), `${p}/ratingCenter`, { min: -1e6, max: 1e6 }),
       scale: num('ratingScale', 1e-6, 1e6),
       linearLearningRate: num('ratingLinearLearningRate', 1e-6, 10),
+      weight: num('ratingWeight', 0, 100),
     },
     learnUnseenActions: learnUnseen,
     candidateTools,

@@ -33,6 +33,13 @@ export interface RecommenderModelOptions {
    * pooled into one mean. Default [] (one mean: slots did not pay for their ~5× cost on the fixtures).
    */
   dcn?: { crossLayers?: number; rank?: number; hidden?: number[]; fields?: readonly string[] };
+  /**
+   * The weight of the user's row in the context (FM only; feature rows carry their own). Under
+   * AdaGrad a row's steps are the same size whatever its weight, so a weight w moves the user's
+   * part of a score w times as fast as a weight of 1: a user known from a dozen choices needs
+   * that, the shared rows learning from everyone do not. Default 1 (bench/README.md, "User weight").
+   */
+  userWeight?: number;
   /** Dimension of the pretrained text vector, when encode uses a transformers model. */
   denseInputDim?: number;
   /** Sparse-row optimizer; dense weights always use AdaGrad. */
@@ -57,8 +64,12 @@ export interface RecommenderModelOptions {
    * `linearLearningRate`: the AdaGrad rate of the rows' linear weights on a rating's update (the
    * factors keep the sparse rate), default 0.4: a user's or item's bias is worth a star or so,
    * which the softmax-tuned 0.05 takes hundreds of ratings to reach. AdaGrad rows only.
+   * `weight`: a rating's loss weight relative to the other feedback, default 0.1. A squared error
+   * of a star or two outweighs a choice's softmax gradient and dragged the shared rows towards
+   * the rating scale: at 1 the simulator's mixed feedback ranked worse, and ratings alone gained
+   * nothing (bench/README.md, "Rating weight and user weight").
    */
-  rating?: { center?: number | 'auto'; scale?: number; linearLearningRate?: number };
+  rating?: { center?: number | 'auto'; scale?: number; linearLearningRate?: number; weight?: number };
   /**
    * Feedback naming an action its request did not offer (a tool first seen when it was called):
    * true (default) adds the action to that request's candidates for this update, so its row is
@@ -115,12 +126,13 @@ export interface RecommenderModel {
   readonly interaction: Interaction;
   readonly dcn?: DcnScorerModel;
   readonly denseInputDim: number;
+  readonly userWeight: number;
   readonly sparseOptimizer: { kind: 'adagrad'; config: AdagradConfig } | { kind: 'ftrl'; config: FtrlConfig };
   readonly denseOptimizer: { kind: 'adagrad'; config: AdagradConfig } | { kind: 'adam'; config: AdamConfig };
   readonly sampleWeights: { real: number; simulated: number };
   readonly requestTtlMs: number;
   readonly maxStoredRequests: number;
-  readonly rating: { center: number | 'auto'; scale: number; linearLearningRate: number };
+  readonly rating: { center: number | 'auto'; scale: number; linearLearningRate: number; weight: number };
   readonly learnUnseenActions: boolean;
   readonly candidateTools: boolean;
   /** The optimizer of the history offsets. */
@@ -208,6 +220,7 @@ export function recommenderModel(options: RecommenderModelOptions): RecommenderM
     interaction,
     dcn,
     denseInputDim,
+    userWeight: numberIn(options.userWeight, `${p}/userWeight`, { fallback: 1, min: 0, max: 100 }),
     sparseOptimizer,
     denseOptimizer:
       (options.denseOptimizer ?? 'adagrad') === 'adagrad'
@@ -241,6 +254,7 @@ export function recommenderModel(options: RecommenderModelOptions): RecommenderM
         min: 1e-6,
         max: 10,
       }),
+      weight: numberIn(options.rating?.weight, `${p}/rating/weight`, { fallback: 0.1, min: 0, max: 100 }),
     },
     learnUnseenActions: booleanOption(`${p}/learnUnseenActions`, options.learnUnseenActions, true),
     candidateTools,

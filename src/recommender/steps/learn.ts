@@ -229,7 +229,7 @@ export function learn(name: string, options: LearnOptions): StepDefinition<Looke
               scores,
               index,
               (feedback.value - task.ratingCenter(feedback.value)) * model.rating.scale,
-              weight,
+              weight * model.rating.weight,
               dScores,
               count,
             );

@@ -15,6 +15,16 @@ describe('model settings', () => {
     expect(() => recommenderModel({ name: 'rec', rating: { linearLearningRate: -1 } })).toThrow(/\/model\/rating\/linearLearningRate/);
   });
 
+  it('weighs a rating at a tenth of a choice and the user row at 1 unless set, naming a bad setting', () => {
+    const defaults = recommenderModel({ name: 'rec' });
+    expect([defaults.rating.weight, defaults.userWeight]).toEqual([0.1, 1]);
+    const set = recommenderModel({ ...modelOptionsFromSettings({ ratingWeight: '0.5', userWeight: '4' }), name: 'rec' });
+    expect([set.rating.weight, set.userWeight]).toEqual([0.5, 4]);
+    expect(() => modelOptionsFromSettings({ ratingWeight: '-1' })).toThrow(/\/settings\/ratingWeight/);
+    expect(() => modelOptionsFromSettings({ userWeight: 'heavy' })).toThrow(/\/settings\/userWeight/);
+    expect(() => recommenderModel({ name: 'rec', userWeight: 1000 })).toThrow(/\/model\/userWeight/);
+  });
+
   it('leaves time features off unless timeFeatures=true, and names the setting when it is neither', () => {
     expect(timeFeaturesFromSettings({})).toEqual({ hourOfDay: false, dayOfWeek: false });
     expect(timeFeaturesFromSettings({ timeFeatures: 'true' })).toEqual({ hourOfDay: true, dayOfWeek: true });

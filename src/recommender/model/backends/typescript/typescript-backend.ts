@@ -169,7 +169,7 @@ export class TypeScriptBackend implements ModelBackend {
     const rows = this.contextRows;
     rows.length = 0;
     rows.push(e.user?.values ?? this.zeroRow);
-    this.contextWeights[0] = 1;
+    this.contextWeights[0] = this.model.userWeight;
     e.features.forEach((f, i) => {
       rows.push(f.row.values);
       this.contextWeights[i + 1] = f.weight;

@@ -82,6 +82,7 @@ export class WasmSimdBackend implements ModelBackend {
   private usedZero = false;
   private readonly contextOffsets: number[] = [];
   private readonly candidateOffsets: number[] = [];
+  private readonly userWeight: number;
 
   constructor(
     model: RecommenderModel,
@@ -93,6 +94,7 @@ export class WasmSimdBackend implements ModelBackend {
       throw new ConfigError('/model/backend', `'wasm-simd' cannot run this model: ${obstacle}`);
     }
     const dim = model.dim;
+    this.userWeight = model.userWeight;
     const maxContext = model.maxFeatures + 2;
     const maxCandidates = model.maxCandidates;
     this.dim = dim;
@@ -163,7 +165,7 @@ export class WasmSimdBackend implements ModelBackend {
     for (const f of e.features) context.push(this.place(f.row));
     for (const row of e.candidates) candidates.push(row ? this.place(row) : this.zero(this.candidateZero));
     const { f32, i32 } = this;
-    f32[this.weights >> 2] = 1;
+    f32[this.weights >> 2] = this.userWeight;
     const weightsAt = (this.weights >> 2) + 1;
     for (let i = 0; i < e.features.length; i++) f32[weightsAt + i] = e.features[i].weight;
     this.writeOffsets(i32, this.rows, this.rowSlots, context);

@@ -33,7 +33,12 @@ export function feedbackLoss(
     case 'CORRECTION':
       return { kind: 'logistic', value: 0, ...base };
     case 'RATING':
-      return { kind: 'squared', value: (feedback.value - ratingCenter(feedback.value)) * model.rating.scale, ...base };
+      return {
+        kind: 'squared',
+        value: (feedback.value - ratingCenter(feedback.value)) * model.rating.scale,
+        ...base,
+        weight: weight * model.rating.weight,
+      };
     default:
       return undefined;
   }

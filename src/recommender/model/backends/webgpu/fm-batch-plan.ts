@@ -53,7 +53,7 @@ export interface FmBatchPlan {
  * Packs `items` in order. Rows are numbered through `backendSlot` (the batch shares one object
  * per row key), and every slot set here is reset before returning.
  */
-export function planFmBatch(items: readonly BatchLearnItem[], dim: number): FmBatchPlan {
+export function planFmBatch(items: readonly BatchLearnItem[], dim: number, userWeight = 1): FmBatchPlan {
   const rowFloats = dim + 1;
   const rows: EmbeddingRow[] = [];
   let refCount = 0;
@@ -74,7 +74,7 @@ export function planFmBatch(items: readonly BatchLearnItem[], dim: number): FmBa
       const h = e * EVENT_WORDS;
       events[h] = at;
       refs[2 * at] = index(event.user);
-      refFloats[2 * at++ + 1] = 1;
+      refFloats[2 * at++ + 1] = userWeight;
       for (const f of event.features) {
         refs[2 * at] = index(f.row);
         refFloats[2 * at++ + 1] = f.weight;

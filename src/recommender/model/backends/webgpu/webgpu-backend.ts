@@ -113,7 +113,7 @@ export class WebGpuBackend implements ModelBackend {
     history?: HistoryOffsets,
   ): Promise<BatchLearnResult | undefined> {
     if (items.length === 0) return undefined;
-    const plan = planFmBatch(items, this.model.dim);
+    const plan = planFmBatch(items, this.model.dim, this.model.userWeight);
     try {
       const bias = { bias: this.dense.values[0], accumulator: denseSlots[0], history: history?.state };
       this.kernel ??= acquireGpu().then(async (gpu) => {
