@@ -9,6 +9,8 @@ import { spawnSync } from 'node:child_process';
 
 const benches: Record<string, string[]> = {
   kernels: ['bench/kernels.ts'],
+  'gpu-batches': ['bench/gpu-batches.ts'],
+  'dcn-batches': ['bench/dcn-batches.ts'],
   encoders: ['bench/encoders.ts'],
   serde: ['bench/serde.ts'],
   state: ['bench/state-rows.ts', '--users', '500000'],
