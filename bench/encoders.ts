@@ -6,6 +6,8 @@
  *     the baseline, i.e. the cheapest possible model-backed path (tokenizer + ONNX Runtime +
  *     pooling); a real sentence encoder is far slower, so the ratio is a lower bound
  *   - transformers encoder with every text already in the content-hash cache
+ *   - transformers encoder on WebGPU (`device: 'webgpu'`, ONNX Runtime's WebGPU provider; on
+ *     lavapipe, software Vulkan, it only shows that it runs: the tiny model has no compute to move)
  *
  *   npx tsx bench/encoders.ts            (BENCH_SECONDS=1 per measurement by default)
  */
@@ -99,6 +101,17 @@ async function main(): Promise<void> {
     const transformersRate = await throughput(slice.length, () => inBatches(uncached, slice));
     await uncached.close();
 
+    let gpuRate: number | string;
+    const onGpu = new TransformersEncoder({ field: 'request', modelDir, batchSize: BATCH, cacheSize: 0, device: 'webgpu' });
+    try {
+      await onGpu.load();
+      gpuRate = await throughput(slice.length, () => inBatches(onGpu, slice));
+    } catch (err) {
+      gpuRate = (err as Error).message;
+    } finally {
+      await onGpu.close();
+    }
+
     const cached = new TransformersEncoder({ field: 'request', modelDir, batchSize: BATCH, cacheSize: CORPUS_SIZE });
     await inBatches(cached, corpus); // fill: every later lookup hits
     const cacheHitRate = await throughput(corpus.length, () => inBatches(cached, corpus));
@@ -111,8 +124,11 @@ async function main(): Promise<void> {
     row(`transformers (tiny model, hidden ${hidden}, batch ${BATCH}, no cache)`, transformersRate, '[baseline]');
     row('hashed n-gram (1+2-gram words, char 3-grams, 2^18 buckets)', hashedRate);
     row(`transformers, all cache hits (batch ${BATCH})`, cacheHitRate, `(hits ${stats.hits}, misses ${stats.misses})`);
+    if (typeof gpuRate === 'number') row(`transformers on WebGPU (same model, batch ${BATCH}, no cache)`, gpuRate);
+    else console.log(`  transformers on WebGPU: unavailable (${gpuRate})`);
     console.log(`  ratio hashed / transformers:     ${(hashedRate / transformersRate).toFixed(1)}x`);
     console.log(`  ratio cache hit / transformers:  ${(cacheHitRate / transformersRate).toFixed(1)}x`);
+    if (typeof gpuRate === 'number') console.log(`  ratio WebGPU / CPU transformers: ${(gpuRate / transformersRate).toFixed(2)}x`);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -8,7 +8,7 @@
  *
  *   npm start                                      embedded log + simulated users, progress every 2 s
  *   agentrec run topologies/agent-recommender.ts --brokers 127.0.0.1:9092
- *   --set interaction=dcn   --set dim=16   --set partitions=8   --set modelDir=.models/tiny-bert
+ *   --set interaction=dcn   --set dim=16   --set partitions=8   --set modelDir=.models/tiny-bert   --set encoderDevice=webgpu
  *   --set dcnFields=prev_action,prev2,last_outcome,tool,domain (fields with a DCN input slot of their own)
  *   --set backend=typescript (FM math in TypeScript instead of WebAssembly SIMD; kernel= is its older name)
  *   --set maxStoredRequests=500000 (scored requests kept per partition for their feedback)
@@ -101,8 +101,9 @@ export default function agentRecommender(env: TopologyEnv = { transport: 'embedd
             ['tool', 'domain'],
             ['domain', 'repo'],
           ],
+          // --set encoderDevice=webgpu runs the pretrained encoder through ONNX Runtime's WebGPU provider.
           text: s.modelDir
-            ? { fields: ['text'], modelDir: s.modelDir }
+            ? { fields: ['text'], modelDir: s.modelDir, device: s.encoderDevice as 'cpu' | 'webgpu' | undefined }
             : { fields: ['text'], ngrams: { charTrigrams: s.charTrigrams === 'true' } },
         }),
       )

@@ -136,6 +136,32 @@ describe('agent-recommender text features', () => {
     60_000,
   );
 
+  it.skipIf(skipGpu)(
+    '--set encoderDevice=webgpu encodes request text on the GPU into the vectors the CPU stores',
+    async () => {
+      const tiny = makeTinyModel(await tempDir(), 'tiny-bert', { hidden: 32 });
+      const storedVector = async (encoderDevice: string) => {
+        const recorder = storeRecorder();
+        const settings = { modelDir: tiny.modelDir, denseInputDim: '32', encoderDevice, syncEveryEvents: '0' };
+        const t = agentRecommender({ transport: 'embedded', settings });
+        const encodeStep = describeTopology(t).steps.find((step) => step.kind === 'encode')!;
+        expect(encodeStep.options!.text).toMatchObject({ encoder: 'transformers', device: encoderDevice });
+        const run = await TopologyTestDriver.start(t, { openStore: recorder.openStore });
+        try {
+          pipeEvents(run, [requestEvent('user-gpu', 'g-1', ['a', 'b'], { text: 'run the failing test again' })]);
+          await run.settle(30_000);
+          return (await storedRequest(recorder, partitionOf(run, 'user-gpu'), 'g-1')).dense!;
+        } finally {
+          await run.close();
+        }
+      };
+      const [onGpu, onCpu] = [await storedVector('webgpu'), await storedVector('cpu')];
+      expect(onGpu).toHaveLength(32);
+      onGpu.forEach((v, k) => expect(Math.abs(v - onCpu[k])).toBeLessThan(1e-4));
+    },
+    60_000,
+  );
+
   it('a text vector whose width differs from denseInputDim dead-letters the request, naming the setting, instead of emitting NaN scores', async () => {
     const tiny = makeTinyModel(await tempDir(), 'tiny-16', { hidden: 16 });
     const t = agentRecommender({ transport: 'embedded', settings: { modelDir: tiny.modelDir, denseInputDim: '32' } });

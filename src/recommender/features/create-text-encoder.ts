@@ -1,7 +1,7 @@
 import { ConfigError } from '../../errors.js';
 import { HashedNgramEncoder } from './hashed-ngram-encoder.js';
 import type { TextEncoder } from './text-encoder.js';
-import { TransformersEncoder } from './transformers-encoder.js';
+import { TransformersEncoder, type TextEncoderDevice } from './transformers-encoder.js';
 
 export interface TextEncoderConfig {
   /** The event field the text comes from. */
@@ -18,6 +18,8 @@ export interface TextEncoderConfig {
   readonly batchSize?: number;
   /** Transformers encoder: cached vectors (0 disables). */
   readonly cacheSize?: number;
+  /** Transformers encoder: 'cpu' (default) or 'webgpu'. */
+  readonly device?: TextEncoderDevice;
   /** JSON pointer of this config in the topology, for ConfigError paths. Default `/encode`. */
   readonly configPath?: string;
 }
@@ -37,6 +39,7 @@ export function createTextEncoder(config: TextEncoderConfig): TextEncoder {
   if (config.modelDir === undefined) {
     rejectOption(config.batchSize, `${at}/batchSize`, 'only applies with modelDir');
     rejectOption(config.cacheSize, `${at}/cacheSize`, 'only applies with modelDir');
+    rejectOption(config.device, `${at}/device`, 'only applies with modelDir');
     return new HashedNgramEncoder({
       field: config.field,
       buckets: config.buckets,
@@ -54,6 +57,7 @@ export function createTextEncoder(config: TextEncoderConfig): TextEncoder {
     modelDir: config.modelDir,
     batchSize: config.batchSize,
     cacheSize: config.cacheSize,
+    device: config.device,
     configPath: at,
   });
 }

@@ -19,9 +19,18 @@ export interface TransformersEncoderOptions {
   readonly cacheSize?: number;
   /** ONNX Runtime intra-op threads; unset lets ORT use every core. */
   readonly threads?: number;
+  /**
+   * Where ONNX Runtime runs the model: 'cpu' (default) or 'webgpu' (its WebGPU execution
+   * provider, which brings its own Dawn: any Vulkan driver serves, lavapipe included). A device
+   * that cannot start fails the load with MODEL_LOAD_FAILED, as a bad model does.
+   */
+  readonly device?: TextEncoderDevice;
   /** JSON pointer of these options in the topology config, used in ConfigError paths. Default `/encode`. */
   readonly configPath?: string;
 }
+
+export type TextEncoderDevice = 'cpu' | 'webgpu';
+export const TEXT_ENCODER_DEVICES: readonly TextEncoderDevice[] = ['cpu', 'webgpu'];
 
 const DEFAULT_BATCH_SIZE = 32;
 const DEFAULT_CACHE_SIZE = 10_000;
@@ -54,6 +63,7 @@ export class TransformersEncoder implements TextEncoder {
   readonly modelDir: string;
   readonly batchSize: number;
   private readonly threads?: number;
+  readonly device: TextEncoderDevice;
   private readonly cache?: ContentHashCache<EncodedText>;
   private loading?: Promise<FeatureExtractionPipeline>;
   private hiddenSize?: number;
@@ -85,6 +95,10 @@ export class TransformersEncoder implements TextEncoder {
       throw new ConfigError(`${at}/threads`, `must be a positive integer, got ${options.threads}`);
     }
     this.threads = options.threads;
+    this.device = options.device ?? 'cpu';
+    if (!TEXT_ENCODER_DEVICES.includes(this.device)) {
+      throw new ConfigError(`${at}/device`, `must be one of ${TEXT_ENCODER_DEVICES.join(', ')}, got ${String(options.device)}`);
+    }
     this.name = `transformers/${modelName}/${options.field}`;
   }
 
@@ -160,6 +174,7 @@ export class TransformersEncoder implements TextEncoder {
       const model = await pipeline('feature-extraction', basename(this.modelDir), {
         dtype: 'fp32',
         local_files_only: true,
+        device: this.device,
         ...(this.threads ? { session_options: { intraOpNumThreads: this.threads } } : {}),
       });
       this.hiddenSize = hiddenSize as number;

@@ -5,6 +5,7 @@ import type { Batch, Envelope, StepDefinition } from '../../topology/types.js';
 import { createTextEncoder } from '../features/create-text-encoder.js';
 import { FeatureKeys } from '../features/feature-keys.js';
 import type { SparseFeature, TextEncoder } from '../features/text-encoder.js';
+import type { TextEncoderDevice } from '../features/transformers-encoder.js';
 import type { EncodedEvent } from '../types.js';
 
 type StructuredField = 'tool' | 'domain' | 'repo' | 'errorType' | 'agent';
@@ -32,6 +33,8 @@ export interface EncodeOptions {
     ngrams?: { wordBigrams?: boolean; charTrigrams?: boolean };
     batchSize?: number;
     cacheSize?: number;
+    /** With modelDir: where the encoder runs, 'cpu' (default) or 'webgpu'. */
+    device?: TextEncoderDevice;
   };
 }
 
@@ -87,6 +90,7 @@ export function encode(name: string, options: EncodeOptions = {}): StepDefinitio
             ngrams: modelDir ? undefined : options.text?.ngrams,
             batchSize: options.text?.batchSize,
             cacheSize: options.text?.cacheSize,
+            device: options.text?.device,
             configPath: '/encode/text',
           }),
         ]),
@@ -135,7 +139,9 @@ export function encode(name: string, options: EncodeOptions = {}): StepDefinitio
         hourOfDay,
         dayOfWeek,
         attributes,
-        text: modelDir ? { encoder: 'transformers', modelDir } : { encoder: 'hashed-ngram', fields: textFields },
+        text: modelDir
+          ? { encoder: 'transformers', modelDir, device: options.text?.device ?? 'cpu' }
+          : { encoder: 'hashed-ngram', fields: textFields },
       },
     },
   );

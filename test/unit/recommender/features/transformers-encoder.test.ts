@@ -7,6 +7,7 @@ import { AgentrecError, ConfigError } from '../../../../src/errors.js';
 import { createTextEncoder } from '../../../../src/recommender/features/create-text-encoder.js';
 import { HashedNgramEncoder } from '../../../../src/recommender/features/hashed-ngram-encoder.js';
 import { TransformersEncoder } from '../../../../src/recommender/features/transformers-encoder.js';
+import { skipGpu } from '../../../support/webgpu-adapter.js';
 
 const HIDDEN = 32;
 let root: string;
@@ -141,6 +142,23 @@ describe('TransformersEncoder on the generated tiny model', () => {
     expect(() => new TransformersEncoder({ field: 'f', modelDir, cacheSize: -1 })).toThrow(/\/encode\/cacheSize/);
     expect(() => new TransformersEncoder({ field: 'f', modelDir: join(root, 'bad--name') })).toThrow(ConfigError);
     expect(() => new TransformersEncoder({ field: 'f', modelDir: '' })).toThrow(/\/encode\/modelDir/);
+    expect(() => new TransformersEncoder({ field: 'f', modelDir, device: 'cuda' as 'cpu' })).toThrow(/\/encode\/device.*cpu, webgpu/);
+  });
+
+  it.skipIf(skipGpu)("runs on WebGPU (ONNX Runtime's provider) and gives the vectors the CPU gives", async () => {
+    const texts = ['run the failing test again', 'deploy the api server', 'explain this function'];
+    const gpu = new TransformersEncoder({ field: 'request', modelDir, cacheSize: 0, device: 'webgpu' });
+    try {
+      const [onCpu, onGpu] = [await encoder.encode(texts), await gpu.encode(texts)];
+      expect(gpu.device).toBe('webgpu');
+      onGpu.forEach((encoded, i) => {
+        const [a, b] = [encoded.dense!, onCpu[i].dense!];
+        expect(a.length).toBe(HIDDEN);
+        for (let k = 0; k < HIDDEN; k++) expect(Math.abs(a[k] - b[k])).toBeLessThan(1e-4);
+      });
+    } finally {
+      await gpu.close();
+    }
   });
 });
 
@@ -156,6 +174,7 @@ describe('createTextEncoder', () => {
 
   it('rejects options that belong to the other encoder', () => {
     expect(() => createTextEncoder({ field: 'f', batchSize: 8 })).toThrow(/\/encode\/batchSize/);
+    expect(() => createTextEncoder({ field: 'f', device: 'webgpu' })).toThrow(/\/encode\/device/);
     expect(() => createTextEncoder({ field: 'f', modelDir, buckets: 16, configPath: '/steps/enc' })).toThrow(/\/steps\/enc\/buckets/);
   });
 });
