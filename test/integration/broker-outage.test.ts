@@ -70,8 +70,11 @@ describeScratchBroker('a 60 s broker outage mid-stream (own broker, real RocksDB
         pollMs: 200,
       });
       const readyAfterMs = Date.now() - restartedAt;
-      expect(await run.metric('agentrec_broker_up')).toBe(1);
-      // The watch logs on its own 1 s tick, which may come just after readiness saw the broker.
+      // The watch sets its gauge and logs on its own 1 s tick, which may come just after readiness saw the broker.
+      await eventually(async () => (await run.metric('agentrec_broker_up')) === 1, 'agentrec_broker_up to be 1 again', {
+        timeoutMs: 5000,
+        pollMs: 100,
+      });
       await eventually(() => run.lineAfter('Kafka answers again', restartedAt) !== undefined, 'the return to be logged', {
         timeoutMs: 5000,
       });
