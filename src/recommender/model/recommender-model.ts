@@ -37,7 +37,7 @@ export interface RecommenderModelOptions {
    * The weight of the user's row in the context (FM only; feature rows carry their own). Under
    * AdaGrad a row's steps are the same size whatever its weight, so a weight w moves the user's
    * part of a score w times as fast as a weight of 1: a user known from a dozen choices needs
-   * that, the shared rows learning from everyone do not. Default 1 (bench/README.md, "User weight").
+   * that, the shared rows learning from everyone do not. Default 1 (bench/README.md, "Rating weight and user weight").
    */
   userWeight?: number;
   /** Dimension of the pretrained text vector, when encode uses a transformers model. */
