@@ -178,7 +178,8 @@ describe('agent-recommender text features', () => {
 });
 
 function smallRecommender(modelOptions: Partial<RecommenderModelOptions>) {
-  const model = recommenderModel({ name: 'rec', dim: 8, ...modelOptions });
+  // Without a session step there is nothing to cross, and the WebGPU backend runs no crosses.
+  const model = recommenderModel({ name: 'rec', dim: 8, candidateCrosses: false, ...modelOptions });
   return topology('small-recommender')
     .from('trajectories', { topic: 'trajectories', partitions: 2 })
     .step(decode('decode', { serde: trajectorySerde, validate: validateTrajectoryEvent }))
@@ -263,6 +264,8 @@ describe('FM backends: wasm-simd and webgpu against typescript', () => {
     expect(backendOf({ interaction: 'dcn' })).toBe('typescript');
     expect(() => backendOf({ backend: 'gpu' })).toThrow(/\/model\/backend/);
     expect(() => backendOf({ backend: 'wasm-simd', interaction: 'dcn' })).toThrow(/\/model\/backend.*FM only/);
+    expect(() => backendOf({ backend: 'webgpu' })).toThrow(/\/model\/backend.*candidateCrosses=none/);
+    expect(backendOf({ backend: 'webgpu', candidateCrosses: 'none' })).toBe('webgpu');
   });
 
   it('the same stream through both backends changes the same rows by the same amounts and emits the same rankings', async () => {
@@ -316,7 +319,10 @@ describe('FM backends: wasm-simd and webgpu against typescript', () => {
     'the shipped topology on backend=webgpu (session and history steps) ends with the rows typescript ends with',
     async () => {
       const shipped = (backend: string) =>
-        agentRecommender({ transport: 'embedded', settings: { backend, dim: '8', partitions: '2', syncEveryEvents: '0' } });
+        agentRecommender({
+          transport: 'embedded',
+          settings: { backend, dim: '8', partitions: '2', syncEveryEvents: '0', candidateCrosses: 'none' },
+        });
       const gpu = await backendRun('webgpu', shipped('webgpu'));
       expect(gpu.deviceBatches).toBeGreaterThan(5);
       expect(gpu.relearned).toBe(0);

@@ -22,6 +22,8 @@ export const MODEL_SETTINGS = [
   'historyLearningRate',
   'userWeight',
   'ratingWeight',
+  'candidateCrosses',
+  'crossLearningRate',
 ] as const;
 
 export function modelOptionsFromSettings(settings: Readonly<Record<string, string | undefined>>): Partial<RecommenderModelOptions> {
@@ -38,6 +40,7 @@ export function modelOptionsFromSettings(settings: Readonly<Record<string, strin
     settings.candidateTools === undefined ? undefined : oneOf(settings.candidateTools, `${p}/candidateTools`, ['true', 'false']) === 'true';
   return {
     dim,
+    candidateCrosses: candidateCrossesFromSettings(settings, p),
     userWeight: num('userWeight', 0, 100),
     optimizer: {
       learningRate: num('learningRate', 1e-6, 10),
@@ -59,6 +62,26 @@ export function modelOptionsFromSettings(settings: Readonly<Record<string, strin
     candidateTools,
     history: { learningRate: num('historyLearningRate', 1e-6, 10) },
   };
+}
+
+/** `candidateCrosses=prev_action,prev_outcome` (the fields crossed with each candidate) or `none`; `crossLearningRate`. */
+function candidateCrossesFromSettings(
+  settings: Readonly<Record<string, string | undefined>>,
+  p: string,
+): RecommenderModelOptions['candidateCrosses'] {
+  const fields = settings.candidateCrosses;
+  const rate = settings.crossLearningRate;
+  const learningRate =
+    rate === undefined ? undefined : numberIn(parse(rate, `${p}/crossLearningRate`), `${p}/crossLearningRate`, { min: 1e-6, max: 10 });
+  if (fields === 'none' || fields === 'false') return false;
+  if (fields === undefined) return learningRate === undefined ? undefined : { learningRate };
+  const list = fields.split(',').map((field) => field.trim());
+  if (list.some((field) => field === ''))
+    throw new ConfigError(
+      `${p}/candidateCrosses`,
+      `must be field names separated by commas (e.g. prev_action,prev_outcome) or none, got '${fields}'`,
+    );
+  return { fields: list, learningRate };
 }
 
 function parse(text: string | undefined, path: string): number {

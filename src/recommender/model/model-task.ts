@@ -12,6 +12,7 @@ import { denseLayout, type ModelBackend } from './backends/model-backend.js';
 import type { RecommenderModel } from './recommender-model.js';
 import { RequestChunkStore } from '../requests/request-chunk-store.js';
 import { HISTORY_BUCKETS } from '../features/action-history-state.js';
+import { CandidateCrosses } from './candidate-crosses.js';
 import type { LookedUpEvent, RequestSnapshot } from '../types.js';
 import type { BatchLearnResult } from './backends/webgpu/cpu-batch.js';
 import type { BatchLearnItem } from './backends/webgpu/fm-batch-plan.js';
@@ -82,6 +83,8 @@ export class ModelTask {
   private readonly history = new Float32Array(2 * HISTORY_BUCKETS);
   private historyDirty = false;
   private readonly historyGradient = new Float64Array(HISTORY_BUCKETS);
+  /** The model's candidate crosses (undefined: off), this task's copy of the table. */
+  readonly crosses?: CandidateCrosses;
   private readonly backend: ModelBackend;
   private loaded = false;
   /** Between lookup's beginBatch() and learn's endBatch(): the only time score() and learn() may run. */
@@ -126,6 +129,7 @@ export class ModelTask {
     }
     this.denseGradient = new Float32Array(size);
     this.backend = createBackend(model, { values: this.dense, gradient: this.denseGradient });
+    if (model.candidateCrosses) this.crosses = new CandidateCrosses(model.candidateCrosses, `model '${model.name}' partition ${partition}`);
   }
 
   /** Start of a batch (lookup): rows are read afresh, so whatever the backend still holds is dropped. */
@@ -184,6 +188,7 @@ export class ModelTask {
         );
       this.history.set(new Float32Array(history.buffer.slice(history.byteOffset, history.byteOffset + history.length)));
     }
+    await this.crosses?.load(this.store);
     const ratings = await this.store.get(RATINGS_KEY);
     if (ratings && ratings.length === 32) {
       this.ratingStats.count = ratings.readDoubleLE(0);
@@ -256,6 +261,7 @@ export class ModelTask {
       await this.store.put(RATINGS_KEY, stats);
       this.ratingsDirty = false;
     }
+    await this.crosses?.save(this.store);
     if (this.historyDirty) {
       await this.store.put(HISTORY_KEY, Buffer.from(this.history.buffer.slice(0)));
       this.historyDirty = false;
@@ -294,6 +300,7 @@ export class ModelTask {
       for (let c = 0; c < n; c++) scores[c] += offsets[history[c]];
       for (let c = n; c < e.candidates.length; c++) scores[c] += offsets[0];
     }
+    this.crosses?.score(e, scores);
   }
 
   /**
@@ -307,6 +314,7 @@ export class ModelTask {
     this.applyDense();
     const history = e.request?.candidateHistory;
     if (history) this.learnHistory(history, dScores, e.candidates.length);
+    this.crosses?.learn(e, dScores);
     return true;
   }
 

@@ -16,6 +16,7 @@ import {
 } from './kernels/optimizers.js';
 import { resolveDcnScorer, type DcnScorerModel } from './kernels/dcn-scorer.js';
 import { resolveBackend } from './backends/create-backend.js';
+import { CHUNK_BUCKETS, type CandidateCrossesConfig } from './candidate-crosses.js';
 import type { BackendKind } from './backends/model-backend.js';
 
 export type Interaction = 'fm' | 'dcn';
@@ -91,6 +92,15 @@ export interface RecommenderModelOptions {
    * weights' 0.01 left them far from a value worth a logit after thousands of events).
    */
   history?: { learningRate?: number };
+  /**
+   * One learned score offset per (context feature, candidate action) pair for the context
+   * `fields` (default ['prev_action', 'prev_outcome'], the session-context step's previous action
+   * and its outcome), hashed into `buckets` (a power of two, default 65,536) and stepped by
+   * AdaGrad at `learningRate` (default 0.2): the wide half of a wide-and-deep model, memorising
+   * transitions the factors learn slowly (candidate-crosses.ts). false turns them off. Swept in
+   * bench/README.md, "Candidate crosses".
+   */
+  candidateCrosses?: { fields?: readonly string[]; buckets?: number; learningRate?: number } | false;
   /** Row lifecycle: a feature/action row exists after minCount sightings; rows expire after ttlMs. */
   rows?: { featureMinCount?: number; actionMinCount?: number; ttlMs?: number; initScale?: number; seed?: number };
   /** Most candidates one request may carry. Default 256. */
@@ -137,6 +147,8 @@ export interface RecommenderModel {
   readonly candidateTools: boolean;
   /** The optimizer of the history offsets. */
   readonly history: { config: AdagradConfig };
+  /** undefined: off. */
+  readonly candidateCrosses?: CandidateCrossesConfig;
   readonly rowStore: EmbeddingRowStoreConfig;
   readonly maxCandidates: number;
   readonly maxFeatures: number;
@@ -192,7 +204,12 @@ export function recommenderModel(options: RecommenderModelOptions): RecommenderM
             throw new ConfigError(`${p}/optimizer/kind`, "must be 'adagrad' or 'ftrl'");
           })();
   const candidateTools = booleanOption(`${p}/candidateTools`, options.candidateTools, false);
-  const backend = resolveBackendOption(options, { interaction, optimizer: kind, denseInputDim, dim, candidateTools }, p);
+  const candidateCrosses = resolveCandidateCrosses(options.candidateCrosses, `${p}/candidateCrosses`);
+  const backend = resolveBackendOption(
+    options,
+    { interaction, optimizer: kind, denseInputDim, dim, candidateTools, candidateCrosses: candidateCrosses !== undefined },
+    p,
+  );
   const rows = options.rows ?? {};
   const ttlMs = rows.ttlMs === undefined ? Infinity : numberIn(rows.ttlMs, `${p}/rows/ttlMs`, { fallback: Infinity, min: 1 });
   const rowStore: EmbeddingRowStoreConfig = {
@@ -261,6 +278,7 @@ export function recommenderModel(options: RecommenderModelOptions): RecommenderM
     history: {
       config: resolveAdagradConfig({ learningRate: options.history?.learningRate ?? 0.3, initialAccumulator: 0.001 }, `${p}/history`),
     },
+    candidateCrosses,
     rowStore,
     maxCandidates: integerIn(options.maxCandidates, `${p}/maxCandidates`, { fallback: 256, min: 1, max: 100_000 }),
     maxFeatures: integerIn(options.maxFeatures, `${p}/maxFeatures`, { fallback: 512, min: 1, max: 100_000 }),
@@ -270,6 +288,30 @@ export function recommenderModel(options: RecommenderModelOptions): RecommenderM
     requestsStore: `${options.name}-requests`,
   });
   return model;
+}
+
+function resolveCandidateCrosses(options: RecommenderModelOptions['candidateCrosses'], path: string): CandidateCrossesConfig | undefined {
+  if (options === false) return undefined;
+  if (options !== undefined && (typeof options !== 'object' || options === null))
+    throw new ConfigError(path, `must be an object or false, got ${describeValue(options)}`);
+  for (const key of Object.keys(options ?? {}))
+    if (!['fields', 'buckets', 'learningRate'].includes(key))
+      throw new ConfigError(`${path}/${key}`, 'is not an option of candidate crosses');
+  const fields: unknown = options?.fields ?? ['prev_action', 'prev_outcome'];
+  if (!Array.isArray(fields)) throw new ConfigError(`${path}/fields`, 'must be an array of field names');
+  const names = fields.map((field: unknown, i) => {
+    if (typeof field !== 'string' || field === '' || field.includes('='))
+      throw new ConfigError(`${path}/fields/${i}`, `must be a field name without '=' (e.g. 'prev_action'), got ${describeValue(field)}`);
+    return field;
+  });
+  const buckets = integerIn(options?.buckets, `${path}/buckets`, { fallback: 65_536, min: CHUNK_BUCKETS, max: 1 << 24 });
+  if ((buckets & (buckets - 1)) !== 0) throw new ConfigError(`${path}/buckets`, `must be a power of two, got ${buckets}`);
+  if (names.length === 0) return undefined;
+  return Object.freeze({
+    fields: Object.freeze(names),
+    buckets,
+    optimizer: resolveAdagradConfig({ learningRate: options?.learningRate ?? 0.2, initialAccumulator: 0.001, l2: 0 }, path),
+  });
 }
 
 /** `backend`, or its older name `kernel`; errors name the option that was given. */

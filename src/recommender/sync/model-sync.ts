@@ -16,6 +16,7 @@ import {
 } from './model-sync-record.js';
 import { ModelSyncRows, type SyncedRow } from './model-sync-rows.js';
 import type { RecommenderModel } from '../model/recommender-model.js';
+import type { CandidateCrosses } from '../model/candidate-crosses.js';
 import type { LookedUpEvent } from '../types.js';
 
 /**
@@ -43,6 +44,8 @@ export interface SyncedModel {
    * resident has its latest bytes in the store beneath, which sync reads and writes directly.
    */
   readonly rows: { residentRow(key: Buffer): EmbeddingRow | undefined; putRows(rows: Iterable<EmbeddingRow>): Promise<void> };
+  /** The candidate crosses' table, when the model has one: its chunks' weights are shared like the dense weights. */
+  readonly crosses?: Pick<CandidateCrosses, 'chunkLength' | 'chunkId' | 'chunkOfId' | 'chunkWeights' | 'touchChunk' | 'chunksOf'>;
 }
 
 export interface ModelSyncReport {
@@ -73,7 +76,8 @@ const TOTAL_PREFIX = Buffer.from('\u0000model-sync\u0000total\u0000', 'latin1');
 const TOTAL_TAG_BYTES = 8;
 
 /**
- * Reconciles a task's replica of the shared parameters (feature and action rows, dense weights)
+ * Reconciles a task's replica of the shared parameters (feature and action rows, dense weights,
+ * candidate crosses)
  * with the other tasks of the model, on any instance, through the model topic. User rows are
  * never captured, published or applied: each user belongs to one partition.
  *
@@ -173,6 +177,13 @@ export class ModelSync {
     for (const candidate of event.candidates) this.captureRow(candidate);
     if (event.candidateTools) for (const tool of event.candidateTools) this.captureRow(tool);
     if (this.config.dense && !this.bases.has(DENSE_ID)) this.remember(DENSE_ID, this.task.dense);
+    const crosses = this.task.crosses;
+    if (crosses && event.features.length) {
+      for (const chunk of crosses.chunksOf(event)) {
+        const id = crosses.chunkId(chunk);
+        if (!this.bases.has(id)) this.remember(id, crosses.chunkWeights(chunk));
+      }
+    }
   }
 
   /** Remembers the current value of each shared row not yet changed since the last sync. */
@@ -227,7 +238,13 @@ export class ModelSync {
     const current = new Map<string, SyncedRow>();
     const moved: { id: string; delta: Float64Array }[] = [];
     for (const [id, base] of this.bases) {
-      const values = id === DENSE_ID ? this.task.dense : await this.currentRow(id, current);
+      const crossChunk = this.task.crosses?.chunkOfId(id);
+      const values =
+        id === DENSE_ID
+          ? this.task.dense
+          : crossChunk !== undefined
+            ? this.task.crosses!.chunkWeights(crossChunk)
+            : await this.currentRow(id, current);
       // Expired or deleted since, or a base persisted under another optimizerState: nothing to reconcile.
       if (!values || values.length !== base.length) continue;
       const delta = new Float64Array(values.length);
@@ -267,10 +284,15 @@ export class ModelSync {
 
     const shiftedResident: EmbeddingRow[] = [];
     for (const [id, shift] of shifts) {
+      const crossChunk = this.task.crosses?.chunkOfId(id);
       if (id === DENSE_ID) {
         const dense = this.task.dense;
         for (let i = 0; i < dense.length; i++) dense[i] = dense[i] + shift[i];
         this.task.denseDirty = true;
+      } else if (crossChunk !== undefined) {
+        const weights = this.task.crosses!.chunkWeights(crossChunk);
+        for (let i = 0; i < weights.length; i++) weights[i] = weights[i] + shift[i];
+        this.task.crosses!.touchChunk(crossChunk);
       } else {
         const key = Buffer.from(id, 'latin1');
         // A resident row is shifted in place and written back with the task's next commit, so the
@@ -344,6 +366,8 @@ export class ModelSync {
 
   private accepts(delta: ModelDelta): boolean {
     if (delta.rowKey.equals(DENSE_ROW)) return this.config.dense && delta.increment.length === this.task.dense.length;
+    const crosses = this.task.crosses;
+    if (crosses?.chunkOfId(delta.rowKey.toString('latin1')) !== undefined) return delta.increment.length === crosses.chunkLength;
     return this.isSharedRow(delta.rowKey) && delta.increment.length === this.rows.rowLength;
   }
 

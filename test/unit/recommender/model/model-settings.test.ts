@@ -25,6 +25,19 @@ describe('model settings', () => {
     expect(() => recommenderModel({ name: 'rec', userWeight: 1000 })).toThrow(/\/model\/userWeight/);
   });
 
+  it('crosses the previous action and its outcome with each candidate unless candidateCrosses says otherwise', () => {
+    const crosses = (settings: Record<string, string>) =>
+      recommenderModel({ ...modelOptionsFromSettings(settings), name: 'rec' }).candidateCrosses;
+    expect(crosses({})).toMatchObject({ fields: ['prev_action', 'prev_outcome'], optimizer: { learningRate: 0.2 } });
+    expect(crosses({ candidateCrosses: 'none' })).toBeUndefined();
+    expect(crosses({ candidateCrosses: 'prev2, tool', crossLearningRate: '0.5' })).toMatchObject({
+      fields: ['prev2', 'tool'],
+      optimizer: { learningRate: 0.5 },
+    });
+    expect(() => modelOptionsFromSettings({ candidateCrosses: 'prev_action,,tool' })).toThrow(/\/settings\/candidateCrosses/);
+    expect(() => modelOptionsFromSettings({ crossLearningRate: '0' })).toThrow(/\/settings\/crossLearningRate/);
+  });
+
   it('leaves time features off unless timeFeatures=true, and names the setting when it is neither', () => {
     expect(timeFeaturesFromSettings({})).toEqual({ hourOfDay: false, dayOfWeek: false });
     expect(timeFeaturesFromSettings({ timeFeatures: 'true' })).toEqual({ hourOfDay: true, dayOfWeek: true });

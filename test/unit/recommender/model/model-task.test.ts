@@ -64,3 +64,70 @@ describe('ModelTask history offsets', () => {
     expect(Array.from(again.subarray(0, 2))).toEqual(Array.from(scores.subarray(0, 2)));
   });
 });
+
+describe('ModelTask candidate crosses', () => {
+  it('learns an offset per (previous action, candidate) pair, only for that context, and keeps it across a reload', async () => {
+    // The rows barely move at this rate: what moves the scores is the crosses' own table.
+    const model = recommenderModel({ name: 'rec', dim: 8, backend: 'typescript', optimizer: { learningRate: 1e-6 } });
+    const rows = new MemoryStore('rec');
+    const task = new ModelTask(model, rows, new MemoryStore('rec-requests'), 0);
+    await task.ensureLoaded();
+    const keys = ['user|u1', 'action|a', 'action|b', 'feature|prev_action=search', 'feature|prev_action=edit', 'feature|text.text#12'];
+    const [user, a, b, search, edit, text] = await task.rows.getRows(
+      keys.map((k) => rowKey(k.split('|')[0], k.split('|')[1])),
+      0,
+    );
+    const event = { eventTime: 0 } as TrajectoryEvent;
+    const request = { requestId: 'r', userId: 'u1', eventTime: 0, features: [], candidates: ['a', 'b'] };
+    const at = (...features: { row: typeof user; key: string }[]): LookedUpEvent => ({
+      event,
+      role: 'learn',
+      request,
+      user,
+      features: features.map((f) => ({ row: f.row!, key: f.key, weight: 1 })),
+      candidates: [a, b],
+    });
+    const afterSearch = at({ row: search, key: 'prev_action=search' }, { row: text, key: 'text.text#12' });
+    const afterEdit = at({ row: edit, key: 'prev_action=edit' });
+    const gap = (e: LookedUpEvent) => {
+      const scores = new Float32Array(2);
+      task.score(e, scores);
+      return scores[0] - scores[1];
+    };
+    task.beginBatch();
+    const before = { search: gap(afterSearch), edit: gap(afterEdit) };
+    const scores = new Float32Array(2);
+    for (let step = 0; step < 10; step++) {
+      task.score(afterSearch, scores);
+      const pa = 1 / (1 + Math.exp(scores[1] - scores[0]));
+      expect(task.learn(afterSearch, Float32Array.from([pa - 1, 1 - pa]))).toBe(true);
+    }
+    const after = { search: gap(afterSearch), edit: gap(afterEdit) };
+    task.score(afterSearch, scores);
+    task.endBatch();
+    // After `search`, 'a' rose above 'b'; after `edit` nothing changed.
+    expect(after.search - before.search).toBeGreaterThan(1);
+    expect(after.edit - before.edit).toBeCloseTo(0, 3);
+    await task.saveDense();
+
+    const reloaded = new ModelTask(model, rows, new MemoryStore('rec-requests'), 0);
+    await reloaded.ensureLoaded();
+    const again = new Float32Array(2);
+    reloaded.beginBatch();
+    reloaded.score(afterSearch, again);
+    reloaded.endBatch();
+    expect(Array.from(again)).toEqual(Array.from(scores.subarray(0, 2)));
+  });
+
+  it('is off with candidateCrosses false, and names a bad option', async () => {
+    expect(recommenderModel({ name: 'rec', candidateCrosses: false }).candidateCrosses).toBeUndefined();
+    expect(recommenderModel({ name: 'rec' }).candidateCrosses).toMatchObject({ fields: ['prev_action', 'prev_outcome'], buckets: 65_536 });
+    expect(() => recommenderModel({ name: 'rec', candidateCrosses: { buckets: 3000 } })).toThrow(
+      /\/model\/candidateCrosses\/buckets.*power of two/,
+    );
+    expect(() => recommenderModel({ name: 'rec', candidateCrosses: { fields: ['prev_action=x'] } })).toThrow(
+      /\/model\/candidateCrosses\/fields\/0/,
+    );
+    expect(() => recommenderModel({ name: 'rec', candidateCrosses: { rate: 1 } as never })).toThrow(/\/model\/candidateCrosses\/rate/);
+  });
+});

@@ -71,7 +71,8 @@ export class SyncedTask {
       const user = rows[at++];
       const features = i.features.map((key) => ({ row: rows[at++]!, weight: 1, key }));
       const candidates = i.candidates.map(() => rows[at++]);
-      const e: LookedUpEvent = { event: { eventTime: now } as TrajectoryEvent, role: 'learn', user, features, candidates };
+      const request = { requestId: 'r', userId: i.user, eventTime: now, features: [], candidates: i.candidates };
+      const e: LookedUpEvent = { event: { eventTime: now } as TrajectoryEvent, role: 'learn', request, user, features, candidates };
       for (const row of [user, ...features.map((f) => f.row), ...candidates]) if (row) touched.add(row);
       this.task.score(e, scores);
       softmaxCrossEntropyLoss(scores, i.chosen, 1, dScores, i.candidates.length);
@@ -135,6 +136,16 @@ export function traffic(options: {
     );
     return { user: pick(options.users), features, candidates, chosen };
   });
+}
+
+/** The whole candidate-crosses weight table of a task (empty without crosses). */
+export function crossWeights(task: ModelTask): Float32Array {
+  const crosses = task.crosses;
+  if (!crosses) return new Float32Array(0);
+  const chunks = crosses.chunkCount;
+  const out = new Float32Array(chunks * crosses.chunkLength);
+  for (let chunk = 0; chunk < chunks; chunk++) out.set(crosses.chunkWeights(chunk), chunk * crosses.chunkLength);
+  return out;
 }
 
 export function maxAbsDifference(a: Float32Array, b: Float32Array): number {

@@ -9,7 +9,7 @@ import { CachingStore } from '../../../../src/state/caching-store.js';
 import { MemoryStore } from '../../../../src/state/memory-store.js';
 import { parseRowKey, rowKey } from '../../../../src/recommender/rows/row-key.js';
 import type { SourceRecord } from '../../../../src/topology/transport/types.js';
-import { maxAbsDifference, sharedLog, SyncedTask, T0, TOPIC, traffic } from './model-sync-harness.js';
+import { crossWeights, maxAbsDifference, sharedLog, SyncedTask, T0, TOPIC, traffic } from './model-sync-harness.js';
 
 const model = (options: Partial<RecommenderModelOptions> = {}) => recommenderModel({ name: 'rec', dim: 4, maxCandidates: 8, ...options });
 const FEATURE = rowKey('feature', 'tool=git');
@@ -99,10 +99,10 @@ describe('ModelSync', () => {
   });
 
   it.each(['fm', 'dcn'] as const)(
-    'two tasks trained on different data converge on their shared rows and dense weights; without sync they do not (%s)',
+    'two tasks trained on different data converge on their shared rows, dense weights and candidate crosses; without sync they do not (%s)',
     async (interaction) => {
       const shared = {
-        features: ['tool=git', 'tool=npm', 'domain=web', 'domain=ml', 'repo=api'],
+        features: ['tool=git', 'tool=npm', 'domain=web', 'domain=ml', 'prev_action=a0', 'prev_action=a3'],
         actions: ['a0', 'a1', 'a2', 'a3', 'a4', 'a5'],
       };
       const dataA = traffic({ ...shared, users: ['u1', 'u2', 'u3'], preferred: ['a0', 'a1'], count: 240, seed: 1 });
@@ -132,6 +132,9 @@ describe('ModelSync', () => {
       for (const [key, values] of rowsA) worst = Math.max(worst, maxAbsDifference(values, rowsB.get(key)!));
       expect(worst).toBeLessThan(1e-5);
       expect(maxAbsDifference(synced.a.task.dense, synced.b.task.dense)).toBeLessThan(1e-5);
+      const crosses = [crossWeights(synced.a.task), crossWeights(synced.b.task)];
+      expect(crosses[0].filter((w) => w !== 0).length).toBeGreaterThan(10);
+      expect(maxAbsDifference(crosses[0], crosses[1])).toBeLessThan(1e-5);
 
       // User rows: the final syncs wrote none of them, and no record on the topic ever named one.
       expect(await synced.a.bytes(['user'])).toEqual(synced.userBytesBeforeFinalSync[0]);
@@ -146,6 +149,7 @@ describe('ModelSync', () => {
       for (const [key, values] of plainA) gap = Math.max(gap, maxAbsDifference(values, plainB.get(key)!));
       expect(gap).toBeGreaterThan(0.05);
       if (interaction === 'dcn') expect(maxAbsDifference(unsynced.a.task.dense, unsynced.b.task.dense)).toBeGreaterThan(1e-3);
+      expect(maxAbsDifference(crossWeights(unsynced.a.task), crossWeights(unsynced.b.task))).toBeGreaterThan(0.05);
       expect(await modelTopic(unsynced.log)).toHaveLength(0);
     },
   );

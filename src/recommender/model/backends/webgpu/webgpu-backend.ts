@@ -18,6 +18,7 @@ export function webgpuObstacle(model: BackendRequirements): string | undefined {
   if (model.optimizer !== 'adagrad') return 'its row update is AdaGrad (optimizer is ftrl)';
   if (model.denseInputDim > 0) return 'the text vector projection is not in it (denseInputDim > 0)';
   if (model.candidateTools) return 'a candidate is one row in it (candidateTools is on)';
+  if (model.candidateCrosses) return 'candidate crosses are not in it (turn them off with candidateCrosses=none)';
   if (model.denseOptimizerKind === 'adam') return "its bias update is AdaGrad (denseOptimizer is 'adam')";
   return undefined;
 }

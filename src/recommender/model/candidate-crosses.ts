@@ -1,0 +1,216 @@
+import { StateError } from '../../errors.js';
+import type { KeyValueStore } from '../../state/store.js';
+import { rowKey } from '../rows/row-key.js';
+import type { LookedUpEvent } from '../types.js';
+import type { AdagradConfig } from './kernels/optimizers.js';
+
+/** The validated options of a model's candidate crosses (recommender-model.ts). */
+export interface CandidateCrossesConfig {
+  /** Context fields crossed with every candidate, e.g. `prev_action` (the name before '=' in a feature key). */
+  readonly fields: readonly string[];
+  /** Hash buckets, a power of two. */
+  readonly buckets: number;
+  readonly optimizer: AdagradConfig;
+}
+
+/** Buckets per stored value: a step dirties a few chunks, and a commit writes only those. */
+export const CHUNK_BUCKETS = 1024;
+
+/**
+ * The wide half of a wide-and-deep model: one learned score offset per (context feature,
+ * candidate action) pair, for the context fields configured — by default the session's previous
+ * action and its outcome, so "after a failed `search`, `search` again" is memorised from its first
+ * few occurrences, where the FM's low-rank factors need many. Pairs are hashed into a fixed table
+ * (memory stays bounded whatever the number of actions), stepped by AdaGrad with the same
+ * dLoss/dScore as the rows.
+ *
+ * Kept in the task's store in chunks, changelogged and flushed with the rows at commit, so
+ * crash-exact. Model sync shares the chunks' weights like the dense weights (summed deltas,
+ * accumulators local): the pairs are knowledge about actions, not users, and each partition
+ * alone sees only its share of them (bench/README.md, "Candidate crosses").
+ */
+export class CandidateCrosses {
+  /** Weights, then their AdaGrad accumulators. */
+  private readonly table: Float32Array;
+  private readonly mask: number;
+  private readonly prefixes: readonly string[];
+  private readonly dirtyChunks = new Set<number>();
+  /** Scratch: the bucket of each (cross feature, candidate) pair of the event at hand, candidate-major. */
+  private buckets = new Int32Array(64);
+  private readonly featureHashes: number[] = [];
+  /** Each chunk's store key as a latin1 string, model sync's id for it, and back. */
+  private readonly chunkIds: string[] = [];
+  private readonly chunkById = new Map<string, number>();
+
+  constructor(
+    private readonly config: CandidateCrossesConfig,
+    private readonly describe: string,
+  ) {
+    this.table = new Float32Array(2 * config.buckets);
+    this.mask = config.buckets - 1;
+    this.prefixes = config.fields.map((field) => `${field}=`);
+    for (let chunk = 0; chunk < config.buckets / CHUNK_BUCKETS; chunk++) {
+      const id = chunkKey(chunk).toString('latin1');
+      this.chunkIds.push(id);
+      this.chunkById.set(id, chunk);
+    }
+  }
+
+  /** Weights per chunk: the length of a chunk's model-sync delta. */
+  get chunkLength(): number {
+    return CHUNK_BUCKETS;
+  }
+
+  get chunkCount(): number {
+    return this.chunkIds.length;
+  }
+
+  /** A chunk's id (its store key, latin1), as model sync names it. */
+  chunkId(chunk: number): string {
+    return this.chunkIds[chunk];
+  }
+
+  /** The chunk a model-sync id names, or undefined when it is not one of this table's. */
+  chunkOfId(id: string): number | undefined {
+    return this.chunkById.get(id);
+  }
+
+  /** A live view of a chunk's weights (not their accumulators, which stay local to the task). */
+  chunkWeights(chunk: number): Float32Array {
+    return this.table.subarray(chunk * CHUNK_BUCKETS, (chunk + 1) * CHUNK_BUCKETS);
+  }
+
+  /** Records that a chunk's weights were changed from outside (model sync), so the next save writes it. */
+  touchChunk(chunk: number): void {
+    this.dirtyChunks.add(chunk);
+  }
+
+  /** The chunks learning from `e` may step: model sync remembers their weights before it does. */
+  chunksOf(e: LookedUpEvent): Set<number> {
+    const pairs = this.bucketsOf(e);
+    const chunks = new Set<number>();
+    for (let i = 0; i < pairs; i++) chunks.add((this.buckets[i] / CHUNK_BUCKETS) | 0);
+    return chunks;
+  }
+
+  async load(store: KeyValueStore): Promise<void> {
+    const chunkBytes = 2 * CHUNK_BUCKETS * 4;
+    for (let chunk = 0; chunk < this.config.buckets / CHUNK_BUCKETS; chunk++) {
+      const stored = await store.get(chunkKey(chunk));
+      if (!stored) continue;
+      if (stored.length !== chunkBytes) {
+        const why = `${this.describe}: stored candidate crosses chunk ${chunk} is ${stored.length} bytes, not ${chunkBytes}`;
+        throw new StateError('STATE_CORRUPT', why);
+      }
+      const floats = new Float32Array(stored.buffer.slice(stored.byteOffset, stored.byteOffset + chunkBytes));
+      this.table.set(floats.subarray(0, CHUNK_BUCKETS), chunk * CHUNK_BUCKETS);
+      this.table.set(floats.subarray(CHUNK_BUCKETS), this.config.buckets + chunk * CHUNK_BUCKETS);
+    }
+  }
+
+  /** Writes the chunks stepped since the last save (flushed with the rows at commit). */
+  async save(store: KeyValueStore): Promise<void> {
+    for (const chunk of this.dirtyChunks) {
+      const at = chunk * CHUNK_BUCKETS;
+      const value = Buffer.alloc(2 * CHUNK_BUCKETS * 4);
+      Buffer.from(this.table.buffer, this.table.byteOffset + at * 4, CHUNK_BUCKETS * 4).copy(value, 0);
+      Buffer.from(this.table.buffer, this.table.byteOffset + (this.config.buckets + at) * 4, CHUNK_BUCKETS * 4).copy(
+        value,
+        CHUNK_BUCKETS * 4,
+      );
+      await store.put(chunkKey(chunk), value);
+    }
+    this.dirtyChunks.clear();
+  }
+
+  /** Adds each candidate's cross offsets to its score. */
+  score(e: LookedUpEvent, scores: Float32Array): void {
+    const pairs = this.bucketsOf(e);
+    if (pairs === 0) return;
+    const perCandidate = this.featureHashes.length;
+    const table = this.table;
+    for (let c = 0, at = 0; c < e.candidates.length; c++) {
+      let offset = 0;
+      for (let f = 0; f < perCandidate; f++) offset += table[this.buckets[at++]];
+      scores[c] += offset;
+    }
+  }
+
+  /** Steps the offsets of the event's pairs by dLoss/dScore of their candidate. */
+  learn(e: LookedUpEvent, dScores: Float32Array): void {
+    const pairs = this.bucketsOf(e);
+    if (pairs === 0) return;
+    const { learningRate, initialAccumulator, l2, gradientClip } = this.config.optimizer;
+    const perCandidate = this.featureHashes.length;
+    const table = this.table;
+    const accumulators = this.config.buckets;
+    for (let c = 0, at = 0; c < e.candidates.length; c++) {
+      const raw = dScores[c];
+      if (raw === 0) {
+        at += perCandidate;
+        continue;
+      }
+      const clipped = raw > gradientClip ? gradientClip : raw < -gradientClip ? -gradientClip : raw;
+      for (let f = 0; f < perCandidate; f++) {
+        const bucket = this.buckets[at++];
+        const w = table[bucket];
+        const g = clipped + l2 * w;
+        const accumulator = table[accumulators + bucket] + g * g;
+        table[accumulators + bucket] = accumulator;
+        table[bucket] = w - (learningRate * g) / Math.sqrt(accumulator + initialAccumulator);
+        this.dirtyChunks.add((bucket / CHUNK_BUCKETS) | 0);
+      }
+    }
+  }
+
+  /** Fills the scratch with the event's pair buckets; returns how many (0: no cross feature). */
+  private bucketsOf(e: LookedUpEvent): number {
+    const hashes = this.featureHashes;
+    hashes.length = 0;
+    for (const { key } of e.features) {
+      for (const prefix of this.prefixes) {
+        if (key.startsWith(prefix)) {
+          hashes.push(fnv1a(key));
+          break;
+        }
+      }
+    }
+    const candidates = e.request?.candidates;
+    if (hashes.length === 0 || !candidates) return 0;
+    const count = Math.min(candidates.length, e.candidates.length);
+    const pairs = e.candidates.length * hashes.length;
+    if (this.buckets.length < pairs) this.buckets = new Int32Array(pairs * 2);
+    let at = 0;
+    for (let c = 0; c < e.candidates.length; c++) {
+      // Candidates past the request's list (none in practice) share the bucket of candidate ''.
+      const action = fnv1a(c < count ? candidates[c] : '');
+      for (const feature of hashes) this.buckets[at++] = mix(feature, action) & this.mask;
+    }
+    return pairs;
+  }
+}
+
+function chunkKey(chunk: number): Buffer {
+  return rowKey('model', `cross/${chunk}`);
+}
+
+/** 32-bit FNV-1a over UTF-16 code units: stable across runs and platforms, so buckets survive restarts. */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+/** Murmur3's finaliser over the two hashes: a feature's pairs spread over the whole table. */
+function mix(feature: number, action: number): number {
+  let h = (feature ^ Math.imul(action, 0x9e3779b1)) >>> 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
