@@ -18,6 +18,8 @@
  *   --set ratingWeight=0.1 (a rating's loss weight beside choices)   --set userWeight=1 (the user row's weight)
  *   --set actionHistory=false (no per-user count of earlier takes per candidate)   --set historyLearningRate=0.3
  *   --set candidateTools=true (a candidate is its action row plus a row for its tool; TypeScript backend)
+ *   --set candidateCrosses=none|prev_action,prev_outcome (offsets per context feature × candidate)
+ *   --set crossLearningRate=0.2   --set crossBuckets=16384
  */
 import { avroSerde, decode, topology, type SimulationContext, type TopologyEnv } from 'agentrec';
 import {
@@ -52,7 +54,8 @@ export const DEFAULT_SYNC_OPTIMIZER_STATE = 'shared';
 export default function agentRecommender(env: TopologyEnv = { transport: 'embedded', settings: {} }) {
   const s = env.settings;
   // learningRate, denseLearningRate, initialAccumulator, l2, initScale, dim, ratingCenter (a number or auto),
-  // ratingScale, ratingLinearLearningRate, ratingWeight, userWeight, learnUnseenActions, candidateTools: checked with errors naming /settings/<key>; unset,
+  // ratingScale, ratingLinearLearningRate, ratingWeight, userWeight, learnUnseenActions, candidateTools,
+  // candidateCrosses, crossLearningRate, crossBuckets: checked with errors naming /settings/<key>; unset,
   // the model's swept defaults.
   const learning = modelOptionsFromSettings(s);
   const model = recommenderModel({
@@ -71,16 +74,19 @@ export default function agentRecommender(env: TopologyEnv = { transport: 'embedd
     backend: s.backend as 'auto' | undefined,
     kernel: s.kernel as 'auto' | undefined,
   });
+  const partitions = Number(s.partitions ?? 4);
   const sync = {
     topic: modelTopicName(env.groupId ?? 'agent-recommender', 'rec'),
-    everyEvents: s.syncEveryEvents === undefined ? DEFAULT_SYNC_EVERY_EVENTS[env.transport] : Number(s.syncEveryEvents),
+    // One partition is one task: it has no peer to sync with, so sync stays off unless asked for.
+    everyEvents:
+      s.syncEveryEvents !== undefined ? Number(s.syncEveryEvents) : partitions === 1 ? 0 : DEFAULT_SYNC_EVERY_EVENTS[env.transport],
     minIntervalMs: s.syncIntervalMs === undefined ? DEFAULT_SYNC_INTERVAL_MS[env.transport] : Number(s.syncIntervalMs),
     weighting: (s.syncWeighting ?? DEFAULT_SYNC_WEIGHTING) as 'average' | 'sum',
     optimizerState: (s.syncOptimizerState ?? DEFAULT_SYNC_OPTIMIZER_STATE) as 'local' | 'shared',
   };
   return (
     topology('agent-recommender')
-      .from('trajectories', { topic: s.inputTopic ?? 'agent.trajectories', partitions: Number(s.partitions ?? 4) })
+      .from('trajectories', { topic: s.inputTopic ?? 'agent.trajectories', partitions })
       // Candidates are known by action id (and by tool with candidateTools on): their text, and
       // otherwise their tool, are skipped while decoding, not read into strings nothing looks at.
       .step(

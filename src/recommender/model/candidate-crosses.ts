@@ -38,6 +38,8 @@ export class CandidateCrosses {
   /** Scratch: the bucket of each (cross feature, candidate) pair of the event at hand, candidate-major. */
   private buckets = new Int32Array(64);
   private readonly featureHashes: number[] = [];
+  /** FNV-1a of recent feature keys and action ids: the same few hundred recur in every request. */
+  private readonly hashes = new Map<string, number>();
   /** Each chunk's store key as a latin1 string, model sync's id for it, and back. */
   private readonly chunkIds: string[] = [];
   private readonly chunkById = new Map<string, number>();
@@ -170,7 +172,7 @@ export class CandidateCrosses {
     for (const { key } of e.features) {
       for (const prefix of this.prefixes) {
         if (key.startsWith(prefix)) {
-          hashes.push(fnv1a(key));
+          hashes.push(this.hashOf(key));
           break;
         }
       }
@@ -183,12 +185,25 @@ export class CandidateCrosses {
     let at = 0;
     for (let c = 0; c < e.candidates.length; c++) {
       // Candidates past the request's list (none in practice) share the bucket of candidate ''.
-      const action = fnv1a(c < count ? candidates[c] : '');
+      const action = this.hashOf(c < count ? candidates[c] : '');
       for (const feature of hashes) this.buckets[at++] = mix(feature, action) & this.mask;
     }
     return pairs;
   }
+
+  private hashOf(text: string): number {
+    let hash = this.hashes.get(text);
+    if (hash === undefined) {
+      // Bounded: a stream of ever new ids must not grow it without end.
+      if (this.hashes.size >= MAX_CACHED_HASHES) this.hashes.clear();
+      hash = fnv1a(text);
+      this.hashes.set(text, hash);
+    }
+    return hash;
+  }
 }
+
+const MAX_CACHED_HASHES = 50_000;
 
 function chunkKey(chunk: number): Buffer {
   return rowKey('model', `cross/${chunk}`);

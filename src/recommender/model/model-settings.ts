@@ -24,6 +24,7 @@ export const MODEL_SETTINGS = [
   'ratingWeight',
   'candidateCrosses',
   'crossLearningRate',
+  'crossBuckets',
 ] as const;
 
 export function modelOptionsFromSettings(settings: Readonly<Record<string, string | undefined>>): Partial<RecommenderModelOptions> {
@@ -64,7 +65,10 @@ export function modelOptionsFromSettings(settings: Readonly<Record<string, strin
   };
 }
 
-/** `candidateCrosses=prev_action,prev_outcome` (the fields crossed with each candidate) or `none`; `crossLearningRate`. */
+/**
+ * `candidateCrosses=prev_action,prev_outcome` (the fields crossed with each candidate) or `none`;
+ * `crossLearningRate`; `crossBuckets` (a power of two, checked by the model under /model/candidateCrosses/buckets).
+ */
 function candidateCrossesFromSettings(
   settings: Readonly<Record<string, string | undefined>>,
   p: string,
@@ -73,15 +77,16 @@ function candidateCrossesFromSettings(
   const rate = settings.crossLearningRate;
   const learningRate =
     rate === undefined ? undefined : numberIn(parse(rate, `${p}/crossLearningRate`), `${p}/crossLearningRate`, { min: 1e-6, max: 10 });
+  const buckets = settings.crossBuckets === undefined ? undefined : parse(settings.crossBuckets, `${p}/crossBuckets`);
   if (fields === 'none' || fields === 'false') return false;
-  if (fields === undefined) return learningRate === undefined ? undefined : { learningRate };
+  if (fields === undefined) return learningRate === undefined && buckets === undefined ? undefined : { learningRate, buckets };
   const list = fields.split(',').map((field) => field.trim());
   if (list.some((field) => field === ''))
     throw new ConfigError(
       `${p}/candidateCrosses`,
       `must be field names separated by commas (e.g. prev_action,prev_outcome) or none, got '${fields}'`,
     );
-  return { fields: list, learningRate };
+  return { fields: list, learningRate, buckets };
 }
 
 function parse(text: string | undefined, path: string): number {

@@ -41,6 +41,8 @@ function modelTaskKey(model: RecommenderModel): ScopeKey<ModelTask> {
         const written = await created.rows.writeBack();
         if (written) ctx.metrics.count('rows_written_back', written);
         await created.requests.writeBack();
+        // The crosses' chunks stepped since the last commit, once each (a batch steps most of them).
+        await created.saveCrosses();
       });
       return created;
     });
@@ -250,6 +252,11 @@ export class ModelTask {
     );
   }
 
+  /** Writes the candidate crosses' chunks stepped since the last call into the store (the commit hook calls it). */
+  async saveCrosses(): Promise<void> {
+    await this.crosses?.save(this.store);
+  }
+
   /** Writes dense weights into the store (flushed with the rows and the offset at commit). */
   async saveDense(): Promise<void> {
     if (this.ratingsDirty) {
@@ -261,7 +268,6 @@ export class ModelTask {
       await this.store.put(RATINGS_KEY, stats);
       this.ratingsDirty = false;
     }
-    await this.crosses?.save(this.store);
     if (this.historyDirty) {
       await this.store.put(HISTORY_KEY, Buffer.from(this.history.buffer.slice(0)));
       this.historyDirty = false;

@@ -95,7 +95,7 @@ export interface RecommenderModelOptions {
   /**
    * One learned score offset per (context feature, candidate action) pair for the context
    * `fields` (default ['prev_action', 'prev_outcome'], the session-context step's previous action
-   * and its outcome), hashed into `buckets` (a power of two, default 65,536) and stepped by
+   * and its outcome), hashed into `buckets` (a power of two, default 16,384) and stepped by
    * AdaGrad at `learningRate` (default 0.2): the wide half of a wide-and-deep model, memorising
    * transitions the factors learn slowly (candidate-crosses.ts). false turns them off. Swept in
    * bench/README.md, "Candidate crosses".
@@ -304,7 +304,7 @@ function resolveCandidateCrosses(options: RecommenderModelOptions['candidateCros
       throw new ConfigError(`${path}/fields/${i}`, `must be a field name without '=' (e.g. 'prev_action'), got ${describeValue(field)}`);
     return field;
   });
-  const buckets = integerIn(options?.buckets, `${path}/buckets`, { fallback: 65_536, min: CHUNK_BUCKETS, max: 1 << 24 });
+  const buckets = integerIn(options?.buckets, `${path}/buckets`, { fallback: 16_384, min: CHUNK_BUCKETS, max: 1 << 24 });
   if ((buckets & (buckets - 1)) !== 0) throw new ConfigError(`${path}/buckets`, `must be a power of two, got ${buckets}`);
   if (names.length === 0) return undefined;
   return Object.freeze({

@@ -108,7 +108,7 @@ describe('ModelTask candidate crosses', () => {
     // After `search`, 'a' rose above 'b'; after `edit` nothing changed.
     expect(after.search - before.search).toBeGreaterThan(1);
     expect(after.edit - before.edit).toBeCloseTo(0, 3);
-    await task.saveDense();
+    await task.saveCrosses();
 
     const reloaded = new ModelTask(model, rows, new MemoryStore('rec-requests'), 0);
     await reloaded.ensureLoaded();
@@ -121,7 +121,7 @@ describe('ModelTask candidate crosses', () => {
 
   it('is off with candidateCrosses false, and names a bad option', async () => {
     expect(recommenderModel({ name: 'rec', candidateCrosses: false }).candidateCrosses).toBeUndefined();
-    expect(recommenderModel({ name: 'rec' }).candidateCrosses).toMatchObject({ fields: ['prev_action', 'prev_outcome'], buckets: 65_536 });
+    expect(recommenderModel({ name: 'rec' }).candidateCrosses).toMatchObject({ fields: ['prev_action', 'prev_outcome'], buckets: 16_384 });
     expect(() => recommenderModel({ name: 'rec', candidateCrosses: { buckets: 3000 } })).toThrow(
       /\/model\/candidateCrosses\/buckets.*power of two/,
     );
