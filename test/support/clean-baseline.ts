@@ -18,6 +18,10 @@ export async function cleanBaseline(
   // Rows, requests, sessions and action histories in every partition.
   expect(baseline.state.size).toBe(4 * partitions);
   for (const [store, snapshot] of baseline.state) expect(snapshot.entries.size, store).toBeGreaterThan(0);
+  // Every partition's rows store holds candidate-cross chunks: the crosses are among what must come out byte-identical.
+  const crossChunk = Buffer.from('model\u0000cross/', 'latin1').toString('hex');
+  for (const [store, snapshot] of baseline.state)
+    if (store.startsWith('rec/')) expect([...snapshot.entries.keys()].some((key) => key.startsWith(crossChunk)), store).toBe(true);
   expect(baseline.scored.size).toBeGreaterThan(events / 10);
   return baseline;
 }
