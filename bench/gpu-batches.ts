@@ -30,7 +30,15 @@ const SECONDS = Number(args.seconds);
 const SIZES = args.sizes.split(',').map(Number);
 const DIM = 32;
 
-const model = recommenderModel({ name: 'rec', dim: DIM, maxCandidates: 16, maxFeatures: 16, backend: 'typescript' });
+// Candidate crosses off: the WebGPU backend does not run them.
+const model = recommenderModel({
+  name: 'rec',
+  dim: DIM,
+  maxCandidates: 16,
+  maxFeatures: 16,
+  backend: 'typescript',
+  candidateCrosses: false,
+});
 
 function makeRows(prefix: string, n: number, seed: number): EmbeddingRow[] {
   const random = splitmix32(seed);

@@ -2,7 +2,6 @@ import { AgentrecError } from '../../errors.js';
 import type { TrajectoryEvent } from '../records.js';
 import { batchStep } from '../../topology/step.js';
 import type { Batch, StepContext, StepDefinition } from '../../topology/types.js';
-import { logisticLoss, softmaxCrossEntropyLoss, squaredLoss } from '../model/kernels/losses.js';
 import { argmax } from '../model/kernels/vector.js';
 import { ModelSync } from '../sync/model-sync.js';
 import { modelSyncTopicSpec, resolveModelSyncConfig, type ModelSyncOptions } from '../sync/model-sync-config.js';
@@ -10,7 +9,7 @@ import { ModelTask } from '../model/model-task.js';
 import { modelProtocol } from '../model/model-protocol.js';
 import type { RecommenderModel } from '../model/recommender-model.js';
 import type { LookedUpEvent } from '../types.js';
-import { feedbackLoss } from '../model/backends/webgpu/feedback-loss.js';
+import { applyFeedbackLoss, feedbackLoss } from '../model/backends/webgpu/feedback-loss.js';
 import type { BatchLearnItem } from '../model/backends/webgpu/fm-batch-plan.js';
 
 type LearnOutcome = 'applied' | 'ignored' | 'invalid';
@@ -200,49 +199,21 @@ export function learn(name: string, options: LearnOptions): StepDefinition<Looke
         if (!feedback || !request) return 'ignored';
         const count = e.candidates.length;
         task.score(e, scores);
-        const weight = sampleWeight(e.event);
-        let index = feedback.actionId ? request.candidates.indexOf(feedback.actionId) : argmax(scores, count);
-        if (index < 0) {
+        const loss = feedbackLoss(e, model, sampleWeight(e.event), task.linearLearningRate(e), (value) => task.ratingCenter(value));
+        if (!loss) {
           // lookup adds an action its request did not offer unless learnUnseenActions is off.
-          ctx.metrics.count('feedback_action_unknown');
+          if (feedback.actionId && !request.candidates.includes(feedback.actionId)) ctx.metrics.count('feedback_action_unknown');
           return 'ignored';
         }
-        let loss: number;
-        switch (feedback.signal) {
-          case 'CHOSEN':
-            loss =
-              count > 1
-                ? softmaxCrossEntropyLoss(scores, index, weight, dScores, count)
-                : logisticLoss(scores, index, 1, weight, dScores, count);
-            break;
-          case 'ACCEPT':
-          case 'LIKE':
-            loss = logisticLoss(scores, index, 1, weight, dScores, count);
-            break;
-          case 'REJECT':
-          case 'DISLIKE':
-          case 'CORRECTION':
-            loss = logisticLoss(scores, index, 0, weight, dScores, count);
-            break;
-          case 'RATING':
-            loss = squaredLoss(
-              scores,
-              index,
-              (feedback.value - task.ratingCenter(feedback.value)) * model.rating.scale,
-              weight * model.rating.weight,
-              dScores,
-              count,
-            );
-            break;
-          default:
-            index = -1;
-            return 'ignored';
-        }
+        // Feedback naming no action is about the candidate the model ranked first.
+        const top = argmax(scores, count);
+        const index = loss.index < 0 ? top : loss.index;
+        const value = applyFeedbackLoss(loss, scores, index, dScores, count);
         const positive = feedback.signal === 'CHOSEN' || feedback.signal === 'ACCEPT' || feedback.signal === 'LIKE';
-        if (positive && count > 1) runningHit = smooth(runningHit, argmax(scores, count) === index ? 1 : 0);
+        if (positive && count > 1) runningHit = smooth(runningHit, top === index ? 1 : 0);
         if (!task.learn(e, dScores)) return 'invalid';
         if (feedback.signal === 'RATING') task.observeRating(feedback.value);
-        if (weight > 0) runningLoss = smooth(runningLoss, loss / weight);
+        if (loss.weight > 0) runningLoss = smooth(runningLoss, value / loss.weight);
         return 'applied';
       }
     },

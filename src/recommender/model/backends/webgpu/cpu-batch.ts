@@ -1,4 +1,4 @@
-import { logisticLoss, softmaxCrossEntropyLoss, squaredLoss } from '../../kernels/losses.js';
+import { applyFeedbackLoss } from './feedback-loss.js';
 import { adagradUpdate, type AdagradConfig } from '../../kernels/optimizers.js';
 import { argmax } from '../../kernels/vector.js';
 import type { DenseWeights, ModelBackend } from '../model-backend.js';
@@ -55,12 +55,7 @@ export function learnBatchOnCpu(
     if (buckets) for (let c = 0; c < count; c++) eventScores[c] += history.state[c < buckets.length ? buckets[c] : 0];
     scores.set(eventScores.subarray(0, count), scoreOffsets[i]);
     const index = loss.index >= 0 ? loss.index : argmax(eventScores, count);
-    losses[i] =
-      loss.kind === 'softmax'
-        ? softmaxCrossEntropyLoss(eventScores, index, loss.weight, dScores, count)
-        : loss.kind === 'logistic'
-          ? logisticLoss(eventScores, index, loss.value, loss.weight, dScores, count)
-          : squaredLoss(eventScores, index, loss.value, loss.weight, dScores, count);
+    losses[i] = applyFeedbackLoss(loss, eventScores, index, dScores, count);
     if (!backend.learn(event, dScores, loss.linearLearningRate)) return;
     adagradUpdate(dense.values, denseSlots, dense.gradient, denseConfig);
     if (buckets) {

@@ -1,4 +1,5 @@
 import type { LookedUpEvent } from '../../../types.js';
+import { logisticLoss, softmaxCrossEntropyLoss, squaredLoss } from '../../kernels/losses.js';
 import type { RecommenderModel } from '../../recommender-model.js';
 import type { FeedbackLoss } from './fm-batch-plan.js';
 
@@ -41,5 +42,20 @@ export function feedbackLoss(
       };
     default:
       return undefined;
+  }
+}
+
+/**
+ * Takes `loss` on `scores` for the candidate at `index` (the named action, or whatever the caller
+ * chose for feedback naming none): writes dLoss/dScore into `dScores` and returns the loss.
+ */
+export function applyFeedbackLoss(loss: FeedbackLoss, scores: Float32Array, index: number, dScores: Float32Array, count: number): number {
+  switch (loss.kind) {
+    case 'softmax':
+      return softmaxCrossEntropyLoss(scores, index, loss.weight, dScores, count);
+    case 'logistic':
+      return logisticLoss(scores, index, loss.value, loss.weight, dScores, count);
+    case 'squared':
+      return squaredLoss(scores, index, loss.value, loss.weight, dScores, count);
   }
 }

@@ -14,8 +14,9 @@ import { MemoryStore } from '../../../../../../src/state/memory-store.js';
 
 export { adapter, inCi, skipGpu } from '../../../../../support/webgpu-adapter.js';
 
+/** An FM the WebGPU backend runs: candidate crosses off, which only the per-event kernels step. */
 export function fmModel(dim = 8): RecommenderModel {
-  return recommenderModel({ name: 'rec', dim, maxCandidates: 8, maxFeatures: 8, backend: 'typescript' });
+  return recommenderModel({ name: 'rec', dim, maxCandidates: 8, maxFeatures: 8, backend: 'typescript', candidateCrosses: false });
 }
 
 export async function freshTask(model: RecommenderModel): Promise<ModelTask> {
