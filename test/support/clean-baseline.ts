@@ -21,7 +21,11 @@ export async function cleanBaseline(
   // Every partition's rows store holds candidate-cross chunks: the crosses are among what must come out byte-identical.
   const crossChunk = Buffer.from('model\u0000cross/', 'latin1').toString('hex');
   for (const [store, snapshot] of baseline.state)
-    if (store.startsWith('rec/')) expect([...snapshot.entries.keys()].some((key) => key.startsWith(crossChunk)), store).toBe(true);
+    if (store.startsWith('rec/'))
+      expect(
+        [...snapshot.entries.keys()].some((key) => key.startsWith(crossChunk)),
+        store,
+      ).toBe(true);
   expect(baseline.scored.size).toBeGreaterThan(events / 10);
   return baseline;
 }
