@@ -1,5 +1,6 @@
 import { StateError } from '../../errors.js';
 import type { KeyValueStore } from '../../state/store.js';
+import { murmur3, murmur3Int2 } from '../features/murmur3.js';
 import { rowKey } from '../rows/row-key.js';
 import type { LookedUpEvent } from '../types.js';
 import type { AdagradConfig } from './kernels/optimizers.js';
@@ -38,7 +39,7 @@ export class CandidateCrosses {
   /** Scratch: the bucket of each (cross feature, candidate) pair of the event at hand, candidate-major. */
   private buckets = new Int32Array(64);
   private readonly featureHashes: number[] = [];
-  /** FNV-1a of recent feature keys and action ids: the same few hundred recur in every request. */
+  /** Hashes of recent feature keys and action ids (platform-stable, so buckets survive restarts and upgrades): the same few hundred recur in every request. */
   private readonly hashes = new Map<string, number>();
   /** Each chunk's store key as a latin1 string, model sync's id for it, and back. */
   private readonly chunkIds: string[] = [];
@@ -186,7 +187,7 @@ export class CandidateCrosses {
     for (let c = 0; c < e.candidates.length; c++) {
       // Candidates past the request's list (none in practice) share the bucket of candidate ''.
       const action = this.hashOf(c < count ? candidates[c] : '');
-      for (const feature of hashes) this.buckets[at++] = mix(feature, action) & this.mask;
+      for (const feature of hashes) this.buckets[at++] = murmur3Int2(feature, action) & this.mask;
     }
     return pairs;
   }
@@ -196,7 +197,7 @@ export class CandidateCrosses {
     if (hash === undefined) {
       // Bounded: a stream of ever new ids must not grow it without end.
       if (this.hashes.size >= MAX_CACHED_HASHES) this.hashes.clear();
-      hash = fnv1a(text);
+      hash = murmur3(text);
       this.hashes.set(text, hash);
     }
     return hash;
@@ -207,25 +208,4 @@ const MAX_CACHED_HASHES = 50_000;
 
 function chunkKey(chunk: number): Buffer {
   return rowKey('model', `cross/${chunk}`);
-}
-
-/** 32-bit FNV-1a over UTF-16 code units: stable across runs and platforms, so buckets survive restarts. */
-function fnv1a(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
-}
-
-/** Murmur3's finaliser over the two hashes: a feature's pairs spread over the whole table. */
-function mix(feature: number, action: number): number {
-  let h = (feature ^ Math.imul(action, 0x9e3779b1)) >>> 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }
