@@ -266,6 +266,15 @@ describe('FM backends: wasm-simd and webgpu against typescript', () => {
     expect(() => backendOf({ backend: 'wasm-simd', interaction: 'dcn' })).toThrow(/\/model\/backend.*FM only/);
     expect(() => backendOf({ backend: 'webgpu' })).toThrow(/\/model\/backend.*candidateCrosses=none/);
     expect(backendOf({ backend: 'webgpu', candidateCrosses: 'none' })).toBe('webgpu');
+    const crossesOf = (settings: Record<string, string>) =>
+      describeTopology(agentRecommender({ transport: 'embedded', settings })).steps.find((s) => s.kind === 'score')!.options!
+        .candidateCrosses;
+    expect([crossesOf({}), crossesOf({ candidateCrosses: 'none' }), crossesOf({ candidateCrosses: 'prev2' })]).toEqual([
+      'prev_action,prev_outcome',
+      'none',
+      'prev2',
+    ]);
+    expect(() => crossesOf({ crossBuckets: '3000' })).toThrow(/\/model\/candidateCrosses\/buckets.*power of two/);
   });
 
   it('the same stream through both backends changes the same rows by the same amounts and emits the same rankings', async () => {

@@ -47,6 +47,7 @@ export function score(name: string, options: ScoreOptions): StepDefinition<Looke
         interaction: model.interaction,
         backend: model.backend,
         ...(model.dcn ? { crossLayers: model.dcn.cross.layers, rank: model.dcn.cross.rank, fields: model.dcn.fields } : {}),
+        candidateCrosses: model.candidateCrosses ? model.candidateCrosses.fields.join(',') : 'none',
       },
       stores: model.stores,
       protocol: modelProtocol(model, 'score'),
