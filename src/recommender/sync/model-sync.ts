@@ -77,9 +77,9 @@ const TOTAL_TAG_BYTES = 8;
 
 /**
  * Reconciles a task's replica of the shared parameters (feature and action rows, dense weights,
- * candidate crosses)
- * with the other tasks of the model, on any instance, through the model topic. User rows are
- * never captured, published or applied: each user belongs to one partition.
+ * the candidate crosses' weights) with the other tasks of the model, on any instance, through the
+ * model topic. User rows are never captured, published or applied: each user belongs to one
+ * partition.
  *
  * The rule. Every task keeps, for each shared row it changed since its last sync, the value the
  * row had then (its base). Every `everyEvents` feedback updates it
