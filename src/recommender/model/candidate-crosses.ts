@@ -39,9 +39,16 @@ export class CandidateCrosses {
   /** Scratch: the bucket of each (cross feature, candidate) pair of the event at hand, candidate-major. */
   private buckets = new Int32Array(64);
   private readonly featureHashes: number[] = [];
+  /**
+   * The event the scratch holds, and its pair count: a feedback's pairs are asked for by model
+   * sync, score and learn in a row, and are hashed once.
+   */
+  private bucketsFor?: LookedUpEvent;
+  private bucketsCount = 0;
   /** Hashes of recent feature keys and action ids (platform-stable, so buckets survive restarts and upgrades): the same few hundred recur in every request. */
   private readonly hashes = new Map<string, number>();
-  /** Each chunk's store key as a latin1 string, model sync's id for it, and back. */
+  /** Each chunk's store key, as bytes and as a latin1 string (model sync's id for it), and back. */
+  private readonly chunkKeys: Buffer[] = [];
   private readonly chunkIds: string[] = [];
   private readonly chunkById = new Map<string, number>();
 
@@ -53,7 +60,9 @@ export class CandidateCrosses {
     this.mask = config.buckets - 1;
     this.prefixes = config.fields.map((field) => `${field}=`);
     for (let chunk = 0; chunk < config.buckets / CHUNK_BUCKETS; chunk++) {
-      const id = chunkKey(chunk).toString('latin1');
+      const key = rowKey('model', `cross/${chunk}`);
+      const id = key.toString('latin1');
+      this.chunkKeys.push(key);
       this.chunkIds.push(id);
       this.chunkById.set(id, chunk);
     }
@@ -98,8 +107,8 @@ export class CandidateCrosses {
 
   async load(store: KeyValueStore): Promise<void> {
     const chunkBytes = 2 * CHUNK_BUCKETS * 4;
-    for (let chunk = 0; chunk < this.config.buckets / CHUNK_BUCKETS; chunk++) {
-      const stored = await store.get(chunkKey(chunk));
+    const values = await store.getMany(this.chunkKeys);
+    for (const [chunk, stored] of values.entries()) {
       if (!stored) continue;
       if (stored.length !== chunkBytes) {
         const why = `${this.describe}: stored candidate crosses chunk ${chunk} is ${stored.length} bytes, not ${chunkBytes}`;
@@ -121,7 +130,7 @@ export class CandidateCrosses {
         value,
         CHUNK_BUCKETS * 4,
       );
-      await store.put(chunkKey(chunk), value);
+      await store.put(this.chunkKeys[chunk], value);
     }
     this.dirtyChunks.clear();
   }
@@ -168,6 +177,13 @@ export class CandidateCrosses {
 
   /** Fills the scratch with the event's pair buckets; returns how many (0: no cross feature). */
   private bucketsOf(e: LookedUpEvent): number {
+    if (e === this.bucketsFor) return this.bucketsCount;
+    this.bucketsFor = e;
+    this.bucketsCount = this.hashPairs(e);
+    return this.bucketsCount;
+  }
+
+  private hashPairs(e: LookedUpEvent): number {
     const hashes = this.featureHashes;
     hashes.length = 0;
     for (const { key } of e.features) {
@@ -205,7 +221,3 @@ export class CandidateCrosses {
 }
 
 const MAX_CACHED_HASHES = 50_000;
-
-function chunkKey(chunk: number): Buffer {
-  return rowKey('model', `cross/${chunk}`);
-}

@@ -1,4 +1,4 @@
-import { describeValue, integerIn, numberIn } from '../../config.js';
+import { describeValue, integerIn, numberIn, rejectUnknownKeys } from '../../config.js';
 import { ConfigError } from '../../errors.js';
 import type { EmbeddingRowStoreConfig } from '../rows/embedding-row-store.js';
 import type { StepDefinition, StoreSpec } from '../../topology/types.js';
@@ -294,9 +294,7 @@ function resolveCandidateCrosses(options: RecommenderModelOptions['candidateCros
   if (options === false) return undefined;
   if (options !== undefined && (typeof options !== 'object' || options === null))
     throw new ConfigError(path, `must be an object or false, got ${describeValue(options)}`);
-  for (const key of Object.keys(options ?? {}))
-    if (!['fields', 'buckets', 'learningRate'].includes(key))
-      throw new ConfigError(`${path}/${key}`, 'is not an option of candidate crosses');
+  rejectUnknownKeys(options ?? {}, ['fields', 'buckets', 'learningRate'], path);
   const fields: unknown = options?.fields ?? ['prev_action', 'prev_outcome'];
   if (!Array.isArray(fields)) throw new ConfigError(`${path}/fields`, 'must be an array of field names');
   const names = fields.map((field: unknown, i) => {

@@ -9,7 +9,7 @@ import { ModelTask } from '../model/model-task.js';
 import { modelProtocol } from '../model/model-protocol.js';
 import type { RecommenderModel } from '../model/recommender-model.js';
 import type { LookedUpEvent } from '../types.js';
-import { applyFeedbackLoss, feedbackLoss } from '../model/backends/webgpu/feedback-loss.js';
+import { applyFeedbackLoss, feedbackLoss, namesUnofferedAction } from '../model/backends/webgpu/feedback-loss.js';
 import type { BatchLearnItem } from '../model/backends/webgpu/fm-batch-plan.js';
 
 type LearnOutcome = 'applied' | 'ignored' | 'invalid';
@@ -160,7 +160,7 @@ export function learn(name: string, options: LearnOptions): StepDefinition<Looke
           const center = (value: number) => task.ratingCenter(value, tally);
           const loss = feedbackLoss(e, model, sampleWeight(e.event), task.linearLearningRate(e), center);
           if (!loss) {
-            if (feedback.actionId && !e.request.candidates.includes(feedback.actionId)) unknownActions++;
+            if (namesUnofferedAction(e)) unknownActions++;
             return;
           }
           if (feedback.signal === 'RATING') {
@@ -202,7 +202,7 @@ export function learn(name: string, options: LearnOptions): StepDefinition<Looke
         const loss = feedbackLoss(e, model, sampleWeight(e.event), task.linearLearningRate(e), (value) => task.ratingCenter(value));
         if (!loss) {
           // lookup adds an action its request did not offer unless learnUnseenActions is off.
-          if (feedback.actionId && !request.candidates.includes(feedback.actionId)) ctx.metrics.count('feedback_action_unknown');
+          if (namesUnofferedAction(e)) ctx.metrics.count('feedback_action_unknown');
           return 'ignored';
         }
         // Feedback naming no action is about the candidate the model ranked first.

@@ -46,6 +46,15 @@ export function feedbackLoss(
 }
 
 /**
+ * Whether the feedback names an action its request did not offer (feedbackLoss then has no loss
+ * for it; the learn step counts it as feedback_action_unknown).
+ */
+export function namesUnofferedAction(e: LookedUpEvent): boolean {
+  const actionId = e.event.feedback?.actionId;
+  return !!actionId && !!e.request && !e.request.candidates.includes(actionId);
+}
+
+/**
  * Takes `loss` on `scores` for the candidate at `index` (the named action, or whatever the caller
  * chose for feedback naming none): writes dLoss/dScore into `dScores` and returns the loss.
  */
