@@ -11,7 +11,7 @@
  *   tool-call requests with a few candidates and conversation text, tool calls and results,
  *   user turns, rewards — most events only pass through the model.
  *
- *   npx tsx bench/replay.ts [--events 100000] [--set partitions=1]
+ *   npx tsx bench/replay.ts [--events 100000] [--set partitions=4]
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,6 +32,8 @@ import { settingsFrom } from '../src/cli/run-options.js';
 const { values } = parseArgs({ options: { events: { type: 'string', default: '100000' }, set: { type: 'string', multiple: true } } });
 const count = Number(values.events);
 const settings = settingsFrom(values.set ?? []);
+// As `agentrec replay` runs the shipped topology: one partition unless told otherwise.
+settings.partitions ??= '1';
 const dir = mkdtempSync(join(tmpdir(), 'agentrec-bench-replay-'));
 
 async function simulatedRequests(file: string, format: EventFileFormat): Promise<void> {

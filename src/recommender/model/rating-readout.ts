@@ -1,9 +1,15 @@
+/** How a model version says scores read as ratings: center + score / scale, clipped to [min, max]. */
+export interface RatingReadout {
+  center: number;
+  min: number;
+  max: number;
+}
+
 /**
- * A score of a score record read as a rating: the model version says how (`…/r<center>:<min>:<max>`,
- * written once the model has learned from ratings): center + score / scale, clipped to [min, max].
- * Undefined when the version carries no rating readout (the model has seen no rating yet).
+ * The rating readout a model version carries (`…/r<center>:<min>:<max>`, written once the model
+ * has learned from ratings), or undefined when it carries none (the model has seen no rating yet).
  */
-export function ratingFromScore(modelVersion: string, score: number, scale = 1): number | undefined {
+export function ratingReadout(modelVersion: string): RatingReadout | undefined {
   const at = modelVersion.lastIndexOf('/r');
   if (at < 0) return undefined;
   const [center, min, max] = modelVersion
@@ -11,6 +17,20 @@ export function ratingFromScore(modelVersion: string, score: number, scale = 1):
     .split(':')
     .map(Number);
   if (!Number.isFinite(center) || !(min <= max)) return undefined;
-  const rating = center + score / scale;
-  return rating < min ? min : rating > max ? max : rating;
+  return { center, min, max };
+}
+
+/** A score read as a rating through a readout. */
+export function readRating(readout: RatingReadout, score: number, scale = 1): number {
+  const rating = readout.center + score / scale;
+  return rating < readout.min ? readout.min : rating > readout.max ? readout.max : rating;
+}
+
+/**
+ * A score of a score record read as a rating, as its model version says; undefined when the
+ * version carries no rating readout.
+ */
+export function ratingFromScore(modelVersion: string, score: number, scale = 1): number | undefined {
+  const readout = ratingReadout(modelVersion);
+  return readout && readRating(readout, score, scale);
 }

@@ -1,6 +1,6 @@
 import type { ScoreRecord, TrajectoryEvent } from '../records.js';
-import type { CandidatePredictions } from './baselines/baseline.js';
-import { ratingFromScore } from '../model/rating-readout.js';
+import { ALL_NEEDS, type CandidatePredictions, type PredictionNeeds } from './baselines/baseline.js';
+import { ratingReadout, readRating } from '../model/rating-readout.js';
 
 /** How the model's regression score maps back to stars: it learns towards (stars − center) · scale. */
 export interface RatingCalibration {
@@ -13,20 +13,24 @@ export interface RatingCalibration {
  * request: scores in the request's candidate order (a candidate the record lacks ranks last),
  * the acceptance probability as the logistic of the score (the learner's logistic loss reads the
  * score as a logit), and the rating as the model itself reads it back (its version carries its
- * running-mean centre and the range it clips to), else as score / scale + center.
+ * running-mean centre and the range it clips to), else as score / scale + center. Only the
+ * families `needs` names are computed (scores always: feedback naming no action takes the top one).
  */
 export function modelPredictions(
   scored: ScoreRecord['candidates'],
   request: TrajectoryEvent,
   rating: RatingCalibration,
   modelVersion = '',
+  needs: PredictionNeeds = ALL_NEEDS,
 ): CandidatePredictions {
   const byAction = new Map<string, number>();
   for (const c of scored) byAction.set(c.actionId, c.score);
   const scores = request.candidates.map((c) => byAction.get(c.actionId) ?? -Infinity);
-  return {
-    scores,
-    probabilities: scores.map((s) => 1 / (1 + Math.exp(-s))),
-    ratings: scores.map((s) => ratingFromScore(modelVersion, s, rating.scale) ?? s / rating.scale + rating.center),
-  };
+  const predictions: CandidatePredictions = { scores };
+  if (needs.binary) predictions.probabilities = scores.map((s) => 1 / (1 + Math.exp(-s)));
+  if (needs.rating) {
+    const readout = ratingReadout(modelVersion);
+    predictions.ratings = scores.map((s) => (readout ? readRating(readout, s, rating.scale) : s / rating.scale + rating.center));
+  }
+  return predictions;
 }

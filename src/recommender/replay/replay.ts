@@ -155,7 +155,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
         else if (actionId && !request.candidates.some((c) => c.actionId === actionId)) feedback.actionNotCandidate++;
         else {
           const all = new Map(predictions.get(id));
-          all.set(model, modelPredictions(record.candidates, request, rating, record.modelVersion));
+          all.set(model, modelPredictions(record.candidates, request, rating, record.modelVersion, plans.get(id)!.needs));
           evaluator.evaluate(event, request, all, start + i);
           feedback.evaluated++;
         }
