@@ -68,6 +68,8 @@ interface Sample {
   /** V8's heap as reserved (young and old generations), and memory outside it that JS objects hold (ArrayBuffers: the caches' slabs, record buffers). */
   heapTotalMiB: number | undefined;
   externalMiB: number | undefined;
+  /** V8's reserved size per heap space that matters here (new, old, large objects; V8's own names), MiB. */
+  heapSpacesMiB: Partial<Record<HeapSpace, number>>;
   /** State stores' memory summed over stores and partitions, by part (agentrec_state_memory_bytes), MiB. */
   stateMiB: Partial<Record<StoreMemoryPart, number>>;
   /** Event → score latency of the requests scored since the previous sample (ms). */
@@ -75,6 +77,10 @@ interface Sample {
   p99: number | undefined;
   scored: number;
 }
+
+/** V8's heap spaces the soak samples: which one's reserve grows says whether garbage, live data or big arrays are the cause. */
+const HEAP_SPACES = ['new', 'old', 'large_object'] as const;
+type HeapSpace = (typeof HEAP_SPACES)[number];
 
 const STATE_COLOURS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd'];
 
@@ -190,7 +196,9 @@ class RecommenderChild {
           ? `${name}|${/step="([^"]*)"/.exec(labels)?.[1]}`
           : name === 'agentrec_state_memory_bytes'
             ? `${name}|${/part="([^"]*)"/.exec(labels)?.[1]}`
-            : name;
+            : name === 'agentrec_process_nodejs_heap_space_size_total_bytes'
+              ? `${name}|${/space="([^"]*)"/.exec(labels)?.[1]}`
+              : name;
       sums.set(key, (sums.get(key) ?? 0) + Number(line.split(' ').at(-1)));
     }
     return sums;
@@ -267,6 +275,7 @@ function soakSvg(samples: Sample[], config: SoakConfig, fill: Sample | undefined
         line('heap used', (s) => s.heapUsedMiB, '#2ca02c'),
         line('heap total', (s) => s.heapTotalMiB, '#1f77b4'),
         line('external', (s) => s.externalMiB, '#9467bd'),
+        ...HEAP_SPACES.map((space, i) => line(`${space.replace('_', ' ')} space`, (s) => s.heapSpacesMiB[space], STATE_COLOURS[i + 1])),
       ],
       width: 560,
       height: 300,
@@ -418,6 +427,12 @@ async function main(): Promise<void> {
       heapUsedMiB: mib('nodejs_heap_size_used_bytes'),
       heapTotalMiB: mib('nodejs_heap_size_total_bytes'),
       externalMiB: mib('nodejs_external_memory_bytes'),
+      heapSpacesMiB: Object.fromEntries(
+        HEAP_SPACES.flatMap((space) => {
+          const bytes = metrics.get(`agentrec_process_nodejs_heap_space_size_total_bytes|${space}`);
+          return bytes === undefined ? [] : [[space, bytes / 2 ** 20]];
+        }),
+      ),
       stateMiB: Object.fromEntries(
         STORE_MEMORY_PARTS.flatMap((part) => {
           const bytes = metrics.get(`agentrec_state_memory_bytes|${part}`);
@@ -439,6 +454,7 @@ async function main(): Promise<void> {
       process.stderr.write(
         `  ${formatTime(s.t)} / ${formatTime(durationMs / 1000)}  produced ${s.produced.toLocaleString('en')}  ` +
           `RSS ${s.rssMiB.toFixed(0)} MiB  heap ${s.heapUsedMiB?.toFixed(0) ?? '?'}/${s.heapTotalMiB?.toFixed(0) ?? '?'} MiB  external ${s.externalMiB?.toFixed(0) ?? '?'} MiB  ` +
+          `(new · old · large ${HEAP_SPACES.map((space) => s.heapSpacesMiB[space]?.toFixed(0) ?? '?').join(' · ')})  ` +
           `state ${formatStateMemory(s.stateMiB)}  lag ${s.lag.toLocaleString('en')} ` +
           `(uncommitted ${s.committedLag?.toLocaleString('en') ?? '?'})  p99 ${s.p99?.toFixed(0) ?? '–'} ms  load ${loadavg()[0].toFixed(2)}\n`,
       );
