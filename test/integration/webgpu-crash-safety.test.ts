@@ -33,8 +33,7 @@ describeKafka.skipIf(skipGpu)('state survives kill -9 with backend=webgpu (real 
   const baseOptions = crashRunOptions(kafkaBrokers!, name, input, newDir, PARTITIONS);
   const runOptions = async (run: string): Promise<RecommenderProcessOptions> => {
     const options = await baseOptions(run);
-    // Candidate crosses are learned by the per-event kernels only: off, so every batch runs on the device.
-    return { ...options, settings: { ...options.settings, backend: 'webgpu', candidateCrosses: 'none' } };
+    return { ...options, settings: { ...options.settings, backend: 'webgpu' } };
   };
 
   beforeAll(async () => {

@@ -41,8 +41,9 @@ function label(key: string): string {
 }
 
 /** The dense weights value: [bias | projection d×D | dcn…] then as many AdaGrad accumulators, then a u64 update count. */
-function denseWeights(bytes: Buffer): Float32Array {
-  const floats = (bytes.length - 8) / 8;
+/** A `model` key's floats: the dense weights (values, then accumulators and an 8-byte tail), or a candidate-cross chunk (all of it). */
+function denseWeights(bytes: Buffer, key?: string): Float32Array {
+  const floats = key !== undefined && describeKey(key).id.startsWith('cross/') ? bytes.length / 4 : (bytes.length - 8) / 8;
   return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + floats * 4));
 }
 
@@ -264,8 +265,8 @@ describe('FM backends: wasm-simd and webgpu against typescript', () => {
     expect(backendOf({ interaction: 'dcn' })).toBe('typescript');
     expect(() => backendOf({ backend: 'gpu' })).toThrow(/\/model\/backend/);
     expect(() => backendOf({ backend: 'wasm-simd', interaction: 'dcn' })).toThrow(/\/model\/backend.*FM only/);
-    expect(() => backendOf({ backend: 'webgpu' })).toThrow(/\/model\/backend.*candidateCrosses=none/);
-    expect(backendOf({ backend: 'webgpu', candidateCrosses: 'none' })).toBe('webgpu');
+    expect(backendOf({ backend: 'webgpu' })).toBe('webgpu');
+    expect(() => backendOf({ backend: 'webgpu', candidateTools: 'true' })).toThrow(/\/model\/backend.*candidateTools/);
     const crossesOf = (settings: Record<string, string>) =>
       describeTopology(agentRecommender({ transport: 'embedded', settings })).steps.find((s) => s.kind === 'score')!.options!
         .candidateCrosses;
@@ -325,12 +326,12 @@ describe('FM backends: wasm-simd and webgpu against typescript', () => {
   );
 
   it.skipIf(skipGpu)(
-    'the shipped topology on backend=webgpu (session and history steps) ends with the rows typescript ends with',
+    'the shipped topology on backend=webgpu (session and history steps, candidate crosses) ends with the rows typescript ends with',
     async () => {
       const shipped = (backend: string) =>
         agentRecommender({
           transport: 'embedded',
-          settings: { backend, dim: '8', partitions: '2', syncEveryEvents: '0', candidateCrosses: 'none' },
+          settings: { backend, dim: '8', partitions: '2', syncEveryEvents: '0' },
         });
       const gpu = await backendRun('webgpu', shipped('webgpu'));
       expect(gpu.deviceBatches).toBeGreaterThan(5);
@@ -391,7 +392,7 @@ async function expectSameLearning(run: BackendRun, reference: BackendRun): Promi
   let moved = 0;
   for (const [key, bytes] of reference.rows) {
     if (describeKey(key).namespace === 'model') {
-      const [a, b] = [denseWeights(bytes), denseWeights(run.rows.get(key)!)];
+      const [a, b] = [denseWeights(bytes, key), denseWeights(run.rows.get(key)!, key)];
       for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
       continue;
     }

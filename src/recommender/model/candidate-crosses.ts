@@ -28,7 +28,8 @@ export const CHUNK_BUCKETS = 1024;
  * Kept in the task's store in chunks, changelogged and flushed with the rows at commit, so
  * crash-exact. Model sync shares the chunks' weights like the dense weights (summed deltas,
  * accumulators local): the pairs are knowledge about actions, not users, and each partition
- * alone sees only its share of them (bench/README.md, "Candidate crosses").
+ * alone sees only its share of them (bench/README.md, "Candidate crosses"). The WebGPU backend
+ * steps a batch's buckets on the device from a compact copy (gather, then scatter).
  */
 export class CandidateCrosses {
   /** Weights, then their AdaGrad accumulators. */
@@ -133,6 +134,39 @@ export class CandidateCrosses {
       await store.put(this.chunkKeys[chunk], value);
     }
     this.dirtyChunks.clear();
+  }
+
+  /** The AdaGrad settings the offsets step with (a batch backend steps them itself). */
+  get optimizer(): AdagradConfig {
+    return this.config.optimizer;
+  }
+
+  /**
+   * The event's pair buckets, candidate-major, `perCandidate` per candidate (0: the event has no
+   * cross feature): a view of scratch that holds until another event's pairs are asked for.
+   */
+  pairsOf(e: LookedUpEvent): { buckets: Int32Array; perCandidate: number } {
+    const pairs = this.bucketsOf(e);
+    return { buckets: this.buckets.subarray(0, pairs), perCandidate: pairs === 0 ? 0 : this.featureHashes.length };
+  }
+
+  /** Copies each bucket's weight and accumulator, interleaved, into `into` (a batch's compact copy). */
+  gather(buckets: ArrayLike<number>, into: Float32Array): void {
+    const accumulators = this.config.buckets;
+    for (let i = 0; i < buckets.length; i++) {
+      into[2 * i] = this.table[buckets[i]];
+      into[2 * i + 1] = this.table[accumulators + buckets[i]];
+    }
+  }
+
+  /** Writes a batch's compact copy (as gather() laid it out) back, marking its chunks for the next save. */
+  scatter(buckets: ArrayLike<number>, from: Float32Array): void {
+    const accumulators = this.config.buckets;
+    for (let i = 0; i < buckets.length; i++) {
+      this.table[buckets[i]] = from[2 * i];
+      this.table[accumulators + buckets[i]] = from[2 * i + 1];
+      this.dirtyChunks.add((buckets[i] / CHUNK_BUCKETS) | 0);
+    }
   }
 
   /** Adds each candidate's cross offsets to its score. */

@@ -331,14 +331,14 @@ export class ModelTask {
 
   /**
    * Learns `items` (feedback with its loss, in record order) in one go on a batch backend, with
-   * the same effect as score() and learn() per item: rows, dense weights and history offsets.
+   * the same effect as score() and learn() per item: rows, dense weights, history offsets and crosses.
    * Resolves undefined, having changed nothing, when the backend could not; the caller then
    * learns them event by event.
    */
   async learnBatch(items: readonly BatchLearnItem[], step: string): Promise<BatchLearnResult | undefined> {
     if (!this.inBatch) throw this.outsideBatch('learn');
     const history = { state: this.history, config: this.model.history.config };
-    const result = await this.backend.tryLearnBatch?.(items, this.denseSlots, step, history);
+    const result = await this.backend.tryLearnBatch?.(items, this.denseSlots, step, history, this.crosses);
     if (!result) return undefined;
     this.updates += items.length;
     this.denseDirty = true;

@@ -1,4 +1,3 @@
-import type { CandidateCrossesConfig } from '../candidate-crosses.js';
 import { ConfigError } from '../../../errors.js';
 import type { RecommenderModel } from '../recommender-model.js';
 import type { BackendKind, DenseWeights, ModelBackend } from './model-backend.js';
@@ -14,8 +13,6 @@ export interface BackendRequirements {
   readonly denseInputDim: number;
   readonly dim: number;
   readonly candidateTools: boolean;
-  /** The model's candidate crosses (candidate-crosses.ts) or whether it has any: only the per-event kernels step them. */
-  readonly candidateCrosses?: CandidateCrossesConfig | boolean;
   /** The dense weights' optimizer where known (WebGPU steps the bias with AdaGrad only). */
   readonly denseOptimizerKind?: 'adagrad' | 'adam';
   /** Events per learning batch where the caller knows it; 'auto' takes the GPU only for large ones. */

@@ -1,4 +1,5 @@
 import type { LookedUpEvent } from '../../types.js';
+import type { CandidateCrosses } from '../candidate-crosses.js';
 import type { RecommenderModel } from '../recommender-model.js';
 import type { BatchLearnResult, HistoryOffsets } from './webgpu/cpu-batch.js';
 import type { BatchLearnItem } from './webgpu/fm-batch-plan.js';
@@ -43,7 +44,8 @@ export interface ModelBackend {
   /**
    * Optional, for backends whose device pays off only per batch (WebGPU): learns the batch's
    * feedback `items` in order in one go — score, loss gradient, rows, the bias (its accumulator
-   * first in `denseSlots`) and `history`'s offsets — with exactly the per-event path's semantics.
+   * first in `denseSlots`), `history`'s offsets and the `crosses`' — with exactly the per-event
+   * path's semantics.
    * Resolves undefined, having changed nothing, when it could not (a device failure, a gradient
    * that is not finite): the caller then learns the batch event by event.
    */
@@ -52,6 +54,7 @@ export interface ModelBackend {
     denseSlots: Float32Array,
     step: string,
     history?: HistoryOffsets,
+    crosses?: CandidateCrosses,
   ): Promise<BatchLearnResult | undefined>;
 }
 

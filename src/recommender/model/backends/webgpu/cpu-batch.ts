@@ -4,6 +4,7 @@ import { argmax } from '../../kernels/vector.js';
 import type { DenseWeights, ModelBackend } from '../model-backend.js';
 import type { BatchLearnItem } from './fm-batch-plan.js';
 import { HISTORY_BUCKETS } from '../../../features/action-history-state.js';
+import type { CandidateCrosses } from '../../candidate-crosses.js';
 
 /**
  * The action-history score offsets of a task (ModelTask's): the six offsets then their AdaGrad
@@ -28,8 +29,8 @@ export interface BatchLearnResult {
 
 /**
  * The batch on a CPU backend, exactly as the learn step drives one per event: score (plus the
- * action-history offsets), the loss's gradient (losses.ts), learn, then the dense and history
- * AdaGrad steps ModelTask takes. The reference the GPU path is tested against, and its fallback.
+ * action-history and candidate-cross offsets), the loss's gradient (losses.ts), learn, then the
+ * dense, history and cross AdaGrad steps ModelTask takes. The reference the GPU path is tested against, and its fallback.
  */
 export function learnBatchOnCpu(
   backend: ModelBackend,
@@ -39,6 +40,7 @@ export function learnBatchOnCpu(
   items: readonly BatchLearnItem[],
   maxCandidates: number,
   history?: HistoryOffsets,
+  crosses?: CandidateCrosses,
 ): BatchLearnResult {
   const scoreOffsets = new Uint32Array(items.length + 1);
   items.forEach((item, i) => (scoreOffsets[i + 1] = scoreOffsets[i] + item.event.candidates.length));
@@ -53,6 +55,7 @@ export function learnBatchOnCpu(
     backend.score(event, eventScores);
     const buckets = history && event.request?.candidateHistory;
     if (buckets) for (let c = 0; c < count; c++) eventScores[c] += history.state[c < buckets.length ? buckets[c] : 0];
+    crosses?.score(event, eventScores);
     scores.set(eventScores.subarray(0, count), scoreOffsets[i]);
     const index = loss.index >= 0 ? loss.index : argmax(eventScores, count);
     losses[i] = applyFeedbackLoss(loss, eventScores, index, dScores, count);
@@ -63,6 +66,7 @@ export function learnBatchOnCpu(
       for (let c = 0; c < count; c++) historyGradient[c < buckets.length ? buckets[c] : 0] += dScores[c];
       adagradUpdate(history.state, history.state.subarray(HISTORY_BUCKETS), historyGradient, history.config, HISTORY_BUCKETS);
     }
+    crosses?.learn(event, dScores);
     applied[i] = 1;
   });
   return { ran: 'cpu', scores, scoreOffsets: scoreOffsets.subarray(0, items.length), losses, applied };

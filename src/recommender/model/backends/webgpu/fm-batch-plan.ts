@@ -1,3 +1,4 @@
+import type { CandidateCrosses } from '../../candidate-crosses.js';
 import type { EmbeddingRow } from '../../../rows/embedding-row-store.js';
 import type { LookedUpEvent } from '../../../types.js';
 
@@ -26,16 +27,18 @@ export interface BatchLearnItem {
 export const LOSS_CODE = { softmax: 0, logistic: 1, squared: 2 } as const;
 /**
  * u32 fields per event: context start/count, candidate start/count, loss kind, index, value,
- * weight, linear rate, score start, whether it has action-history buckets.
+ * weight, linear rate, score start, whether it has action-history buckets, where its candidate
+ * cross pairs start in the refs and how many each candidate has (0: none).
  */
-export const EVENT_WORDS = 12;
+export const EVENT_WORDS = 13;
 /** A missing row (no user row, a candidate held back): zeros that take no update, as on the CPU path. */
 export const MISSING_ROW = 0xffffffff;
 
 /**
  * A batch packed for the GPU: its distinct rows once each (values and AdaGrad accumulators, in
- * first-use order), per event a header, per context entry a (row, weight) pair and per candidate
- * a (row, action-history bucket) pair.
+ * first-use order), per event a header, per context entry a (row, weight) pair, per candidate a
+ * (row, action-history bucket) pair, and per candidate cross pair its index into the batch's
+ * compact copy of the cross buckets it touches (weight and accumulator interleaved).
  */
 export interface FmBatchPlan {
   readonly rows: EmbeddingRow[];
@@ -47,17 +50,26 @@ export interface FmBatchPlan {
   readonly eventCount: number;
   /** Candidates over all events: where the output's losses begin. */
   readonly candidateTotal: number;
+  /** The candidate-cross buckets the batch touches, in first-use order, and their weights and accumulators, interleaved. */
+  readonly crossBuckets: Int32Array;
+  readonly crossValues: Float32Array;
 }
 
 /**
  * Packs `items` in order. Rows are numbered through `backendSlot` (the batch shares one object
- * per row key), and every slot set here is reset before returning.
+ * per row key), and every slot set here is reset before returning. With `crosses`, each event's
+ * pairs are packed too and the buckets they touch copied out of the table.
  */
-export function planFmBatch(items: readonly BatchLearnItem[], dim: number, userWeight = 1): FmBatchPlan {
+export function planFmBatch(items: readonly BatchLearnItem[], dim: number, userWeight = 1, crosses?: CandidateCrosses): FmBatchPlan {
   const rowFloats = dim + 1;
   const rows: EmbeddingRow[] = [];
   let refCount = 0;
-  for (const { event } of items) refCount += 1 + event.features.length + event.candidates.length;
+  for (const { event } of items) {
+    refCount += 1 + event.features.length + event.candidates.length;
+    if (crosses) refCount += crosses.pairsOf(event).buckets.length;
+  }
+  const crossBuckets: number[] = [];
+  const crossIndex = new Map<number, number>();
   const refs = new Uint32Array(refCount * 2);
   const events = new Uint32Array(items.length * EVENT_WORDS);
   const floats = new Float32Array(events.buffer);
@@ -94,6 +106,16 @@ export function planFmBatch(items: readonly BatchLearnItem[], dim: number, userW
       floats[h + 8] = loss.linearLearningRate;
       events[h + 9] = scoreStart;
       events[h + 10] = history ? 1 : 0;
+      events[h + 11] = at;
+      const pairs = crosses?.pairsOf(event);
+      events[h + 12] = pairs?.perCandidate ?? 0;
+      if (pairs) {
+        for (const bucket of pairs.buckets) {
+          let compact = crossIndex.get(bucket);
+          if (compact === undefined) crossIndex.set(bucket, (compact = crossBuckets.push(bucket) - 1));
+          refs[2 * at++] = compact;
+        }
+      }
       scoreStart += event.candidates.length;
     });
   } finally {
@@ -105,5 +127,19 @@ export function planFmBatch(items: readonly BatchLearnItem[], dim: number, userW
     values.set(row.values.subarray(0, rowFloats), r * rowFloats);
     slots.set(row.slots.subarray(0, rowFloats), r * rowFloats);
   });
-  return { rows, rowFloats, values, slots, events, refs, eventCount: items.length, candidateTotal: scoreStart };
+  const buckets = Int32Array.from(crossBuckets);
+  const crossValues = new Float32Array(2 * buckets.length);
+  crosses?.gather(buckets, crossValues);
+  return {
+    rows,
+    rowFloats,
+    values,
+    slots,
+    events,
+    refs,
+    eventCount: items.length,
+    candidateTotal: scoreStart,
+    crossBuckets: buckets,
+    crossValues,
+  };
 }

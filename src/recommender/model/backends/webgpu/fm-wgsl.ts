@@ -36,6 +36,8 @@ export function outputFloats(candidateTotal: number, eventCount: number): number
  * the CPU's row order (user, features, judged candidates), and the bias's dense AdaGrad step.
  * An event with action-history buckets (header word 10; each candidate's bucket in its ref's
  * second word) adds its buckets' offsets to the scores and steps all of them, as ModelTask does.
+ * An event with candidate cross pairs (header words 11–12) adds each candidate's pair offsets
+ * and steps them on lane 0 in the CPU's order (a bucket two pairs share steps twice).
  * Sums run in a fixed order on fixed lanes and no float atomics are used: deterministic.
  */
 export function fmLearnShader(shape: FmShaderShape): string {
@@ -46,6 +48,7 @@ struct Params {
   lr: f32, initAcc: f32, l2: f32, clip: f32,
   denseLr: f32, denseInit: f32, denseL2: f32, denseClip: f32,
   historyLr: f32, historyInit: f32, historyL2: f32, historyClip: f32,
+  crossLr: f32, crossInit: f32, crossL2: f32, crossClip: f32,
 }
 @group(0) @binding(0) var<storage, read_write> values: array<f32>;
 @group(0) @binding(1) var<storage, read_write> slots: array<f32>;
@@ -55,6 +58,7 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> outs: array<f32>;
 @group(0) @binding(6) var<storage, read_write> grads: array<f32>;
 @group(0) @binding(7) var<uniform> params: Params;
+@group(0) @binding(8) var<storage, read_write> crossValues: array<f32>;
 
 const WG: u32 = ${WORKGROUP_SIZE}u;
 const DIM: u32 = ${dim}u;
@@ -144,6 +148,8 @@ fn main(@builtin(local_invocation_index) t: u32) {
     let linearLr = bitcast<f32>(events[h + 8u]);
     let scoreStart = events[h + 9u];
     let hasHistory = events[h + 10u] != 0u;
+    let crossStart = events[h + 11u];
+    let perCandidate = events[h + 12u];
 
     for (var k = t; k < DIM; k += WG) {
       var s = 0.0;
@@ -179,6 +185,7 @@ fn main(@builtin(local_invocation_index) t: u32) {
       let r = rc.x;
       var s = wsh[0] + rowValue(r, DIM);
       if (hasHistory) { s += dense[HAT + rc.y]; }
+      for (var f = 0u; f < perCandidate; f++) { s += crossValues[2u * refs[crossStart + c * perCandidate + f].x]; }
       for (var k = 0u; k < DIM; k++) { s += S[k] * rowValue(r, k); }
       scores[c] = s;
       outs[scoreStart + c] = s;
@@ -256,6 +263,19 @@ fn main(@builtin(local_invocation_index) t: u32) {
             let hacc = dense[HAT + HB + b] + hgc * hgc;
             dense[HAT + HB + b] = hacc;
             dense[HAT + b] = hw - (params.historyLr * hgc) / sqrt(hacc + params.historyInit);
+          }
+        }
+        for (var c = 0u; c < candCount && perCandidate > 0u; c++) {
+          let raw = dS[c];
+          if (raw == 0.0) { continue; }
+          let clipped = clamp(raw, -params.crossClip, params.crossClip);
+          for (var f = 0u; f < perCandidate; f++) {
+            let at = 2u * refs[crossStart + c * perCandidate + f].x;
+            let w = crossValues[at];
+            let g = clipped + params.crossL2 * w;
+            let acc = crossValues[at + 1u] + g * g;
+            crossValues[at + 1u] = acc;
+            crossValues[at] = w - (params.crossLr * g) / sqrt(acc + params.crossInit);
           }
         }
       }

@@ -1,5 +1,6 @@
 import { ConfigError } from '../../../../errors.js';
 import type { LookedUpEvent } from '../../../types.js';
+import type { CandidateCrosses } from '../../candidate-crosses.js';
 import type { AdagradConfig } from '../../kernels/optimizers.js';
 import type { RecommenderModel } from '../../recommender-model.js';
 import type { BackendRequirements } from '../create-backend.js';
@@ -18,7 +19,6 @@ export function webgpuObstacle(model: BackendRequirements): string | undefined {
   if (model.optimizer !== 'adagrad') return 'its row update is AdaGrad (optimizer is ftrl)';
   if (model.denseInputDim > 0) return 'the text vector projection is not in it (denseInputDim > 0)';
   if (model.candidateTools) return 'a candidate is one row in it (candidateTools is on)';
-  if (model.candidateCrosses) return 'candidate crosses are not in it (turn them off with candidateCrosses=none)';
   if (model.denseOptimizerKind === 'adam') return "its bias update is AdaGrad (denseOptimizer is 'adam')";
   return undefined;
 }
@@ -91,15 +91,16 @@ export class WebGpuBackend implements ModelBackend {
   /**
    * Learns from `items` in order on the GPU (the CPU on failure): rows and the bias are updated
    * in place, `denseSlots` (the bias's AdaGrad accumulator first) with them, and `history`'s
-   * offsets where given. `step` names the topology step in the log line of a failure.
+   * offsets and the `crosses`' where given. `step` names the topology step in the log line of a failure.
    */
   async learnBatch(
     items: readonly BatchLearnItem[],
     denseSlots: Float32Array,
     step = 'learn',
     history?: HistoryOffsets,
+    crosses?: CandidateCrosses,
   ): Promise<BatchLearnResult> {
-    return (await this.tryLearnBatch(items, denseSlots, step, history)) ?? this.onCpu(items, denseSlots, history);
+    return (await this.tryLearnBatch(items, denseSlots, step, history, crosses)) ?? this.onCpu(items, denseSlots, history, crosses);
   }
 
   /**
@@ -112,9 +113,10 @@ export class WebGpuBackend implements ModelBackend {
     denseSlots: Float32Array,
     step = 'learn',
     history?: HistoryOffsets,
+    crosses?: CandidateCrosses,
   ): Promise<BatchLearnResult | undefined> {
     if (items.length === 0) return undefined;
-    const plan = planFmBatch(items, this.model.dim, this.model.userWeight);
+    const plan = planFmBatch(items, this.model.dim, this.model.userWeight, crosses);
     try {
       const bias = { bias: this.dense.values[0], accumulator: denseSlots[0], history: history?.state };
       this.kernel ??= acquireGpu().then(async (gpu) => {
@@ -123,7 +125,12 @@ export class WebGpuBackend implements ModelBackend {
         this.info(`step '${step}': learning on WebGPU, adapter ${description || architecture}${software ? ' (software)' : ''}`);
         return kernel;
       });
-      const optimizers = { sparse: this.sparse, dense: this.denseConfig, history: history?.config ?? this.denseConfig };
+      const optimizers = {
+        sparse: this.sparse,
+        dense: this.denseConfig,
+        history: history?.config ?? this.denseConfig,
+        cross: crosses?.optimizer,
+      };
       const out = await (await this.kernel).run(plan, bias, optimizers);
       if (out.applied.includes(0)) return undefined;
       const n = plan.rowFloats;
@@ -134,6 +141,7 @@ export class WebGpuBackend implements ModelBackend {
       this.dense.values[0] = out.bias.bias;
       denseSlots[0] = out.bias.accumulator;
       if (history && out.bias.history) history.state.set(out.bias.history);
+      crosses?.scatter(plan.crossBuckets, plan.crossValues);
       const scoreOffsets = new Uint32Array(items.length);
       for (let i = 1; i < items.length; i++) scoreOffsets[i] = scoreOffsets[i - 1] + items[i - 1].event.candidates.length;
       return { ran: 'webgpu', scores: out.scores, scoreOffsets, losses: out.losses, applied: out.applied };
@@ -147,7 +155,12 @@ export class WebGpuBackend implements ModelBackend {
     }
   }
 
-  private onCpu(items: readonly BatchLearnItem[], denseSlots: Float32Array, history?: HistoryOffsets): BatchLearnResult {
-    return learnBatchOnCpu(this.cpu, this.dense, denseSlots, this.denseConfig, items, this.model.maxCandidates, history);
+  private onCpu(
+    items: readonly BatchLearnItem[],
+    denseSlots: Float32Array,
+    history?: HistoryOffsets,
+    crosses?: CandidateCrosses,
+  ): BatchLearnResult {
+    return learnBatchOnCpu(this.cpu, this.dense, denseSlots, this.denseConfig, items, this.model.maxCandidates, history, crosses);
   }
 }

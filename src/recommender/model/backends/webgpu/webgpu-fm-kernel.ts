@@ -19,11 +19,13 @@ export interface BiasState {
   history?: Float32Array;
 }
 
-/** The optimizers a batch steps with: rows, the bias, and the action-history offsets. */
+/** The optimizers a batch steps with: rows, the bias, the action-history offsets and the candidate crosses. */
 export interface KernelOptimizers {
   readonly sparse: AdagradConfig;
   readonly dense: AdagradConfig;
   readonly history: AdagradConfig;
+  /** Absent: the batch has no cross pairs. */
+  readonly cross?: AdagradConfig;
 }
 
 /** What one batch produced: rows updated in the plan's arrays, and per event its scores, loss and status. */
@@ -39,7 +41,7 @@ export interface FmBatchOutput {
 }
 
 const STORAGE = BufferUsage.STORAGE | BufferUsage.COPY_DST | BufferUsage.COPY_SRC;
-const PARAM_BYTES = 64;
+const PARAM_BYTES = 80;
 const DENSE_BYTES = DENSE_FLOATS * 4;
 
 /**
@@ -55,6 +57,7 @@ export class WebGpuFmKernel {
   private readonly events: GrowableBuffer;
   private readonly refs: GrowableBuffer;
   private readonly outs: GrowableBuffer;
+  private readonly crossValues: GrowableBuffer;
   private readonly grads: GPUBuffer;
   private readonly dense: GPUBuffer;
   private readonly params: GPUBuffer;
@@ -76,6 +79,7 @@ export class WebGpuFmKernel {
     this.events = new GrowableBuffer(device, STORAGE, 'fm events');
     this.refs = new GrowableBuffer(device, STORAGE, 'fm refs');
     this.outs = new GrowableBuffer(device, STORAGE, 'fm outputs');
+    this.crossValues = new GrowableBuffer(device, STORAGE, 'fm candidate crosses');
     this.readback = new GrowableBuffer(device, BufferUsage.MAP_READ | BufferUsage.COPY_DST, 'fm readback');
     const gradBytes = (shape.maxContext + shape.maxCandidates) * (shape.dim + 1) * 4;
     this.grads = device.createBuffer({ size: gradBytes, usage: BufferUsage.STORAGE, label: 'fm gradients' });
@@ -113,19 +117,22 @@ export class WebGpuFmKernel {
       const events = this.events.ensure(plan.events.byteLength);
       const refs = this.refs.ensure(plan.refs.byteLength);
       const outs = this.outs.ensure(outFloats * 4);
+      const crossValues = this.crossValues.ensure(plan.crossValues.byteLength);
       device.queue.writeBuffer(values, 0, plan.values);
       device.queue.writeBuffer(slots, 0, plan.slots);
       device.queue.writeBuffer(events, 0, plan.events);
       device.queue.writeBuffer(refs, 0, plan.refs);
+      if (plan.crossValues.length) device.queue.writeBuffer(crossValues, 0, plan.crossValues);
       this.denseData.fill(0);
       this.denseData[0] = bias.bias;
       this.denseData[1] = bias.accumulator;
       if (bias.history) this.denseData.set(bias.history, HISTORY_AT);
       device.queue.writeBuffer(this.dense, 0, this.denseData);
       this.writeParams(plan, optimizers);
-      return { values, slots, events, refs, outs };
+      return { values, slots, events, refs, outs, crossValues };
     });
-    const readBytes = 2 * rowBytes + DENSE_BYTES + outFloats * 4;
+    const crossBytes = plan.crossValues.byteLength;
+    const readBytes = 2 * rowBytes + DENSE_BYTES + outFloats * 4 + crossBytes;
     const readback = await guarded(this.gpu, 'dispatch', async () => {
       const bindGroup = this.bindGroupFor([
         buffers.values,
@@ -136,6 +143,7 @@ export class WebGpuFmKernel {
         buffers.outs,
         this.grads,
         this.params,
+        buffers.crossValues,
       ]);
       const read = this.readback.ensure(readBytes);
       const encoder = device.createCommandEncoder();
@@ -148,6 +156,7 @@ export class WebGpuFmKernel {
       encoder.copyBufferToBuffer(buffers.slots, 0, read, rowBytes, rowBytes);
       encoder.copyBufferToBuffer(this.dense, 0, read, 2 * rowBytes, DENSE_BYTES);
       encoder.copyBufferToBuffer(buffers.outs, 0, read, 2 * rowBytes + DENSE_BYTES, outFloats * 4);
+      if (crossBytes) encoder.copyBufferToBuffer(buffers.crossValues, 0, read, 2 * rowBytes + DENSE_BYTES + outFloats * 4, crossBytes);
       device.queue.submit([encoder.finish()]);
       return read;
     });
@@ -167,6 +176,7 @@ export class WebGpuFmKernel {
           applied[e] = outs[plan.candidateTotal + 2 * e + 1] === 1 ? 1 : 0;
         }
         const scores = outs.slice(0, plan.candidateTotal);
+        plan.crossValues.set(data.subarray(at + DENSE_FLOATS + outFloats, at + DENSE_FLOATS + outFloats + plan.crossValues.length));
         const history = bias.history?.slice();
         history?.set(data.subarray(at + HISTORY_AT, at + HISTORY_AT + history.length));
         const state = { bias: data[at], accumulator: data[at + 1], history };
@@ -186,7 +196,7 @@ export class WebGpuFmKernel {
     return group;
   }
 
-  private writeParams(plan: KernelBatch, { sparse, dense, history }: KernelOptimizers): void {
+  private writeParams(plan: KernelBatch, { sparse, dense, history, cross }: KernelOptimizers): void {
     const u32 = new Uint32Array(this.paramData);
     const f32 = new Float32Array(this.paramData);
     u32[0] = plan.eventCount;
@@ -194,6 +204,7 @@ export class WebGpuFmKernel {
     f32.set([sparse.learningRate, sparse.initialAccumulator, sparse.l2, sparse.gradientClip], 4);
     f32.set([dense.learningRate, dense.initialAccumulator, dense.l2, dense.gradientClip], 8);
     f32.set([history.learningRate, history.initialAccumulator, history.l2, history.gradientClip], 12);
+    if (cross) f32.set([cross.learningRate, cross.initialAccumulator, cross.l2, cross.gradientClip], 16);
     this.gpu.device.queue.writeBuffer(this.params, 0, this.paramData);
   }
 

@@ -7,6 +7,7 @@ import { ModelTask } from '../../../../../../src/recommender/model/model-task.js
 import { recommenderModel, type RecommenderModel } from '../../../../../../src/recommender/model/recommender-model.js';
 import type { BatchLearnItem, FeedbackLoss } from '../../../../../../src/recommender/model/backends/webgpu/fm-batch-plan.js';
 import type { TrajectoryEvent } from '../../../../../../src/recommender/records.js';
+import type { RequestSnapshot } from '../../../../../../src/recommender/types.js';
 import type { EmbeddingRow } from '../../../../../../src/recommender/rows/embedding-row-store.js';
 import { rowKey } from '../../../../../../src/recommender/rows/row-key.js';
 import { splitmix32 } from '../../../../../../src/recommender/model/kernels/prng.js';
@@ -14,9 +15,24 @@ import { MemoryStore } from '../../../../../../src/state/memory-store.js';
 
 export { adapter, inCi, skipGpu } from '../../../../../support/webgpu-adapter.js';
 
-/** An FM the WebGPU backend runs: candidate crosses off, which only the per-event kernels step. */
+/** An FM the WebGPU backend runs, candidate crosses off (crossModel() has them). */
 export function fmModel(dim = 8): RecommenderModel {
   return recommenderModel({ name: 'rec', dim, maxCandidates: 8, maxFeatures: 8, backend: 'typescript', candidateCrosses: false });
+}
+
+/**
+ * The same FM with every context feature (`f=…`) crossed with every candidate, in a small table
+ * (1,024 buckets), so a batch's pairs share buckets and two pairs of one event may collide.
+ */
+export function crossModel(dim = 8): RecommenderModel {
+  return recommenderModel({
+    name: 'rec',
+    dim,
+    maxCandidates: 8,
+    maxFeatures: 8,
+    backend: 'typescript',
+    candidateCrosses: { fields: ['f'], buckets: 1024 },
+  });
 }
 
 export async function freshTask(model: RecommenderModel): Promise<ModelTask> {
@@ -76,7 +92,7 @@ export function eventShapes(seed: number, batches: number, size: number, model: 
   );
 }
 
-/** The shapes as items over one task's row objects. */
+/** The shapes as items over one task's row objects; the request names the candidates (what candidate crosses pair). */
 export function itemsOver(rows: Map<string, EmbeddingRow>, shapes: EventShape[]): BatchLearnItem[] {
   const row = (ns: string, id: string) => rows.get(rowKey(ns, id).toString('latin1'))!;
   return shapes.map((s) => ({
@@ -86,6 +102,7 @@ export function itemsOver(rows: Map<string, EmbeddingRow>, shapes: EventShape[])
       user: s.user === undefined ? undefined : row('user', s.user),
       features: s.features.map((f) => ({ row: row('feature', f.key), weight: f.weight, key: f.key })),
       candidates: s.candidates.map((a) => (a === undefined ? undefined : row('action', a))),
+      request: { candidates: s.candidates.map((a) => a ?? '') } as RequestSnapshot,
     },
     loss: s.loss,
   }));

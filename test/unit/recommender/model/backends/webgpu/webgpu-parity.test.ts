@@ -8,7 +8,19 @@ import { TypeScriptBackend } from '../../../../../../src/recommender/model/backe
 import { logisticLoss, softmaxCrossEntropyLoss, squaredLoss } from '../../../../../../src/recommender/model/kernels/losses.js';
 import { argmax } from '../../../../../../src/recommender/model/kernels/vector.js';
 import type { RecommenderModel } from '../../../../../../src/recommender/model/recommender-model.js';
-import { adapter, eventShapes, fmModel, freshTask, inCi, itemsOver, maxRowDifference, rowsOf, skipGpu } from './webgpu-fixture.js';
+import { CandidateCrosses } from '../../../../../../src/recommender/model/candidate-crosses.js';
+import {
+  adapter,
+  crossModel,
+  eventShapes,
+  fmModel,
+  freshTask,
+  inCi,
+  itemsOver,
+  maxRowDifference,
+  rowsOf,
+  skipGpu,
+} from './webgpu-fixture.js';
 
 /**
  * Agreement with the TypeScript backend "to float32 rounding": the GPU sums and steps in f32
@@ -37,7 +49,21 @@ async function reference(model: RecommenderModel, seed: number, batches: number,
     }
     task.endBatch();
   }
-  return { rows, bias: task.dense[0] };
+  return { rows, bias: task.dense[0], crosses: task.crosses };
+}
+
+/** Largest |a − b| / (1 + |b|) over two cross tables' weights, and how many of b's moved off zero. */
+function crossDifference(a: CandidateCrosses, b: CandidateCrosses): { worst: number; moved: number } {
+  let worst = 0;
+  let moved = 0;
+  for (let chunk = 0; chunk < b.chunkCount; chunk++) {
+    const [x, y] = [a.chunkWeights(chunk), b.chunkWeights(chunk)];
+    for (let i = 0; i < y.length; i++) {
+      worst = Math.max(worst, Math.abs(x[i] - y[i]) / (1 + Math.abs(y[i])));
+      if (y[i] !== 0) moved++;
+    }
+  }
+  return { worst, moved };
 }
 
 async function gpuSide(model: RecommenderModel, log = vi.fn()) {
@@ -70,6 +96,32 @@ describe.skipIf(skipGpu)('webgpu backend parity with the TypeScript backend', ()
       expect(Math.abs(gpu.dense.values[0] - cpu.bias)).toBeLessThan(TOLERANCE * (1 + Math.abs(cpu.bias)));
     });
   }
+
+  it(`steps candidate crosses like the CPU path, a failed batch's on the CPU once, within ${TOLERANCE}`, async () => {
+    const model = crossModel(8);
+    const cpu = await reference(model, 21, 6, 64);
+    const gpu = await gpuSide(model);
+    const crosses = new CandidateCrosses(model.candidateCrosses!, 'parity test');
+    const failure = new GpuError('GPU_FAILED', 'readback', 'device lost (injected)');
+    const original = WebGpuFmKernel.prototype.run;
+    let calls = 0;
+    const run = vi.spyOn(WebGpuFmKernel.prototype, 'run').mockImplementation(function (this: WebGpuFmKernel, ...args) {
+      return ++calls === 2 ? Promise.reject(failure) : original.apply(this, args);
+    });
+    const ran = [];
+    try {
+      for (const shapes of eventShapes(21, 6, 64, model))
+        ran.push((await gpu.backend.learnBatch(itemsOver(gpu.rows, shapes), gpu.denseSlots, 'learn', undefined, crosses)).ran);
+    } finally {
+      run.mockRestore();
+    }
+    expect(ran).toEqual(['webgpu', 'cpu', 'webgpu', 'webgpu', 'webgpu', 'webgpu']);
+    expect(maxRowDifference(gpu.rows, cpu.rows)).toBeLessThan(TOLERANCE);
+    const { worst, moved } = crossDifference(crosses, cpu.crosses!);
+    // 12 features × 7 actions (and the held-back candidate's '') make at most 96 pairs; most occur.
+    expect(moved).toBeGreaterThan(60);
+    expect(worst).toBeLessThan(TOLERANCE);
+  });
 
   it('returns the scores each event had before its own update, as the CPU fallback does', async () => {
     const model = fmModel(8);
