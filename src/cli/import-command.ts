@@ -23,6 +23,7 @@ export const importUsage = `agentrec import <file> [options]    chat transcripts
   --session-path <path>        session id (default id)         --reward-path <path>   reward (default reward)
   --time-path <path>           session start (default created_at)
   --message-time-path <path>   a message's time (default timestamp)   --tools-path <path>   declared tools (default tools)
+  --messages-path <path>       the message list (default messages)
   --reward-signal binary|rating  reward → ACCEPT/REJECT around --reward-threshold (default 0.5), or a RATING
   --context-chars <n>          conversation text carried by a tool-call REQUEST (default 400)
   --result-chars <n>           characters of tool arguments / results kept (default 500)
@@ -55,6 +56,7 @@ export async function importCommand(argv: string[]): Promise<number> {
       'time-path': { type: 'string' },
       'message-time-path': { type: 'string' },
       'tools-path': { type: 'string' },
+      'messages-path': { type: 'string' },
       'reward-signal': { type: 'string' },
       'reward-threshold': { type: 'string' },
       'context-chars': { type: 'string' },
@@ -100,6 +102,7 @@ export async function importCommand(argv: string[]): Promise<number> {
           timePath: values['time-path'],
           messageTimePath: values['message-time-path'],
           toolsPath: values['tools-path'],
+          messagesPath: values['messages-path'],
           rewardSignal: values['reward-signal'] as 'binary' | 'rating' | undefined,
           rewardThreshold: optionalNumber('--reward-threshold', values['reward-threshold']),
           contextChars: optionalNumber('--context-chars', values['context-chars']),
@@ -113,7 +116,8 @@ export async function importCommand(argv: string[]): Promise<number> {
       const s = chat.stats;
       details =
         `; ${s.toolCalls} tool calls, ${s.toolErrors} tool errors, ${s.rewards} rewards` +
-        (s.rewardsWithoutToolCall ? ` (${s.rewardsWithoutToolCall} dropped: no tool call)` : '');
+        (s.rewardsWithoutToolCall ? ` (${s.rewardsWithoutToolCall} dropped: no tool call)` : '') +
+        (s.resultsMatchedByOrder ? `, ${s.resultsMatchedByOrder} tool results without a tool_call_id matched by name and order` : '');
     } else {
       result = await importRatings(
         file,

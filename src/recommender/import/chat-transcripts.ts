@@ -17,6 +17,8 @@ export interface ChatTranscriptOptions {
   messageTimePath?: string;
   /** JSON path of the declared tools (default `tools`). */
   toolsPath?: string;
+  /** JSON path of the message list (default `messages`). */
+  messagesPath?: string;
   /** How a reward becomes feedback: ACCEPT/REJECT around `rewardThreshold` (default), or a RATING of its value. */
   rewardSignal?: 'binary' | 'rating';
   /** Reward at or above this is ACCEPT (default 0.5). */
@@ -35,6 +37,7 @@ interface ResolvedOptions {
   time: JsonPath;
   messageTime: JsonPath;
   tools: JsonPath;
+  messages: JsonPath;
   rewardSignal: 'binary' | 'rating';
   rewardThreshold: number;
   contextChars: number;
@@ -50,14 +53,31 @@ export interface ChatImportStats {
   rewards: number;
   /** Sessions with a reward but no tool call to attach it to (the reward is dropped). */
   rewardsWithoutToolCall: number;
+  /**
+   * Tool results without a `tool_call_id` (legacy `function` messages, logs that drop ids),
+   * matched to the session's oldest unanswered call of their `name`, else its oldest unanswered call.
+   */
+  resultsMatchedByOrder: number;
 }
 
-const ROLES = new Set(['system', 'user', 'assistant', 'tool']);
+/** Roles a message may have: `developer` is newer APIs' name for system, `function` the legacy tool result. */
+const ROLES = new Set(['system', 'developer', 'user', 'assistant', 'tool', 'function']);
+
+/** A tool call of the session, waiting for or given its result. */
+interface SessionCall {
+  readonly callId: string;
+  readonly requestId: string;
+  readonly tool: string;
+  answered: boolean;
+}
 
 /**
  * Maps OpenAI-style chat sessions (`messages` with roles system/user/assistant/tool, assistant
  * `tool_calls`, tool messages answering a `tool_call_id`) to trajectory events, deterministically:
- * the same file gives the same events, ids and times.
+ * the same file gives the same events, ids and times. Older logs are read too: `developer`
+ * messages as system ones, an assistant's legacy `function_call` as one tool call, and `function`
+ * messages (or tool messages without an id) as the result of the oldest unanswered call of their
+ * `name`, else of the oldest unanswered call.
  *
  * - each assistant tool call → REQUEST (candidates: the session's declared tools, else every
  *   tool seen so far in the import; text: the most recent conversation text) → FEEDBACK CHOSEN
@@ -73,7 +93,14 @@ const ROLES = new Set(['system', 'user', 'assistant', 'tool']);
  * input line: anything malformed in it throws an InputLineError naming file, line and field.
  */
 export class ChatTranscriptMapper {
-  readonly stats: ChatImportStats = { sessions: 0, toolCalls: 0, toolErrors: 0, rewards: 0, rewardsWithoutToolCall: 0 };
+  readonly stats: ChatImportStats = {
+    sessions: 0,
+    toolCalls: 0,
+    toolErrors: 0,
+    rewards: 0,
+    rewardsWithoutToolCall: 0,
+    resultsMatchedByOrder: 0,
+  };
   private readonly options: ResolvedOptions;
   /** Tools in the order the import first saw them: the candidates of sessions that declare none. */
   private readonly seenTools: string[] = [];
@@ -98,6 +125,7 @@ export class ChatTranscriptMapper {
       time: compileJsonPath(options.timePath ?? 'created_at', '--time-path'),
       messageTime: compileJsonPath(options.messageTimePath ?? 'timestamp', '--message-time-path'),
       tools: compileJsonPath(options.toolsPath ?? 'tools', '--tools-path'),
+      messages: compileJsonPath(options.messagesPath ?? 'messages', '--messages-path'),
       rewardSignal,
       rewardThreshold: threshold,
       contextChars: positive('--context-chars', options.contextChars, 400),
@@ -113,8 +141,8 @@ export class ChatTranscriptMapper {
     };
     if (session === null || typeof session !== 'object' || Array.isArray(session)) return fail('a session must be a JSON object');
     const o = this.options;
-    const messages = (session as Record<string, unknown>).messages;
-    if (!Array.isArray(messages)) return fail('must be an array of chat messages', 'messages');
+    const messages = o.messages.get(session);
+    if (!Array.isArray(messages)) return fail('must be an array of chat messages; set --messages-path', o.messages.source);
     const userId =
       scalarString(o.user.get(session)) ?? fail(`no user id (a string or number) at '${o.user.source}'; set --user-path`, o.user.source);
     const sessionId = scalarString(o.session.get(session)) ?? `${file}:${line}`;
@@ -123,8 +151,9 @@ export class ChatTranscriptMapper {
     // Session-local state; the seen-tools list and the synthetic clock carry over (deterministic in file order).
     const events: TrajectoryEvent[] = [];
     const conversation: string[] = [];
-    const calls = new Map<string, { requestId: string; tool: string }>();
-    let lastRequest: { requestId: string; tool: string } | undefined;
+    const calls = new Map<string, SessionCall>();
+    const callOrder: SessionCall[] = [];
+    let lastRequest: SessionCall | undefined;
     let time = sessionStart ?? this.syntheticClock;
     let firstUser = true;
     const push = (kind: EventKind, fields: Partial<TrajectoryEvent>) => {
@@ -137,24 +166,33 @@ export class ChatTranscriptMapper {
       const m = message as Record<string, unknown>;
       const role = m.role;
       if (typeof role !== 'string' || !ROLES.has(role))
-        return fail(`role must be one of system, user, assistant, tool; got ${JSON.stringify(role)}`, `${at}.role`);
+        return fail(`role must be one of ${[...ROLES].join(', ')}; got ${JSON.stringify(role)}`, `${at}.role`);
       // Message time, kept non-decreasing within the session so sorting by time keeps its order.
       const stamped = parseTimestamp(o.messageTime.get(m));
       const base = sessionStart ?? this.syntheticClock;
       time = Math.max(time, stamped ?? base + i * 1000);
       const content = textOf(m.content, `${at}.content`, fail);
-      if (role === 'system') return;
+      if (role === 'system' || role === 'developer') return;
       if (role === 'user') {
         conversation.push(content);
         push('AGENT_RESPONSE', { text: content, attributes: { role: 'user', turn: firstUser ? 'first' : 'follow-up' } });
         firstUser = false;
         return;
       }
-      if (role === 'tool') {
+      if (role === 'tool' || role === 'function') {
         const callId = m.tool_call_id;
-        const call = typeof callId === 'string' ? calls.get(callId) : undefined;
-        if (!call)
-          return fail(`answers no earlier tool call of this session (tool_call_id ${JSON.stringify(callId)})`, `${at}.tool_call_id`);
+        const hasId = typeof callId === 'string' && callId !== '';
+        let call = hasId ? calls.get(callId) : undefined;
+        if (!hasId) {
+          const unanswered = callOrder.filter((c) => !c.answered);
+          call = unanswered.find((c) => c.tool === m.name) ?? unanswered[0];
+          if (call) this.stats.resultsMatchedByOrder++;
+        }
+        if (!call) {
+          const why = hasId ? `tool_call_id ${JSON.stringify(callId)}` : 'no tool_call_id, and every earlier call has its result';
+          return fail(`answers no earlier tool call of this session (${why})`, `${at}.tool_call_id`);
+        }
+        call.answered = true;
         const errorType = o.detectError(content);
         if (errorType) this.stats.toolErrors++;
         push('TOOL_RESULT', { requestId: call.requestId, tool: call.tool, errorType, text: clip(content, o.resultChars) });
@@ -165,13 +203,17 @@ export class ChatTranscriptMapper {
         conversation.push(content);
         push('AGENT_RESPONSE', { text: content, attributes: { role: 'assistant' } });
       }
-      const toolCalls = m.tool_calls ?? [];
+      const toolCalls: unknown = m.tool_calls ?? [];
       if (!Array.isArray(toolCalls)) return fail('must be an array', `${at}.tool_calls`);
-      toolCalls.forEach((raw, c) => {
-        const callAt = `${at}.tool_calls[${c}]`;
+      // The legacy single call: { function_call: { name, arguments } }, answered by a `function` message.
+      const legacy = m.function_call !== undefined && m.function_call !== null;
+      const all: unknown[] = legacy ? [...(toolCalls as unknown[]), { function: m.function_call }] : toolCalls;
+      all.forEach((raw, c) => {
+        const callAt = legacy && c === toolCalls.length ? `${at}.function_call` : `${at}.tool_calls[${c}]`;
         const call = (raw ?? {}) as { id?: unknown; function?: { name?: unknown; arguments?: unknown } };
         const tool = call.function?.name;
-        if (typeof tool !== 'string' || tool === '') return fail('must be a non-empty string', `${callAt}.function.name`);
+        if (typeof tool !== 'string' || tool === '')
+          return fail('must be a non-empty string', legacy && c === toolCalls.length ? `${callAt}.name` : `${callAt}.function.name`);
         const callId = typeof call.id === 'string' && call.id ? call.id : `call-${i}-${c}`;
         const requestId = `${sessionId}:${callId}`;
         this.see(tool);
@@ -182,8 +224,10 @@ export class ChatTranscriptMapper {
         const args =
           typeof call.function?.arguments === 'string' ? call.function.arguments : JSON.stringify(call.function?.arguments ?? null);
         push('TOOL_CALL', { requestId, tool, text: clip(args, o.resultChars) });
-        calls.set(callId, { requestId, tool });
-        lastRequest = { requestId, tool };
+        const entry: SessionCall = { callId, requestId, tool, answered: false };
+        calls.set(callId, entry);
+        callOrder.push(entry);
+        lastRequest = entry;
         this.stats.toolCalls++;
       });
     });

@@ -215,7 +215,9 @@ describe('chat transcripts → trajectory events', () => {
     expect(errors.map((e) => e.message)).toEqual([
       expect.stringMatching(/^\[INPUT_INVALID\] .*mixed\.jsonl:2: not JSON/),
       expect.stringContaining("mixed.jsonl:4: user_id: no user id (a string or number) at 'user_id'; set --user-path"),
-      expect.stringContaining('mixed.jsonl:5: messages[0].role: role must be one of system, user, assistant, tool; got "robot"'),
+      expect.stringContaining(
+        'mixed.jsonl:5: messages[0].role: role must be one of system, developer, user, assistant, tool, function; got "robot"',
+      ),
       expect.stringContaining(
         'mixed.jsonl:6: messages[0].tool_call_id: answers no earlier tool call of this session (tool_call_id "nope")',
       ),
@@ -244,6 +246,49 @@ describe('chat transcripts → trajectory events', () => {
     const result = await importChatTranscripts(file, {}, memorySink(), { onBadLine: (e) => errors.push(e) });
     expect(result).toMatchObject({ records: 3, badLines: 1 });
     expect(errors[0].line).toBe(3);
+  });
+
+  it('reads legacy logs: developer messages, function_call, function results and results without ids', () => {
+    const mapper = new ChatTranscriptMapper({ messagesPath: 'conversation.turns' });
+    const legacy = {
+      user_id: 'u',
+      conversation: {
+        turns: [
+          { role: 'developer', content: 'you are terse' },
+          { role: 'user', content: 'read then grep' },
+          { role: 'assistant', content: null, function_call: { name: 'read', arguments: '{"path":"a"}' } },
+          { role: 'function', name: 'read', content: 'Error: no such file' },
+          {
+            role: 'assistant',
+            tool_calls: [{ function: { name: 'grep', arguments: '{}' } }, { function: { name: 'read', arguments: '{}' } }],
+          },
+          // No ids anywhere: the named one answers its call, the unnamed one the oldest still open.
+          { role: 'tool', name: 'read', content: 'text' },
+          { role: 'tool', content: '3 matches' },
+        ],
+      },
+    };
+    const events = mapper.map(legacy, 'old.jsonl', 1);
+    const results = events.filter((e) => e.kind === 'TOOL_RESULT').map((e) => [e.requestId, e.tool, e.errorType]);
+    const chosen = events.filter((e) => e.kind === 'FEEDBACK').map((e) => [e.requestId, e.feedback?.actionId]);
+    expect(chosen).toEqual([
+      ['old.jsonl:1:call-2-0', 'read'],
+      ['old.jsonl:1:call-4-0', 'grep'],
+      ['old.jsonl:1:call-4-1', 'read'],
+    ]);
+    expect(results).toEqual([
+      ['old.jsonl:1:call-2-0', 'read', 'Error'],
+      ['old.jsonl:1:call-4-1', 'read', null],
+      ['old.jsonl:1:call-4-0', 'grep', null],
+    ]);
+    expect(events.some((e) => e.text === 'you are terse')).toBe(false);
+    expect(mapper.stats).toMatchObject({ toolCalls: 3, toolErrors: 1, resultsMatchedByOrder: 3 });
+    // A result with nothing left to answer, and a missing message list, are still bad lines.
+    const extra = { user_id: 'u', messages: [...legacy.conversation.turns, { role: 'function', name: 'read', content: 'x' }] };
+    expect(() => new ChatTranscriptMapper().map(extra, 'old.jsonl', 2)).toThrow(
+      /old\.jsonl:2: messages\[7\]\.tool_call_id: answers no earlier tool call .*every earlier call has its result/,
+    );
+    expect(() => new ChatTranscriptMapper().map(legacy, 'old.jsonl', 3)).toThrow(/old\.jsonl:3: messages: .*set --messages-path/);
   });
 
   it('turns a session reward into a RATING when asked, and refuses bad options naming the flag', () => {
