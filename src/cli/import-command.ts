@@ -18,7 +18,7 @@ export const importUsage = `agentrec import <file> [options]    chat transcripts
   --brokers <host:port,...>    Kafka bootstrap servers for --topic [AGENTREC_BROKERS]
   --partitions <n>             partitions when --topic creates the topic (default 4)
   --strict                     exit with status 1 when any line was bad (good lines are imported either way)
- chat transcripts (OpenAI-style messages, one session per JSON element):
+ chat transcripts (OpenAI-style messages, legacy function calls or tool_use/tool_result blocks; one session per JSON element):
   --user-path <path>           JSON path of the user id (default user_id), e.g. metadata.user_id
   --session-path <path>        session id (default id)         --reward-path <path>   reward (default reward)
   --time-path <path>           session start (default created_at)

@@ -63,6 +63,17 @@ export interface ChatImportStats {
 /** Roles a message may have: `developer` is newer APIs' name for system, `function` the legacy tool result. */
 const ROLES = new Set(['system', 'developer', 'user', 'assistant', 'tool', 'function']);
 
+/** The content blocks of Anthropic-style logs the importer reads (text parts are read by textOf). */
+interface ContentBlock {
+  type?: unknown;
+  id?: unknown;
+  name?: unknown;
+  input?: unknown;
+  tool_use_id?: unknown;
+  content?: unknown;
+  is_error?: unknown;
+}
+
 /** A tool call of the session, waiting for or given its result. */
 interface SessionCall {
   readonly callId: string;
@@ -74,10 +85,11 @@ interface SessionCall {
 /**
  * Maps OpenAI-style chat sessions (`messages` with roles system/user/assistant/tool, assistant
  * `tool_calls`, tool messages answering a `tool_call_id`) to trajectory events, deterministically:
- * the same file gives the same events, ids and times. Older logs are read too: `developer`
- * messages as system ones, an assistant's legacy `function_call` as one tool call, and `function`
- * messages (or tool messages without an id) as the result of the oldest unanswered call of their
- * `name`, else of the oldest unanswered call.
+ * the same file gives the same events, ids and times. Older and other logs are read too:
+ * `developer` messages as system ones, an assistant's legacy `function_call` as one tool call,
+ * `function` messages (or tool messages without an id) as the result of the oldest unanswered call
+ * of their `name`, else of the oldest unanswered call; and content blocks as Anthropic-style logs
+ * write them — `tool_use` in assistant messages, `tool_result` (with `is_error`) in user ones.
  *
  * - each assistant tool call → REQUEST (candidates: the session's declared tools, else every
  *   tool seen so far in the import; text: the most recent conversation text) → FEEDBACK CHOSEN
@@ -160,6 +172,42 @@ export class ChatTranscriptMapper {
       events.push(trajectoryEvent({ eventId: `${sessionId}:${events.length}`, kind, userId, sessionId, eventTime: time, ...fields }));
     };
 
+    /** A tool call: REQUEST (the conversation so far), CHOSEN, TOOL_CALL; registered for its result. */
+    const callTool = (tool: unknown, id: unknown, args: unknown, fallbackId: string, nameField: string) => {
+      if (typeof tool !== 'string' || tool === '') return fail('must be a non-empty string', nameField);
+      const callId = typeof id === 'string' && id ? id : fallbackId;
+      const requestId = `${sessionId}:${callId}`;
+      this.see(tool);
+      const candidates = candidatesFor(declared, this.seenTools, tool);
+      const context = clipFromEnd(conversation.join('\n'), o.contextChars);
+      push('REQUEST', { requestId, text: context || null, candidates });
+      push('FEEDBACK', { requestId, feedback: { signal: 'CHOSEN', value: 1, actionId: tool } });
+      push('TOOL_CALL', { requestId, tool, text: clip(typeof args === 'string' ? args : JSON.stringify(args ?? null), o.resultChars) });
+      const entry: SessionCall = { callId, requestId, tool, answered: false };
+      calls.set(callId, entry);
+      callOrder.push(entry);
+      lastRequest = entry;
+      this.stats.toolCalls++;
+    };
+    /** A tool result: by its call id, else (none given) the oldest unanswered call of `name`, else the oldest unanswered one. */
+    const answer = (id: unknown, name: unknown, content: string, markedError: boolean, idField: string) => {
+      const hasId = typeof id === 'string' && id !== '';
+      let call = hasId ? calls.get(id) : undefined;
+      if (!hasId) {
+        const unanswered = callOrder.filter((c) => !c.answered);
+        call = unanswered.find((c) => c.tool === name) ?? unanswered[0];
+        if (call) this.stats.resultsMatchedByOrder++;
+      }
+      if (!call) {
+        const why = hasId ? `${idField.split('.').at(-1)} ${JSON.stringify(id)}` : 'no call id, and every earlier call has its result';
+        return fail(`answers no earlier tool call of this session (${why})`, idField);
+      }
+      call.answered = true;
+      const errorType = o.detectError(content) ?? (markedError ? 'Error' : null);
+      if (errorType) this.stats.toolErrors++;
+      push('TOOL_RESULT', { requestId: call.requestId, tool: call.tool, errorType, text: clip(content, o.resultChars) });
+    };
+
     messages.forEach((message, i) => {
       const at = `messages[${i}]`;
       if (message === null || typeof message !== 'object') return fail('must be a message object', at);
@@ -172,32 +220,29 @@ export class ChatTranscriptMapper {
       const base = sessionStart ?? this.syntheticClock;
       time = Math.max(time, stamped ?? base + i * 1000);
       const content = textOf(m.content, `${at}.content`, fail);
+      const blocks = Array.isArray(m.content) ? (m.content as unknown[]) : [];
       if (role === 'system' || role === 'developer') return;
       if (role === 'user') {
+        // Content blocks of type tool_result (Anthropic-style logs) answer calls; the rest is the user's turn.
+        blocks.forEach((block, b) => {
+          const part = block as ContentBlock | null;
+          if (part?.type !== 'tool_result') return;
+          const field = `${at}.content[${b}]`;
+          answer(
+            part.tool_use_id,
+            undefined,
+            textOf(part.content, `${field}.content`, fail),
+            part.is_error === true,
+            `${field}.tool_use_id`,
+          );
+        });
+        if (!content && blocks.length) return;
         conversation.push(content);
         push('AGENT_RESPONSE', { text: content, attributes: { role: 'user', turn: firstUser ? 'first' : 'follow-up' } });
         firstUser = false;
         return;
       }
-      if (role === 'tool' || role === 'function') {
-        const callId = m.tool_call_id;
-        const hasId = typeof callId === 'string' && callId !== '';
-        let call = hasId ? calls.get(callId) : undefined;
-        if (!hasId) {
-          const unanswered = callOrder.filter((c) => !c.answered);
-          call = unanswered.find((c) => c.tool === m.name) ?? unanswered[0];
-          if (call) this.stats.resultsMatchedByOrder++;
-        }
-        if (!call) {
-          const why = hasId ? `tool_call_id ${JSON.stringify(callId)}` : 'no tool_call_id, and every earlier call has its result';
-          return fail(`answers no earlier tool call of this session (${why})`, `${at}.tool_call_id`);
-        }
-        call.answered = true;
-        const errorType = o.detectError(content);
-        if (errorType) this.stats.toolErrors++;
-        push('TOOL_RESULT', { requestId: call.requestId, tool: call.tool, errorType, text: clip(content, o.resultChars) });
-        return;
-      }
+      if (role === 'tool' || role === 'function') return answer(m.tool_call_id, m.name, content, false, `${at}.tool_call_id`);
       // assistant
       if (content) {
         conversation.push(content);
@@ -205,30 +250,18 @@ export class ChatTranscriptMapper {
       }
       const toolCalls: unknown = m.tool_calls ?? [];
       if (!Array.isArray(toolCalls)) return fail('must be an array', `${at}.tool_calls`);
-      // The legacy single call: { function_call: { name, arguments } }, answered by a `function` message.
-      const legacy = m.function_call !== undefined && m.function_call !== null;
-      const all: unknown[] = legacy ? [...(toolCalls as unknown[]), { function: m.function_call }] : toolCalls;
-      all.forEach((raw, c) => {
-        const callAt = legacy && c === toolCalls.length ? `${at}.function_call` : `${at}.tool_calls[${c}]`;
+      toolCalls.forEach((raw, c) => {
         const call = (raw ?? {}) as { id?: unknown; function?: { name?: unknown; arguments?: unknown } };
-        const tool = call.function?.name;
-        if (typeof tool !== 'string' || tool === '')
-          return fail('must be a non-empty string', legacy && c === toolCalls.length ? `${callAt}.name` : `${callAt}.function.name`);
-        const callId = typeof call.id === 'string' && call.id ? call.id : `call-${i}-${c}`;
-        const requestId = `${sessionId}:${callId}`;
-        this.see(tool);
-        const candidates = candidatesFor(declared, this.seenTools, tool);
-        const context = clipFromEnd(conversation.join('\n'), o.contextChars);
-        push('REQUEST', { requestId, text: context || null, candidates });
-        push('FEEDBACK', { requestId, feedback: { signal: 'CHOSEN', value: 1, actionId: tool } });
-        const args =
-          typeof call.function?.arguments === 'string' ? call.function.arguments : JSON.stringify(call.function?.arguments ?? null);
-        push('TOOL_CALL', { requestId, tool, text: clip(args, o.resultChars) });
-        const entry: SessionCall = { callId, requestId, tool, answered: false };
-        calls.set(callId, entry);
-        callOrder.push(entry);
-        lastRequest = entry;
-        this.stats.toolCalls++;
+        const field = `${at}.tool_calls[${c}]`;
+        callTool(call.function?.name, call.id, call.function?.arguments, `call-${i}-${c}`, `${field}.function.name`);
+      });
+      // The legacy single call, answered by a `function` message.
+      const legacy = m.function_call as { name?: unknown; arguments?: unknown } | null | undefined;
+      if (legacy) callTool(legacy.name, undefined, legacy.arguments, `call-${i}-${toolCalls.length}`, `${at}.function_call.name`);
+      // Content blocks of type tool_use (Anthropic-style logs).
+      blocks.forEach((block, b) => {
+        const part = block as ContentBlock | null;
+        if (part?.type === 'tool_use') callTool(part.name, part.id, part.input, `call-${i}-b${b}`, `${at}.content[${b}].name`);
       });
     });
 

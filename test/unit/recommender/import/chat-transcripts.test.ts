@@ -291,6 +291,44 @@ describe('chat transcripts → trajectory events', () => {
     expect(() => new ChatTranscriptMapper().map(legacy, 'old.jsonl', 3)).toThrow(/old\.jsonl:3: messages: .*set --messages-path/);
   });
 
+  it('reads Anthropic-style content blocks: tool_use calls, tool_result answers with is_error', () => {
+    const mapper = new ChatTranscriptMapper();
+    const session = {
+      user_id: 'u',
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: 'list files' }] },
+        {
+          role: 'assistant',
+          content: [
+            { type: 'text', text: 'looking' },
+            { type: 'tool_use', id: 'tu1', name: 'ls', input: { path: '.' } },
+          ],
+        },
+        {
+          role: 'user',
+          content: [{ type: 'tool_result', tool_use_id: 'tu1', content: [{ type: 'text', text: 'denied' }], is_error: true }],
+        },
+        { role: 'user', content: 'thanks' },
+      ],
+    };
+    const events = mapper.map(session, 'blocks.jsonl', 1);
+    expect(events.map((e) => [e.kind, e.requestId, e.tool, e.errorType, e.text])).toEqual([
+      ['AGENT_RESPONSE', null, null, null, 'list files'],
+      ['AGENT_RESPONSE', null, null, null, 'looking'],
+      ['REQUEST', 'blocks.jsonl:1:tu1', null, null, 'list files\nlooking'],
+      ['FEEDBACK', 'blocks.jsonl:1:tu1', null, null, null],
+      ['TOOL_CALL', 'blocks.jsonl:1:tu1', 'ls', null, '{"path":"."}'],
+      ['TOOL_RESULT', 'blocks.jsonl:1:tu1', 'ls', 'Error', 'denied'],
+      ['AGENT_RESPONSE', null, null, null, 'thanks'],
+    ]);
+    // The message of tool results alone is no user turn: the follow-up is still the second one.
+    expect(events.filter((e) => e.attributes.role === 'user').map((e) => e.attributes.turn)).toEqual(['first', 'follow-up']);
+    const unknown = { user_id: 'u', messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'zz', content: 'x' }] }] };
+    expect(() => mapper.map(unknown, 'blocks.jsonl', 2)).toThrow(
+      /blocks\.jsonl:2: messages\[0\]\.content\[0\]\.tool_use_id: answers no earlier tool call of this session \(tool_use_id "zz"\)/,
+    );
+  });
+
   it('turns a session reward into a RATING when asked, and refuses bad options naming the flag', () => {
     const mapper = new ChatTranscriptMapper({ rewardSignal: 'rating' });
     const events = mapper.map(
