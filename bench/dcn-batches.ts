@@ -1,6 +1,8 @@
 /**
- * DCN-v2 learning per batch, in one run: the TypeScript kernel the model runs today (one event
- * after another, each seeing the updates of those before it) against the same network in
+ * DCN-v2 learning per batch, in one run: the TypeScript kernel (one event after another, each
+ * seeing the updates of those before it) against the WebGPU backend's hand-written shader (the
+ * same sequential semantics, whole batches in one dispatch; its time includes packing, upload and
+ * readback) and against the same network in
  * @tensorflow/tfjs as a mini-batch step (every event of a batch scored with the same weights,
  * their gradients summed into one optimizer step), on tfjs's CPU backend and on its WebGPU
  * backend over the `webgpu` (Dawn) device the FM backend uses. tfjs's time includes gathering
@@ -31,6 +33,11 @@ import {
   type DcnScorerModel,
 } from '../src/recommender/model/kernels/index.js';
 import { splitmix32 } from '../src/recommender/model/kernels/prng.js';
+import { WebGpuBackend } from '../src/recommender/model/backends/webgpu/webgpu-backend.js';
+import type { BatchLearnItem } from '../src/recommender/model/backends/webgpu/fm-batch-plan.js';
+import { recommenderModel } from '../src/recommender/model/recommender-model.js';
+import type { EmbeddingRow } from '../src/recommender/rows/embedding-row-store.js';
+import type { LookedUpEvent } from '../src/recommender/types.js';
 
 const { values: args } = parseArgs({
   options: { seconds: { type: 'string', default: '2' }, sizes: { type: 'string', default: '64,256,1024,4096' } },
@@ -128,6 +135,63 @@ function stepRows(tables: Tables, e: number, user: Float32Array, features: reado
     const id = events.candidates[e * CANDIDATES + c];
     adagradUpdate(tables.actions.values[id], tables.actions.slots[id], candidates[c], ROWS);
   }
+}
+
+/**
+ * The WebGPU backend's DCN shader on the same events: rows as the model keeps them (dim values
+ * plus a linear weight, which DCN leaves at its value), the same initial network, AdaGrad alike.
+ */
+function handWrittenLearner(parameters: Float32Array, tables: Tables) {
+  const model = recommenderModel({
+    name: 'bench',
+    dim: DIM,
+    interaction: 'dcn',
+    dcn: { crossLayers: 2, rank: 0, hidden: [64], fields: [] },
+    maxCandidates: CANDIDATES,
+    maxFeatures: FEATURES,
+    optimizer: { kind: 'adagrad', learningRate: ROWS.learningRate, initialAccumulator: ROWS.initialAccumulator },
+    denseLearningRate: DENSE.learningRate,
+    candidateCrosses: false,
+    backend: 'typescript',
+  });
+  const rowsOf = (t: Table): EmbeddingRow[] =>
+    t.values.map((v, i) => ({
+      key: Buffer.alloc(0),
+      values: Float32Array.from([...v, 0]),
+      slots: Float32Array.from([...t.slots[i], 0]),
+      seenCount: 1,
+      lastTouchedMs: 0,
+      backendSlot: -1,
+    }));
+  const rows = { users: rowsOf(tables.users), features: rowsOf(tables.features), actions: rowsOf(tables.actions) };
+  const dense = { values: Float32Array.from([0, ...parameters]), gradient: new Float32Array(1 + parameters.length) };
+  const denseSlots = new Float32Array(dense.values.length);
+  const backend = new WebGpuBackend(model, dense, { info: () => undefined });
+  const item = (e: number): BatchLearnItem => ({
+    event: {
+      event: { feedback: { signal: 'CHOSEN' } },
+      role: 'learn',
+      user: rows.users[events.user[e]],
+      features: Array.from({ length: FEATURES }, (_, f) => ({
+        row: rows.features[events.features[e * FEATURES + f]],
+        weight: 1,
+        key: `f=${f}`,
+      })),
+      candidates: Array.from({ length: CANDIDATES }, (_, c) => rows.actions[events.candidates[e * CANDIDATES + c]]),
+    } as unknown as LookedUpEvent,
+    loss: { kind: 'softmax', index: events.chosen[e], value: 0, weight: 1, linearLearningRate: ROWS.learningRate },
+  });
+  return {
+    /** Learns the batch; returns its first event's scores (from the weights before the batch). */
+    async learnBatch(start: number, size: number): Promise<Float32Array> {
+      const result = await backend.learnBatch(
+        Array.from({ length: size }, (_, i) => item(start + i)),
+        denseSlots,
+      );
+      if (result.ran !== 'webgpu') throw new Error('the batch fell back to the CPU');
+      return result.scores.subarray(0, CANDIDATES);
+    },
+  };
 }
 
 /** The TypeScript kernel's flat weights as tf.Variables ([out, in] matrices), so both start alike. */
@@ -247,8 +311,16 @@ async function main(): Promise<void> {
   );
 
   const ts = typescriptLearner(model, initial.slice(), freshTables());
-  const backends: { name: string; label: string }[] = [{ name: 'cpu', label: 'tfjs cpu' }];
   const gpu = await useWebGpu();
+  const handWritten = gpu ? handWrittenLearner(initial, freshTables()) : undefined;
+  if (handWritten) {
+    const theirs = await handWritten.learnBatch(0, 1);
+    const mine = new Float32Array(CANDIDATES);
+    ts.score(0, mine);
+    const worst = Math.max(...mine.map((m, c) => Math.abs(m - theirs[c])));
+    console.log(`hand-written webgpu: largest score difference from the TypeScript kernel, same weights: ${worst.toExponential(2)}`);
+  }
+  const backends: { name: string; label: string }[] = [{ name: 'cpu', label: 'tfjs cpu' }];
   if (gpu) backends.push({ name: 'webgpu', label: 'tfjs webgpu' });
   console.log(gpu ? `tfjs WebGPU adapter: ${gpu}` : 'tfjs WebGPU: no adapter, CPU only');
 
@@ -267,12 +339,14 @@ async function main(): Promise<void> {
 
   const tsRate = await rate((start, size) => ts.learnBatch(start, size), 256);
   console.log(`\nTypeScript kernel, event by event: ${Math.round(tsRate).toLocaleString('en-US')} events/s\n`);
+  const labels = [...(handWritten ? ['hand-written webgpu'] : []), ...backends.map((b) => b.label)];
   console.log(
-    `| batch | TypeScript ev/s | ${backends.map((b) => `${b.label} ev/s`).join(' | ')} | ${backends.map((b) => `${b.label} / TS`).join(' | ')} |`,
+    `| batch | TypeScript ev/s | ${labels.map((l) => `${l} ev/s`).join(' | ')} | ${labels.map((l) => `${l} / TS`).join(' | ')} |`,
   );
-  console.log(`| --- | --- | ${backends.map(() => '---').join(' | ')} | ${backends.map(() => '---').join(' | ')} |`);
+  console.log(`| --- | --- | ${labels.map(() => '---').join(' | ')} | ${labels.map(() => '---').join(' | ')} |`);
   for (const size of SIZES) {
     const rates: number[] = [];
+    if (handWritten) rates.push(await rate((start, n) => handWritten.learnBatch(start, n), size));
     for (const backend of backends) {
       await tf.setBackend(backend.name);
       const variables = variablesOf(model, initial);

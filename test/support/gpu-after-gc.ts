@@ -4,7 +4,7 @@
  * then compiles a kernel and runs it. Prints the adapter's description, then "ok".
  */
 import { acquireGpu } from '../../src/recommender/model/backends/webgpu/gpu-device.js';
-import { WebGpuFmKernel } from '../../src/recommender/model/backends/webgpu/webgpu-fm-kernel.js';
+import { fmProgram, WebGpuLearnKernel } from '../../src/recommender/model/backends/webgpu/webgpu-learn-kernel.js';
 
 const collect = (globalThis as { gc?: () => void }).gc;
 if (!collect) throw new Error('run with node --expose-gc');
@@ -14,6 +14,6 @@ for (let round = 0; round < 5; round++) {
   collect();
   await new Promise((resolve) => setTimeout(resolve, 50));
 }
-const kernel = await WebGpuFmKernel.create(await acquireGpu(), { dim: 8, maxContext: 4, maxCandidates: 4 });
+const kernel = await WebGpuLearnKernel.create(await acquireGpu(), fmProgram({ dim: 8, maxContext: 4, maxCandidates: 4 }));
 console.log(kernel ? 'ok' : 'no kernel');
 context.device.destroy();

@@ -14,7 +14,7 @@ import { topology } from '../../src/topology/topology.js';
 import { tempDirs } from '../unit/state/temp-dirs.js';
 import { skipGpu } from '../support/webgpu-adapter.js';
 import { GpuError } from '../../src/recommender/model/backends/webgpu/gpu-error.js';
-import { WebGpuFmKernel } from '../../src/recommender/model/backends/webgpu/webgpu-fm-kernel.js';
+import { WebGpuLearnKernel } from '../../src/recommender/model/backends/webgpu/webgpu-learn-kernel.js';
 import {
   T0,
   changedKeys,
@@ -299,9 +299,9 @@ describe('FM backends: wasm-simd and webgpu against typescript', () => {
     async () => {
       // The third batch's device run fails: the learn step learns that batch event by event instead.
       const failure = new GpuError('GPU_FAILED', 'readback', 'device lost (injected)');
-      const original = WebGpuFmKernel.prototype.run;
+      const original = WebGpuLearnKernel.prototype.run;
       let calls = 0;
-      const run = vi.spyOn(WebGpuFmKernel.prototype, 'run').mockImplementation(function (this: WebGpuFmKernel, ...args) {
+      const run = vi.spyOn(WebGpuLearnKernel.prototype, 'run').mockImplementation(function (this: WebGpuLearnKernel, ...args) {
         return ++calls === 3 ? Promise.reject(failure) : original.apply(this, args);
       });
       const log = vi.spyOn(console, 'error').mockImplementation(() => undefined);
@@ -326,17 +326,19 @@ describe('FM backends: wasm-simd and webgpu against typescript', () => {
   );
 
   it.skipIf(skipGpu)(
-    'the shipped topology on backend=webgpu (session and history steps, candidate crosses) ends with the rows typescript ends with',
+    'the shipped topology on backend=webgpu (session and history steps, candidate crosses) ends with the rows typescript ends with, FM and DCN',
     async () => {
-      const shipped = (backend: string) =>
-        agentRecommender({
-          transport: 'embedded',
-          settings: { backend, dim: '8', partitions: '2', syncEveryEvents: '0' },
-        });
-      const gpu = await backendRun('webgpu', shipped('webgpu'));
-      expect(gpu.deviceBatches).toBeGreaterThan(5);
-      expect(gpu.relearned).toBe(0);
-      await expectSameLearning(gpu, await backendRun('typescript', shipped('typescript')));
+      for (const interaction of ['fm', 'dcn']) {
+        const shipped = (backend: string) =>
+          agentRecommender({
+            transport: 'embedded',
+            settings: { backend, interaction, dim: '8', partitions: '2', syncEveryEvents: '0' },
+          });
+        const gpu = await backendRun('webgpu', shipped('webgpu'));
+        expect(gpu.deviceBatches).toBeGreaterThan(5);
+        expect(gpu.relearned).toBe(0);
+        await expectSameLearning(gpu, await backendRun('typescript', shipped('typescript')));
+      }
     },
   );
 });

@@ -205,7 +205,11 @@ export function recommenderModel(options: RecommenderModelOptions): RecommenderM
           })();
   const candidateTools = booleanOption(`${p}/candidateTools`, options.candidateTools, false);
   const candidateCrosses = resolveCandidateCrosses(options.candidateCrosses, `${p}/candidateCrosses`);
-  const backend = resolveBackendOption(options, { interaction, optimizer: kind, denseInputDim, dim, candidateTools }, p);
+  const backend = resolveBackendOption(
+    options,
+    { interaction, optimizer: kind, denseInputDim, dim, candidateTools, dcnInputDim: dcn?.inputDim },
+    p,
+  );
   const rows = options.rows ?? {};
   const ttlMs = rows.ttlMs === undefined ? Infinity : numberIn(rows.ttlMs, `${p}/rows/ttlMs`, { fallback: Infinity, min: 1 });
   const rowStore: EmbeddingRowStoreConfig = {

@@ -207,7 +207,7 @@ export class TypeScriptBackend implements ModelBackend {
       const f = features[i];
       input.features[i] = f.row.values;
       input.featureWeights[i] = f.weight;
-      input.featureSlots[i] = this.slotOf(f.key);
+      input.featureSlots[i] = this.dcnSlotOf(f.key);
     }
     input.featureCount = features.length;
     // Feedback that fell back to user + action has no text vector; a zero block stands in, as
@@ -216,7 +216,7 @@ export class TypeScriptBackend implements ModelBackend {
   }
 
   /** The configured field's slot, or the last one (the rest) for a key of any other field. */
-  private slotOf(key: string): number {
+  dcnSlotOf(key: string): number {
     let slot = this.slotOfKey.get(key);
     if (slot === undefined) {
       // Bounded like the key interning upstream: distinct keys of one task are far fewer.

@@ -143,3 +143,33 @@ export function planFmBatch(items: readonly BatchLearnItem[], dim: number, userW
     crossValues,
   };
 }
+
+/**
+ * The batch packed for the DCN shader: as planFmBatch, except that each feature's ref carries
+ * its DCN slot above `slotShift` and its weight divided by its slot's row count (x0's slot block
+ * is the weighted mean of the slot's rows).
+ */
+export function planDcnBatch(
+  items: readonly BatchLearnItem[],
+  dim: number,
+  slotOf: (key: string) => number,
+  slotShift: number,
+  crosses?: CandidateCrosses,
+): FmBatchPlan {
+  const plan = planFmBatch(items, dim, 1, crosses);
+  if (plan.rows.length >= 2 ** slotShift) throw new RangeError(`a DCN batch holds at most ${2 ** slotShift - 1} rows`);
+  const refFloats = new Float32Array(plan.refs.buffer);
+  const counts = new Map<number, number>();
+  items.forEach(({ event }, e) => {
+    const first = plan.events[e * EVENT_WORDS] + 1;
+    counts.clear();
+    const slots = event.features.map((f) => slotOf(f.key));
+    for (const slot of slots) counts.set(slot, (counts.get(slot) ?? 0) + 1);
+    slots.forEach((slot, i) => {
+      const at = 2 * (first + i);
+      plan.refs[at] = (slot << slotShift) | plan.refs[at];
+      refFloats[at + 1] = event.features[i].weight / counts.get(slot)!;
+    });
+  });
+  return plan;
+}

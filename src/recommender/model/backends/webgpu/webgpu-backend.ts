@@ -4,18 +4,19 @@ import type { CandidateCrosses } from '../../candidate-crosses.js';
 import type { AdagradConfig } from '../../kernels/optimizers.js';
 import type { RecommenderModel } from '../../recommender-model.js';
 import type { BackendRequirements } from '../create-backend.js';
-import type { DenseWeights, ModelBackend } from '../model-backend.js';
+import { denseLayout, type DenseWeights, type ModelBackend } from '../model-backend.js';
 import { TypeScriptBackend } from '../typescript/typescript-backend.js';
 import { learnBatchOnCpu, type BatchLearnResult, type HistoryOffsets } from './cpu-batch.js';
-import { planFmBatch, type BatchLearnItem } from './fm-batch-plan.js';
+import { DCN_SLOT_SHIFT, MAX_DCN_INPUT_DIM } from './dcn-wgsl.js';
+import { planDcnBatch, planFmBatch, type BatchLearnItem } from './fm-batch-plan.js';
 import { acquireGpu } from './gpu-device.js';
-import { WebGpuFmKernel } from './webgpu-fm-kernel.js';
+import { dcnProgram, fmProgram, WebGpuLearnKernel, type KernelProgram } from './webgpu-learn-kernel.js';
 import { GpuError } from './gpu-error.js';
-import type { FmShaderShape } from './fm-wgsl.js';
 
-/** Why the WebGPU FM kernel cannot run `model`, or undefined when it can. */
+/** Why the WebGPU kernels cannot run `model`, or undefined when they can. */
 export function webgpuObstacle(model: BackendRequirements): string | undefined {
-  if (model.interaction !== 'fm') return 'it runs FM only (interaction is dcn)';
+  if (model.interaction === 'dcn' && model.dcnInputDim !== undefined && model.dcnInputDim > MAX_DCN_INPUT_DIM)
+    return `its DCN input (${model.dcnInputDim} wide) exceeds the ${MAX_DCN_INPUT_DIM} its shader holds in workgroup memory`;
   if (model.optimizer !== 'adagrad') return 'its row update is AdaGrad (optimizer is ftrl)';
   if (model.denseInputDim > 0) return 'the text vector projection is not in it (denseInputDim > 0)';
   if (model.candidateTools) return 'a candidate is one row in it (candidateTools is on)';
@@ -31,7 +32,7 @@ export interface WebGpuBackendOptions {
 }
 
 /**
- * FM with AdaGrad rows on WebGPU. The ModelBackend calls (score/learn per event, synchronous)
+ * FM or DCN-v2 with AdaGrad rows on WebGPU. The ModelBackend calls (score/learn per event, synchronous)
  * run on the TypeScript kernel: a GPU result arrives only asynchronously, and a round trip per
  * event would cost more than the event. The GPU runs whole batches through learnBatch(): the
  * batch's rows are packed once, every event is scored, its loss taken and its update applied
@@ -50,8 +51,8 @@ export class WebGpuBackend implements ModelBackend {
   private readonly denseConfig: AdagradConfig;
   private readonly log: (message: string) => void;
   private readonly info: (message: string) => void;
-  private readonly shape: FmShaderShape;
-  private kernel?: Promise<WebGpuFmKernel>;
+  private readonly program: () => KernelProgram;
+  private kernel?: Promise<WebGpuLearnKernel>;
   /** Batches that ran on the CPU after a GPU failure (for tests and metrics). */
   fallbacks = 0;
 
@@ -60,14 +61,21 @@ export class WebGpuBackend implements ModelBackend {
     private readonly dense: DenseWeights,
     options: WebGpuBackendOptions = {},
   ) {
-    const obstacle = webgpuObstacle({ ...model, optimizer: model.sparseOptimizer.kind, denseOptimizerKind: model.denseOptimizer.kind });
+    const obstacle = webgpuObstacle({
+      ...model,
+      optimizer: model.sparseOptimizer.kind,
+      denseOptimizerKind: model.denseOptimizer.kind,
+      dcnInputDim: model.dcn?.inputDim,
+    });
     if (obstacle !== undefined || model.sparseOptimizer.kind !== 'adagrad' || model.denseOptimizer.kind !== 'adagrad') {
       throw new ConfigError('/model/backend', `'webgpu' cannot run this model: ${obstacle}`);
     }
     this.sparse = model.sparseOptimizer.config;
     this.denseConfig = model.denseOptimizer.config;
     this.cpu = new TypeScriptBackend(model, dense);
-    this.shape = { dim: model.dim, maxContext: model.maxFeatures + 2, maxCandidates: model.maxCandidates };
+    const shape = { dim: model.dim, maxContext: model.maxFeatures + 2, maxCandidates: model.maxCandidates };
+    const dcn = model.dcn;
+    this.program = () => (dcn ? dcnProgram({ ...shape, dcn }) : fmProgram(shape));
     this.log = options.log ?? ((m) => console.error(`[agentrec] ${m}`));
     this.info = options.info ?? this.log;
   }
@@ -116,11 +124,13 @@ export class WebGpuBackend implements ModelBackend {
     crosses?: CandidateCrosses,
   ): Promise<BatchLearnResult | undefined> {
     if (items.length === 0) return undefined;
-    const plan = planFmBatch(items, this.model.dim, this.model.userWeight, crosses);
+    const plan = this.model.dcn
+      ? planDcnBatch(items, this.model.dim, (key) => this.cpu.dcnSlotOf(key), DCN_SLOT_SHIFT, crosses)
+      : planFmBatch(items, this.model.dim, this.model.userWeight, crosses);
     try {
       const bias = { bias: this.dense.values[0], accumulator: denseSlots[0], history: history?.state };
       this.kernel ??= acquireGpu().then(async (gpu) => {
-        const kernel = await WebGpuFmKernel.create(gpu, this.shape);
+        const kernel = await WebGpuLearnKernel.create(gpu, this.program());
         const { description, architecture, software } = gpu.adapter;
         this.info(`step '${step}': learning on WebGPU, adapter ${description || architecture}${software ? ' (software)' : ''}`);
         return kernel;
@@ -131,8 +141,14 @@ export class WebGpuBackend implements ModelBackend {
         history: history?.config ?? this.denseConfig,
         cross: crosses?.optimizer,
       };
-      const out = await (await this.kernel).run(plan, bias, optimizers);
+      // The network's parameters and accumulators, copied: they change in place only once the whole batch succeeded.
+      const network = this.networkCopy(denseSlots);
+      const out = await (await this.kernel).run(plan, bias, optimizers, network);
       if (out.applied.includes(0)) return undefined;
+      if (network) {
+        this.dense.values.set(network.values, this.networkOffset);
+        denseSlots.set(network.accumulators, this.networkOffset);
+      }
       const n = plan.rowFloats;
       plan.rows.forEach((row, r) => {
         row.values.set(plan.values.subarray(r * n, (r + 1) * n));
@@ -153,6 +169,18 @@ export class WebGpuBackend implements ModelBackend {
       this.log(`step '${step}': ${error.message} [${error.code}]; the batch of ${items.length} events runs on the CPU kernel`);
       return undefined;
     }
+  }
+
+  /** Where the DCN parameters start in the dense weights. */
+  private get networkOffset(): number {
+    return denseLayout(this.model).dcnOffset;
+  }
+
+  private networkCopy(denseSlots: Float32Array): { values: Float32Array; accumulators: Float32Array } | undefined {
+    const count = this.model.dcn?.parameterCount;
+    if (!count) return undefined;
+    const at = this.networkOffset;
+    return { values: this.dense.values.slice(at, at + count), accumulators: denseSlots.slice(at, at + count) };
   }
 
   private onCpu(

@@ -20,6 +20,20 @@ export function fmModel(dim = 8): RecommenderModel {
   return recommenderModel({ name: 'rec', dim, maxCandidates: 8, maxFeatures: 8, backend: 'typescript', candidateCrosses: false });
 }
 
+/** A DCN-v2 of the same rows: full rank by default, `rank` > 0 for low rank; `fields` get slots of their own. */
+export function dcnModel(dim: number, dcn: { rank?: number; fields?: string[]; hidden?: number[] }): RecommenderModel {
+  return recommenderModel({
+    name: 'rec',
+    dim,
+    maxCandidates: 8,
+    maxFeatures: 8,
+    backend: 'typescript',
+    interaction: 'dcn',
+    dcn: { crossLayers: 2, hidden: [8], ...dcn },
+    candidateCrosses: false,
+  });
+}
+
 /**
  * The same FM with every context feature (`f=…`) crossed with every candidate, in a small table
  * (1,024 buckets), so a batch's pairs share buckets and two pairs of one event may collide.

@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { learnBatchOnCpu } from '../../../../../../src/recommender/model/backends/webgpu/cpu-batch.js';
 import { GpuError } from '../../../../../../src/recommender/model/backends/webgpu/gpu-error.js';
 import { WebGpuBackend } from '../../../../../../src/recommender/model/backends/webgpu/webgpu-backend.js';
-import { WebGpuFmKernel } from '../../../../../../src/recommender/model/backends/webgpu/webgpu-fm-kernel.js';
+import { fmProgram, WebGpuLearnKernel } from '../../../../../../src/recommender/model/backends/webgpu/webgpu-learn-kernel.js';
 import { acquireGpu } from '../../../../../../src/recommender/model/backends/webgpu/gpu-device.js';
 import { TypeScriptBackend } from '../../../../../../src/recommender/model/backends/typescript/typescript-backend.js';
 import { logisticLoss, softmaxCrossEntropyLoss, squaredLoss } from '../../../../../../src/recommender/model/kernels/losses.js';
@@ -12,6 +12,7 @@ import { CandidateCrosses } from '../../../../../../src/recommender/model/candid
 import {
   adapter,
   crossModel,
+  dcnModel,
   eventShapes,
   fmModel,
   freshTask,
@@ -29,6 +30,11 @@ import {
  * events over 24 rows (each row updated ~100 times); measured ≈ 1e-6.
  */
 const TOLERANCE = 2e-5;
+/**
+ * DCN's backward sums longer chains in f32 on the GPU where the CPU keeps f64 partial sums, so its
+ * bound is looser: every value and accumulator of rows and network after 4 batches of 32 events.
+ */
+const DCN_TOLERANCE = 2e-4;
 
 /** The reference: ModelTask driven per event exactly as the learn step drives it (score, loss, learn). */
 async function reference(model: RecommenderModel, seed: number, batches: number, size: number) {
@@ -49,7 +55,7 @@ async function reference(model: RecommenderModel, seed: number, batches: number,
     }
     task.endBatch();
   }
-  return { rows, bias: task.dense[0], crosses: task.crosses };
+  return { rows, bias: task.dense[0], dense: task.dense, crosses: task.crosses };
 }
 
 /** Largest |a − b| / (1 + |b|) over two cross tables' weights, and how many of b's moved off zero. */
@@ -69,8 +75,9 @@ function crossDifference(a: CandidateCrosses, b: CandidateCrosses): { worst: num
 async function gpuSide(model: RecommenderModel, log = vi.fn()) {
   const task = await freshTask(model);
   const rows = await rowsOf(task);
-  const dense = { values: new Float32Array(1), gradient: new Float32Array(1) };
-  const denseSlots = new Float32Array(1);
+  // The task's initial dense weights (a DCN's network is initialised from the model's seed), accumulators at zero.
+  const dense = { values: task.dense.slice(), gradient: new Float32Array(task.dense.length) };
+  const denseSlots = new Float32Array(task.dense.length);
   const backend = new WebGpuBackend(model, dense, { log, info: () => undefined });
   return { rows, dense, denseSlots, backend, log };
 }
@@ -103,9 +110,9 @@ describe.skipIf(skipGpu)('webgpu backend parity with the TypeScript backend', ()
     const gpu = await gpuSide(model);
     const crosses = new CandidateCrosses(model.candidateCrosses!, 'parity test');
     const failure = new GpuError('GPU_FAILED', 'readback', 'device lost (injected)');
-    const original = WebGpuFmKernel.prototype.run;
+    const original = WebGpuLearnKernel.prototype.run;
     let calls = 0;
-    const run = vi.spyOn(WebGpuFmKernel.prototype, 'run').mockImplementation(function (this: WebGpuFmKernel, ...args) {
+    const run = vi.spyOn(WebGpuLearnKernel.prototype, 'run').mockImplementation(function (this: WebGpuLearnKernel, ...args) {
       return ++calls === 2 ? Promise.reject(failure) : original.apply(this, args);
     });
     const ran = [];
@@ -122,6 +129,30 @@ describe.skipIf(skipGpu)('webgpu backend parity with the TypeScript backend', ()
     expect(moved).toBeGreaterThan(60);
     expect(worst).toBeLessThan(TOLERANCE);
   });
+
+  for (const [name, model] of [
+    ['full rank, features pooled', dcnModel(4, {})],
+    ['low rank, a slot for the f field, two hidden layers', dcnModel(4, { rank: 3, fields: ['f'], hidden: [8, 4] })],
+  ] as const) {
+    it(`learns DCN-v2 (${name}) like the CPU path, within ${DCN_TOLERANCE}`, async () => {
+      const cpu = await reference(model, 31, 4, 32);
+      const gpu = await gpuSide(model);
+      const dense = new Float32Array(gpu.dense.values.length);
+      for (const shapes of eventShapes(31, 4, 32, model)) {
+        const result = await gpu.backend.learnBatch(itemsOver(gpu.rows, shapes), gpu.denseSlots);
+        expect(result.ran).toBe('webgpu');
+      }
+      expect(gpu.log).not.toHaveBeenCalled();
+      expect(maxRowDifference(gpu.rows, cpu.rows)).toBeLessThan(DCN_TOLERANCE);
+      dense.set(gpu.dense.values);
+      let worst = 0;
+      for (let i = 0; i < dense.length; i++) worst = Math.max(worst, Math.abs(dense[i] - cpu.dense[i]) / (1 + Math.abs(cpu.dense[i])));
+      expect(worst).toBeLessThan(DCN_TOLERANCE);
+      // The network learned: its weights moved off their initial values.
+      const initial = (await freshTask(model)).dense;
+      expect(dense.some((w, i) => i > 0 && Math.abs(w - initial[i]) > 1e-3)).toBe(true);
+    });
+  }
 
   it('returns the scores each event had before its own update, as the CPU fallback does', async () => {
     const model = fmModel(8);
@@ -151,7 +182,7 @@ describe.skipIf(skipGpu)('webgpu backend parity with the TypeScript backend', ()
     const cpu = await reference(model, 3, 3, 48);
     const gpu = await gpuSide(model);
     const failure = new GpuError('GPU_FAILED', 'readback', 'device lost (injected)');
-    const run = vi.spyOn(WebGpuFmKernel.prototype, 'run').mockRejectedValueOnce(failure);
+    const run = vi.spyOn(WebGpuLearnKernel.prototype, 'run').mockRejectedValueOnce(failure);
     const ran = [];
     try {
       for (const shapes of eventShapes(3, 3, 48, model))
@@ -169,7 +200,7 @@ describe.skipIf(skipGpu)('webgpu backend parity with the TypeScript backend', ()
   });
 
   it('turns a shader that does not compile into a GpuError naming the compile stage', async () => {
-    const failed = WebGpuFmKernel.create(await acquireGpu(), { dim: 0, maxContext: 4, maxCandidates: 4 });
+    const failed = WebGpuLearnKernel.create(await acquireGpu(), fmProgram({ dim: 0, maxContext: 4, maxCandidates: 4 }));
     await expect(failed).rejects.toMatchObject({ code: 'GPU_FAILED', gpuStep: 'compile' });
   });
 

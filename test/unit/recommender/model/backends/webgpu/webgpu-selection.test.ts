@@ -29,9 +29,12 @@ describe('backend=webgpu selection', () => {
     expect(isSoftwareAdapter({ vendor: 'nvidia', architecture: 'hopper', description: '' }, true)).toBe(true);
   });
 
-  it('refuses a model the FM kernel does not run, naming why', () => {
+  it('refuses a model the WebGPU kernels do not run, naming why', () => {
     expect(resolveBackend('webgpu', fm, '/model/backend')).toBe('webgpu');
-    expect(() => resolveBackend('webgpu', { ...fm, interaction: 'dcn' }, '/model/backend')).toThrow(/FM only/);
+    expect(resolveBackend('webgpu', { ...fm, interaction: 'dcn', dcnInputDim: 512 }, '/model/backend')).toBe('webgpu');
+    expect(() => resolveBackend('webgpu', { ...fm, interaction: 'dcn', dcnInputDim: 544 }, '/model/backend')).toThrow(
+      /DCN input \(544 wide\) exceeds the 512/,
+    );
     expect(() => resolveBackend('webgpu', { ...fm, optimizer: 'ftrl' }, '/model/backend')).toThrow(/ftrl/);
     expect(() => resolveBackend('webgpu', { ...fm, denseInputDim: 16 }, '/model/backend')).toThrow(/denseInputDim/);
     expect(() => resolveBackend('webgpu', { ...fm, denseOptimizerKind: 'adam' }, '/model/backend')).toThrow(/adam/);

@@ -3,7 +3,9 @@ import type { FmBatchPlan } from './fm-batch-plan.js';
 
 /** A packed batch without its row objects: what the kernel reads and updates. */
 export type KernelBatch = Omit<FmBatchPlan, 'rows'>;
-import { DENSE_FLOATS, fmLearnShader, HISTORY_AT, outputFloats, type FmShaderShape } from './fm-wgsl.js';
+import { dcnLearnShader, dcnScratchFloats, type DcnShaderShape } from './dcn-wgsl.js';
+import { fmLearnShader, outputFloats, type FmShaderShape } from './fm-wgsl.js';
+import { DENSE_FLOATS, HISTORY_AT } from './shared-wgsl.js';
 import { BufferUsage, MapMode } from './gpu-constants.js';
 import { exclusive, type GpuContext } from './gpu-device.js';
 import { GpuError, type GpuStep } from './gpu-error.js';
@@ -28,6 +30,41 @@ export interface KernelOptimizers {
   readonly cross?: AdagradConfig;
 }
 
+/** A DCN's network parameters and their AdaGrad accumulators, read before and written after the batch. */
+export interface NetworkState {
+  readonly values: Float32Array;
+  readonly accumulators: Float32Array;
+}
+
+/**
+ * A learning shader and the sizes of the buffers it needs beyond the batch's own: its scratch,
+ * and the network parameters it steps (0 for FM).
+ */
+export interface KernelProgram {
+  readonly label: string;
+  readonly code: string;
+  readonly scratchBytes: number;
+  readonly networkFloats: number;
+}
+
+export function fmProgram(shape: FmShaderShape): KernelProgram {
+  return {
+    label: 'fm learn',
+    code: fmLearnShader(shape),
+    scratchBytes: (shape.maxContext + shape.maxCandidates) * (shape.dim + 1) * 4,
+    networkFloats: 0,
+  };
+}
+
+export function dcnProgram(shape: DcnShaderShape): KernelProgram {
+  return {
+    label: 'dcn learn',
+    code: dcnLearnShader(shape),
+    scratchBytes: dcnScratchFloats(shape) * 4,
+    networkFloats: shape.dcn.parameterCount,
+  };
+}
+
 /** What one batch produced: rows updated in the plan's arrays, and per event its scores, loss and status. */
 export interface FmBatchOutput {
   /** Every event's candidate scores (before its own update), back to back in event order. */
@@ -42,15 +79,14 @@ export interface FmBatchOutput {
 
 const STORAGE = BufferUsage.STORAGE | BufferUsage.COPY_DST | BufferUsage.COPY_SRC;
 const PARAM_BYTES = 80;
-const DENSE_BYTES = DENSE_FLOATS * 4;
 
 /**
- * The FM learning shader of one model shape on the process's device, with its buffers: created
- * once, reused by every batch, grown by doubling. run() uploads a packed batch, runs it as one
- * dispatch, and reads back the rows, the bias and the per-event outputs; any device or shader
- * error rejects with a GpuError naming the stage.
+ * A learning shader (FM or DCN) of one model shape on the process's device, with its buffers:
+ * created once, reused by every batch, grown by doubling. run() uploads a packed batch, runs it
+ * as one dispatch, and reads back the rows, the bias, the network and the per-event outputs; any
+ * device or shader error rejects with a GpuError naming the stage.
  */
-export class WebGpuFmKernel {
+export class WebGpuLearnKernel {
   private readonly pipeline: GPUComputePipeline;
   private readonly values: GrowableBuffer;
   private readonly slots: GrowableBuffer;
@@ -63,17 +99,22 @@ export class WebGpuFmKernel {
   private readonly params: GPUBuffer;
   private readonly readback: GrowableBuffer;
   private readonly paramData = new ArrayBuffer(PARAM_BYTES);
-  private readonly denseData = new Float32Array(DENSE_FLOATS);
+  /** The bias block, then the network's values, accumulators and (zero) gradient. */
+  private readonly denseData: Float32Array;
+  /** What is read back of it: all but the gradient. */
+  private readonly denseReadFloats: number;
   /** The bind group of the current buffers, rebuilt only when one of them grows. */
   private bindGroup?: { group: GPUBindGroup; buffers: GPUBuffer[] };
 
   private constructor(
     private readonly gpu: GpuContext,
-    private readonly shape: FmShaderShape,
+    private readonly program: KernelProgram,
     pipeline: GPUComputePipeline,
   ) {
     const device = gpu.device;
     this.pipeline = pipeline;
+    this.denseData = new Float32Array(DENSE_FLOATS + 3 * program.networkFloats);
+    this.denseReadFloats = DENSE_FLOATS + 2 * program.networkFloats;
     this.values = new GrowableBuffer(device, STORAGE, 'fm values');
     this.slots = new GrowableBuffer(device, STORAGE, 'fm slots');
     this.events = new GrowableBuffer(device, STORAGE, 'fm events');
@@ -81,32 +122,34 @@ export class WebGpuFmKernel {
     this.outs = new GrowableBuffer(device, STORAGE, 'fm outputs');
     this.crossValues = new GrowableBuffer(device, STORAGE, 'fm candidate crosses');
     this.readback = new GrowableBuffer(device, BufferUsage.MAP_READ | BufferUsage.COPY_DST, 'fm readback');
-    const gradBytes = (shape.maxContext + shape.maxCandidates) * (shape.dim + 1) * 4;
-    this.grads = device.createBuffer({ size: gradBytes, usage: BufferUsage.STORAGE, label: 'fm gradients' });
-    this.dense = device.createBuffer({ size: DENSE_BYTES, usage: STORAGE, label: 'fm bias and history offsets' });
+    this.grads = device.createBuffer({ size: program.scratchBytes, usage: BufferUsage.STORAGE, label: `${program.label} scratch` });
+    this.dense = device.createBuffer({ size: this.denseData.byteLength, usage: STORAGE, label: `${program.label} bias and network` });
     this.params = device.createBuffer({ size: PARAM_BYTES, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST, label: 'fm params' });
   }
 
-  /** Compiles the shader for `shape`; a compilation error rejects with the compiler's messages. */
-  static async create(gpu: GpuContext, shape: FmShaderShape): Promise<WebGpuFmKernel> {
+  /** Compiles the program's shader; a compilation error rejects with the compiler's messages. */
+  static async create(gpu: GpuContext, program: KernelProgram): Promise<WebGpuLearnKernel> {
     const device = gpu.device;
     return guarded(gpu, 'compile', async () => {
-      const module = device.createShaderModule({ code: fmLearnShader(shape), label: 'fm learn' });
+      const module = device.createShaderModule({ code: program.code, label: program.label });
       const info = await module.getCompilationInfo();
       const errors = info.messages.filter((m) => m.type === 'error');
       if (errors.length) throw new Error(errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('; '));
       // The synchronous call: dawn.node 0.6.2's createComputePipelineAsync aborts the process (std::system_error) on lavapipe.
       const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
-      return new WebGpuFmKernel(gpu, shape, pipeline);
+      return new WebGpuLearnKernel(gpu, program, pipeline);
     });
   }
 
-  /** Runs the batch; the plan's values and slots arrays receive the updated rows. */
-  run(plan: KernelBatch, bias: BiasState, optimizers: KernelOptimizers): Promise<FmBatchOutput> {
-    return exclusive(this.gpu, () => this.runNow(plan, bias, optimizers));
+  /** Runs the batch; the plan's values and slots arrays receive the updated rows, `network` its updated parameters. */
+  run(plan: KernelBatch, bias: BiasState, optimizers: KernelOptimizers, network?: NetworkState): Promise<FmBatchOutput> {
+    return exclusive(this.gpu, () => this.runNow(plan, bias, optimizers, network));
   }
 
-  private async runNow(plan: KernelBatch, bias: BiasState, optimizers: KernelOptimizers): Promise<FmBatchOutput> {
+  private async runNow(plan: KernelBatch, bias: BiasState, optimizers: KernelOptimizers, network?: NetworkState): Promise<FmBatchOutput> {
+    const networkFloats = this.program.networkFloats;
+    if ((network?.values.length ?? 0) !== networkFloats)
+      throw new RangeError(`the ${this.program.label} kernel steps ${networkFloats} network parameters`);
     const started = performance.now();
     const device = this.gpu.device;
     const outFloats = outputFloats(plan.candidateTotal, plan.eventCount);
@@ -127,12 +170,17 @@ export class WebGpuFmKernel {
       this.denseData[0] = bias.bias;
       this.denseData[1] = bias.accumulator;
       if (bias.history) this.denseData.set(bias.history, HISTORY_AT);
+      if (network) {
+        this.denseData.set(network.values, DENSE_FLOATS);
+        this.denseData.set(network.accumulators, DENSE_FLOATS + networkFloats);
+      }
       device.queue.writeBuffer(this.dense, 0, this.denseData);
       this.writeParams(plan, optimizers);
       return { values, slots, events, refs, outs, crossValues };
     });
     const crossBytes = plan.crossValues.byteLength;
-    const readBytes = 2 * rowBytes + DENSE_BYTES + outFloats * 4 + crossBytes;
+    const denseBytes = this.denseReadFloats * 4;
+    const readBytes = 2 * rowBytes + denseBytes + outFloats * 4 + crossBytes;
     const readback = await guarded(this.gpu, 'dispatch', async () => {
       const bindGroup = this.bindGroupFor([
         buffers.values,
@@ -154,9 +202,9 @@ export class WebGpuFmKernel {
       pass.end();
       encoder.copyBufferToBuffer(buffers.values, 0, read, 0, rowBytes);
       encoder.copyBufferToBuffer(buffers.slots, 0, read, rowBytes, rowBytes);
-      encoder.copyBufferToBuffer(this.dense, 0, read, 2 * rowBytes, DENSE_BYTES);
-      encoder.copyBufferToBuffer(buffers.outs, 0, read, 2 * rowBytes + DENSE_BYTES, outFloats * 4);
-      if (crossBytes) encoder.copyBufferToBuffer(buffers.crossValues, 0, read, 2 * rowBytes + DENSE_BYTES + outFloats * 4, crossBytes);
+      encoder.copyBufferToBuffer(this.dense, 0, read, 2 * rowBytes, denseBytes);
+      encoder.copyBufferToBuffer(buffers.outs, 0, read, 2 * rowBytes + denseBytes, outFloats * 4);
+      if (crossBytes) encoder.copyBufferToBuffer(buffers.crossValues, 0, read, 2 * rowBytes + denseBytes + outFloats * 4, crossBytes);
       device.queue.submit([encoder.finish()]);
       return read;
     });
@@ -168,7 +216,12 @@ export class WebGpuFmKernel {
         plan.values.set(data.subarray(0, plan.values.length));
         plan.slots.set(data.subarray(plan.values.length, 2 * plan.values.length));
         const at = 2 * plan.values.length;
-        const outs = data.subarray(at + DENSE_FLOATS, at + DENSE_FLOATS + outFloats);
+        const outAt = at + this.denseReadFloats;
+        const outs = data.subarray(outAt, outAt + outFloats);
+        if (network) {
+          network.values.set(data.subarray(at + DENSE_FLOATS, at + DENSE_FLOATS + networkFloats));
+          network.accumulators.set(data.subarray(at + DENSE_FLOATS + networkFloats, at + DENSE_FLOATS + 2 * networkFloats));
+        }
         const losses = new Float32Array(plan.eventCount);
         const applied = new Uint8Array(plan.eventCount);
         for (let e = 0; e < plan.eventCount; e++) {
@@ -176,7 +229,7 @@ export class WebGpuFmKernel {
           applied[e] = outs[plan.candidateTotal + 2 * e + 1] === 1 ? 1 : 0;
         }
         const scores = outs.slice(0, plan.candidateTotal);
-        plan.crossValues.set(data.subarray(at + DENSE_FLOATS + outFloats, at + DENSE_FLOATS + outFloats + plan.crossValues.length));
+        plan.crossValues.set(data.subarray(outAt + outFloats, outAt + outFloats + plan.crossValues.length));
         const history = bias.history?.slice();
         history?.set(data.subarray(at + HISTORY_AT, at + HISTORY_AT + history.length));
         const state = { bias: data[at], accumulator: data[at + 1], history };
@@ -208,9 +261,9 @@ export class WebGpuFmKernel {
     this.gpu.device.queue.writeBuffer(this.params, 0, this.paramData);
   }
 
-  /** The shape this kernel was compiled for. */
-  get compiledShape(): FmShaderShape {
-    return this.shape;
+  /** The program this kernel was compiled from. */
+  get compiledProgram(): KernelProgram {
+    return this.program;
   }
 }
 
