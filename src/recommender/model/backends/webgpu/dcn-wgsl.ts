@@ -1,5 +1,13 @@
 import type { DcnScorerModel } from '../../kernels/dcn-scorer.js';
-import { DENSE_FLOATS, HISTORY_AND_CROSS_STEPS, sharedWgsl, WORKGROUP_SIZE, type BatchShape } from './shared-wgsl.js';
+import {
+  DENSE_FLOATS,
+  EVENT_HEADER,
+  HISTORY_AND_CROSS_STEPS,
+  LOSS_STEP,
+  sharedWgsl,
+  WORKGROUP_SIZE,
+  type BatchShape,
+} from './shared-wgsl.js';
 
 /** The model's sizes baked into the DCN shader: its network, the row width and the batch bounds. */
 export interface DcnShaderShape extends BatchShape {
@@ -218,16 +226,7 @@ fn rowOf(x: u32) -> u32 {
 @compute @workgroup_size(${WORKGROUP_SIZE})
 fn main(@builtin(local_invocation_index) t: u32) {
   for (var e = 0u; e < params.eventCount; e++) {
-    let h = e * EW;
-    let ctxStart = events[h];
-    let ctxCount = events[h + 1u];
-    let candStart = events[h + 2u];
-    let candCount = events[h + 3u];
-    let linearLr = bitcast<f32>(events[h + 8u]);
-    let scoreStart = events[h + 9u];
-    let hasHistory = events[h + 10u] != 0u;
-    let crossStart = events[h + 11u];
-    let perCandidate = events[h + 12u];
+${EVENT_HEADER}
 
     // x0's context blocks: the user, then each slot's mean of its features (weights arrive divided by the slot's count).
     for (var k = t; k < D; k += WG) {
@@ -263,20 +262,14 @@ fn main(@builtin(local_invocation_index) t: u32) {
       workgroupBarrier();${mlpForward}
       if (t == 0u) {
         var s = scratch[act + OUT_AT] + dense[0];
-        if (hasHistory) { s += dense[HAT + rc.y]; }
-        for (var f = 0u; f < perCandidate; f++) { s += crossValues[2u * refs[crossStart + c * perCandidate + f].x]; }
+        s += candidateOffsets(c, rc.y, hasHistory, crossStart, perCandidate);
         scores[c] = s;
         outs[scoreStart + c] = s;
       }
     }
     workgroupBarrier();
 
-    if (t == 0u) {
-      let total = lossGradient(e, candCount, events[h + 4u], events[h + 5u], bitcast<f32>(events[h + 6u]), bitcast<f32>(events[h + 7u]));
-      wsh[1] = total;
-      if (nonFinite(total)) { atomicOr(&bad, 1u); }
-    }
-    workgroupBarrier();
+${LOSS_STEP}
 
     for (var c = 0u; c < candCount; c++) {
       let g = workgroupUniformLoad(&dS[c]);

@@ -1,4 +1,4 @@
-import { HISTORY_AND_CROSS_STEPS, sharedWgsl, WORKGROUP_SIZE, type BatchShape } from './shared-wgsl.js';
+import { EVENT_HEADER, HISTORY_AND_CROSS_STEPS, LOSS_STEP, sharedWgsl, WORKGROUP_SIZE, type BatchShape } from './shared-wgsl.js';
 
 /** The model's sizes baked into a shader as constants (workgroup arrays need them fixed). */
 export type FmShaderShape = BatchShape;
@@ -37,16 +37,7 @@ var<workgroup> ctxLin: array<f32, ${maxContext}>;
 @compute @workgroup_size(${WORKGROUP_SIZE})
 fn main(@builtin(local_invocation_index) t: u32) {
   for (var e = 0u; e < params.eventCount; e++) {
-    let h = e * EW;
-    let ctxStart = events[h];
-    let ctxCount = events[h + 1u];
-    let candStart = events[h + 2u];
-    let candCount = events[h + 3u];
-    let linearLr = bitcast<f32>(events[h + 8u]);
-    let scoreStart = events[h + 9u];
-    let hasHistory = events[h + 10u] != 0u;
-    let crossStart = events[h + 11u];
-    let perCandidate = events[h + 12u];
+${EVENT_HEADER}
 
     for (var k = t; k < DIM; k += WG) {
       var s = 0.0;
@@ -81,20 +72,14 @@ fn main(@builtin(local_invocation_index) t: u32) {
       let rc = refs[candStart + c];
       let r = rc.x;
       var s = wsh[0] + rowValue(r, DIM);
-      if (hasHistory) { s += dense[HAT + rc.y]; }
-      for (var f = 0u; f < perCandidate; f++) { s += crossValues[2u * refs[crossStart + c * perCandidate + f].x]; }
+      s += candidateOffsets(c, rc.y, hasHistory, crossStart, perCandidate);
       for (var k = 0u; k < DIM; k++) { s += S[k] * rowValue(r, k); }
       scores[c] = s;
       outs[scoreStart + c] = s;
     }
     workgroupBarrier();
 
-    if (t == 0u) {
-      let total = lossGradient(e, candCount, events[h + 4u], events[h + 5u], bitcast<f32>(events[h + 6u]), bitcast<f32>(events[h + 7u]));
-      wsh[1] = total;
-      if (nonFinite(total)) { atomicOr(&bad, 1u); }
-    }
-    workgroupBarrier();
+${LOSS_STEP}
 
     let G = wsh[1];
     for (var k = t; k < DIM; k += WG) {

@@ -81,6 +81,14 @@ fn denseStep(at: u32, accAt: u32, g0: f32) {
   dense[at] = w - (params.denseLr * g) / sqrt(acc + params.denseInit);
 }
 
+// Candidate c's action-history offset (its bucket) and candidate-cross offsets, added to its score.
+fn candidateOffsets(c: u32, bucket: u32, hasHistory: bool, crossStart: u32, perCandidate: u32) -> f32 {
+  var s = 0.0;
+  if (hasHistory) { s += dense[HAT + bucket]; }
+  for (var f = 0u; f < perCandidate; f++) { s += crossValues[2u * refs[crossStart + c * perCandidate + f].x]; }
+  return s;
+}
+
 fn softplus(s: f32) -> f32 {
   if (s > 0.0) { return s + log(1.0 + exp(-s)); }
   return log(1.0 + exp(s));
@@ -126,6 +134,30 @@ fn lossGradient(e: u32, count: u32, kind: u32, index0: u32, value: f32, weight: 
 }
 `;
 }
+
+/** The header of event e (planFmBatch's EVENT_WORDS), unpacked at the top of the event loop. */
+export const EVENT_HEADER = /* wgsl */ `
+    let h = e * EW;
+    let ctxStart = events[h];
+    let ctxCount = events[h + 1u];
+    let candStart = events[h + 2u];
+    let candCount = events[h + 3u];
+    let linearLr = bitcast<f32>(events[h + 8u]);
+    let scoreStart = events[h + 9u];
+    let hasHistory = events[h + 10u] != 0u;
+    let crossStart = events[h + 11u];
+    let perCandidate = events[h + 12u];
+`;
+
+/** Lane 0: the event's loss gradient into dS, its sum into wsh[1], a non-finite sum flagged; then every lane waits. */
+export const LOSS_STEP = /* wgsl */ `
+    if (t == 0u) {
+      let total = lossGradient(e, candCount, events[h + 4u], events[h + 5u], bitcast<f32>(events[h + 6u]), bitcast<f32>(events[h + 7u]));
+      wsh[1] = total;
+      if (nonFinite(total)) { atomicOr(&bad, 1u); }
+    }
+    workgroupBarrier();
+`;
 
 /**
  * Lane 0, once an event's gradients are known to be finite: the action-history offsets' AdaGrad

@@ -4,7 +4,11 @@
  * features and actions repeat within a batch, so the in-order semantics are exercised. Not a test file.
  */
 import { ModelTask } from '../../../../../../src/recommender/model/model-task.js';
-import { recommenderModel, type RecommenderModel } from '../../../../../../src/recommender/model/recommender-model.js';
+import {
+  recommenderModel,
+  type RecommenderModel,
+  type RecommenderModelOptions,
+} from '../../../../../../src/recommender/model/recommender-model.js';
 import type { BatchLearnItem, FeedbackLoss } from '../../../../../../src/recommender/model/backends/webgpu/fm-batch-plan.js';
 import type { TrajectoryEvent } from '../../../../../../src/recommender/records.js';
 import type { RequestSnapshot } from '../../../../../../src/recommender/types.js';
@@ -15,23 +19,27 @@ import { MemoryStore } from '../../../../../../src/state/memory-store.js';
 
 export { adapter, inCi, skipGpu } from '../../../../../support/webgpu-adapter.js';
 
-/** An FM the WebGPU backend runs, candidate crosses off (crossModel() has them). */
-export function fmModel(dim = 8): RecommenderModel {
-  return recommenderModel({ name: 'rec', dim, maxCandidates: 8, maxFeatures: 8, backend: 'typescript', candidateCrosses: false });
-}
-
-/** A DCN-v2 of the same rows: full rank by default, `rank` > 0 for low rank; `fields` get slots of their own. */
-export function dcnModel(dim: number, dcn: { rank?: number; fields?: string[]; hidden?: number[] }): RecommenderModel {
+/** The models these batches fit (8 candidates, 8 features), crosses off unless `options` turn them on. */
+function smallModel(dim: number, options: Partial<RecommenderModelOptions> = {}): RecommenderModel {
   return recommenderModel({
     name: 'rec',
     dim,
     maxCandidates: 8,
     maxFeatures: 8,
     backend: 'typescript',
-    interaction: 'dcn',
-    dcn: { crossLayers: 2, hidden: [8], ...dcn },
     candidateCrosses: false,
+    ...options,
   });
+}
+
+/** An FM the WebGPU backend runs, candidate crosses off (crossModel() has them). */
+export function fmModel(dim = 8): RecommenderModel {
+  return smallModel(dim);
+}
+
+/** A DCN-v2 of the same rows: full rank by default, `rank` > 0 for low rank; `fields` get slots of their own. */
+export function dcnModel(dim: number, dcn: { rank?: number; fields?: string[]; hidden?: number[] }): RecommenderModel {
+  return smallModel(dim, { interaction: 'dcn', dcn: { crossLayers: 2, hidden: [8], ...dcn } });
 }
 
 /**
@@ -39,14 +47,7 @@ export function dcnModel(dim: number, dcn: { rank?: number; fields?: string[]; h
  * (1,024 buckets), so a batch's pairs share buckets and two pairs of one event may collide.
  */
 export function crossModel(dim = 8): RecommenderModel {
-  return recommenderModel({
-    name: 'rec',
-    dim,
-    maxCandidates: 8,
-    maxFeatures: 8,
-    backend: 'typescript',
-    candidateCrosses: { fields: ['f'], buckets: 1024 },
-  });
+  return smallModel(dim, { candidateCrosses: { fields: ['f'], buckets: 1024 } });
 }
 
 export async function freshTask(model: RecommenderModel): Promise<ModelTask> {
