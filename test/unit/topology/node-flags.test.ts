@@ -17,7 +17,7 @@ const repoPath = (path: string) => new URL(`../../../${path}`, import.meta.url).
 
 /** What a node started through scripts/node.sh reports: its options and its malloc. */
 function startedByScript(env: NodeJS.ProcessEnv): { execArgv: string[]; malloc: string } {
-  const probe = `const m=require('fs').readFileSync('/proc/self/maps','utf8');console.log(JSON.stringify({execArgv:process.execArgv.filter(a=>a.startsWith('--max')||a.startsWith('--no-allocation')),malloc:m.includes('libjemalloc')?'jemalloc':'system'}))`;
+  const probe = `const m=require('fs').readFileSync('/proc/self/maps','utf8');console.log(JSON.stringify({execArgv:process.execArgv.filter(a=>a.startsWith('--max')||a.startsWith('--no-allocation')||a.startsWith('--heap')||a.startsWith('--stack')),malloc:m.includes('libjemalloc')?'jemalloc':'system'}))`;
   return JSON.parse(
     execFileSync('sh', [repoPath('scripts/node.sh'), '-e', probe], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '', ...env } }),
   ) as { execArgv: string[]; malloc: string };
@@ -77,6 +77,12 @@ describe('process tuning', () => {
     expect(started.execArgv).toEqual(NODE_FLAGS);
     // AGENTREC_SEMI_SPACE_MB sizes the young generation instead of the default 128 MiB.
     expect(startedByScript({ AGENTREC_SEMI_SPACE_MB: '32' }).execArgv).toEqual(['--max-semi-space-size=32', ...NODE_FLAGS.slice(1)]);
+    // AGENTREC_NODE_FLAGS adds flags NODE_OPTIONS refuses, each its own argument.
+    expect(startedByScript({ AGENTREC_NODE_FLAGS: '--heap-growing-percent=30 --stack-size=2000' }).execArgv).toEqual([
+      ...NODE_FLAGS,
+      '--heap-growing-percent=30',
+      '--stack-size=2000',
+    ]);
     expect(started.malloc).toBe(jemallocInstalled ? 'jemalloc' : 'system');
     expect(startedByScript({ AGENTREC_MALLOC: 'system' }).malloc).toBe('system');
   });
