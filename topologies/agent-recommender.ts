@@ -20,6 +20,7 @@
  *   --set candidateTools=true (a candidate is its action row plus a row for its tool; TypeScript backend)
  *   --set candidateCrosses=none|prev_action,prev_outcome (offsets per context feature × candidate)
  *   --set crossLearningRate=0.2   --set crossBuckets=16384
+ *   --set maxCandidates=256 (candidates scored per request; the rest are counted as request_candidates_dropped)
  */
 import { avroSerde, decode, topology, type SimulationContext, type TopologyEnv } from 'agentrec';
 import {

@@ -269,6 +269,21 @@ describe('agent-recommender: output records', () => {
     driver = undefined;
   });
 
+  it('scores the first maxCandidates candidates of a longer request and counts the rest (--set maxCandidates)', async () => {
+    driver = await TopologyTestDriver.start(agentRecommender({ ...UNSYNCED, settings: { ...UNSYNCED.settings, maxCandidates: '3' } }));
+    pipeEvents(driver, [
+      requestEvent('user-1', 'long', ACTIONS.slice(0, 5), { eventTime: T0 }),
+      requestEvent('user-2', 'short', ACTIONS.slice(0, 2), { eventTime: T0 + 1 }),
+    ]);
+    await driver.settle();
+    const out = driver.readOutput<ScoreRecord>();
+    const long = out.find((r) => r.value.requestId === 'long')!.value;
+    expect(long.candidates.map((c) => c.actionId).sort()).toEqual(ACTIONS.slice(0, 3).sort());
+    expect(out.find((r) => r.value.requestId === 'short')!.value.candidates).toHaveLength(2);
+    expect(await stepEvents(driver, 'lookup', 'request_candidates_dropped')).toBe(2);
+    expect(() => agentRecommender({ transport: 'embedded', settings: { maxCandidates: '0' } })).toThrow(/\/settings\/maxCandidates/);
+  });
+
   it('emits one score record per REQUEST with every candidate ranked by score and the user embedding; FEEDBACK emits nothing; invalid events are dead-lettered by decode', async () => {
     const recorder = storeRecorder();
     const t = agentRecommender(UNSYNCED);

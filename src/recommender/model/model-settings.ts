@@ -25,6 +25,7 @@ export const MODEL_SETTINGS = [
   'candidateCrosses',
   'crossLearningRate',
   'crossBuckets',
+  'maxCandidates',
 ] as const;
 
 export function modelOptionsFromSettings(settings: Readonly<Record<string, string | undefined>>): Partial<RecommenderModelOptions> {
@@ -62,6 +63,10 @@ export function modelOptionsFromSettings(settings: Readonly<Record<string, strin
     learnUnseenActions: learnUnseen,
     candidateTools,
     history: { learningRate: num('historyLearningRate', 1e-6, 10) },
+    maxCandidates:
+      settings.maxCandidates === undefined
+        ? undefined
+        : integerIn(parse(settings.maxCandidates, `${p}/maxCandidates`), `${p}/maxCandidates`, { min: 1, max: 65_536 }),
   };
 }
 

@@ -93,6 +93,11 @@ export function lookup(name: string, options: LookupOptions): StepDefinition<Enc
           let matched: boolean | undefined;
           if (event.kind === 'REQUEST') {
             role = 'score';
+            // Past the model's bounds the request is scored on the first ones only: counted, so a log with more tools than maxCandidates shows.
+            if (event.candidates.length > model.maxCandidates)
+              ctx.metrics.count('request_candidates_dropped', event.candidates.length - model.maxCandidates);
+            if (record.value.features.length > model.maxFeatures)
+              ctx.metrics.count('request_features_dropped', record.value.features.length - model.maxFeatures);
             request = {
               requestId: event.requestId ?? event.eventId,
               userId: event.userId,
