@@ -329,6 +329,62 @@ describe('chat transcripts → trajectory events', () => {
     );
   });
 
+  it('imports the fixture alike from tool_calls, legacy function calls and Anthropic-style content blocks', () => {
+    type Message = { role: string; content: unknown; timestamp?: string; tool_calls?: Call[]; tool_call_id?: string };
+    type Call = { id: string; function: { name: string; arguments: string } };
+    const sessions = readFileSync(new URL('../../../fixtures/chat-transcripts.jsonl', import.meta.url), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { messages: Message[] });
+    const rewrite = (convert: (m: Message, toolOf: Map<string, string>) => unknown) =>
+      sessions.map((session) => {
+        const toolOf = new Map<string, string>();
+        for (const m of session.messages) for (const c of m.tool_calls ?? []) toolOf.set(c.id, c.function.name);
+        return { ...session, messages: session.messages.map((m) => convert(m, toolOf)) };
+      });
+    // The fixture's assistant messages call one tool each, so the legacy form loses nothing but the ids.
+    const legacy = rewrite(({ tool_calls, tool_call_id, ...m }, toolOf) =>
+      tool_calls?.length
+        ? { ...m, function_call: tool_calls[0].function }
+        : m.role === 'tool'
+          ? { ...m, role: 'function', name: toolOf.get(tool_call_id!) }
+          : m,
+    );
+    const blocks = rewrite(({ tool_calls, tool_call_id, ...m }) =>
+      tool_calls?.length
+        ? {
+            ...m,
+            content: [
+              ...(typeof m.content === 'string' ? [{ type: 'text', text: m.content }] : []),
+              ...tool_calls.map((c) => ({
+                type: 'tool_use',
+                id: c.id,
+                name: c.function.name,
+                input: JSON.parse(c.function.arguments) as unknown,
+              })),
+            ],
+          }
+        : m.role === 'tool'
+          ? { ...m, role: 'user', content: [{ type: 'tool_result', tool_use_id: tool_call_id, content: m.content }] }
+          : m,
+    );
+    // Request ids follow the call ids, which the legacy form has none of: compare them by first appearance.
+    const imported = (input: unknown[]) => {
+      const mapper = new ChatTranscriptMapper({ userPath: 'metadata.user_id' });
+      const events = input.flatMap((session, i) => mapper.map(session, 'fixture.jsonl', i + 1));
+      const ordinal = new Map<string, number>();
+      return events.map((e) => ({
+        ...e,
+        requestId: e.requestId === null ? null : (ordinal.get(e.requestId) ?? ordinal.set(e.requestId, ordinal.size).size - 1),
+      }));
+    };
+    const original = imported(sessions);
+    expect(original.filter((e) => e.kind === 'TOOL_RESULT').length).toBeGreaterThan(900);
+    expect(original.some((e) => e.errorType !== null)).toBe(true);
+    expect(imported(legacy)).toEqual(original);
+    expect(imported(blocks)).toEqual(original);
+  });
+
   it('turns a session reward into a RATING when asked, and refuses bad options naming the flag', () => {
     const mapper = new ChatTranscriptMapper({ rewardSignal: 'rating' });
     const events = mapper.map(
