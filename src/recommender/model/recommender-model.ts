@@ -15,6 +15,7 @@ import {
   type FtrlConfig,
 } from './kernels/optimizers.js';
 import { resolveDcnScorer, type DcnScorerModel } from './kernels/dcn-scorer.js';
+import { dcnWorkgroupBytes } from './backends/webgpu/dcn-wgsl.js';
 import { resolveBackend } from './backends/create-backend.js';
 import { CHUNK_BUCKETS, type CandidateCrossesConfig } from './candidate-crosses.js';
 import type { BackendKind } from './backends/model-backend.js';
@@ -203,11 +204,12 @@ export function recommenderModel(options: RecommenderModelOptions): RecommenderM
         : (() => {
             throw new ConfigError(`${p}/optimizer/kind`, "must be 'adagrad' or 'ftrl'");
           })();
+  const maxCandidates = integerIn(options.maxCandidates, `${p}/maxCandidates`, { fallback: 256, min: 1, max: 100_000 });
   const candidateTools = booleanOption(`${p}/candidateTools`, options.candidateTools, false);
   const candidateCrosses = resolveCandidateCrosses(options.candidateCrosses, `${p}/candidateCrosses`);
   const backend = resolveBackendOption(
     options,
-    { interaction, optimizer: kind, denseInputDim, dim, candidateTools, dcnInputDim: dcn?.inputDim },
+    { interaction, optimizer: kind, denseInputDim, dim, candidateTools, dcnWorkgroupBytes: dcn && dcnWorkgroupBytes(dcn, maxCandidates) },
     p,
   );
   const rows = options.rows ?? {};
@@ -280,7 +282,7 @@ export function recommenderModel(options: RecommenderModelOptions): RecommenderM
     },
     candidateCrosses,
     rowStore,
-    maxCandidates: integerIn(options.maxCandidates, `${p}/maxCandidates`, { fallback: 256, min: 1, max: 100_000 }),
+    maxCandidates,
     maxFeatures: integerIn(options.maxFeatures, `${p}/maxFeatures`, { fallback: 512, min: 1, max: 100_000 }),
     backend,
     stores: Object.freeze([{ name: options.name }, { name: `${options.name}-requests` }]),

@@ -13,8 +13,8 @@ export interface BackendRequirements {
   readonly denseInputDim: number;
   readonly dim: number;
   readonly candidateTools: boolean;
-  /** With interaction 'dcn': the width of its cross layers' input (the WebGPU shader holds it in workgroup memory). */
-  readonly dcnInputDim?: number;
+  /** With interaction 'dcn': the workgroup memory its WebGPU shader would declare (dcn-wgsl.ts). */
+  readonly dcnWorkgroupBytes?: number;
   /** The dense weights' optimizer where known (WebGPU steps the bias with AdaGrad only). */
   readonly denseOptimizerKind?: 'adagrad' | 'adam';
   /** Events per learning batch where the caller knows it; 'auto' takes the GPU only for large ones. */

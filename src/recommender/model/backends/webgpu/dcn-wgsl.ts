@@ -17,16 +17,17 @@ export interface DcnShaderShape extends BatchShape {
 /** Bits of a packed feature ref below its slot: a batch holds fewer distinct rows than this. */
 export const DCN_SLOT_SHIFT = 24;
 
-/** x0 and its gradients live in workgroup memory (six arrays of inputDim floats): wider inputs do not fit its 16 KiB. */
-export const MAX_DCN_INPUT_DIM = 512;
+/** Workgroup memory every WebGPU device offers (maxComputeWorkgroupStorageSize's guaranteed minimum). */
+export const MAX_WORKGROUP_BYTES = 16_384;
 
 /**
- * The dense buffer, in floats: the FM kernel's dense block (bias, action-history offsets and their
- * accumulators), then the network's parameters, their AdaGrad accumulators and one event's
- * gradient (zero between events).
+ * Workgroup memory the DCN shader declares: the scores and their gradients, x0's context and five
+ * gradient arrays of inputDim floats, the low-rank projection's gradient, two MLP deltas of the
+ * widest layer, and the shared scalars.
  */
-export function dcnNetFloats(dcn: DcnScorerModel): number {
-  return DENSE_FLOATS + 3 * dcn.parameterCount;
+export function dcnWorkgroupBytes(dcn: DcnScorerModel, maxCandidates: number): number {
+  const widest = Math.max(...dcn.mlp.widths);
+  return 4 * (2 * maxCandidates + 6 * dcn.inputDim + Math.max(dcn.cross.rank, 1) + 2 * widest + 2 + 1);
 }
 
 /** Floats of one candidate's forward intermediates: x_0…x_L, the cross terms, the low-rank projections, the MLP's activations. */

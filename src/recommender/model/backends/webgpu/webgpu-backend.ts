@@ -7,7 +7,7 @@ import type { BackendRequirements } from '../create-backend.js';
 import { denseLayout, type DenseWeights, type ModelBackend } from '../model-backend.js';
 import { TypeScriptBackend } from '../typescript/typescript-backend.js';
 import { learnBatchOnCpu, type BatchLearnResult, type HistoryOffsets } from './cpu-batch.js';
-import { DCN_SLOT_SHIFT, MAX_DCN_INPUT_DIM } from './dcn-wgsl.js';
+import { DCN_SLOT_SHIFT, dcnWorkgroupBytes, MAX_WORKGROUP_BYTES } from './dcn-wgsl.js';
 import { planDcnBatch, planFmBatch, type BatchLearnItem } from './fm-batch-plan.js';
 import { acquireGpu } from './gpu-device.js';
 import { dcnProgram, fmProgram, WebGpuLearnKernel, type KernelProgram } from './webgpu-learn-kernel.js';
@@ -15,8 +15,10 @@ import { GpuError } from './gpu-error.js';
 
 /** Why the WebGPU kernels cannot run `model`, or undefined when they can. */
 export function webgpuObstacle(model: BackendRequirements): string | undefined {
-  if (model.interaction === 'dcn' && model.dcnInputDim !== undefined && model.dcnInputDim > MAX_DCN_INPUT_DIM)
-    return `its DCN input (${model.dcnInputDim} wide) exceeds the ${MAX_DCN_INPUT_DIM} its shader holds in workgroup memory`;
+  if (model.dcnWorkgroupBytes !== undefined && model.dcnWorkgroupBytes > MAX_WORKGROUP_BYTES) {
+    const why = `its DCN shader would need ${model.dcnWorkgroupBytes} bytes of workgroup memory, more than the ${MAX_WORKGROUP_BYTES} every device offers`;
+    return `${why} (a narrower x0 or MLP, or a smaller maxCandidates, fits)`;
+  }
   if (model.optimizer !== 'adagrad') return 'its row update is AdaGrad (optimizer is ftrl)';
   if (model.denseInputDim > 0) return 'the text vector projection is not in it (denseInputDim > 0)';
   if (model.candidateTools) return 'a candidate is one row in it (candidateTools is on)';
@@ -65,7 +67,7 @@ export class WebGpuBackend implements ModelBackend {
       ...model,
       optimizer: model.sparseOptimizer.kind,
       denseOptimizerKind: model.denseOptimizer.kind,
-      dcnInputDim: model.dcn?.inputDim,
+      dcnWorkgroupBytes: model.dcn && dcnWorkgroupBytes(model.dcn, model.maxCandidates),
     });
     if (obstacle !== undefined || model.sparseOptimizer.kind !== 'adagrad' || model.denseOptimizer.kind !== 'adagrad') {
       throw new ConfigError('/model/backend', `'webgpu' cannot run this model: ${obstacle}`);

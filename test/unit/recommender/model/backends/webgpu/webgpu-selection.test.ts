@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { resolveBackend } from '../../../../../../src/recommender/model/backends/create-backend.js';
+import { recommenderModel } from '../../../../../../src/recommender/model/recommender-model.js';
 import { AUTO_MIN_BATCH_EVENTS, webgpuAutoObstacle } from '../../../../../../src/recommender/model/backends/webgpu/webgpu-auto.js';
 import { isSoftwareAdapter } from '../../../../../../src/recommender/model/backends/webgpu/gpu-device.js';
 import { EVENT_WORDS, MISSING_ROW, planFmBatch } from '../../../../../../src/recommender/model/backends/webgpu/fm-batch-plan.js';
@@ -31,10 +32,17 @@ describe('backend=webgpu selection', () => {
 
   it('refuses a model the WebGPU kernels do not run, naming why', () => {
     expect(resolveBackend('webgpu', fm, '/model/backend')).toBe('webgpu');
-    expect(resolveBackend('webgpu', { ...fm, interaction: 'dcn', dcnInputDim: 512 }, '/model/backend')).toBe('webgpu');
-    expect(() => resolveBackend('webgpu', { ...fm, interaction: 'dcn', dcnInputDim: 544 }, '/model/backend')).toThrow(
-      /DCN input \(544 wide\) exceeds the 512/,
+    const dcnOf = (options: object) =>
+      recommenderModel({ name: 'rec', interaction: 'dcn', backend: 'webgpu', candidateCrosses: false, ...options });
+    // The shipped DCN (dim 32, 96-wide x0, MLP [64], 256 candidates) fits the 16 KiB every device offers.
+    expect(dcnOf({}).backend).toBe('webgpu');
+    // Five field slots make x0 eight blocks wide: 384 floats fit at dim 48, 512 at dim 64 do not.
+    const fields = ['prev_action', 'prev2', 'last_outcome', 'tool', 'domain'];
+    expect(dcnOf({ dcn: { fields }, dim: 48 }).backend).toBe('webgpu');
+    expect(() => dcnOf({ dcn: { fields }, dim: 64 })).toThrow(
+      /\/model\/backend.*DCN shader would need 18448 bytes of workgroup memory, more than the 16384/,
     );
+    expect(dcnOf({ dcn: { fields }, dim: 64, maxCandidates: 8, backend: 'typescript' }).backend).toBe('typescript');
     expect(() => resolveBackend('webgpu', { ...fm, optimizer: 'ftrl' }, '/model/backend')).toThrow(/ftrl/);
     expect(() => resolveBackend('webgpu', { ...fm, denseInputDim: 16 }, '/model/backend')).toThrow(/denseInputDim/);
     expect(() => resolveBackend('webgpu', { ...fm, denseOptimizerKind: 'adam' }, '/model/backend')).toThrow(/adam/);
