@@ -6,6 +6,7 @@ import { eventFileFormat } from '../recommender/import/event-file-format.js';
 import { fileSink } from '../recommender/import/file-sinks.js';
 import { importChatTranscripts, importRatings, type ImportResult } from '../recommender/import/import-file.js';
 import { transportSink } from '../recommender/import/transport-sink.js';
+import { DEFAULT_MAX_CANDIDATES } from '../recommender/model/recommender-model.js';
 import { createKafkaTransport } from '../topology/transport/kafka-transport.js';
 import type { Transport } from '../topology/transport/types.js';
 
@@ -91,6 +92,7 @@ export async function importCommand(argv: string[]): Promise<number> {
   };
   let result: ImportResult;
   let details = '';
+  let mostCandidates = 0;
   try {
     if (kind === 'chat') {
       const chat = await importChatTranscripts(
@@ -114,6 +116,7 @@ export async function importCommand(argv: string[]): Promise<number> {
       );
       result = chat;
       const s = chat.stats;
+      mostCandidates = s.mostCandidates;
       details =
         `; ${s.toolCalls} tool calls, ${s.toolErrors} tool errors, ${s.rewards} rewards` +
         (s.rewardsWithoutToolCall ? ` (${s.rewardsWithoutToolCall} dropped: no tool call)` : '') +
@@ -142,6 +145,12 @@ export async function importCommand(argv: string[]): Promise<number> {
     `agentrec import: ${result.records.toLocaleString('en')} ${kind === 'chat' ? 'sessions' : 'rows'} read (${result.badLines} bad), ` +
       `${result.events.toLocaleString('en')} events written to ${sink.description}${details}\n`,
   );
+  if (mostCandidates > DEFAULT_MAX_CANDIDATES) {
+    process.stderr.write(
+      `agentrec import: requests offer up to ${mostCandidates} candidates; the agent-recommender scores the first ` +
+        `${DEFAULT_MAX_CANDIDATES}: replay or run it with --set maxCandidates=${mostCandidates}\n`,
+    );
+  }
   return values.strict && result.badLines > 0 ? 1 : 0;
 }
 

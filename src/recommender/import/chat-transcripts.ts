@@ -58,6 +58,8 @@ export interface ChatImportStats {
    * matched to the session's oldest unanswered call of their `name`, else its oldest unanswered call.
    */
   resultsMatchedByOrder: number;
+  /** The longest candidate list of a tool-call request (every tool seen so far, where a session declares none). */
+  mostCandidates: number;
 }
 
 /** Roles a message may have: `developer` is newer APIs' name for system, `function` the legacy tool result. */
@@ -112,6 +114,7 @@ export class ChatTranscriptMapper {
     rewards: 0,
     rewardsWithoutToolCall: 0,
     resultsMatchedByOrder: 0,
+    mostCandidates: 0,
   };
   private readonly options: ResolvedOptions;
   /** Tools in the order the import first saw them: the candidates of sessions that declare none. */
@@ -179,6 +182,7 @@ export class ChatTranscriptMapper {
       const requestId = `${sessionId}:${callId}`;
       this.see(tool);
       const candidates = candidatesFor(declared, this.seenTools, tool);
+      this.stats.mostCandidates = Math.max(this.stats.mostCandidates, candidates.length);
       const context = clipFromEnd(conversation.join('\n'), o.contextChars);
       push('REQUEST', { requestId, text: context || null, candidates });
       push('FEEDBACK', { requestId, feedback: { signal: 'CHOSEN', value: 1, actionId: tool } });

@@ -22,6 +22,9 @@ import type { BackendKind } from './backends/model-backend.js';
 
 export type Interaction = 'fm' | 'dcn';
 
+/** Candidates a request is scored on unless maxCandidates says otherwise; the rest are counted and left out. */
+export const DEFAULT_MAX_CANDIDATES = 256;
+
 export interface RecommenderModelOptions {
   /** Names the stores (`<name>` rows, `<name>-requests` scored requests) and metric labels. */
   name: string;
@@ -204,7 +207,11 @@ export function recommenderModel(options: RecommenderModelOptions): RecommenderM
         : (() => {
             throw new ConfigError(`${p}/optimizer/kind`, "must be 'adagrad' or 'ftrl'");
           })();
-  const maxCandidates = integerIn(options.maxCandidates, `${p}/maxCandidates`, { fallback: 256, min: 1, max: 100_000 });
+  const maxCandidates = integerIn(options.maxCandidates, `${p}/maxCandidates`, {
+    fallback: DEFAULT_MAX_CANDIDATES,
+    min: 1,
+    max: 100_000,
+  });
   const candidateTools = booleanOption(`${p}/candidateTools`, options.candidateTools, false);
   const candidateCrosses = resolveCandidateCrosses(options.candidateCrosses, `${p}/candidateCrosses`);
   const backend = resolveBackendOption(

@@ -83,7 +83,7 @@ describe('chat transcripts → trajectory events', () => {
     expect(result).toMatchObject({
       records: 2,
       badLines: 0,
-      stats: { sessions: 2, toolCalls: 2, toolErrors: 1, rewards: 1, rewardsWithoutToolCall: 0 },
+      stats: { sessions: 2, toolCalls: 2, toolErrors: 1, rewards: 1, rewardsWithoutToolCall: 0, mostCandidates: 2 },
     });
     const a = { userId: 'alice', sessionId: 'a' };
     const b = { userId: '7', sessionId: 'b' };
