@@ -78,6 +78,13 @@ interface Sample {
   scored: number;
 }
 
+/** Metrics summed per value of one label (the rest are summed over all their series). */
+const LABEL_KEPT: Readonly<Record<string, string>> = {
+  agentrec_records_in_total: 'step',
+  agentrec_state_memory_bytes: 'part',
+  agentrec_process_nodejs_heap_space_size_total_bytes: 'space',
+};
+
 /** V8's heap spaces the soak samples: which one's reserve grows says whether garbage, live data or big arrays are the cause. */
 const HEAP_SPACES = ['new', 'old', 'large_object'] as const;
 type HeapSpace = (typeof HEAP_SPACES)[number];
@@ -191,14 +198,8 @@ class RecommenderChild {
       if (line.startsWith('#') || line.length === 0) continue;
       const name = line.slice(0, line.search(/[{ ]/));
       const labels = /\{(.*)\}/.exec(line)?.[1] ?? '';
-      const key =
-        name === 'agentrec_records_in_total'
-          ? `${name}|${/step="([^"]*)"/.exec(labels)?.[1]}`
-          : name === 'agentrec_state_memory_bytes'
-            ? `${name}|${/part="([^"]*)"/.exec(labels)?.[1]}`
-            : name === 'agentrec_process_nodejs_heap_space_size_total_bytes'
-              ? `${name}|${/space="([^"]*)"/.exec(labels)?.[1]}`
-              : name;
+      const label = LABEL_KEPT[name];
+      const key = label ? `${name}|${new RegExp(`${label}="([^"]*)"`).exec(labels)?.[1]}` : name;
       sums.set(key, (sums.get(key) ?? 0) + Number(line.split(' ').at(-1)));
     }
     return sums;

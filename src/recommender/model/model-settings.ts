@@ -32,7 +32,9 @@ export function modelOptionsFromSettings(settings: Readonly<Record<string, strin
   const p = '/settings';
   const num = (key: string, min: number, max: number) =>
     settings[key] === undefined ? undefined : numberIn(parse(settings[key], `${p}/${key}`), `${p}/${key}`, { min, max });
-  const dim = settings.dim === undefined ? undefined : integerIn(parse(settings.dim, `${p}/dim`), `${p}/dim`, { min: 1, max: 1024 });
+  const int = (key: string, min: number, max: number) =>
+    settings[key] === undefined ? undefined : integerIn(parse(settings[key], `${p}/${key}`), `${p}/${key}`, { min, max });
+  const dim = int('dim', 1, 1024);
   const center = settings.ratingCenter;
   const learnUnseen =
     settings.learnUnseenActions === undefined
@@ -63,10 +65,7 @@ export function modelOptionsFromSettings(settings: Readonly<Record<string, strin
     learnUnseenActions: learnUnseen,
     candidateTools,
     history: { learningRate: num('historyLearningRate', 1e-6, 10) },
-    maxCandidates:
-      settings.maxCandidates === undefined
-        ? undefined
-        : integerIn(parse(settings.maxCandidates, `${p}/maxCandidates`), `${p}/maxCandidates`, { min: 1, max: 65_536 }),
+    maxCandidates: int('maxCandidates', 1, 65_536),
   };
 }
 

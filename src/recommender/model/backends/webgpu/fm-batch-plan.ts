@@ -64,10 +64,12 @@ export function planFmBatch(items: readonly BatchLearnItem[], dim: number, userW
   const rowFloats = dim + 1;
   const rows: EmbeddingRow[] = [];
   let refCount = 0;
-  for (const { event } of items) {
-    refCount += 1 + event.features.length + event.candidates.length;
-    if (crosses) refCount += crosses.pairsOf(event).buckets.length;
-  }
+  // Each event's cross pairs, hashed once: pairsOf() hands back scratch that the next event overwrites.
+  const eventPairs = items.map(({ event }) => {
+    const pairs = crosses?.pairsOf(event);
+    return pairs && { buckets: pairs.buckets.slice(), perCandidate: pairs.perCandidate };
+  });
+  items.forEach(({ event }, e) => (refCount += 1 + event.features.length + event.candidates.length + (eventPairs[e]?.buckets.length ?? 0)));
   const crossBuckets: number[] = [];
   const crossIndex = new Map<number, number>();
   const refs = new Uint32Array(refCount * 2);
@@ -107,7 +109,7 @@ export function planFmBatch(items: readonly BatchLearnItem[], dim: number, userW
       events[h + 9] = scoreStart;
       events[h + 10] = history ? 1 : 0;
       events[h + 11] = at;
-      const pairs = crosses?.pairsOf(event);
+      const pairs = eventPairs[e];
       events[h + 12] = pairs?.perCandidate ?? 0;
       if (pairs) {
         for (const bucket of pairs.buckets) {

@@ -1,8 +1,5 @@
 import type { AdagradConfig } from '../../kernels/optimizers.js';
 import type { FmBatchPlan } from './fm-batch-plan.js';
-
-/** A packed batch without its row objects: what the kernel reads and updates. */
-export type KernelBatch = Omit<FmBatchPlan, 'rows'>;
 import { dcnLearnShader, dcnScratchFloats, type DcnShaderShape } from './dcn-wgsl.js';
 import { fmLearnShader, outputFloats, type FmShaderShape } from './fm-wgsl.js';
 import { DENSE_FLOATS, HISTORY_AT } from './shared-wgsl.js';
@@ -10,6 +7,9 @@ import { BufferUsage, MapMode } from './gpu-constants.js';
 import { exclusive, type GpuContext } from './gpu-device.js';
 import { GpuError, type GpuStep } from './gpu-error.js';
 import { GrowableBuffer } from './growable-buffer.js';
+
+/** A packed batch without its row objects: what the kernel reads and updates. */
+export type KernelBatch = Omit<FmBatchPlan, 'rows'>;
 
 /**
  * The bias and its AdaGrad accumulator, read before and written after the batch; with
@@ -115,16 +115,17 @@ export class WebGpuLearnKernel {
     this.pipeline = pipeline;
     this.denseData = new Float32Array(DENSE_FLOATS + 3 * program.networkFloats);
     this.denseReadFloats = DENSE_FLOATS + 2 * program.networkFloats;
-    this.values = new GrowableBuffer(device, STORAGE, 'fm values');
-    this.slots = new GrowableBuffer(device, STORAGE, 'fm slots');
-    this.events = new GrowableBuffer(device, STORAGE, 'fm events');
-    this.refs = new GrowableBuffer(device, STORAGE, 'fm refs');
-    this.outs = new GrowableBuffer(device, STORAGE, 'fm outputs');
-    this.crossValues = new GrowableBuffer(device, STORAGE, 'fm candidate crosses');
-    this.readback = new GrowableBuffer(device, BufferUsage.MAP_READ | BufferUsage.COPY_DST, 'fm readback');
+    const label = program.label;
+    this.values = new GrowableBuffer(device, STORAGE, `${label} values`);
+    this.slots = new GrowableBuffer(device, STORAGE, `${label} slots`);
+    this.events = new GrowableBuffer(device, STORAGE, `${label} events`);
+    this.refs = new GrowableBuffer(device, STORAGE, `${label} refs`);
+    this.outs = new GrowableBuffer(device, STORAGE, `${label} outputs`);
+    this.crossValues = new GrowableBuffer(device, STORAGE, `${label} candidate crosses`);
+    this.readback = new GrowableBuffer(device, BufferUsage.MAP_READ | BufferUsage.COPY_DST, `${label} readback`);
     this.grads = device.createBuffer({ size: program.scratchBytes, usage: BufferUsage.STORAGE, label: `${program.label} scratch` });
     this.dense = device.createBuffer({ size: this.denseData.byteLength, usage: STORAGE, label: `${program.label} bias and network` });
-    this.params = device.createBuffer({ size: PARAM_BYTES, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST, label: 'fm params' });
+    this.params = device.createBuffer({ size: PARAM_BYTES, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST, label: `${label} params` });
   }
 
   /** Compiles the program's shader; a compilation error rejects with the compiler's messages. */
@@ -259,11 +260,6 @@ export class WebGpuLearnKernel {
     f32.set([history.learningRate, history.initialAccumulator, history.l2, history.gradientClip], 12);
     if (cross) f32.set([cross.learningRate, cross.initialAccumulator, cross.l2, cross.gradientClip], 16);
     this.gpu.device.queue.writeBuffer(this.params, 0, this.paramData);
-  }
-
-  /** The program this kernel was compiled from. */
-  get compiledProgram(): KernelProgram {
-    return this.program;
   }
 }
 
