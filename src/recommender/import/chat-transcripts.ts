@@ -78,7 +78,6 @@ interface ContentBlock {
 
 /** A tool call of the session, waiting for or given its result. */
 interface SessionCall {
-  readonly callId: string;
   readonly requestId: string;
   readonly tool: string;
   answered: boolean;
@@ -187,7 +186,7 @@ export class ChatTranscriptMapper {
       push('REQUEST', { requestId, text: context || null, candidates });
       push('FEEDBACK', { requestId, feedback: { signal: 'CHOSEN', value: 1, actionId: tool } });
       push('TOOL_CALL', { requestId, tool, text: clip(typeof args === 'string' ? args : JSON.stringify(args ?? null), o.resultChars) });
-      const entry: SessionCall = { callId, requestId, tool, answered: false };
+      const entry: SessionCall = { requestId, tool, answered: false };
       calls.set(callId, entry);
       callOrder.push(entry);
       lastRequest = entry;
