@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { hitAt1AfterWarmup, moreTranscriptEvents, sweepReplay, transcriptEvents } from '../../bench/learning-datasets.js';
+import { hitAt1AfterWarmup, moreTranscriptEvents, simulatedEvents, sweepReplay, transcriptEvents } from '../../bench/learning-datasets.js';
+import { SIMULATED_SCENARIO } from '../../topologies/agent-recommender.js';
 import type { ReplayEvent } from '../../src/recommender/replay/read-events.js';
 
 /**
@@ -21,15 +22,25 @@ describe('accuracy does not depend on the partition count (model sync, on by def
     console.log(
       `hit@1 on the held-out transcripts: 1 partition ${one.toFixed(3)}, 4 ${four.toFixed(3)}, 8 ${eight.toFixed(3)}, 4 without sync ${unsynced.toFixed(3)}, Markov ${result.markov.toFixed(3)}`,
     );
-    // ~650 choices, mostly a cold start: its standard error (~0.02) is 4 % of the figure, and a
-    // cold model warms up slower the more tasks share the stream (bench/README.md, "Model sync").
     for (const rate of [one, four, eight]) expect(rate).toBeGreaterThan(result.markov * 1.05);
     // Replay's default, 1 partition: the 1.2× target over the best baseline, held out.
     expect(one).toBeGreaterThanOrEqual(result.markov * 1.2);
-    expect(four).toBeGreaterThanOrEqual(one * 0.93);
-    expect(eight).toBeGreaterThanOrEqual(one * 0.88);
+    // ~650 choices, mostly a cold start, where each task's batch starts from its peers' latest
+    // deltas (bench/README.md, "Model sync at batch start").
+    expect(four).toBeGreaterThanOrEqual(one * 0.97);
+    expect(eight).toBeGreaterThanOrEqual(one * 0.97);
     expect(four).toBeGreaterThan(unsynced + 0.05);
   }, 120_000);
+
+  it('4 and 8 partitions reach the hit@1 of 1 partition within 3 % on the simulator (npm start’s world)', async () => {
+    const events = simulatedEvents(SIMULATED_SCENARIO, 20_000);
+    const one = await hitAt1(events, { partitions: '1' });
+    const four = await hitAt1(events, { partitions: '4' });
+    const eight = await hitAt1(events, { partitions: '8' });
+    console.log(`hit@1 on the simulator: 1 partition ${one.toFixed(3)}, 4 ${four.toFixed(3)}, 8 ${eight.toFixed(3)}`);
+    expect(four).toBeGreaterThanOrEqual(one * 0.97);
+    expect(eight).toBeGreaterThanOrEqual(one * 0.97);
+  }, 240_000);
 
   it('4 and 8 partitions reach the hit@1 of 1 partition within 3 % on 2,600 more sessions of the same users', async () => {
     // The fixture's half holds ~650 choices: there a partition count mostly changes how fast a

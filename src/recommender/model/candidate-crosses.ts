@@ -27,7 +27,7 @@ export const CHUNK_BUCKETS = 1024;
  *
  * Kept in the task's store in chunks, changelogged and flushed with the rows at commit, so
  * crash-exact. Model sync shares the chunks' weights like the dense weights (summed deltas,
- * accumulators local): the pairs are knowledge about actions, not users, and each partition
+ * with their accumulators when optimizer state is shared): the pairs are knowledge about actions, not users, and each partition
  * alone sees only its share of them (bench/README.md, "Candidate crosses"). The WebGPU backend
  * steps a batch's buckets on the device from a compact copy (gather, then scatter).
  */
@@ -88,9 +88,15 @@ export class CandidateCrosses {
     return this.chunkById.get(id);
   }
 
-  /** A live view of a chunk's weights (not their accumulators, which stay local to the task). */
+  /** A live view of a chunk's weights. */
   chunkWeights(chunk: number): Float32Array {
     return this.table.subarray(chunk * CHUNK_BUCKETS, (chunk + 1) * CHUNK_BUCKETS);
+  }
+
+  /** A live view of a chunk's AdaGrad accumulators. */
+  chunkAccumulators(chunk: number): Float32Array {
+    const at = this.config.buckets + chunk * CHUNK_BUCKETS;
+    return this.table.subarray(at, at + CHUNK_BUCKETS);
   }
 
   /** Records that a chunk's weights were changed from outside (model sync), so the next save writes it. */

@@ -78,12 +78,10 @@ export class ModelTask {
   private readonly dcnOffset: number;
   /**
    * One score offset per history count bucket, then their AdaGrad accumulators: added and learned
-   * here, not by the backend. Kept per task and never synced: six scalars learn fast from one
-   * partition's share, and summed deltas from n tasks would step them n times too far (measured:
-   * synced with their accumulators, 4 partitions lost 0.02–0.025 hit@1 on the transcripts).
+   * here, not by the backend. Model sync shares them like the dense weights.
    */
-  private readonly history = new Float32Array(2 * HISTORY_BUCKETS);
-  private historyDirty = false;
+  readonly history = new Float32Array(2 * HISTORY_BUCKETS);
+  historyDirty = false;
   private readonly historyGradient = new Float64Array(HISTORY_BUCKETS);
   /** The model's candidate crosses (undefined: off), this task's copy of the table. */
   readonly crosses?: CandidateCrosses;
@@ -103,6 +101,12 @@ export class ModelTask {
    */
   readonly rowsInBatch: EmbeddingRow[] = [];
   denseDirty = false;
+  /**
+   * Run by lookup before it reads a batch's rows (`now`: the batch's latest event time): the learn step's model sync takes its peers'
+   * deltas in here, so the batch starts from what every task learned so far, not what it knew at
+   * its own last batch end.
+   */
+  beforeBatch?: (now: number) => Promise<void>;
   /** Ratings this task learned from; stored beside the dense weights, so a replay after a crash restores them exactly. */
   private readonly ratingStats = { count: 0, sum: 0, min: Infinity, max: -Infinity };
   private ratingsDirty = false;

@@ -3,7 +3,7 @@ import type { TrajectoryEvent } from '../records.js';
 import { batchStep } from '../../topology/step.js';
 import type { Batch, StepContext, StepDefinition } from '../../topology/types.js';
 import { argmax } from '../model/kernels/vector.js';
-import { ModelSync } from '../sync/model-sync.js';
+import { ModelSync, type ModelSyncReport } from '../sync/model-sync.js';
 import { modelSyncTopicSpec, resolveModelSyncConfig, type ModelSyncOptions } from '../sync/model-sync-config.js';
 import { ModelTask } from '../model/model-task.js';
 import { modelProtocol } from '../model/model-protocol.js';
@@ -64,6 +64,15 @@ export function learn(name: string, options: LearnOptions): StepDefinition<Looke
       const sync = syncing ? new ModelSync(task, ctx.store(model.rowsStore), requireLog(ctx.log), options.sync!, '/learn/sync') : undefined;
       // A sync's deltas must be acknowledged before the state that reflects them is flushed.
       if (sync) ctx.beforeCommit(() => sync.published());
+      const countSync = (synced: ModelSyncReport | undefined) => {
+        if (!synced) return;
+        ctx.metrics.count('model_syncs');
+        ctx.metrics.count('model_deltas_published', synced.published);
+        ctx.metrics.count('model_deltas_received', synced.received);
+        if (synced.rejected) ctx.metrics.count('model_deltas_rejected', synced.rejected);
+        ctx.metrics.gauge('model_sync_peers', synced.peers);
+      };
+      if (sync) task.beforeBatch = async (now) => countSync(await sync.beforeBatch(now));
       const scores = new Float32Array(model.maxCandidates);
       const dScores = new Float32Array(model.maxCandidates);
       let runningLoss: number | undefined;
@@ -117,14 +126,7 @@ export function learn(name: string, options: LearnOptions): StepDefinition<Looke
         expired.clear();
         await task.saveDense();
         const latest = batch.records.reduce((max, r) => Math.max(max, r.value.event.eventTime), 0);
-        const synced = await sync?.afterBatch(latest);
-        if (synced) {
-          ctx.metrics.count('model_syncs');
-          ctx.metrics.count('model_deltas_published', synced.published);
-          ctx.metrics.count('model_deltas_received', synced.received);
-          if (synced.rejected) ctx.metrics.count('model_deltas_rejected', synced.rejected);
-          ctx.metrics.gauge('model_sync_peers', synced.peers);
-        }
+        countSync(await sync?.afterBatch(latest));
         const purgeCutoff = purgeBoundary(latest);
         if (purgeCutoff !== undefined) {
           const purged = await task.purgeRequests(purgeCutoff);

@@ -43,6 +43,7 @@ export function lookup(name: string, options: LookupOptions): StepDefinition<Enc
       return async (batch: Batch<EncodedEvent>) => {
         slots.beginBatch();
         await task.ensureLoaded();
+        if (task.beforeBatch) await task.beforeBatch(batch.records.reduce((max, r) => Math.max(max, r.value.event.eventTime), 0));
         task.beginBatch();
         // A text vector the model has no projection for would turn every score into NaN.
         const records = batch.records.filter((record) => {

@@ -26,6 +26,8 @@ export interface Interaction {
   candidates: string[];
   /** Index of the chosen candidate. */
   chosen: number;
+  /** Each candidate's action-history count bucket (the history step's output), when the request has one. */
+  history?: number[];
 }
 
 export async function sharedLog(): Promise<{ transport: Transport; log: ModelSyncLog }> {
@@ -71,7 +73,8 @@ export class SyncedTask {
       const user = rows[at++];
       const features = i.features.map((key) => ({ row: rows[at++]!, weight: 1, key }));
       const candidates = i.candidates.map(() => rows[at++]);
-      const request = { requestId: 'r', userId: i.user, eventTime: now, features: [], candidates: i.candidates };
+      const candidateHistory = i.history && Uint8Array.from(i.history);
+      const request = { requestId: 'r', userId: i.user, eventTime: now, features: [], candidates: i.candidates, candidateHistory };
       const e: LookedUpEvent = { event: { eventTime: now } as TrajectoryEvent, role: 'learn', request, user, features, candidates };
       for (const row of [user, ...features.map((f) => f.row), ...candidates]) if (row) touched.add(row);
       this.task.score(e, scores);
@@ -134,7 +137,9 @@ export function traffic(options: {
       0,
       candidates.findIndex((c) => options.preferred.includes(c)),
     );
-    return { user: pick(options.users), features, candidates, chosen };
+    // Preferred actions were taken before (bucket 2), the others seldom (bucket 0 or 1).
+    const history = candidates.map((c) => (options.preferred.includes(c) ? 2 : Math.floor(next() * 2)));
+    return { user: pick(options.users), features, candidates, chosen, history };
   });
 }
 
@@ -145,6 +150,16 @@ export function crossWeights(task: ModelTask): Float32Array {
   const chunks = crosses.chunkCount;
   const out = new Float32Array(chunks * crosses.chunkLength);
   for (let chunk = 0; chunk < chunks; chunk++) out.set(crosses.chunkWeights(chunk), chunk * crosses.chunkLength);
+  return out;
+}
+
+/** The whole candidate-crosses AdaGrad accumulator table of a task (empty without crosses). */
+export function crossAccumulators(task: ModelTask): Float32Array {
+  const crosses = task.crosses;
+  if (!crosses) return new Float32Array(0);
+  const chunks = crosses.chunkCount;
+  const out = new Float32Array(chunks * crosses.chunkLength);
+  for (let chunk = 0; chunk < chunks; chunk++) out.set(crosses.chunkAccumulators(chunk), chunk * crosses.chunkLength);
   return out;
 }
 

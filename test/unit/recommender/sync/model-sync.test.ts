@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../../src/errors.js';
+import { HISTORY_BUCKETS } from '../../../../src/recommender/features/action-history-state.js';
 import { ftrlUpdate } from '../../../../src/recommender/model/kernels/optimizers.js';
 import { modelSyncTopicSpec, modelTopicName, resolveModelSyncConfig } from '../../../../src/recommender/sync/model-sync-config.js';
 import { decodeModelDelta, encodeModelDelta } from '../../../../src/recommender/sync/model-sync-record.js';
@@ -9,7 +10,7 @@ import { CachingStore } from '../../../../src/state/caching-store.js';
 import { MemoryStore } from '../../../../src/state/memory-store.js';
 import { parseRowKey, rowKey } from '../../../../src/recommender/rows/row-key.js';
 import type { SourceRecord } from '../../../../src/topology/transport/types.js';
-import { crossWeights, maxAbsDifference, sharedLog, SyncedTask, T0, TOPIC, traffic } from './model-sync-harness.js';
+import { crossAccumulators, crossWeights, maxAbsDifference, sharedLog, SyncedTask, T0, TOPIC, traffic } from './model-sync-harness.js';
 
 const model = (options: Partial<RecommenderModelOptions> = {}) => recommenderModel({ name: 'rec', dim: 4, maxCandidates: 8, ...options });
 const FEATURE = rowKey('feature', 'tool=git');
@@ -135,6 +136,10 @@ describe('ModelSync', () => {
       const crosses = [crossWeights(synced.a.task), crossWeights(synced.b.task)];
       expect(crosses[0].filter((w) => w !== 0).length).toBeGreaterThan(10);
       expect(maxAbsDifference(crosses[0], crosses[1])).toBeLessThan(1e-5);
+      // The action-history offsets: stepped by every feedback, learned from both tasks' data.
+      const offsets = HISTORY_BUCKETS;
+      expect(synced.a.task.history.subarray(0, offsets).some((w) => Math.abs(w) > 1e-3)).toBe(true);
+      expect(maxAbsDifference(synced.a.task.history.subarray(0, offsets), synced.b.task.history.subarray(0, offsets))).toBeLessThan(1e-5);
 
       // User rows: the final syncs wrote none of them, and no record on the topic ever named one.
       expect(await synced.a.bytes(['user'])).toEqual(synced.userBytesBeforeFinalSync[0]);
@@ -150,9 +155,57 @@ describe('ModelSync', () => {
       expect(gap).toBeGreaterThan(0.05);
       if (interaction === 'dcn') expect(maxAbsDifference(unsynced.a.task.dense, unsynced.b.task.dense)).toBeGreaterThan(1e-3);
       expect(maxAbsDifference(crossWeights(unsynced.a.task), crossWeights(unsynced.b.task))).toBeGreaterThan(0.05);
+      expect(maxAbsDifference(unsynced.a.task.history.subarray(0, offsets), unsynced.b.task.history.subarray(0, offsets))).toBeGreaterThan(
+        1e-3,
+      );
       expect(await modelTopic(unsynced.log)).toHaveLength(0);
     },
   );
+
+  it('with shared optimizer state, the history offsets and the crosses carry their accumulators: both tasks end with the same', async () => {
+    const shared = { features: ['tool=git', 'prev_action=a0', 'prev_action=a3'], actions: ['a0', 'a1', 'a2', 'a3', 'a4'] };
+    const dataA = traffic({ ...shared, users: ['u1', 'u2'], preferred: ['a0'], count: 120, seed: 1 });
+    const dataB = traffic({ ...shared, users: ['v1', 'v2'], preferred: ['a4'], count: 120, seed: 2 });
+    const run = async (optimizerState: 'local' | 'shared') => {
+      const { log } = await sharedLog();
+      const options = { everyEvents: 20, weighting: 'sum', optimizerState } as const;
+      const a = new SyncedTask(model(), new MemoryStore(), log, { partition: 0, ...options });
+      const b = new SyncedTask(model(), new MemoryStore(), log, { partition: 1, ...options });
+      for (let at = 0; at < dataA.length; at += 8) {
+        await a.learnBatch(dataA.slice(at, at + 8));
+        await b.learnBatch(dataB.slice(at, at + 8));
+      }
+      for (const t of [a, b, a]) await t.sync.sync(T0);
+      return {
+        history: maxAbsDifference(a.task.history, b.task.history),
+        crossAccumulators: maxAbsDifference(crossAccumulators(a.task), crossAccumulators(b.task)),
+      };
+    };
+    const shared_ = await run('shared');
+    const local = await run('local');
+    expect(shared_.history).toBeLessThan(1e-4);
+    expect(shared_.crossAccumulators).toBeLessThan(1e-4);
+    // Kept local, each task's accumulators count only its own gradients.
+    expect(local.history).toBeGreaterThan(1e-2);
+    expect(local.crossAccumulators).toBeGreaterThan(1e-2);
+  });
+
+  it('beforeBatch takes in the peers’ deltas before a batch reads its rows, unless minIntervalMs holds it back', async () => {
+    const { log } = await sharedLog();
+    const a = new SyncedTask(model(), new MemoryStore(), log, { partition: 0, everyEvents: 1, taskId: 'a' });
+    const b = new SyncedTask(model(), new MemoryStore(), log, { partition: 1, everyEvents: 1, taskId: 'b' });
+    const held = new SyncedTask(model(), new MemoryStore(), log, { partition: 2, everyEvents: 1, minIntervalMs: 60_000, taskId: 'held' });
+    await b.load();
+    await held.load();
+    const init = await valueOf(b, FEATURE);
+    await held.sync.sync(T0); // its last sync: just now
+    await nudge(a, FEATURE, 0.5);
+    await a.sync.sync(T0); // publishes, as at its batch end
+    expect(await b.sync.beforeBatch(T0)).toMatchObject({ received: 1, published: 0 });
+    expect(await valueOf(b, FEATURE)).toBeCloseTo(init + 0.5, 6);
+    expect(await held.sync.beforeBatch(T0)).toBeUndefined();
+    expect(await valueOf(held, FEATURE)).toBeCloseTo(init, 6);
+  });
 
   it('never captures or publishes user rows', async () => {
     const { log } = await sharedLog();
