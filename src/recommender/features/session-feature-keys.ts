@@ -1,8 +1,11 @@
 import type { SparseFeature } from './text-encoder.js';
 import { TURN_BUCKETS } from './session-state.js';
 
-/** Distinct keys interned per kind before it starts over (tool vocabularies are far smaller). */
-export const MAX_INTERNED = 20_000;
+/**
+ * Distinct keys interned per kind before it starts over (tool vocabularies are far smaller; the
+ * action pairs of `prev2` are not, and at 20,000 they filled for minutes: bench/README.md, "Soak: key caches").
+ */
+export const MAX_INTERNED = 5_000;
 
 /**
  * Feature objects built once per distinct value and handed out again (weight 1): the row lookup

@@ -17,9 +17,10 @@ export interface RowSlot {
 /**
  * Bound on the slots kept, over all namespaces; past it they are dropped between batches. A
  * slot costs ~250 bytes (key, id, entry), and feature ids (text n-grams, action pairs) never stop
- * arriving, so this is what one task's lookup may hold: ~12 MiB.
+ * arriving, so this is what one task's lookup may hold: ~2.4 MiB. At 50,000 the slots took ten
+ * minutes of a soak to fill, and the old space grew with them (bench/README.md, "Soak: key caches").
  */
-export const MAX_SLOTS = 50_000;
+export const MAX_SLOTS = 10_000;
 
 /**
  * The lookup step's row keys by namespace and id, each built once, carrying the row the current
