@@ -145,21 +145,19 @@ export function traffic(options: {
 
 /** The whole candidate-crosses weight table of a task (empty without crosses). */
 export function crossWeights(task: ModelTask): Float32Array {
-  const crosses = task.crosses;
-  if (!crosses) return new Float32Array(0);
-  const chunks = crosses.chunkCount;
-  const out = new Float32Array(chunks * crosses.chunkLength);
-  for (let chunk = 0; chunk < chunks; chunk++) out.set(crosses.chunkWeights(chunk), chunk * crosses.chunkLength);
-  return out;
+  return crossTable(task, 'chunkWeights');
 }
 
 /** The whole candidate-crosses AdaGrad accumulator table of a task (empty without crosses). */
 export function crossAccumulators(task: ModelTask): Float32Array {
+  return crossTable(task, 'chunkAccumulators');
+}
+
+function crossTable(task: ModelTask, part: 'chunkWeights' | 'chunkAccumulators'): Float32Array {
   const crosses = task.crosses;
   if (!crosses) return new Float32Array(0);
-  const chunks = crosses.chunkCount;
-  const out = new Float32Array(chunks * crosses.chunkLength);
-  for (let chunk = 0; chunk < chunks; chunk++) out.set(crosses.chunkAccumulators(chunk), chunk * crosses.chunkLength);
+  const out = new Float32Array(crosses.chunkCount * crosses.chunkLength);
+  for (let chunk = 0; chunk < crosses.chunkCount; chunk++) out.set(crosses[part](chunk), chunk * crosses.chunkLength);
   return out;
 }
 
