@@ -19,12 +19,12 @@ export const importUsage = `agentrec import <file> [options]    chat transcripts
   --brokers <host:port,...>    Kafka bootstrap servers for --topic [AGENTREC_BROKERS]
   --partitions <n>             partitions when --topic creates the topic (default 4)
   --strict                     exit with status 1 when any line was bad (good lines are imported either way)
- chat transcripts (OpenAI-style messages, legacy function calls or tool_use/tool_result blocks; one session per JSON element):
+ chat transcripts (OpenAI-style messages, legacy function calls, tool_use/tool_result blocks or ShareGPT {from, value}; one session per JSON element):
   --user-path <path>           JSON path of the user id (default user_id), e.g. metadata.user_id
   --session-path <path>        session id (default id)         --reward-path <path>   reward (default reward)
   --time-path <path>           session start (default created_at)
   --message-time-path <path>   a message's time (default timestamp)   --tools-path <path>   declared tools (default tools)
-  --messages-path <path>       the message list (default messages)
+  --messages-path <path>       the message list (default messages, else ShareGPT conversations)
   --reward-signal binary|rating  reward → ACCEPT/REJECT around --reward-threshold (default 0.5), or a RATING
   --context-chars <n>          conversation text carried by a tool-call REQUEST (default 400)
   --result-chars <n>           characters of tool arguments / results kept (default 500)

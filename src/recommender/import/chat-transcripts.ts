@@ -2,6 +2,7 @@ import { ConfigError, InputLineError } from '../../errors.js';
 import { trajectoryEvent, type Candidate, type EventKind, type Feedback, type TrajectoryEvent } from '../records.js';
 import { compileJsonPath, scalarString, type JsonPath } from './json-path.js';
 import { SYNTHETIC_START_MS, parseTimestamp } from './timestamps.js';
+import { isShareGptConversation, shareGptMessages } from './sharegpt-messages.js';
 import { toolErrorDetector, type ToolErrorDetector, type ToolErrorOptions } from './tool-errors.js';
 
 export interface ChatTranscriptOptions {
@@ -38,6 +39,8 @@ interface ResolvedOptions {
   messageTime: JsonPath;
   tools: JsonPath;
   messages: JsonPath;
+  /** Whether --messages-path was given: if not, a session without `messages` may hold ShareGPT `conversations`. */
+  messagesPathGiven: boolean;
   rewardSignal: 'binary' | 'rating';
   rewardThreshold: number;
   contextChars: number;
@@ -90,7 +93,9 @@ interface SessionCall {
  * `developer` messages as system ones, an assistant's legacy `function_call` as one tool call,
  * `function` messages (or tool messages without an id) as the result of the oldest unanswered call
  * of their `name`, else of the oldest unanswered call; and content blocks as Anthropic-style logs
- * write them — `tool_use` in assistant messages, `tool_result` (with `is_error`) in user ones.
+ * write them — `tool_use` in assistant messages, `tool_result` (with `is_error`) in user ones;
+ * and ShareGPT-style `conversations` of `{from, value}` entries (sharegpt-messages.ts), found
+ * under `conversations` when a session has no `messages` and --messages-path is not given.
  *
  * - each assistant tool call → REQUEST (candidates: the session's declared tools, else every
  *   tool seen so far in the import; text: the most recent conversation text) → FEEDBACK CHOSEN
@@ -140,6 +145,7 @@ export class ChatTranscriptMapper {
       messageTime: compileJsonPath(options.messageTimePath ?? 'timestamp', '--message-time-path'),
       tools: compileJsonPath(options.toolsPath ?? 'tools', '--tools-path'),
       messages: compileJsonPath(options.messagesPath ?? 'messages', '--messages-path'),
+      messagesPathGiven: options.messagesPath !== undefined,
       rewardSignal,
       rewardThreshold: threshold,
       contextChars: positive('--context-chars', options.contextChars, 400),
@@ -155,8 +161,12 @@ export class ChatTranscriptMapper {
     };
     if (session === null || typeof session !== 'object' || Array.isArray(session)) return fail('a session must be a JSON object');
     const o = this.options;
-    const messages = o.messages.get(session);
-    if (!Array.isArray(messages)) return fail('must be an array of chat messages; set --messages-path', o.messages.source);
+    let list = o.messages.get(session);
+    let listPath = o.messages.source;
+    const conversations = (session as Record<string, unknown>).conversations;
+    if (list === undefined && !o.messagesPathGiven && Array.isArray(conversations)) [list, listPath] = [conversations, 'conversations'];
+    if (!Array.isArray(list)) return fail('must be an array of chat messages; set --messages-path', o.messages.source);
+    const messages = isShareGptConversation(list) ? shareGptMessages(list, listPath, fail) : list;
     const userId =
       scalarString(o.user.get(session)) ?? fail(`no user id (a string or number) at '${o.user.source}'; set --user-path`, o.user.source);
     const sessionId = scalarString(o.session.get(session)) ?? `${file}:${line}`;
@@ -212,7 +222,7 @@ export class ChatTranscriptMapper {
     };
 
     messages.forEach((message, i) => {
-      const at = `messages[${i}]`;
+      const at = `${listPath}[${i}]`;
       if (message === null || typeof message !== 'object') return fail('must be a message object', at);
       const m = message as Record<string, unknown>;
       const role = m.role;
@@ -296,7 +306,17 @@ export class ChatTranscriptMapper {
 
 /** Declared tools: OpenAI `{type: 'function', function: {name, description}}` or plain `{name, description}`. */
 function declaredTools(value: unknown, path: string, fail: (message: string, field?: string) => never): Candidate[] | undefined {
-  if (value === undefined || value === null) return undefined;
+  if (value === undefined || value === null || value === '') return undefined;
+  // ShareGPT-style sets store the declarations as a JSON string.
+  if (typeof value === 'string') {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      return fail('must be an array of tool declarations, or a JSON string holding one', path);
+    }
+    return declaredTools(parsed, path, fail);
+  }
   if (!Array.isArray(value)) return fail('must be an array of tool declarations', path);
   const tools: Candidate[] = [];
   const names = new Set<string>();

@@ -383,6 +383,78 @@ describe('chat transcripts → trajectory events', () => {
     expect(original.some((e) => e.errorType !== null)).toBe(true);
     expect(imported(legacy)).toEqual(original);
     expect(imported(blocks)).toEqual(original);
+
+    // ShareGPT, Hermes-style: calls as <tool_call> blocks in the assistant's value, results in <tool_response>.
+    const hermes = sessions.map(({ messages, ...session }) => ({
+      ...session,
+      conversations: messages.map(({ role, content, tool_calls, tool_call_id: _id, ...m }) => {
+        const from = { system: 'system', user: 'human', assistant: 'gpt', tool: 'tool' }[role]!;
+        const blocks = (tool_calls ?? []).map(
+          (c) =>
+            `<tool_call>\n${JSON.stringify({ name: c.function.name, arguments: JSON.parse(c.function.arguments) as unknown })}\n</tool_call>`,
+        );
+        const value =
+          role === 'tool' ? `<tool_response>\n${String(content)}\n</tool_response>` : [content ?? '', ...blocks].filter(Boolean).join('\n');
+        return { ...m, from, value };
+      }),
+    }));
+    expect(imported(hermes)).toEqual(original);
+    // ShareGPT, LLaMA-Factory-style: function_call and observation entries, tools as a JSON string.
+    // An assistant message with text and a call becomes two entries, which moves the synthetic
+    // times of the messages without one: compare all but the times.
+    const factory = sessions.map(({ messages, ...session }) => ({
+      ...session,
+      tools: JSON.stringify((session as { tools?: unknown }).tools),
+      conversations: messages.flatMap(({ role, content, tool_calls, ...m }) => {
+        const at = m.timestamp ? { timestamp: m.timestamp } : {};
+        if (role === 'tool') return [{ ...at, from: 'observation', value: String(content) }];
+        if (!tool_calls?.length)
+          return [{ ...at, from: role === 'assistant' ? 'gpt' : role === 'user' ? 'human' : role, value: String(content) }];
+        const call = {
+          ...at,
+          from: 'function_call',
+          value: JSON.stringify(tool_calls.map((c) => ({ name: c.function.name, arguments: c.function.arguments }))),
+        };
+        return content ? [{ ...at, from: 'gpt', value: String(content) }, call] : [call];
+      }),
+    }));
+    const untimed = (events: ReturnType<typeof imported>) => events.map(({ eventTime: _time, ...e }) => e);
+    expect(untimed(imported(factory))).toEqual(untimed(original));
+  });
+
+  it('names the ShareGPT entry that is wrong: an unknown sender, a call that is not JSON', () => {
+    const mapper = new ChatTranscriptMapper();
+    const session = (conversations: unknown[]) => ({ user_id: 'u', conversations });
+    expect(() => mapper.map(session([{ from: 'narrator', value: 'hi' }]), 'sg.jsonl', 4)).toThrow(
+      /sg\.jsonl:4: conversations\[0\]\.from: from must be one of system, human/,
+    );
+    expect(() =>
+      mapper.map(
+        session([
+          { from: 'human', value: 'go' },
+          { from: 'function_call', value: '{name: ls}' },
+        ]),
+        'sg.jsonl',
+        5,
+      ),
+    ).toThrow(/sg\.jsonl:5: conversations\[1\]\.value: must be a JSON tool call \{name, arguments\}/);
+    expect(() => mapper.map(session([{ from: 'gpt', value: '<tool_call>{"arguments":{}}</tool_call>' }]), 'sg.jsonl', 6)).toThrow(
+      /sg\.jsonl:6: conversations\[0\]\.value: tool call 0 needs a non-empty name/,
+    );
+    // A result naming its tool answers that tool's call, not the oldest one.
+    const events = mapper.map(
+      session([
+        { from: 'gpt', value: '<tool_call>{"name":"a","arguments":{}}</tool_call><tool_call>{"name":"b","arguments":{}}</tool_call>' },
+        { from: 'tool', value: '<tool_response>{"name":"b","content":"Error: denied"}</tool_response>' },
+        { from: 'tool', value: '<tool_response>{"name":"a","content":"fine"}</tool_response>' },
+      ]),
+      'sg.jsonl',
+      7,
+    );
+    expect(events.filter((e) => e.kind === 'TOOL_RESULT').map((e) => [e.tool, e.errorType, e.text])).toEqual([
+      ['b', 'Error', 'Error: denied'],
+      ['a', null, 'fine'],
+    ]);
   });
 
   it('turns a session reward into a RATING when asked, and refuses bad options naming the flag', () => {
