@@ -3,7 +3,8 @@
  * is replayed prequentially over a training dataset — the simulator under a training seed (101,
  * not npm start's 7) or the first half of the transcript fixture — and its progressive hit@1
  * after warm-up (the first two of ten event-time windows left out) is printed beside every
- * baseline's, replayed with `agentrec replay`'s defaults. Results and the chosen values: bench/README.md, "Defaults that learn".
+ * baseline's, replayed with `agentrec replay`'s defaults, then the model's accept/reject AUC and
+ * log loss over the whole replay. Results and the chosen values: bench/README.md, "Defaults that learn".
  *
  *   npx tsx bench/sweep-defaults.ts sim|chat '[{"partitions":"1"},{"partitions":"4","syncEveryEvents":"5"}]'
  *   SWEEP_SEED=7 npx tsx bench/sweep-defaults.ts sim '[{"partitions":"1"}]'   (the simulator on a held-out seed)
@@ -23,8 +24,12 @@ async function main(): Promise<void> {
   const dropped = new Set((process.env.DROP ?? '').split(',').filter(Boolean));
   const events = all.filter(({ event }) => event.kind !== 'FEEDBACK' || !dropped.has(event.feedback!.signal));
   for (const settings of grid) {
-    const hitAt1 = hitAt1AfterWarmup(await sweepReplay(settings, events));
+    const result = await sweepReplay(settings, events);
+    const hitAt1 = hitAt1AfterWarmup(result);
     const cells = Object.entries(hitAt1).map(([name, rate]) => `${name} ${rate.toFixed(3)}`);
+    // Accept/reject, over the whole replay: the model's AUC and log loss (the acceptance calibration's sweep).
+    const binary = result.overall[result.model].binary;
+    if (binary) cells.push(`accept/reject AUC ${binary.auc?.toFixed(3) ?? '–'} log loss ${binary.logLoss.toFixed(3)}`);
     console.log(`${which} ${JSON.stringify(settings)}  ${cells.join('  ')}`);
   }
 }

@@ -18,4 +18,5 @@ export { SimulatedUsers } from './simulation/simulated-users.js';
 export { LiveBaselines, type BaselineHitRate } from './simulation/live-baselines.js';
 export { MODEL_SETTINGS, modelOptionsFromSettings, timeFeaturesFromSettings } from './model/model-settings.js';
 export { ratingFromScore } from './model/rating-readout.js';
+export { acceptanceProbability, acceptanceReadout, type AcceptanceReadout } from './model/acceptance-calibration.js';
 export * from './features/index.js';

@@ -42,8 +42,12 @@ function label(key: string): string {
 
 /** The dense weights value: [bias | projection d×D | dcn…] then as many AdaGrad accumulators, then a u64 update count. */
 /** A `model` key's floats: the dense weights (values, then accumulators and an 8-byte tail), or a candidate-cross chunk (all of it). */
-function denseWeights(bytes: Buffer, key?: string): Float32Array {
-  const floats = key !== undefined && describeKey(key).id.startsWith('cross/') ? bytes.length / 4 : (bytes.length - 8) / 8;
+function denseWeights(bytes: Buffer, key?: string): Float32Array | Float64Array {
+  const id = key === undefined ? '' : describeKey(key).id;
+  // The acceptance calibration and the rating tallies are float64 throughout.
+  if (id === 'acceptance' || id === 'ratings')
+    return new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+  const floats = id.startsWith('cross/') ? bytes.length / 4 : (bytes.length - 8) / 8;
   return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + floats * 4));
 }
 

@@ -33,6 +33,8 @@ const UNSYNCED = { transport: 'embedded', settings: { syncEveryEvents: '0' } } a
 const MODEL_DENSE = (partition: number) => entryKey(partition, 'model', 'dense');
 /** The partition's history offsets (one per count bucket), learned by every feedback on a request that had them. */
 const MODEL_HISTORY = (partition: number) => entryKey(partition, 'model', 'history');
+/** The acceptance calibration: stepped by accept/reject feedback only. */
+const MODEL_ACCEPTANCE = (partition: number) => entryKey(partition, 'model', 'acceptance');
 
 /** Requests (and feedback for every other one) from many users, spread over every partition. */
 function background(users: number): TrajectoryEvent[] {
@@ -99,7 +101,18 @@ describe('agent-recommender: learning touches only the rows an event uses', () =
 
       const changed = [...changedKeys(before, after)].sort();
       expect(changed.map(describeKey)).toEqual(
-        [...new Set([userKey, ...featureKeys, ...candidateKeys, MODEL_DENSE(partition), MODEL_HISTORY(partition)])].sort().map(describeKey),
+        [
+          ...new Set([
+            userKey,
+            ...featureKeys,
+            ...candidateKeys,
+            MODEL_DENSE(partition),
+            MODEL_HISTORY(partition),
+            MODEL_ACCEPTANCE(partition),
+          ]),
+        ]
+          .sort()
+          .map(describeKey),
       );
 
       for (const key of [userKey, ...featureKeys, entryKey(partition, 'action', accepted)]) {
@@ -204,7 +217,7 @@ describe('agent-recommender: delayed feedback', () => {
     after = await snapshotStore(recorder.stores, 'rec');
     changed = [...changedKeys(before, after)].map((k) => describeKey(k)).map((k) => `${k.namespace}:${k.id}`);
     // The fallback request has no history buckets: the offsets stay.
-    expect(changed.sort()).toEqual(['action:y1', 'model:dense', 'user:user-b']);
+    expect(changed.sort()).toEqual(['action:y1', 'model:acceptance', 'model:dense', 'user:user-b']);
     expect(moved('user', user)).toBe(true);
     expect(moved('action', 'y1')).toBe(true);
     expect(await stepEvents(driver, 'learn', 'feedback_applied_without_request')).toBe(1);

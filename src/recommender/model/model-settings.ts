@@ -26,6 +26,7 @@ export const MODEL_SETTINGS = [
   'crossLearningRate',
   'crossBuckets',
   'maxCandidates',
+  'acceptanceLearningRate',
 ] as const;
 
 export function modelOptionsFromSettings(settings: Readonly<Record<string, string | undefined>>): Partial<RecommenderModelOptions> {
@@ -66,6 +67,7 @@ export function modelOptionsFromSettings(settings: Readonly<Record<string, strin
     candidateTools,
     history: { learningRate: num('historyLearningRate', 1e-6, 10) },
     maxCandidates: int('maxCandidates', 1, 65_536),
+    acceptanceLearningRate: num('acceptanceLearningRate', 0, 10),
   };
 }
 

@@ -12,8 +12,10 @@ import { denseLayout, type ModelBackend } from './backends/model-backend.js';
 import type { RecommenderModel } from './recommender-model.js';
 import { RequestChunkStore } from '../requests/request-chunk-store.js';
 import { HISTORY_BUCKETS } from '../features/action-history-state.js';
+import { AcceptanceCalibration } from './acceptance-calibration.js';
 import { CandidateCrosses } from './candidate-crosses.js';
 import type { LookedUpEvent, RequestSnapshot } from '../types.js';
+import type { FeedbackSignal } from '../records.js';
 import type { BatchLearnResult } from './backends/webgpu/cpu-batch.js';
 import type { BatchLearnItem } from './backends/webgpu/fm-batch-plan.js';
 
@@ -25,6 +27,9 @@ export interface RatingTally {
 }
 /** Count, sum, min and max of the ratings learned from (float64 each): the running-mean centre and the clip range. */
 const RATINGS_KEY = rowKey('model', 'ratings');
+/** The acceptance calibration's slope, intercept and accumulators (float64 each). */
+const ACCEPTANCE_KEY = rowKey('model', 'acceptance');
+const BINARY_LABEL: Partial<Record<FeedbackSignal, number>> = { ACCEPT: 1, LIKE: 1, REJECT: 0, DISLIKE: 0, CORRECTION: 0 };
 /** The history offsets and their accumulators (float32 each). */
 const HISTORY_KEY = rowKey('model', 'history');
 
@@ -110,6 +115,8 @@ export class ModelTask {
   /** Ratings this task learned from; stored beside the dense weights, so a replay after a crash restores them exactly. */
   private readonly ratingStats = { count: 0, sum: 0, min: Infinity, max: -Infinity };
   private ratingsDirty = false;
+  /** How scores read as acceptance probabilities, learned from this task's binary feedback; stored beside the dense weights. */
+  readonly acceptance: AcceptanceCalibration;
   /** Feedback updates applied by this task: part of the model version in score records. */
   updates = 0;
   private versionAt = -1;
@@ -135,6 +142,7 @@ export class ModelTask {
     }
     this.denseGradient = new Float32Array(size);
     this.backend = createBackend(model, { values: this.dense, gradient: this.denseGradient });
+    this.acceptance = new AcceptanceCalibration(model.acceptanceLearningRate);
     if (model.candidateCrosses) this.crosses = new CandidateCrosses(model.candidateCrosses, `model '${model.name}' partition ${partition}`);
   }
 
@@ -202,7 +210,22 @@ export class ModelTask {
       this.ratingStats.min = ratings.readDoubleLE(16);
       this.ratingStats.max = ratings.readDoubleLE(24);
     }
+    const acceptance = await this.store.get(ACCEPTANCE_KEY);
+    if (acceptance) this.acceptance.load(acceptance, `model '${this.model.name}' partition ${this.partition}`);
     this.loaded = true;
+  }
+
+  /**
+   * A binary feedback's label (1 for ACCEPT and LIKE, 0 for REJECT, DISLIKE and CORRECTION) with
+   * the judged candidate's score before the model learned from it: one step of the acceptance
+   * calibration (a no-op when it is off or for other signals).
+   */
+  observeAcceptance(signal: FeedbackSignal, score: number, weight: number): void {
+    if (this.model.acceptanceLearningRate === 0) return;
+    const label = BINARY_LABEL[signal];
+    if (label === undefined) return;
+    this.acceptance.observe(score, label, weight);
+    this.versionAt = -1; // the version carries the readout
   }
 
   /**
@@ -272,6 +295,10 @@ export class ModelTask {
       await this.store.put(RATINGS_KEY, stats);
       this.ratingsDirty = false;
     }
+    if (this.acceptance.dirty) {
+      await this.store.put(ACCEPTANCE_KEY, this.acceptance.bytes());
+      this.acceptance.dirty = false;
+    }
     if (this.historyDirty) {
       await this.store.put(HISTORY_KEY, Buffer.from(this.history.buffer.slice(0)));
       this.historyDirty = false;
@@ -294,7 +321,9 @@ export class ModelTask {
       // With ratings learned, how a score reads as a rating: /r<center>:<min>:<max> (ratingFromScore parses it).
       const r = this.ratingStats;
       const rating = r.count > 0 ? `/r${+this.ratingCenter(0).toPrecision(6)}:${r.min}:${r.max}` : '';
-      this.versionText = `${this.model.interaction}-d${this.model.dim}/p${this.partition}/u${this.updates}${rating}`;
+      // With binary feedback learned, how a score reads as an acceptance probability: /a<slope>:<intercept> (acceptanceReadout parses it).
+      const acceptance = this.acceptance.versionPart();
+      this.versionText = `${this.model.interaction}-d${this.model.dim}/p${this.partition}/u${this.updates}${acceptance}${rating}`;
     }
     return this.versionText;
   }

@@ -97,6 +97,12 @@ export interface RecommenderModelOptions {
    */
   history?: { learningRate?: number };
   /**
+   * Platt scaling of scores for accept/reject feedback (acceptance-calibration.ts): AdaGrad's
+   * learning rate for its slope and intercept (default 0.05, swept: bench/README.md, "Acceptance
+   * calibration"), or 0 to read σ(score) as the acceptance probability, as before.
+   */
+  acceptanceLearningRate?: number;
+  /**
    * One learned score offset per (context feature, candidate action) pair for the context
    * `fields` (default ['prev_action', 'prev_outcome'], the session-context step's previous action
    * and its outcome), hashed into `buckets` (a power of two, default 16,384) and stepped by
@@ -151,6 +157,8 @@ export interface RecommenderModel {
   readonly candidateTools: boolean;
   /** The optimizer of the history offsets. */
   readonly history: { config: AdagradConfig };
+  /** Learning rate of the acceptance calibration; 0: off. */
+  readonly acceptanceLearningRate: number;
   /** undefined: off. */
   readonly candidateCrosses?: CandidateCrossesConfig;
   readonly rowStore: EmbeddingRowStoreConfig;
@@ -287,6 +295,11 @@ export function recommenderModel(options: RecommenderModelOptions): RecommenderM
     history: {
       config: resolveAdagradConfig({ learningRate: options.history?.learningRate ?? 0.3, initialAccumulator: 0.001 }, `${p}/history`),
     },
+    acceptanceLearningRate: numberIn(options.acceptanceLearningRate, `${p}/acceptanceLearningRate`, {
+      fallback: 0.05,
+      min: 0,
+      max: 10,
+    }),
     candidateCrosses,
     rowStore,
     maxCandidates,

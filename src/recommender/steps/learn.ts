@@ -190,6 +190,7 @@ export function learn(name: string, options: LearnOptions): StepDefinition<Looke
           const top = argmax(scores, count);
           if (positive && count > 1) runningHit = smooth(runningHit, loss.index < 0 || top === loss.index ? 1 : 0);
           if (feedback.signal === 'RATING') task.observeRating(feedback.value);
+          task.observeAcceptance(feedback.signal, scores[loss.index < 0 ? top : loss.index], loss.weight);
           if (loss.weight > 0) runningLoss = smooth(runningLoss, result.losses[k] / loss.weight);
         });
         return outcomes;
@@ -210,6 +211,8 @@ export function learn(name: string, options: LearnOptions): StepDefinition<Looke
         // Feedback naming no action is about the candidate the model ranked first.
         const top = argmax(scores, count);
         const index = loss.index < 0 ? top : loss.index;
+        // Before learning changes the rows: the calibration learns from the score as it was.
+        task.observeAcceptance(feedback.signal, scores[index], loss.weight);
         const value = applyFeedbackLoss(loss, scores, index, dScores, count);
         const positive = feedback.signal === 'CHOSEN' || feedback.signal === 'ACCEPT' || feedback.signal === 'LIKE';
         if (positive && count > 1) runningHit = smooth(runningHit, top === index ? 1 : 0);
