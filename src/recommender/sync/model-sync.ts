@@ -108,11 +108,13 @@ const TOTAL_TAG_BYTES = 8;
  * Determinism. With `everyEvents: 0` sync does nothing and a task's state is a function of its
  * input alone (crash replay is exact). With sync on, a task's state also depends on when its
  * peers' deltas reached the topic; what still holds is per-task exactly-once application of
- * what it read. Syncs happen at the first batch end after every `everyEvents` updates.
+ * what it read. Syncs happen before every batch reads its rows (beforeBatch) and at the first
+ * batch end after every `everyEvents` updates (afterBatch), each subject to `minIntervalMs`.
  *
  * @example
  *   const sync = new ModelSync(task, store, { produce: (r) => producer.send(r), readToEnd: (tp, o) => transport.readToEnd(tp, o) },
  *     { topic: modelTopicName('agent-recommender', 'rec'), everyEvents: 1000 });
+ *   await sync.beforeBatch(latestEventTime);  // before lookup reads the batch's rows
  *   sync.beforeLearn(event);                  // for every feedback, before task.learn()
  *   await sync.afterBatch(latestEventTime);   // after the batch's rows are put, before commit
  */
