@@ -1,6 +1,6 @@
 import { ConfigError, InputLineError } from '../../errors.js';
 import { trajectoryEvent, type Candidate, type EventKind, type Feedback, type TrajectoryEvent } from '../records.js';
-import { compileJsonPath, scalarString, type JsonPath } from './json-path.js';
+import { compileJsonPath, parseJsonField, scalarString, type JsonPath } from './json-path.js';
 import { SYNTHETIC_START_MS, parseTimestamp } from './timestamps.js';
 import { isShareGptConversation, shareGptMessages } from './sharegpt-messages.js';
 import { toolErrorDetector, type ToolErrorDetector, type ToolErrorOptions } from './tool-errors.js';
@@ -308,15 +308,8 @@ export class ChatTranscriptMapper {
 function declaredTools(value: unknown, path: string, fail: (message: string, field?: string) => never): Candidate[] | undefined {
   if (value === undefined || value === null || value === '') return undefined;
   // ShareGPT-style sets store the declarations as a JSON string.
-  if (typeof value === 'string') {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(value);
-    } catch {
-      return fail('must be an array of tool declarations, or a JSON string holding one', path);
-    }
-    return declaredTools(parsed, path, fail);
-  }
+  if (typeof value === 'string')
+    return declaredTools(parseJsonField(value, path, 'an array of tool declarations, or a JSON string holding one', fail), path, fail);
   if (!Array.isArray(value)) return fail('must be an array of tool declarations', path);
   const tools: Candidate[] = [];
   const names = new Set<string>();

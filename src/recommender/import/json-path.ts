@@ -44,3 +44,12 @@ export function scalarString(value: unknown): string | undefined {
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
   return undefined;
 }
+
+/** `text` parsed as JSON, else `fail` naming the field and what it must be, with the start of what it got. */
+export function parseJsonField(text: string, field: string, what: string, fail: (message: string, field?: string) => never): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return fail(`must be ${what}, got ${JSON.stringify(text.slice(0, 80))}`, field);
+  }
+}

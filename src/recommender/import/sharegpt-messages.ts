@@ -12,6 +12,8 @@
  * the oldest unanswered call.
  */
 
+import { parseJsonField } from './json-path.js';
+
 type Fail = (message: string, field?: string) => never;
 
 const ROLE_OF: Readonly<Record<string, 'system' | 'user' | 'assistant' | 'function_call' | 'tool'>> = {
@@ -46,12 +48,12 @@ export function shareGptMessages(entries: unknown[], path: string, fail: Fail): 
     if (!role) return fail(`from must be one of ${Object.keys(ROLE_OF).join(', ')}; got ${JSON.stringify(from)}`, `${at}.from`);
     if (typeof value !== 'string') return fail('must be a string', `${at}.value`);
     if (role === 'function_call') {
-      const calls = parseJson(value, `${at}.value`, 'a JSON tool call {name, arguments}', fail);
+      const calls = parseJsonField(value, `${at}.value`, 'a JSON tool call {name, arguments}', fail);
       return { ...rest, role: 'assistant', content: null, tool_calls: toolCalls(calls, `${at}.value`, fail) };
     }
     if (role === 'assistant') {
       const calls = [...value.matchAll(TOOL_CALL_BLOCK)].map((block) =>
-        parseJson(block[1], `${at}.value`, 'a <tool_call> block holding a JSON call {name, arguments}', fail),
+        parseJsonField(block[1], `${at}.value`, 'a <tool_call> block holding a JSON call {name, arguments}', fail),
       );
       const text = value.replace(TOOL_CALL_BLOCK, '').trim();
       return calls.length
@@ -64,14 +66,6 @@ export function shareGptMessages(entries: unknown[], path: string, fail: Fail): 
     }
     return { ...rest, role, content: value };
   });
-}
-
-function parseJson(text: string, field: string, what: string, fail: Fail): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return fail(`must be ${what}, got ${JSON.stringify(text.slice(0, 80))}`, field);
-  }
 }
 
 /** OpenAI-style tool calls from `{name, arguments}` objects (one or an array); arguments kept as JSON text. */

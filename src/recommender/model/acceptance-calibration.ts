@@ -1,4 +1,5 @@
 import { StateError } from '../../errors.js';
+import { sigmoid } from './kernels/losses.js';
 
 /** How a model version says scores read as acceptance probabilities: σ(slope · score + intercept). */
 export interface AcceptanceReadout {
@@ -88,8 +89,4 @@ export function acceptanceReadout(modelVersion: string): AcceptanceReadout | und
 /** The probability that a candidate with `score` is accepted, read through the version's readout (σ(score) without one). */
 export function acceptanceProbability(readout: AcceptanceReadout | undefined, score: number): number {
   return sigmoid(readout ? readout.slope * score + readout.intercept : score);
-}
-
-function sigmoid(x: number): number {
-  return 1 / (1 + Math.exp(-x));
 }

@@ -216,9 +216,7 @@ export class ModelSync {
   async afterBatch(now: number): Promise<ModelSyncReport | undefined> {
     if (!this.enabled) return undefined;
     await this.ensureLoaded();
-    const due =
-      this.task.updates >= this.nextSyncAt &&
-      !(this.config.minIntervalMs > 0 && performance.now() - this.lastSyncAt < this.config.minIntervalMs);
+    const due = this.task.updates >= this.nextSyncAt && !this.heldBack();
     // A sync now consumes every base before the next flush: storing them first would only be undone.
     if (due) return this.sync(now);
     for (const id of this.unsavedBases) {
@@ -239,8 +237,13 @@ export class ModelSync {
   async beforeBatch(now: number): Promise<ModelSyncReport | undefined> {
     if (!this.enabled) return undefined;
     await this.ensureLoaded();
-    if (this.config.minIntervalMs > 0 && performance.now() - this.lastSyncAt < this.config.minIntervalMs) return undefined;
+    if (this.heldBack()) return undefined;
     return this.sync(now);
+  }
+
+  /** True while minIntervalMs has not passed since the last sync. */
+  private heldBack(): boolean {
+    return this.config.minIntervalMs > 0 && performance.now() - this.lastSyncAt < this.config.minIntervalMs;
   }
 
   /** Exchanges deltas now, whatever the update count (afterBatch calls it on schedule); a no-op when disabled. */
