@@ -53,7 +53,7 @@ export class GroupProgress {
  */
 const RETRY_WINDOW_MS = 30_000;
 
-async function retryTransient<T>(request: () => Promise<T>): Promise<T> {
+export async function retryTransient<T>(request: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + RETRY_WINDOW_MS;
   for (;;) {
     try {
