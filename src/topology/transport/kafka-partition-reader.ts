@@ -8,9 +8,10 @@ import type { ResolvedKafkaOptions } from './kafka-options.js';
 import type { SourceRecord, TopicPartition } from './types.js';
 
 /**
- * Reads one partition from `fromOffset` up to the high watermark it had when the read began,
- * with a group-less read_committed consumer (assign(), nothing committed): the changelog restore
- * path. Records of aborted transactions and transaction markers are skipped, so the offsets
+ * Reads one partition from `fromOffset` up to the end it had when the read began, with a
+ * group-less read_committed consumer (assign(), nothing committed): the changelog restore path.
+ * Listed read_committed, that end is the last stable offset: records of a transaction still open
+ * then (a killed owner's, which the broker will abort) are not read. Records of aborted transactions and transaction markers are skipped, so the offsets
  * returned may have gaps and the last one may lie below the watermark.
  */
 export async function* readPartitionToEnd(
