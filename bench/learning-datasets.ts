@@ -15,7 +15,7 @@ import { replay, type ReplayResult } from '../src/recommender/replay/replay.js';
 import { SimulatedUsers, type SimulatedUsersOptions } from '../src/recommender/simulation/simulated-users.js';
 import { avroSerde } from '../src/serde/avro-serde.js';
 import agentRecommender from '../topologies/agent-recommender.js';
-import { chatTranscripts } from '../scripts/make-fixtures.js';
+import { agentLoopTranscripts, chatTranscripts } from '../scripts/make-fixtures.js';
 
 const serde = avroSerde<TrajectoryEvent>('trajectory-event');
 const FIXTURES = new URL('../test/fixtures/', import.meta.url);
@@ -70,6 +70,16 @@ export async function moreTranscriptEvents(sessions: number): Promise<ReplayEven
     .slice(FIXTURE_SESSIONS);
   return imported('chat.jsonl', lines.join('\n') + '\n', (input, sink) =>
     importChatTranscripts(input, { userPath: 'metadata.user_id' }, sink),
+  );
+}
+
+/**
+ * A coding agent's tool loops (scripts/make-fixtures.ts, `agentLoopTranscripts`): a world the
+ * defaults were never chosen on, to check that they carry over to other statistics.
+ */
+export async function agentLoopEvents(sessions = 400): Promise<ReplayEvent[]> {
+  return imported('loops.jsonl', agentLoopTranscripts(sessions), (input, sink) =>
+    importChatTranscripts(input, { userPath: 'user', sessionPath: 'session_id' }, sink),
   );
 }
 

@@ -9,10 +9,11 @@
  *   npx tsx bench/sweep-defaults.ts sim|chat '[{"partitions":"1"},{"partitions":"4","syncEveryEvents":"5"}]'
  *   SWEEP_SEED=7 npx tsx bench/sweep-defaults.ts sim '[{"partitions":"1"}]'   (the simulator on a held-out seed)
  *   SWEEP_HALF=test …chat…   (the transcripts' held-out second half)   SWEEP_EVENTS=80000 …sim…   (a longer simulation)
+ *   npx tsx bench/sweep-defaults.ts loop '[{}]'   (a coding agent's tool loops: a world never swept on, to check the defaults carry over)
  *   DROP=RATING,REJECT …   (leaves those feedback signals out of the stream, to see what each costs or brings)
  */
 import { SIMULATED_SCENARIO } from '../topologies/agent-recommender.js';
-import { hitAt1AfterWarmup, simulatedEvents, sweepReplay, transcriptEvents } from './learning-datasets.js';
+import { agentLoopEvents, hitAt1AfterWarmup, simulatedEvents, sweepReplay, transcriptEvents } from './learning-datasets.js';
 
 async function main(): Promise<void> {
   const which = process.argv[2] ?? 'chat';
@@ -20,7 +21,12 @@ async function main(): Promise<void> {
   // SWEEP_SEED=7 replays npm start's own seed: held out from the choice of defaults.
   const seed = Number(process.env.SWEEP_SEED ?? 101);
   const simulated = () => simulatedEvents({ ...SIMULATED_SCENARIO, seed }, Number(process.env.SWEEP_EVENTS ?? 20_000));
-  const all = which === 'sim' ? simulated() : await transcriptEvents(process.env.SWEEP_HALF === 'test' ? 'test' : 'train');
+  const all =
+    which === 'sim'
+      ? simulated()
+      : which === 'loop'
+        ? await agentLoopEvents()
+        : await transcriptEvents(process.env.SWEEP_HALF === 'test' ? 'test' : 'train');
   const dropped = new Set((process.env.DROP ?? '').split(',').filter(Boolean));
   const events = all.filter(({ event }) => event.kind !== 'FEEDBACK' || !dropped.has(event.feedback!.signal));
   for (const settings of grid) {

@@ -136,6 +136,127 @@ export function chatTranscripts(sessions = 260): string {
   return lines.join('\n') + '\n';
 }
 
+/** What a coding agent's loop does next, per task kind: weighted next tools after each tool ('end' ends the session). */
+type Flow = Record<string, Record<string, number>>;
+
+const LOOP_TASKS: { kind: string; asks: string[]; first: string; flow: Flow; afterError: Record<string, Record<string, number>> }[] = [
+  {
+    kind: 'debug',
+    asks: ['The tests fail in', 'Fix the crash in', 'Why does the build break in'],
+    first: 'Bash',
+    flow: {
+      Bash: { end: 3, TodoWrite: 1, Edit: 1 },
+      Read: { Read: 4, Edit: 4, Grep: 2 },
+      Grep: { Read: 7, Grep: 3 },
+      Edit: { Bash: 6, Edit: 3, Read: 1 },
+      TodoWrite: { end: 1 },
+    },
+    afterError: { Bash: { Read: 6, Grep: 3, Bash: 1 }, Edit: { Read: 8, Edit: 2 } },
+  },
+  {
+    kind: 'explore',
+    asks: ['Explain how this works:', 'Where is the retry logic of', 'Walk me through'],
+    first: 'Grep',
+    flow: {
+      Grep: { Read: 7, Grep: 3 },
+      Glob: { Read: 8, Glob: 2 },
+      Read: { Read: 5, Grep: 3, end: 2 },
+    },
+    afterError: { Read: { Glob: 6, Grep: 4 } },
+  },
+  {
+    kind: 'feature',
+    asks: ['Add pagination to', 'Add a CSV export to', 'Support dark mode in'],
+    first: 'TodoWrite',
+    flow: {
+      TodoWrite: { Grep: 5, Glob: 5 },
+      Grep: { Read: 8, Grep: 2 },
+      Glob: { Read: 8, Glob: 2 },
+      Read: { Read: 3, Edit: 4, Write: 3 },
+      Write: { Edit: 3, Bash: 5, Write: 2 },
+      Edit: { Edit: 3, Bash: 6, Read: 1 },
+      Bash: { Edit: 3, end: 5, TodoWrite: 2 },
+    },
+    afterError: { Bash: { Read: 5, Edit: 5 }, Edit: { Read: 8, Edit: 2 }, Write: { Read: 10 } },
+  },
+  {
+    kind: 'docs',
+    asks: ['Use the new client library in', 'Upgrade the SDK used by', 'Follow the migration guide for'],
+    first: 'WebFetch',
+    flow: {
+      WebFetch: { WebFetch: 3, Read: 5, Grep: 2 },
+      Read: { Edit: 6, Read: 2, WebFetch: 2 },
+      Grep: { Read: 10 },
+      Edit: { Bash: 5, Edit: 3, end: 2 },
+      Bash: { end: 6, Edit: 4 },
+    },
+    afterError: { WebFetch: { WebFetch: 7, Read: 3 }, Bash: { Read: 4, Edit: 6 }, Edit: { Read: 10 } },
+  },
+];
+const LOOP_TOOLS = ['Read', 'Grep', 'Glob', 'Edit', 'Write', 'Bash', 'TodoWrite', 'WebFetch'];
+/** How often a call of each tool fails (a failing test run, an edit whose text is gone, a 404). */
+const LOOP_FAILS: Record<string, number> = { Bash: 0.35, Edit: 0.1, Write: 0.05, WebFetch: 0.15, Read: 0.05 };
+const LOOP_AREAS = ['the billing service', 'the auth module', 'the ingest worker', 'the report page', 'the mobile sync'];
+
+/**
+ * A coding agent's tool loops, as Anthropic-style content blocks (tool_use, then tool_result with
+ * is_error): long runs of one tool, what follows depending on the task (the user's request), on
+ * whether the last call failed, and on the user (some search with Glob instead of Grep, some never
+ * plan with TodoWrite). Statistics unlike the chat fixture's on purpose: a held-out world for
+ * checking that defaults chosen elsewhere carry over, never for choosing them.
+ */
+export function agentLoopTranscripts(sessions = 400): string {
+  const rnd = random(20261207);
+  const pick = <T>(items: readonly T[]) => items[Math.floor(rnd() * items.length)];
+  const weighted = (options: Record<string, number>) => {
+    const entries = Object.entries(options);
+    let r = rnd() * entries.reduce((sum, [, w]) => sum + w, 0);
+    for (const [name, w] of entries) if ((r -= w) < 0) return name;
+    return entries[entries.length - 1][0];
+  };
+  const users = Array.from({ length: 30 }, (_, u) => ({
+    id: `dev${String(u).padStart(2, '0')}`,
+    globber: u % 3 === 0,
+    planner: u % 4 !== 1,
+    kinds: [LOOP_TASKS[u % 4], LOOP_TASKS[(u * 7 + 1) % 4]],
+  }));
+  const lines: string[] = [];
+  let clock = Date.UTC(2026, 4, 4, 9);
+  for (let s = 0; s < sessions; s++) {
+    const user = pick(users);
+    const task = rnd() < 0.8 ? pick(user.kinds) : pick(LOOP_TASKS);
+    const ask = `${pick(task.asks)} ${pick(LOOP_AREAS)}.`;
+    clock += Math.floor(3 + rnd() * 40) * 60_000;
+    const messages: Record<string, unknown>[] = [{ role: 'user', content: ask }];
+    // The user's habits bend the task's flow: a globber's Grep is a Glob, a non-planner skips TodoWrite.
+    const habit = (tool: string) => (tool === 'Grep' && user.globber ? 'Glob' : tool === 'TodoWrite' && !user.planner ? 'Grep' : tool);
+    let tool = habit(task.first);
+    for (let c = 0; c < 40 && tool !== 'end'; c++) {
+      const id = `toolu_${s}_${c}`;
+      messages.push({ role: 'assistant', content: [{ type: 'tool_use', id, name: tool, input: { step: c } }] });
+      const failed = rnd() < (LOOP_FAILS[tool] ?? 0);
+      messages.push({
+        role: 'user',
+        content: [{ type: 'tool_result', tool_use_id: id, is_error: failed, content: failed ? `${tool} failed` : `${tool} ok` }],
+      });
+      const next = failed ? task.afterError[tool] : undefined;
+      tool = habit(weighted(next ?? task.flow[tool] ?? { end: 1 }));
+    }
+    messages.push({ role: 'assistant', content: 'Done.' });
+    lines.push(
+      JSON.stringify({
+        session_id: `loop-${String(s).padStart(4, '0')}`,
+        user: user.id,
+        created_at: new Date(clock).toISOString(),
+        tools: LOOP_TOOLS.map((name) => ({ name })),
+        messages,
+      }),
+    );
+    clock += messages.length * 4000;
+  }
+  return lines.join('\n') + '\n';
+}
+
 export function ratings(): string {
   const rnd = random(424242);
   const gauss = () => Math.sqrt(-2 * Math.log(rnd() + 1e-12)) * Math.cos(2 * Math.PI * rnd());
