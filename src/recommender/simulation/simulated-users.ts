@@ -29,6 +29,21 @@ export interface SimulatedUsersOptions {
   successors?: number;
 }
 
+/** SimulatedUsers.hiddenWorld(): what generates the events, by user and action index. */
+export interface HiddenWorld {
+  readonly latentDim: number;
+  readonly domains: readonly string[];
+  /** users × latentDim, then actions × latentDim. */
+  readonly userTaste: Float32Array;
+  readonly actionTaste: Float32Array;
+  /** Each action's tool index, and each user's favourite tool index per domain (users × domains). */
+  readonly actionTool: Uint8Array;
+  readonly favouriteTool: Uint8Array;
+  /** The user's last chosen action in the current session (-1: none, or no sequence), as the next request will see it. */
+  previousChoice(user: number): number;
+  sequenceBonus(previous: number, action: number): number;
+}
+
 const TOOLS = ['git', 'bash', 'python', 'search', 'editor', 'browser', 'sql', 'docker', 'tests', 'docs'];
 const DOMAINS = ['web', 'data', 'infra', 'mobile', 'ml'];
 const REPOS = ['api-server', 'dashboard', 'etl', 'k8s-config', 'ios-app', 'trainer', 'docs-site'];
@@ -116,6 +131,24 @@ export class SimulatedUsers {
     for (let k = 0; k < this.successorCount; k++)
       if (this.successorOf[previous * this.successorCount + k] === action) return this.sequence / (1 + 0.5 * k);
     return 0;
+  }
+
+  /**
+   * The world's hidden truth, read-only, for studies of what a learner could reach on it
+   * (bench/simulator-ceiling.ts): tastes, favourite tools, each user's previous choice in the
+   * session (what the next request's sequence bonus follows) and the bonus itself.
+   */
+  hiddenWorld(): HiddenWorld {
+    return {
+      latentDim: this.latentDim,
+      domains: DOMAINS,
+      userTaste: this.userTaste,
+      actionTaste: this.actionTaste,
+      actionTool: this.actionTool,
+      favouriteTool: this.favouriteTool,
+      previousChoice: (user) => (this.sequence > 0 ? this.lastChosen[user] : -1),
+      sequenceBonus: (previous, action) => this.sequenceBonus(previous, action),
+    };
   }
 
   /** How much user u likes action a in domain d (the hidden truth). */
