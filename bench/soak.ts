@@ -5,17 +5,22 @@
  * are full (README, "Memory"), or keeps climbing.
  *
  *   npm run build && node dist/bench/soak.js [--minutes 10] [--rate 2000] [--partitions 4] [--users 5000]
- *       [--sample-seconds 5] [--cache-bytes N] [--set key=value]… [--flat-percent 5] [--out bench/results/soak]
+ *       [--sample-seconds 5] [--cache-bytes N] [--set key=value]… [--flat-percent 5] [--peak-seconds 60]
+ *       [--out bench/results/soak]
  *
  * Under tsx (`npx tsx bench/soak.ts`) the child runs src/cli.ts through tsx; compiled, it runs
  * dist/src/cli.js; either way through scripts/node.sh, as `npm start` and deployments do, and
  * the RSS read from /proc is the child's (the recommender's), never this process's.
  *
  * Writes <out>.json (every sample, the settings, the verdict) and <out>.svg (RSS, heap, lag and
- * p99 against minutes). The verdict: the fill point is where the longest flat stretch of RSS
- * (max within --flat-percent of min) that reaches the end of the run begins; RSS "stays flat
- * after the caches fill" when that stretch covers at least the last 40 % of the run. A run whose
- * RSS still climbs at the end therefore fails, whatever caused it.
+ * p99 against minutes). The verdict judges RSS by its peak in each --peak-seconds window (counted
+ * back from the end): garbage between two major collections makes a sawtooth whose dips say
+ * nothing about growth, while a leak lifts every peak. The fill point is where the longest
+ * flat stretch of those peaks (max within --flat-percent of min) that reaches the end of the run
+ * begins; RSS "stays flat after the caches fill" when that stretch covers at least the last 40 %
+ * of the run. A run whose RSS still climbs at the end therefore fails, whatever caused it. The
+ * raw samples' spread over the same stretch is printed beside it (--peak-seconds equal to
+ * --sample-seconds judges the raw samples).
  *
  * Broker: KAFKA_BROKERS or 127.0.0.1:9092 (npm run kafka:start). Topics are named after the run
  * and deleted at the end.
@@ -49,6 +54,7 @@ interface SoakConfig {
   sampleSeconds: number;
   cacheBytes: number | undefined;
   flatPercent: number;
+  peakSeconds: number;
   out: string;
   settings: Record<string, string>;
   brokers: string;
@@ -121,6 +127,7 @@ function soakConfig(): SoakConfig {
       'sample-seconds': { type: 'string', default: '5' },
       'cache-bytes': { type: 'string' },
       'flat-percent': { type: 'string', default: '5' },
+      'peak-seconds': { type: 'string', default: '60' },
       out: { type: 'string', default: 'bench/results/soak' },
       set: { type: 'string', multiple: true, default: [] },
     },
@@ -139,6 +146,7 @@ function soakConfig(): SoakConfig {
     sampleSeconds: positive('sample-seconds', values['sample-seconds'], false),
     cacheBytes: values['cache-bytes'] === undefined ? undefined : positive('cache-bytes', values['cache-bytes'], true),
     flatPercent: positive('flat-percent', values['flat-percent'], false),
+    peakSeconds: positive('peak-seconds', values['peak-seconds'], false),
     out: values.out,
     settings: settingsFrom(values.set),
     brokers: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092',
@@ -214,7 +222,18 @@ function quantile(sorted: number[], q: number): number | undefined {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : undefined;
 }
 
-/** Where the longest stretch of RSS within `percent` % that reaches the end begins (index into samples). */
+/** The highest RSS in each window of `seconds`, windows counted back from the last sample, in time order. */
+function windowPeaks(samples: Sample[], seconds: number): { start: number; rssMiB: number }[] {
+  const end = samples.at(-1)?.t ?? 0;
+  const peaks = new Map<number, number>();
+  for (const s of samples) {
+    const back = Math.floor((end - s.t) / seconds);
+    peaks.set(back, Math.max(peaks.get(back) ?? 0, s.rssMiB));
+  }
+  return [...peaks].sort((a, b) => b[0] - a[0]).map(([back, rssMiB]) => ({ start: Math.max(0, end - (back + 1) * seconds), rssMiB }));
+}
+
+/** Where the longest stretch of values within `percent` % that reaches the end begins (an index). */
 function flatStretchStart(rss: number[], percent: number): number {
   let min = Infinity;
   let max = -Infinity;
@@ -233,7 +252,7 @@ function flatStretchStart(rss: number[], percent: number): number {
 const formatTime = (seconds: number) => `${Math.floor(seconds / 60)}:${String(Math.floor(seconds % 60)).padStart(2, '0')}`;
 
 /** Four charts (RSS, heap, lag, p99 against minutes) in one SVG, two by two. */
-function soakSvg(samples: Sample[], config: SoakConfig, fill: Sample | undefined): string {
+function soakSvg(samples: Sample[], config: SoakConfig, fill: Sample | undefined, peaks: { start: number; rssMiB: number }[]): string {
   const minutes = (s: Sample) => s.t / 60;
   const line = (name: string, pick: (s: Sample) => number | undefined, color?: string): Series => ({
     name,
@@ -244,7 +263,17 @@ function soakSvg(samples: Sample[], config: SoakConfig, fill: Sample | undefined
     }),
   });
   const rss = line('RSS', (s) => s.rssMiB);
-  const rssSeries: Series[] = [rss];
+  const rssSeries: Series[] = [
+    rss,
+    {
+      name: `peak per ${config.peakSeconds} s`,
+      color: '#d62728',
+      points: peaks.flatMap((p) => [
+        [p.start / 60, p.rssMiB] as [number, number],
+        [Math.min(p.start + config.peakSeconds, samples.at(-1)!.t) / 60, p.rssMiB] as [number, number],
+      ]),
+    },
+  ];
   if (fill) {
     const top = Math.max(...rss.points.map((p) => p[1]));
     rssSeries.push({
@@ -465,9 +494,14 @@ async function main(): Promise<void> {
   }
 
   const rss = samples.map((s) => s.rssMiB);
-  const fillIndex = flatStretchStart(rss, config.flatPercent);
-  const fill = samples[fillIndex];
-  const flat = rss.slice(fillIndex);
+  const peaks = windowPeaks(samples, config.peakSeconds);
+  const peakIndex = flatStretchStart(
+    peaks.map((p) => p.rssMiB),
+    config.flatPercent,
+  );
+  const fill = peakIndex < peaks.length ? samples.find((s) => s.t >= peaks[peakIndex].start) : undefined;
+  const flat = peaks.slice(peakIndex).map((p) => p.rssMiB);
+  const raw = fill ? rss.slice(samples.indexOf(fill)) : [];
   const flatSeconds = fill ? samples.at(-1)!.t - fill.t : 0;
   const passed = fill !== undefined && flatSeconds >= MIN_FLAT_FRACTION * (durationMs / 1000);
   const all = samples.flatMap((s) => (s.p99 === undefined ? [] : [s.p99]));
@@ -477,6 +511,8 @@ async function main(): Promise<void> {
     flatMinMiB: flat.length ? Math.min(...flat) : undefined,
     flatMaxMiB: flat.length ? Math.max(...flat) : undefined,
     flatSpreadPercent: flat.length ? ((Math.max(...flat) - Math.min(...flat)) / Math.min(...flat)) * 100 : undefined,
+    rawMinMiB: raw.length ? Math.min(...raw) : undefined,
+    rawMaxMiB: raw.length ? Math.max(...raw) : undefined,
     rssAtReadyMiB: rssAtReady,
     rssFinalMiB: rss.at(-1),
     heapFinalMiB: samples.at(-1)?.heapUsedMiB,
@@ -488,10 +524,16 @@ async function main(): Promise<void> {
   console.log(
     passed
       ? `RSS flat within ${config.flatPercent} % after the caches filled: from ${formatTime(fill.t)} to the end ` +
-          `(${formatTime(flatSeconds)}), ${verdict.flatMinMiB!.toFixed(0)}–${verdict.flatMaxMiB!.toFixed(0)} MiB (${verdict.flatSpreadPercent!.toFixed(1)} %) — PASS`
-      : `RSS not flat: within ${config.flatPercent} % only over the last ${formatTime(flatSeconds)} ` +
+          `(${formatTime(flatSeconds)}), peaks per ${config.peakSeconds} s ${verdict.flatMinMiB!.toFixed(0)}–${verdict.flatMaxMiB!.toFixed(0)} MiB ` +
+          `(${verdict.flatSpreadPercent!.toFixed(1)} %) — PASS`
+      : `RSS not flat: peaks per ${config.peakSeconds} s within ${config.flatPercent} % only over the last ${formatTime(flatSeconds)} ` +
           `(needs ${Math.round(MIN_FLAT_FRACTION * 100)} % of the run, ${formatTime(MIN_FLAT_FRACTION * (durationMs / 1000))}) — FAIL`,
   );
+  if (raw.length)
+    console.log(
+      `every sample over that stretch: ${verdict.rawMinMiB!.toFixed(0)}–${verdict.rawMaxMiB!.toFixed(0)} MiB ` +
+        `(${(((verdict.rawMaxMiB! - verdict.rawMinMiB!) / verdict.rawMinMiB!) * 100).toFixed(1)} %: the sawtooth between major collections)`,
+    );
   console.log(
     `RSS ${rssAtReady?.toFixed(0)} MiB when ready → ${verdict.rssFinalMiB?.toFixed(0)} MiB at the end; heap used ${verdict.heapFinalMiB?.toFixed(0)} MiB; ` +
       `max lag ${verdict.maxLag.toLocaleString('en')} records; worst ${config.sampleSeconds} s window p99 ${verdict.worstWindowP99Ms?.toFixed(0)} ms; ` +
@@ -502,7 +544,7 @@ async function main(): Promise<void> {
     JSON.stringify({ command: process.argv.slice(1).join(' '), config: { ...config, brokers: undefined }, verdict, samples }, null, 1) +
       '\n',
   );
-  writeFileSync(`${config.out}.svg`, soakSvg(samples, config, fill) + '\n');
+  writeFileSync(`${config.out}.svg`, soakSvg(samples, config, fill, peaks) + '\n');
   console.log(`wrote ${config.out}.json, ${config.out}.svg (the recommender's log: ${config.out}.log)`);
 
   await producer.close();
