@@ -28,6 +28,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { svgLineChart } from '../src/evaluation/svg-line-chart.js';
+import { splitmix32 } from '../src/recommender/model/kernels/prng.js';
 import { SimulatedUsers, type HiddenWorld } from '../src/recommender/simulation/simulated-users.js';
 import { SIMULATED_SCENARIO } from '../topologies/agent-recommender.js';
 
@@ -88,8 +89,8 @@ function inferred(world: HiddenWorld, name: string, knowTools: boolean, learnAct
   const tools = 1 + Math.max(...world.actionTool);
   const domains = world.domains.length;
   const actionCount = world.actionTaste.length / d;
-  let seed = 12345;
-  const small = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5) * 0.2;
+  const init = splitmix32(12345);
+  const small = () => (init.nextFloat() - 0.5) * 0.2;
   const actions = learnActions ? Float64Array.from({ length: actionCount * d }, small) : Float64Array.from(world.actionTaste);
   const accumulators = new Float64Array(actionCount * d).fill(0.1);
   const tastes = new Map<number, Float64Array>();
@@ -97,8 +98,8 @@ function inferred(world: HiddenWorld, name: string, knowTools: boolean, learnAct
   const history = new Map<number, Choice[]>();
   let choices = 0;
   const past: Choice[] = [];
-  let replaySeed = 99;
-  const uniform = () => (replaySeed = (replaySeed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  const replayPicks = splitmix32(99);
+  const uniform = () => replayPicks.nextFloat();
 
   const score = (c: Choice, a: number): number => {
     let s = IGNORE_SEQUENCE ? 0 : world.sequenceBonus(c.previous, a);
