@@ -70,7 +70,7 @@ async function topologyAlone(file: string, format: EventFileFormat): Promise<num
     stateBackend: 'memory',
     startTime: events[0].event.eventTime,
     // Replay's default pipeline batch, so both run the same batches.
-    maxBatch: 100,
+    maxBatch: 50,
   });
   for (let start = 0; start < events.length; start += 10_000) {
     for (const { event, bytes } of events.slice(start, start + 10_000))
