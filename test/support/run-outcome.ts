@@ -2,6 +2,7 @@ import type { Transport } from '../../src/topology/transport/types.js';
 import type { RecommenderProcessOptions } from './recommender-process.js';
 import { scoredRequestIds } from './recommender-topics.js';
 import { snapshotStateDir, type StoreSnapshot } from './state-snapshot.js';
+import { waitForSettledTransactions } from './transactions-settled.js';
 
 /** What a run left behind: its RocksDB stores and how often it scored each request. */
 export interface RunOutcome {
@@ -11,6 +12,9 @@ export interface RunOutcome {
 
 /** Crash tests compare a killed run with a clean one by what each left behind, read here one way. */
 export async function runOutcome(transport: Transport, options: RecommenderProcessOptions, partitions: number): Promise<RunOutcome> {
+  // Read read_committed, the score topic ends at its first open transaction: the last commit's
+  // markers may still be on their way, or a killed owner's transaction still open.
+  if (options.processingGuarantee === 'exactly-once') await waitForSettledTransactions(options.brokers, options.settings.outputTopic);
   return {
     state: await snapshotStateDir(options.stateDir),
     scored: await scoredRequestIds(transport, options.settings.outputTopic, partitions),
