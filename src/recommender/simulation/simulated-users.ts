@@ -39,7 +39,7 @@ export interface HiddenWorld {
   /** Each action's tool index, and each user's favourite tool index per domain (users × domains). */
   readonly actionTool: Uint8Array;
   readonly favouriteTool: Uint8Array;
-  /** The user's last chosen action in the current session (-1: none, or no sequence), as the next request will see it. */
+  /** The action the user's next request follows (-1: it starts a session, nothing chosen yet, or no sequence). */
   previousChoice(user: number): number;
   sequenceBonus(previous: number, action: number): number;
 }
@@ -146,7 +146,8 @@ export class SimulatedUsers {
       actionTaste: this.actionTaste,
       actionTool: this.actionTool,
       favouriteTool: this.favouriteTool,
-      previousChoice: (user) => (this.sequence > 0 ? this.lastChosen[user] : -1),
+      // A user's next request that starts a session follows nothing, whatever the last one chose.
+      previousChoice: (user) => (this.sequence > 0 && this.userRequests[user] % this.sessionRequests !== 0 ? this.lastChosen[user] : -1),
       sequenceBonus: (previous, action) => this.sequenceBonus(previous, action),
     };
   }
