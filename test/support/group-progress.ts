@@ -13,7 +13,7 @@ export class GroupProgress {
     private readonly groupId: string,
     private readonly topic: string,
   ) {
-    this.admin = new KafkaJS.Kafka({ kafkaJS: { brokers: brokers.split(','), logLevel: KafkaJS.logLevel.NOTHING } }).admin();
+    this.admin = quietAdmin(brokers);
   }
 
   /** Per partition: the next offset the group would read (-1 = nothing committed) and the end. */
@@ -44,6 +44,11 @@ export class GroupProgress {
   async close(): Promise<void> {
     if (this.connected) await this.connected.then(() => this.admin.disconnect()).catch(() => undefined);
   }
+}
+
+/** An admin client that logs nothing: the watchers poll, and report what matters themselves. */
+export function quietAdmin(brokers: string): KafkaJS.Admin {
+  return new KafkaJS.Kafka({ kafkaJS: { brokers: brokers.split(','), logLevel: KafkaJS.logLevel.NOTHING } }).admin();
 }
 
 /**

@@ -1,5 +1,5 @@
 import { KafkaJS } from '@confluentinc/kafka-javascript';
-import { retryTransient } from './group-progress.js';
+import { quietAdmin, retryTransient } from './group-progress.js';
 
 /**
  * Waits until no transaction is open on any partition of `topic`: its last stable offset (the end
@@ -9,15 +9,15 @@ import { retryTransient } from './group-progress.js';
  * Returns the milliseconds it waited.
  */
 export async function waitForSettledTransactions(brokers: string, topic: string, timeoutMs = 90_000): Promise<number> {
-  const admin = new KafkaJS.Kafka({ kafkaJS: { brokers: brokers.split(','), logLevel: KafkaJS.logLevel.NOTHING } }).admin();
+  const admin = quietAdmin(brokers);
+  const ends = (isolationLevel: KafkaJS.IsolationLevel) =>
+    retryTransient(() => admin.fetchTopicOffsets(topic, { isolationLevel })).then((offsets) =>
+      offsets.sort((a, b) => a.partition - b.partition).map((p) => p.high),
+    );
   const started = Date.now();
   await admin.connect();
   try {
     for (;;) {
-      const ends = (isolationLevel: KafkaJS.IsolationLevel) =>
-        retryTransient(() => admin.fetchTopicOffsets(topic, { isolationLevel })).then((offsets) =>
-          offsets.sort((a, b) => a.partition - b.partition).map((p) => p.high),
-        );
       const stable = await ends(KafkaJS.IsolationLevel.READ_COMMITTED);
       const high = await ends(KafkaJS.IsolationLevel.READ_UNCOMMITTED);
       if (stable.every((offset, partition) => offset === high[partition])) return Date.now() - started;
