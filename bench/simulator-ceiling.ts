@@ -29,6 +29,7 @@ import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { svgLineChart } from '../src/evaluation/svg-line-chart.js';
 import { splitmix32 } from '../src/recommender/model/kernels/prng.js';
+import { argmax } from '../src/recommender/model/kernels/vector.js';
 import { SimulatedUsers, type HiddenWorld } from '../src/recommender/simulation/simulated-users.js';
 import { SIMULATED_SCENARIO } from '../topologies/agent-recommender.js';
 
@@ -78,7 +79,7 @@ interface Learner {
 function truth(world: HiddenWorld, preference: (u: number, a: number, d: number) => number): Learner {
   return {
     name: 'truth (no noise)',
-    pick: (c) => argmax(c.candidates, (a) => preference(c.user, a, c.domain) + world.sequenceBonus(c.previous, a)),
+    pick: (c) => best(c.candidates, (a) => preference(c.user, a, c.domain) + world.sequenceBonus(c.previous, a)),
     learn: () => undefined,
   };
 }
@@ -99,7 +100,6 @@ function inferred(world: HiddenWorld, name: string, knowTools: boolean, learnAct
   let choices = 0;
   const past: Choice[] = [];
   const replayPicks = splitmix32(99);
-  const uniform = () => replayPicks.nextFloat();
 
   const score = (c: Choice, a: number): number => {
     let s = IGNORE_SEQUENCE ? 0 : world.sequenceBonus(c.previous, a);
@@ -118,12 +118,24 @@ function inferred(world: HiddenWorld, name: string, knowTools: boolean, learnAct
     return c.candidates.map((a, i) => INVERSE_NOISE * ((a === c.chosen ? 1 : 0) - weights[i] / total));
   };
 
+  /** One AdaGrad step of the candidates' vectors on a choice, its user's taste held fixed. */
+  const stepActions = (c: Choice, taste: Float64Array) =>
+    softmaxGradient(c).forEach((g, i) => {
+      const at = c.candidates[i] * d;
+      for (let k = 0; k < d; k++) {
+        const step = g * taste[k] - 0.01 * actions[at + k];
+        accumulators[at + k] += step * step;
+        actions[at + k] += (ACTION_LEARNING_RATE / Math.sqrt(accumulators[at + k])) * step;
+      }
+    });
+
   /** Every action vector and every user's taste, fitted jointly to all choices so far (MAP, prior N(0, I) on both). */
   function refitAll(): void {
+    // Each action's step scaled down by how often it was offered, or the popular ones overshoot.
+    const offered = new Float64Array(actionCount);
+    for (const own of history.values()) for (const earlier of own) for (const a of earlier.candidates) offered[a]++;
     for (let step = 0; step < REFIT_ALL_STEPS; step++) {
       const actionStep = actions.map((v) => -v);
-      // Each action's step scaled down by how often it was offered, or the popular ones overshoot.
-      const offered = new Float64Array(actionCount);
       const tasteSteps = new Map([...tastes].map(([user, taste]) => [user, taste.map((t) => -t)]));
       for (const [user, own] of history) {
         const taste = tastes.get(user)!;
@@ -131,7 +143,6 @@ function inferred(world: HiddenWorld, name: string, knowTools: boolean, learnAct
         for (const earlier of own) {
           softmaxGradient(earlier).forEach((g, i) => {
             const at = earlier.candidates[i] * d;
-            if (step === 0 || offered[earlier.candidates[i]] >= 0) offered[earlier.candidates[i]]++;
             for (let k = 0; k < d; k++) {
               tasteStep[k] += g * actions[at + k];
               actionStep[at + k] += g * taste[k];
@@ -149,23 +160,14 @@ function inferred(world: HiddenWorld, name: string, knowTools: boolean, learnAct
 
   return {
     name,
-    pick: (c) => argmax(c.candidates, (a) => score(c, a)),
+    pick: (c) => best(c.candidates, (a) => score(c, a)),
     learn(c) {
       const taste = tastes.get(c.user) ?? new Float64Array(d);
-      const stepActions = (e: Choice, t: Float64Array) =>
-        softmaxGradient(e).forEach((g, i) => {
-          const at = e.candidates[i] * d;
-          for (let k = 0; k < d; k++) {
-            const step = g * t[k] - 0.01 * actions[at + k];
-            accumulators[at + k] += step * step;
-            actions[at + k] += (ACTION_LEARNING_RATE / Math.sqrt(accumulators[at + k])) * step;
-          }
-        });
       // One online step for the candidates' vectors, from this choice alone, then from `replayed`
       // earlier choices of anyone (their users' tastes as they are now, held fixed).
       if (learnActions && tastes.has(c.user)) stepActions(c, taste);
       for (let r = 0; r < replayed && past.length > 0; r++) {
-        const e = past[Math.floor(uniform() * past.length)];
+        const e = past[Math.floor(replayPicks.nextFloat() * past.length)];
         stepActions(e, tastes.get(e.user)!);
       }
       if (replayed > 0) past.push(c);
@@ -206,20 +208,15 @@ function userPopularity(): Learner & { accept(user: number, action: number): voi
   };
   return {
     name: 'per-user popularity',
-    pick: (c) => argmax(c.candidates, (a) => (own.get(c.user)?.get(a) ?? 0) + (global.get(a) ?? 0) / 1e9),
+    pick: (c) => best(c.candidates, (a) => (own.get(c.user)?.get(a) ?? 0) + (global.get(a) ?? 0) / 1e9),
     learn: (c) => count(c.user, c.chosen),
     accept: count,
   };
 }
 
-function argmax(candidates: number[], value: (a: number) => number): number {
-  let best = candidates[0];
-  let top = -Infinity;
-  for (const a of candidates) {
-    const v = value(a);
-    if (v > top) [best, top] = [a, v];
-  }
-  return best;
+/** The candidate valued highest, the earliest on ties. */
+function best(candidates: number[], value: (a: number) => number): number {
+  return candidates[argmax(candidates.map(value))];
 }
 
 function main(): void {

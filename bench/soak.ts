@@ -499,9 +499,10 @@ async function main(): Promise<void> {
     peaks.map((p) => p.rssMiB),
     config.flatPercent,
   );
-  const fill = peakIndex < peaks.length ? samples.find((s) => s.t >= peaks[peakIndex].start) : undefined;
+  const fillIndex = peakIndex < peaks.length ? samples.findIndex((s) => s.t >= peaks[peakIndex].start) : -1;
+  const fill = fillIndex >= 0 ? samples[fillIndex] : undefined;
   const flat = peaks.slice(peakIndex).map((p) => p.rssMiB);
-  const raw = fill ? rss.slice(samples.indexOf(fill)) : [];
+  const raw = fill ? rss.slice(fillIndex) : [];
   const flatSeconds = fill ? samples.at(-1)!.t - fill.t : 0;
   const passed = fill !== undefined && flatSeconds >= MIN_FLAT_FRACTION * (durationMs / 1000);
   const all = samples.flatMap((s) => (s.p99 === undefined ? [] : [s.p99]));
