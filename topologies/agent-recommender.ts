@@ -18,8 +18,8 @@
  *   --set ratingWeight=0.1 (a rating's loss weight beside choices)   --set userWeight=1 (the user row's weight)
  *   --set actionHistory=false (no per-user count of earlier takes per candidate)   --set historyLearningRate=0.3
  *   --set candidateTools=true (a candidate is its action row plus a row for its tool; TypeScript backend)
- *   --set candidateCrosses=none|prev_action,prev_outcome (offsets per context feature × candidate)
- *   --set crossLearningRate=0.2   --set crossBuckets=16384
+ *   --set candidateCrosses=none|prev_action,prev_outcome,taken (offsets per context feature × candidate)
+ *   --set crossLearningRate=0.2   --set crossBuckets=32768
  *   --set maxCandidates=256 (candidates scored per request; the rest are counted as request_candidates_dropped)
  */
 import { avroSerde, decode, topology, type SimulationContext, type TopologyEnv } from 'agentrec';

@@ -275,7 +275,7 @@ describe('FM backends: wasm-simd and webgpu against typescript', () => {
       describeTopology(agentRecommender({ transport: 'embedded', settings })).steps.find((s) => s.kind === 'score')!.options!
         .candidateCrosses;
     expect([crossesOf({}), crossesOf({ candidateCrosses: 'none' }), crossesOf({ candidateCrosses: 'prev2' })]).toEqual([
-      'prev_action,prev_outcome',
+      'prev_action,prev_outcome,taken',
       'none',
       'prev2',
     ]);

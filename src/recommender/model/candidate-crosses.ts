@@ -16,6 +16,12 @@ export interface CandidateCrossesConfig {
 
 /** Buckets per stored value: a step dirties a few chunks, and a commit writes only those. */
 export const CHUNK_BUCKETS = 1024;
+/** The table's size unless configured (bench/README.md, "Taken-action crosses"). */
+export const DEFAULT_CROSS_BUCKETS = 32_768;
+/** The table's size before DEFAULT_CROSS_BUCKETS grew, when state carried no size of its own. */
+const UNRECORDED_BUCKETS = 16_384;
+/** The bucket count the stored chunks were hashed into (u32): another count would read them as noise. */
+const SIZE_KEY = rowKey('model', 'cross');
 
 /**
  * The wide half of a wide-and-deep model: one learned score offset per (context feature,
@@ -40,6 +46,8 @@ export class CandidateCrosses {
   /** Scratch: the bucket of each (cross feature, candidate) pair of the event at hand, candidate-major. */
   private buckets = new Int32Array(64);
   private readonly featureHashes: number[] = [];
+  /** The weight of each cross feature of the event at hand, parallel to featureHashes. */
+  private readonly featureWeights: number[] = [];
   /**
    * The event the scratch holds, and its pair count: a feedback's pairs are asked for by model
    * sync, score and learn in a row, and are hashed once.
@@ -52,6 +60,8 @@ export class CandidateCrosses {
   private readonly chunkKeys: Buffer[] = [];
   private readonly chunkIds: string[] = [];
   private readonly chunkById = new Map<string, number>();
+  /** Whether the store holds the table's size (written with the first chunks saved). */
+  private sizeRecorded = false;
 
   constructor(
     private readonly config: CandidateCrossesConfig,
@@ -115,6 +125,13 @@ export class CandidateCrosses {
   async load(store: KeyValueStore): Promise<void> {
     const chunkBytes = 2 * CHUNK_BUCKETS * 4;
     const values = await store.getMany(this.chunkKeys);
+    const size = await store.get(SIZE_KEY);
+    const stored = size ? size.readUInt32LE(0) : values.some(Boolean) ? UNRECORDED_BUCKETS : this.config.buckets;
+    if (stored !== this.config.buckets) {
+      const why = `${this.describe}: the stored candidate crosses were hashed into ${stored} buckets, but /model/candidateCrosses/buckets is ${this.config.buckets}`;
+      throw new StateError('STATE_CORRUPT', `${why}: set it back (--set crossBuckets=${stored}) or start from a new state directory`);
+    }
+    this.sizeRecorded = size !== undefined;
     for (const [chunk, stored] of values.entries()) {
       if (!stored) continue;
       if (stored.length !== chunkBytes) {
@@ -129,6 +146,12 @@ export class CandidateCrosses {
 
   /** Writes the chunks stepped since the last save (flushed with the rows at commit). */
   async save(store: KeyValueStore): Promise<void> {
+    if (!this.sizeRecorded && this.dirtyChunks.size) {
+      const size = Buffer.alloc(4);
+      size.writeUInt32LE(this.config.buckets);
+      await store.put(SIZE_KEY, size);
+      this.sizeRecorded = true;
+    }
     for (const chunk of this.dirtyChunks) {
       const at = chunk * CHUNK_BUCKETS;
       const value = Buffer.alloc(2 * CHUNK_BUCKETS * 4);
@@ -149,11 +172,16 @@ export class CandidateCrosses {
 
   /**
    * The event's pair buckets, candidate-major, `perCandidate` per candidate (0: the event has no
-   * cross feature): a view of scratch that holds until another event's pairs are asked for.
+   * cross feature), and the weight of each cross feature (a pair's offset counts that many
+   * times): views of scratch that hold until another event's pairs are asked for.
    */
-  pairsOf(e: LookedUpEvent): { buckets: Int32Array; perCandidate: number } {
+  pairsOf(e: LookedUpEvent): { buckets: Int32Array; perCandidate: number; weights: readonly number[] } {
     const pairs = this.bucketsOf(e);
-    return { buckets: this.buckets.subarray(0, pairs), perCandidate: pairs === 0 ? 0 : this.featureHashes.length };
+    return {
+      buckets: this.buckets.subarray(0, pairs),
+      perCandidate: pairs === 0 ? 0 : this.featureHashes.length,
+      weights: this.featureWeights,
+    };
   }
 
   /** Copies each bucket's weight and accumulator, interleaved, into `into` (a batch's compact copy). */
@@ -175,26 +203,28 @@ export class CandidateCrosses {
     }
   }
 
-  /** Adds each candidate's cross offsets to its score. */
+  /** Adds each candidate's cross offsets, each times its context feature's weight, to its score. */
   score(e: LookedUpEvent, scores: Float32Array): void {
     const pairs = this.bucketsOf(e);
     if (pairs === 0) return;
     const perCandidate = this.featureHashes.length;
     const table = this.table;
+    const weights = this.featureWeights;
     for (let c = 0, at = 0; c < e.candidates.length; c++) {
       let offset = 0;
-      for (let f = 0; f < perCandidate; f++) offset += table[this.buckets[at++]];
+      for (let f = 0; f < perCandidate; f++) offset += weights[f] * table[this.buckets[at++]];
       scores[c] += offset;
     }
   }
 
-  /** Steps the offsets of the event's pairs by dLoss/dScore of their candidate. */
+  /** Steps the offsets of the event's pairs by dLoss/dScore of their candidate times their feature's weight. */
   learn(e: LookedUpEvent, dScores: Float32Array): void {
     const pairs = this.bucketsOf(e);
     if (pairs === 0) return;
     const { learningRate, initialAccumulator, l2, gradientClip } = this.config.optimizer;
     const perCandidate = this.featureHashes.length;
     const table = this.table;
+    const weights = this.featureWeights;
     const accumulators = this.config.buckets;
     for (let c = 0, at = 0; c < e.candidates.length; c++) {
       const raw = dScores[c];
@@ -206,7 +236,7 @@ export class CandidateCrosses {
       for (let f = 0; f < perCandidate; f++) {
         const bucket = this.buckets[at++];
         const w = table[bucket];
-        const g = clipped + l2 * w;
+        const g = clipped * weights[f] + l2 * w;
         const accumulator = table[accumulators + bucket] + g * g;
         table[accumulators + bucket] = accumulator;
         table[bucket] = w - (learningRate * g) / Math.sqrt(accumulator + initialAccumulator);
@@ -225,11 +255,14 @@ export class CandidateCrosses {
 
   private hashPairs(e: LookedUpEvent): number {
     const hashes = this.featureHashes;
+    const weights = this.featureWeights;
     hashes.length = 0;
-    for (const { key } of e.features) {
+    weights.length = 0;
+    for (const { key, weight } of e.features) {
       for (const prefix of this.prefixes) {
         if (key.startsWith(prefix)) {
           hashes.push(this.hashOf(key));
+          weights.push(weight);
           break;
         }
       }

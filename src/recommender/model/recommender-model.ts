@@ -17,7 +17,7 @@ import {
 import { resolveDcnScorer, type DcnScorerModel } from './kernels/dcn-scorer.js';
 import { dcnWorkgroupBytes } from './backends/webgpu/dcn-wgsl.js';
 import { resolveBackend } from './backends/create-backend.js';
-import { CHUNK_BUCKETS, type CandidateCrossesConfig } from './candidate-crosses.js';
+import { CHUNK_BUCKETS, DEFAULT_CROSS_BUCKETS, type CandidateCrossesConfig } from './candidate-crosses.js';
 import type { BackendKind } from './backends/model-backend.js';
 
 export type Interaction = 'fm' | 'dcn';
@@ -104,11 +104,12 @@ export interface RecommenderModelOptions {
   acceptanceLearningRate?: number;
   /**
    * One learned score offset per (context feature, candidate action) pair for the context
-   * `fields` (default ['prev_action', 'prev_outcome'], the session-context step's previous action
-   * and its outcome), hashed into `buckets` (a power of two, default 16,384) and stepped by
-   * AdaGrad at `learningRate` (default 0.2): the wide half of a wide-and-deep model, memorising
-   * transitions the factors learn slowly (candidate-crosses.ts). false turns them off. Swept in
-   * bench/README.md, "Candidate crosses".
+   * `fields` (default ['prev_action', 'prev_outcome', 'taken']: the session-context step's
+   * previous action and its outcome, and the action-history step's most-taken actions), counted
+   * at the feature's weight, hashed into `buckets` (a power of two, default 32,768) and stepped
+   * by AdaGrad at `learningRate` (default 0.2): the wide half of a wide-and-deep model, memorising
+   * transitions and co-choices the factors learn slowly (candidate-crosses.ts). false turns them
+   * off. Swept in bench/README.md, "Candidate crosses" and "Taken-action crosses".
    */
   candidateCrosses?: { fields?: readonly string[]; buckets?: number; learningRate?: number } | false;
   /** Row lifecycle: a feature/action row exists after minCount sightings; rows expire after ttlMs. */
@@ -317,14 +318,14 @@ function resolveCandidateCrosses(options: RecommenderModelOptions['candidateCros
   if (options !== undefined && (typeof options !== 'object' || options === null))
     throw new ConfigError(path, `must be an object or false, got ${describeValue(options)}`);
   rejectUnknownKeys(options ?? {}, ['fields', 'buckets', 'learningRate'], path);
-  const fields: unknown = options?.fields ?? ['prev_action', 'prev_outcome'];
+  const fields: unknown = options?.fields ?? ['prev_action', 'prev_outcome', 'taken'];
   if (!Array.isArray(fields)) throw new ConfigError(`${path}/fields`, 'must be an array of field names');
   const names = fields.map((field: unknown, i) => {
     if (typeof field !== 'string' || field === '' || field.includes('='))
       throw new ConfigError(`${path}/fields/${i}`, `must be a field name without '=' (e.g. 'prev_action'), got ${describeValue(field)}`);
     return field;
   });
-  const buckets = integerIn(options?.buckets, `${path}/buckets`, { fallback: 16_384, min: CHUNK_BUCKETS, max: 1 << 24 });
+  const buckets = integerIn(options?.buckets, `${path}/buckets`, { fallback: DEFAULT_CROSS_BUCKETS, min: CHUNK_BUCKETS, max: 1 << 24 });
   if ((buckets & (buckets - 1)) !== 0) throw new ConfigError(`${path}/buckets`, `must be a power of two, got ${buckets}`);
   if (names.length === 0) return undefined;
   return Object.freeze({

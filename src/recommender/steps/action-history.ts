@@ -33,7 +33,9 @@ export interface ActionHistoryOptions {
   /**
    * How many of the user's most-taken actions become features of each request (`taken=<action>`,
    * weights 1/√n), so the model learns which actions go together across users: a user with three
-   * takes is already placed by them, long before their own row has learned. 0 turns it off.
+   * takes is already placed by them, long before their own row has learned. The model's default
+   * candidate crosses pair each with every candidate ("users who took A choose B"). Default 16
+   * (bench/README.md, "Taken-action crosses"); 0 turns it off.
    */
   takenFeatures?: number;
 }
@@ -64,7 +66,7 @@ export function actionHistory(name: string, options: ActionHistoryOptions = {}):
   const maxCandidates = integerIn(options.maxCandidates, `${p}/maxCandidates`, { min: 1, max: 65_536, fallback: 256 });
   const ttlMs = numberIn(options.ttlMs, `${p}/ttlMs`, { min: 1, max: 1e13, fallback: 90 * 24 * 3600_000 });
   const storeName = options.store ?? 'history';
-  const takenFeatures = integerIn(options.takenFeatures, `${p}/takenFeatures`, { min: 0, max: 64, fallback: 0 });
+  const takenFeatures = integerIn(options.takenFeatures, `${p}/takenFeatures`, { min: 0, max: 64, fallback: 16 });
   const describeOptions = { enabled, signals, maxActions, ttlMs, store: storeName, takenFeatures };
   if (!enabled) return batchStep<EncodedEvent, EncodedEvent>(name, 'actionHistory', () => (batch) => batch, { options: describeOptions });
   const counted = new Set(signals);

@@ -28,7 +28,7 @@ describe('model settings', () => {
   it('crosses the previous action and its outcome with each candidate unless candidateCrosses says otherwise', () => {
     const crosses = (settings: Record<string, string>) =>
       recommenderModel({ ...modelOptionsFromSettings(settings), name: 'rec' }).candidateCrosses;
-    expect(crosses({})).toMatchObject({ fields: ['prev_action', 'prev_outcome'], optimizer: { learningRate: 0.2 } });
+    expect(crosses({})).toMatchObject({ fields: ['prev_action', 'prev_outcome', 'taken'], optimizer: { learningRate: 0.2 } });
     expect(crosses({ candidateCrosses: 'none' })).toBeUndefined();
     expect(crosses({ candidateCrosses: 'prev2, tool', crossLearningRate: '0.5' })).toMatchObject({
       fields: ['prev2', 'tool'],

@@ -121,7 +121,10 @@ describe('ModelTask candidate crosses', () => {
 
   it('is off with candidateCrosses false, and names a bad option', async () => {
     expect(recommenderModel({ name: 'rec', candidateCrosses: false }).candidateCrosses).toBeUndefined();
-    expect(recommenderModel({ name: 'rec' }).candidateCrosses).toMatchObject({ fields: ['prev_action', 'prev_outcome'], buckets: 16_384 });
+    expect(recommenderModel({ name: 'rec' }).candidateCrosses).toMatchObject({
+      fields: ['prev_action', 'prev_outcome', 'taken'],
+      buckets: 32_768,
+    });
     expect(() => recommenderModel({ name: 'rec', candidateCrosses: { buckets: 3000 } })).toThrow(
       /\/model\/candidateCrosses\/buckets.*power of two/,
     );
@@ -129,5 +132,64 @@ describe('ModelTask candidate crosses', () => {
       /\/model\/candidateCrosses\/fields\/0/,
     );
     expect(() => recommenderModel({ name: 'rec', candidateCrosses: { rate: 1 } as never })).toThrow(/\/model\/candidateCrosses\/rate/);
+  });
+
+  it("counts a pair's offset at its feature's weight, in the score and in the step", async () => {
+    // Crossed with each of 16 taken actions at 1/4, a candidate must not move 16 times as fast as with one previous action.
+    const gapAfterOneStep = async (weight: number) => {
+      const model = recommenderModel({ name: 'rec', dim: 8, backend: 'typescript', optimizer: { learningRate: 1e-6 } });
+      const task = new ModelTask(model, new MemoryStore('rec'), new MemoryStore('rec-requests'), 0);
+      await task.ensureLoaded();
+      const keys = [rowKey('user', 'u1'), rowKey('action', 'a'), rowKey('action', 'b'), rowKey('feature', 'taken=x')];
+      const [user, a, b, taken] = await task.rows.getRows(keys, 0);
+      const request = { requestId: 'r', userId: 'u1', eventTime: 0, features: [], candidates: ['a', 'b'] };
+      const e: LookedUpEvent = {
+        event: { eventTime: 0 } as TrajectoryEvent,
+        role: 'learn',
+        request,
+        user,
+        features: [{ row: taken!, key: 'taken=x', weight }],
+        candidates: [a, b],
+      };
+      const scores = new Float32Array(2);
+      task.beginBatch();
+      task.score(e, scores);
+      const before = scores[0] - scores[1];
+      expect(task.learn(e, Float32Array.from([-0.5, 0.5]))).toBe(true);
+      task.score(e, scores);
+      task.endBatch();
+      return scores[0] - scores[1] - before;
+    };
+    const full = await gapAfterOneStep(1);
+    expect(full).toBeGreaterThan(0.1);
+    // AdaGrad's first step is nearly the same size whatever the gradient's scale, so the weight
+    // shows in the score (0.25); the initial accumulator makes the scaled gradient's step a little shorter.
+    const ratio = (await gapAfterOneStep(0.25)) / full;
+    expect(ratio).toBeGreaterThan(0.2);
+    expect(ratio).toBeLessThan(0.249);
+  });
+
+  it('refuses a state whose table was hashed into another number of buckets', async () => {
+    const rows = new MemoryStore('rec');
+    const load = async (buckets: number) => {
+      const model = recommenderModel({ name: 'rec', dim: 8, backend: 'typescript', candidateCrosses: { buckets } });
+      const task = new ModelTask(model, rows, new MemoryStore('rec-requests'), 3);
+      await task.ensureLoaded();
+      return task;
+    };
+    const task = await load(2048);
+    task.crosses!.touchChunk(1);
+    await task.saveCrosses();
+    await expect(load(2048)).resolves.toBeDefined();
+    await expect(load(4096)).rejects.toMatchObject({
+      code: 'STATE_CORRUPT',
+      message: expect.stringMatching(
+        /partition 3: .* hashed into 2048 buckets, .*buckets is 4096: set it back \(--set crossBuckets=2048\)/,
+      ),
+    });
+    // State from before the size was recorded was hashed into the default of then, 16,384.
+    await rows.delete(rowKey('model', 'cross'));
+    await expect(load(65_536)).rejects.toThrow(/hashed into 16384 buckets/);
+    await expect(load(16_384)).resolves.toBeDefined();
   });
 });

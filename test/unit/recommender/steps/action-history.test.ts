@@ -88,7 +88,9 @@ describe('actionHistory step', () => {
     ]);
     // Most taken first; among equals the later first taken; weights 1/√n.
     expect(features).toEqual([[], ['taken=c@0.707', 'taken=b@0.707']]);
-    expect((await run({}, [[...takes, request('u1', 'r1')]])).features).toEqual([[]]);
+    // Sixteen by default, so these two; none with 0.
+    expect((await run({}, [[...takes, request('u1', 'r1')]])).features).toEqual([['taken=c@0.707', 'taken=a@0.707']]);
+    expect((await run({ takenFeatures: 0 }, [[...takes, request('u1', 'r1')]])).features).toEqual([[]]);
     expect(() => actionHistory('history', { takenFeatures: 65 })).toThrow(/\/steps\/history\/takenFeatures/);
   });
 

@@ -37,8 +37,8 @@ export const MISSING_ROW = 0xffffffff;
 /**
  * A batch packed for the GPU: its distinct rows once each (values and AdaGrad accumulators, in
  * first-use order), per event a header, per context entry a (row, weight) pair, per candidate a
- * (row, action-history bucket) pair, and per candidate cross pair its index into the batch's
- * compact copy of the cross buckets it touches (weight and accumulator interleaved).
+ * (row, action-history bucket) pair, and per candidate cross pair (its index into the batch's
+ * compact copy of the cross buckets it touches, its feature's weight); the copy holds each bucket's weight and accumulator, interleaved.
  */
 export interface FmBatchPlan {
   readonly rows: EmbeddingRow[];
@@ -67,7 +67,7 @@ export function planFmBatch(items: readonly BatchLearnItem[], dim: number, userW
   // Each event's cross pairs, hashed once: pairsOf() hands back scratch that the next event overwrites.
   const eventPairs = items.map(({ event }) => {
     const pairs = crosses?.pairsOf(event);
-    return pairs && { buckets: pairs.buckets.slice(), perCandidate: pairs.perCandidate };
+    return pairs && { buckets: pairs.buckets.slice(), perCandidate: pairs.perCandidate, weights: pairs.weights.slice() };
   });
   items.forEach(({ event }, e) => (refCount += 1 + event.features.length + event.candidates.length + (eventPairs[e]?.buckets.length ?? 0)));
   const crossBuckets: number[] = [];
@@ -112,11 +112,13 @@ export function planFmBatch(items: readonly BatchLearnItem[], dim: number, userW
       const pairs = eventPairs[e];
       events[h + 12] = pairs?.perCandidate ?? 0;
       if (pairs) {
-        for (const bucket of pairs.buckets) {
+        // Candidate-major: the pair of feature f sits at f modulo perCandidate, and carries its weight.
+        pairs.buckets.forEach((bucket, i) => {
           let compact = crossIndex.get(bucket);
           if (compact === undefined) crossIndex.set(bucket, (compact = crossBuckets.push(bucket) - 1));
-          refs[2 * at++] = compact;
-        }
+          refs[2 * at] = compact;
+          refFloats[2 * at++ + 1] = pairs.weights[i % pairs.perCandidate];
+        });
       }
       scoreStart += event.candidates.length;
     });

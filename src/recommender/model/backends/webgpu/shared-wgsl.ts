@@ -81,11 +81,14 @@ fn denseStep(at: u32, accAt: u32, g0: f32) {
   dense[at] = w - (params.denseLr * g) / sqrt(acc + params.denseInit);
 }
 
-// Candidate c's action-history offset (its bucket) and candidate-cross offsets, added to its score.
+// Candidate c's action-history offset (its bucket) and candidate-cross offsets (each times its pair's weight, refs .y), added to its score.
 fn candidateOffsets(c: u32, bucket: u32, hasHistory: bool, crossStart: u32, perCandidate: u32) -> f32 {
   var s = 0.0;
   if (hasHistory) { s += dense[HAT + bucket]; }
-  for (var f = 0u; f < perCandidate; f++) { s += crossValues[2u * refs[crossStart + c * perCandidate + f].x]; }
+  for (var f = 0u; f < perCandidate; f++) {
+    let pair = refs[crossStart + c * perCandidate + f];
+    s += bitcast<f32>(pair.y) * crossValues[2u * pair.x];
+  }
   return s;
 }
 
@@ -181,9 +184,10 @@ export const HISTORY_AND_CROSS_STEPS = /* wgsl */ `
           if (raw == 0.0) { continue; }
           let clipped = clamp(raw, -params.crossClip, params.crossClip);
           for (var f = 0u; f < perCandidate; f++) {
-            let at = 2u * refs[crossStart + c * perCandidate + f].x;
+            let pair = refs[crossStart + c * perCandidate + f];
+            let at = 2u * pair.x;
             let w = crossValues[at];
-            let g = clipped + params.crossL2 * w;
+            let g = clipped * bitcast<f32>(pair.y) + params.crossL2 * w;
             let acc = crossValues[at + 1u] + g * g;
             crossValues[at + 1u] = acc;
             crossValues[at] = w - (params.crossLr * g) / sqrt(acc + params.crossInit);
