@@ -126,10 +126,13 @@ export class CandidateCrosses {
     const chunkBytes = 2 * CHUNK_BUCKETS * 4;
     const values = await store.getMany(this.chunkKeys);
     const size = await store.get(SIZE_KEY);
-    const stored = size ? size.readUInt32LE(0) : values.some(Boolean) ? UNRECORDED_BUCKETS : this.config.buckets;
-    if (stored !== this.config.buckets) {
-      const why = `${this.describe}: the stored candidate crosses were hashed into ${stored} buckets, but /model/candidateCrosses/buckets is ${this.config.buckets}`;
-      throw new StateError('STATE_CORRUPT', `${why}: set it back (--set crossBuckets=${stored}) or start from a new state directory`);
+    const storedBuckets = size ? size.readUInt32LE(0) : values.some(Boolean) ? UNRECORDED_BUCKETS : this.config.buckets;
+    if (storedBuckets !== this.config.buckets) {
+      const why = `${this.describe}: the stored candidate crosses were hashed into ${storedBuckets} buckets, but /model/candidateCrosses/buckets is ${this.config.buckets}`;
+      throw new StateError(
+        'STATE_CORRUPT',
+        `${why}: set it back (--set crossBuckets=${storedBuckets}) or start from a new state directory`,
+      );
     }
     this.sizeRecorded = size !== undefined;
     for (const [chunk, stored] of values.entries()) {

@@ -25,7 +25,7 @@ describe('model settings', () => {
     expect(() => recommenderModel({ name: 'rec', userWeight: 1000 })).toThrow(/\/model\/userWeight/);
   });
 
-  it('crosses the previous action and its outcome with each candidate unless candidateCrosses says otherwise', () => {
+  it('crosses the previous action, its outcome and the taken actions with each candidate unless candidateCrosses says otherwise', () => {
     const crosses = (settings: Record<string, string>) =>
       recommenderModel({ ...modelOptionsFromSettings(settings), name: 'rec' }).candidateCrosses;
     expect(crosses({})).toMatchObject({ fields: ['prev_action', 'prev_outcome', 'taken'], optimizer: { learningRate: 0.2 } });

@@ -38,7 +38,8 @@ export const MISSING_ROW = 0xffffffff;
  * A batch packed for the GPU: its distinct rows once each (values and AdaGrad accumulators, in
  * first-use order), per event a header, per context entry a (row, weight) pair, per candidate a
  * (row, action-history bucket) pair, and per candidate cross pair (its index into the batch's
- * compact copy of the cross buckets it touches, its feature's weight); the copy holds each bucket's weight and accumulator, interleaved.
+ * compact copy of the cross buckets it touches, its feature's weight); the copy holds each
+ * bucket's weight and accumulator, interleaved.
  */
 export interface FmBatchPlan {
   readonly rows: EmbeddingRow[];

@@ -81,7 +81,8 @@ fn denseStep(at: u32, accAt: u32, g0: f32) {
   dense[at] = w - (params.denseLr * g) / sqrt(acc + params.denseInit);
 }
 
-// Candidate c's action-history offset (its bucket) and candidate-cross offsets (each times its pair's weight, refs .y), added to its score.
+// Candidate c's action-history offset (its bucket) and candidate-cross offsets, each times its
+// pair's feature weight (refs .y), added to its score.
 fn candidateOffsets(c: u32, bucket: u32, hasHistory: bool, crossStart: u32, perCandidate: u32) -> f32 {
   var s = 0.0;
   if (hasHistory) { s += dense[HAT + bucket]; }
