@@ -1,7 +1,7 @@
 import { BadRecordError } from '../../errors.js';
 
 /**
- * One record of the model topic: a task's change to one shared row (or the dense weights).
+ * A dense record of the model topic: a task's change to one shared row (or a parameter block).
  *   key   = rowKey bytes | '|' | taskId   — compaction keeps the latest per (row, task incarnation)
  *   value = u8 version | u8 0 | u16 0 | u32 count | f64 weight | u32 rowKeyLength | u32 taskIdLength
  *           | rowKey | taskId | f32 × count increment | f32 × count total          (little-endian)
@@ -18,11 +18,110 @@ export interface ModelDelta {
   total: Float32Array;
 }
 
+/**
+ * A sparse record: the change to a long parameter block (a chunk of the candidate crosses) when
+ * few of its values moved. Its own key, so compaction keeps the latest dense and the latest
+ * sparse record of each (block, task incarnation).
+ *   key   = rowKey bytes | '|' | taskId | '|sparse'
+ *   value = u8 2 | u8 0 | u16 0 | u32 length | f64 weight | u32 rowKeyLength | u32 taskIdLength
+ *           | rowKey | taskId | u32 changedCount | u32 totalCount
+ *           | u32 × changedCount index | f32 × changedCount increment
+ *           | u32 × totalCount index | f32 × totalCount total                    (little-endian)
+ * `total` lists the running total at every index whose total differs from the one the
+ * incarnation's latest dense record carried, so that dense record overlaid with the latest
+ * sparse one after it gives the whole contribution, whatever compaction removed in between.
+ */
+export interface SparseModelDelta {
+  rowKey: Buffer;
+  taskId: string;
+  weight: number;
+  /** The block's full length. */
+  length: number;
+  /** Indices whose value moved in this sync, ascending, and what receivers add there. */
+  changed: Uint32Array;
+  increment: Float32Array;
+  /** Indices whose running total moved since the latest dense record, ascending, and the totals there. */
+  totalAt: Uint32Array;
+  total: Float32Array;
+}
+
 const VERSION = 1;
+const SPARSE_VERSION = 2;
 const HEADER_BYTES = 24;
+const SPARSE_SUFFIX = Buffer.from('|sparse', 'utf8');
 
 export function modelDeltaKey(rowKey: Buffer, taskId: string): Buffer {
   return Buffer.concat([rowKey, Buffer.from(`|${taskId}`, 'utf8')]);
+}
+
+export function sparseModelDeltaKey(rowKey: Buffer, taskId: string): Buffer {
+  return Buffer.concat([modelDeltaKey(rowKey, taskId), SPARSE_SUFFIX]);
+}
+
+export function isSparseModelDelta(delta: ModelDelta | SparseModelDelta): delta is SparseModelDelta {
+  return 'changed' in delta;
+}
+
+export function encodeSparseModelDelta(delta: SparseModelDelta): Buffer {
+  const taskId = Buffer.from(delta.taskId, 'utf8');
+  const changed = delta.changed.length;
+  const totals = delta.totalAt.length;
+  const at = HEADER_BYTES + delta.rowKey.length + taskId.length;
+  const out = Buffer.alloc(at + 8 + (changed + totals) * 8);
+  out[0] = SPARSE_VERSION;
+  out.writeUInt32LE(delta.length, 4);
+  out.writeDoubleLE(delta.weight, 8);
+  out.writeUInt32LE(delta.rowKey.length, 16);
+  out.writeUInt32LE(taskId.length, 20);
+  delta.rowKey.copy(out, HEADER_BYTES);
+  taskId.copy(out, HEADER_BYTES + delta.rowKey.length);
+  out.writeUInt32LE(changed, at);
+  out.writeUInt32LE(totals, at + 4);
+  let offset = at + 8;
+  for (const part of [delta.changed, delta.increment, delta.totalAt, delta.total]) {
+    out.set(new Uint8Array(part.buffer, part.byteOffset, part.byteLength), offset);
+    offset += part.byteLength;
+  }
+  if (!LITTLE_ENDIAN_HOST) swapWords(out, at + 8, offset);
+  return out;
+}
+
+/** A dense (version 1) or sparse (version 2) model-topic record; throws BadRecordError for anything else. */
+export function decodeModelSyncRecord(bytes: Buffer): ModelDelta | SparseModelDelta {
+  return bytes.length >= HEADER_BYTES && bytes[0] === SPARSE_VERSION ? decodeSparseModelDelta(bytes) : decodeModelDelta(bytes);
+}
+
+function decodeSparseModelDelta(bytes: Buffer): SparseModelDelta {
+  const length = bytes.readUInt32LE(4);
+  const weight = bytes.readDoubleLE(8);
+  const keyLength = bytes.readUInt32LE(16);
+  const at = HEADER_BYTES + keyLength + bytes.readUInt32LE(20);
+  if (bytes.length < at + 8) throw new BadRecordError('DECODE_FAILED', `sparse model delta of ${bytes.length} bytes is cut short`);
+  const changed = bytes.readUInt32LE(at);
+  const totals = bytes.readUInt32LE(at + 4);
+  if (bytes.length !== at + 8 + (changed + totals) * 8 || changed > length || totals > length)
+    throw new BadRecordError('DECODE_FAILED', `sparse model delta of ${changed} changes and ${totals} totals has ${bytes.length} bytes`);
+  // One aligned copy of the four arrays, viewed in place.
+  const words = new Uint8Array(bytes.subarray(at + 8));
+  if (!LITTLE_ENDIAN_HOST) swapWords(Buffer.from(words.buffer), 0, words.length);
+  const delta: SparseModelDelta = {
+    rowKey: Buffer.from(bytes.subarray(HEADER_BYTES, HEADER_BYTES + keyLength)),
+    taskId: bytes.toString('utf8', HEADER_BYTES + keyLength, at),
+    weight,
+    length,
+    changed: new Uint32Array(words.buffer, 0, changed),
+    increment: new Float32Array(words.buffer, changed * 4, changed),
+    totalAt: new Uint32Array(words.buffer, changed * 8, totals),
+    total: new Float32Array(words.buffer, changed * 8 + totals * 4, totals),
+  };
+  for (const indices of [delta.changed, delta.totalAt])
+    for (const index of indices)
+      if (index >= length) throw new BadRecordError('DECODE_FAILED', `sparse model delta index ${index} is outside its ${length} values`);
+  return delta;
+}
+
+function swapWords(bytes: Buffer, from: number, to: number): void {
+  bytes.subarray(from, to).swap32();
 }
 
 export function encodeModelDelta(delta: ModelDelta): Buffer {
@@ -44,7 +143,7 @@ export function encodeModelDelta(delta: ModelDelta): Buffer {
 
 /** The publisher of a delta without decoding its floats (readers skip their own records), or undefined when malformed. */
 export function modelDeltaTaskId(bytes: Buffer): string | undefined {
-  if (bytes.length < HEADER_BYTES || bytes[0] !== VERSION) return undefined;
+  if (bytes.length < HEADER_BYTES || (bytes[0] !== VERSION && bytes[0] !== SPARSE_VERSION)) return undefined;
   const keyLength = bytes.readUInt32LE(16);
   const end = HEADER_BYTES + keyLength + bytes.readUInt32LE(20);
   return end <= bytes.length ? bytes.toString('utf8', HEADER_BYTES + keyLength, end) : undefined;

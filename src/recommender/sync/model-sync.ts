@@ -6,15 +6,21 @@ import type { KeyValueStore } from '../../state/store.js';
 import type { OutputRecord, SourceRecord, TopicPartition } from '../../topology/transport/types.js';
 import { resolveModelSyncConfig, type ModelSyncOptions, type ResolvedModelSyncConfig } from './model-sync-config.js';
 import {
-  decodeModelDelta,
+  decodeModelSyncRecord,
   encodeModelDelta,
+  encodeSparseModelDelta,
+  isSparseModelDelta,
   modelDeltaKey,
   modelDeltaTaskId,
   readFloats,
+  sparseModelDeltaKey,
   writeFloats,
   type ModelDelta,
+  type SparseModelDelta,
 } from './model-sync-record.js';
 import { ModelSyncRows, type SyncedRow } from './model-sync-rows.js';
+import { RunningTotals } from './running-totals.js';
+import { SyncScratch, SyncShift } from './sync-shift.js';
 import type { RecommenderModel } from '../model/recommender-model.js';
 import type { CandidateCrosses } from '../model/candidate-crosses.js';
 import type { LookedUpEvent } from '../types.js';
@@ -77,8 +83,12 @@ const HISTORY_ID = HISTORY_ROW.toString('latin1');
 const POSITION_KEY = Buffer.from('\u0000model-sync\u0000position', 'latin1');
 const BASE_PREFIX = Buffer.from('\u0000model-sync\u0000base\u0000', 'latin1');
 const BASE_END = Buffer.from('\u0000model-sync\u0000base\u0001', 'latin1');
-const TOTAL_PREFIX = Buffer.from('\u0000model-sync\u0000total\u0000', 'latin1');
-const TOTAL_TAG_BYTES = 8;
+/**
+ * Blocks at least this long (the crosses' chunks) publish sparse records while few of their values
+ * moved: a sync between batches changes ~20 % of a chunk, and dense records cost every task a pass
+ * over every value of every chunk, publishing and receiving.
+ */
+export const SPARSE_MIN_LENGTH = 256;
 
 /**
  * Reconciles a task's replica of the shared parameters (feature and action rows, dense weights,
@@ -91,7 +101,9 @@ const TOTAL_TAG_BYTES = 8;
  *   1. reads the deltas peers published since its last read (its own records are skipped);
  *   2. picks w: 1 for 'sum'; 1/n for 'average', n = 1 + peers heard from within its last
  *      `peerWindowSyncs` syncs;
- *   3. publishes, per changed row, increment = w · (current − base) and its running total;
+ *   3. publishes, per changed row, increment = w · (current − base) and its running total
+ *      (for a long block, such as a crosses chunk, only the values that moved and the totals that
+ *      moved since its latest dense record, while those are at most half the block);
  *   4. sets every touched row to   current − (1 − w) · δ_own + Σ increments of peers.
  * So each delta is applied with its publisher's weight by every task, its publisher included,
  * and tasks that started from the same deterministic init agree once all deltas are read: with
@@ -125,11 +137,13 @@ export class ModelSync {
   private readonly topicPartition: TopicPartition;
   /** latin1 row key → value at the last sync. */
   private readonly bases = new Map<string, Float32Array>();
+  /** Base buffers of the parameter blocks, kept across syncs: a block's base is copied into its own. */
+  private readonly blockBases = new Map<string, Float32Array>();
+  private readonly totals: RunningTotals;
+  private readonly scratch = new SyncScratch();
   private readonly unsavedBases = new Set<string>();
   /** Bases in the store (persisted by an earlier batch or loaded at start): what a sync deletes. */
   private readonly storedBases = new Set<string>();
-  /** Marks the running totals this incarnation stored: totals under another tag are a dead incarnation's. */
-  private readonly totalsTag: Buffer;
   private readonly peerLastSeen = new Map<string, number>();
   /** Row objects already looked at: a batch's rows are one object per key, so each key is converted once per batch. */
   private seenRows = new WeakSet<EmbeddingRow>();
@@ -152,7 +166,8 @@ export class ModelSync {
     this.taskId = this.config.taskId ?? `${randomUUID()}/p${task.partition}`;
     this.rows = new ModelSyncRows(store, task.model, this.config.optimizerState === 'shared');
     this.topicPartition = { topic: this.config.topic, partition: 0 };
-    this.totalsTag = createHash('sha256').update(this.taskId).digest().subarray(0, TOTAL_TAG_BYTES);
+    // Marks the running totals this incarnation stored: totals under another tag are a dead incarnation's.
+    this.totals = new RunningTotals(store, createHash('sha256').update(this.taskId).digest().subarray(0, 8));
   }
 
   /** performance.now() at the last sync, for minIntervalMs. */
@@ -183,14 +198,13 @@ export class ModelSync {
     for (const feature of event.features) this.captureRow(feature.row);
     for (const candidate of event.candidates) this.captureRow(candidate);
     if (event.candidateTools) for (const tool of event.candidateTools) this.captureRow(tool);
-    if (this.config.dense && !this.bases.has(DENSE_ID)) this.remember(DENSE_ID, this.task.dense);
-    if (this.config.dense && event.request?.candidateHistory && !this.bases.has(HISTORY_ID))
-      this.remember(HISTORY_ID, this.block(HISTORY_ID)!.values());
+    if (this.config.dense && !this.bases.has(DENSE_ID)) this.rememberBlock(DENSE_ID);
+    if (this.config.dense && event.request?.candidateHistory && !this.bases.has(HISTORY_ID)) this.rememberBlock(HISTORY_ID);
     const crosses = this.task.crosses;
     if (crosses && event.features.length) {
       for (const chunk of crosses.chunksOf(event)) {
         const id = crosses.chunkId(chunk);
-        if (!this.bases.has(id)) this.remember(id, this.block(id)!.values());
+        if (!this.bases.has(id)) this.rememberBlock(id);
       }
     }
   }
@@ -253,7 +267,7 @@ export class ModelSync {
     await this.ensureLoaded();
     this.lastSyncAt = performance.now();
     report.bootstrapped = this.position === undefined;
-    const shifts = new Map<string, Float64Array>();
+    const shifts = new Map<string, SyncShift>();
     const end = await this.readPeers(shifts, report);
 
     const peers = [...this.peerLastSeen.values()].filter((seen) => seen > this.syncCount - this.config.peerWindowSyncs).length;
@@ -262,36 +276,32 @@ export class ModelSync {
     report.peers = peers;
 
     const current = new Map<string, SyncedRow>();
-    const moved: { id: string; delta: Float64Array }[] = [];
-    for (const [id, base] of this.bases) {
-      const values = this.block(id)?.values() ?? (await this.currentRow(id, current));
-      // Expired or deleted since, or a base persisted under another optimizerState: nothing to reconcile.
-      if (!values || values.length !== base.length) continue;
-      const delta = new Float64Array(values.length);
-      let changed = false;
-      for (let i = 0; i < values.length; i++) {
-        delta[i] = values[i] - base[i];
-        if (delta[i] !== 0) changed = true;
-      }
-      if (changed) moved.push({ id, delta });
-    }
-    const totals = await this.readTotals(moved.map((m) => m.id));
+    const movedRows: Moved[] = [];
     const records: OutputRecord[] = [];
-    for (const [at, { id, delta }] of moved.entries()) {
-      const increment = new Float32Array(delta.length);
-      const stored = totals[at];
-      const total = stored?.length === delta.length ? stored : new Float64Array(delta.length);
-      const shift = shifts.get(id) ?? new Float64Array(delta.length);
-      for (let i = 0; i < delta.length; i++) {
-        increment[i] = weight * delta[i];
-        total[i] += increment[i];
-        shift[i] -= (1 - weight) * delta[i];
+    for (const [id, base] of this.bases) {
+      const block = this.block(id);
+      const parts = block ? block.parts : [await this.currentRow(id, current)];
+      // Expired or deleted since, or a base persisted under another optimizerState: nothing to reconcile.
+      if (!parts[0] || lengthOf(parts as Float32Array[]) !== base.length) continue;
+      const moved = movedSince(id, parts as Float32Array[], base, weight);
+      if (!moved) continue;
+      if (weight !== 1) {
+        const shift = shiftOf(shifts, id, base.length);
+        for (let k = 0; k < moved.changed.length; k++) shift.add(moved.changed[k], -(1 - weight) * moved.delta[k]);
       }
-      shifts.set(id, shift);
+      if (block && base.length >= SPARSE_MIN_LENGTH) records.push(await this.blockRecord(moved));
+      else movedRows.push(moved);
+    }
+    const totals = await this.totals.rows(movedRows.map(({ id, length }) => ({ id, length })));
+    for (const [at, { id, changed, increment, length }] of movedRows.entries()) {
+      const total = totals[at];
+      for (let k = 0; k < changed.length; k++) total[changed[k]] += increment[k];
+      await this.totals.putRow(id, total);
+      const dense = new Float32Array(length);
+      for (let k = 0; k < changed.length; k++) dense[changed[k]] = increment[k];
       const key = Buffer.from(id, 'latin1');
-      await this.store.put(totalKey(id), this.totalBytes(total));
-      const delta32: ModelDelta = { rowKey: key, taskId: this.taskId, weight, increment, total: Float32Array.from(total) };
-      records.push({ topic: this.config.topic, partition: 0, key: modelDeltaKey(key, this.taskId), value: encodeModelDelta(delta32) });
+      const delta: ModelDelta = { rowKey: key, taskId: this.taskId, weight, increment: dense, total: Float32Array.from(total) };
+      records.push({ topic: this.config.topic, partition: 0, key: modelDeltaKey(key, this.taskId), value: encodeModelDelta(delta) });
     }
     // Acknowledged before any of this sync's state is flushed (published(), at commit), like the
     // changelog: waiting here instead held the partition's batch for every round trip.
@@ -306,18 +316,19 @@ export class ModelSync {
     for (const [id, shift] of shifts) {
       const block = this.block(id);
       if (block) {
-        block.add(shift);
+        shift.applyTo(block.parts, this.scratch);
+        block.touched();
       } else {
         const key = Buffer.from(id, 'latin1');
         // A resident row is shifted in place and written back with the task's next commit, so the
         // task's next batch finds it decoded; any other row is shifted in the store.
         const resident = this.task.rows.residentRow(key);
         if (resident) {
-          this.rows.shift(resident, shift);
+          this.rows.shift(resident, shift.dense());
           shiftedResident.push(resident);
         } else {
           const row = current.get(id) ?? (await this.rows.readOrCreate(key, now));
-          this.rows.shift(row, shift);
+          this.rows.shift(row, shift.dense());
           await this.rows.write(key, row);
         }
       }
@@ -346,14 +357,54 @@ export class ModelSync {
   async published(): Promise<void> {
     const pending = this.publishing.splice(0);
     await Promise.all(pending);
+    await this.totals.persist();
+  }
+
+  /**
+   * A long block's record: sparse while the values it moved and the totals that moved since its
+   * latest dense record are at most half the block, else dense (and the totals published anew).
+   */
+  private async blockRecord({ id, changed, increment, length, weight }: Moved): Promise<OutputRecord> {
+    const running = await this.totals.block(id, length);
+    const { total, published, unpublished } = running;
+    for (let k = 0; k < changed.length; k++) {
+      const i = changed[k];
+      total[i] += increment[k];
+      if (Math.fround(total[i]) !== published[i]) unpublished.add(i);
+      else unpublished.delete(i);
+    }
+    this.totals.markDirty(id);
+    const key = Buffer.from(id, 'latin1');
+    const topic = this.config.topic;
+    if (changed.length + unpublished.size <= length / 2) {
+      const totalAt = Uint32Array.from(unpublished).sort();
+      const sparse: SparseModelDelta = {
+        rowKey: key,
+        taskId: this.taskId,
+        weight,
+        length,
+        changed,
+        increment,
+        totalAt,
+        total: Float32Array.from(totalAt, (i) => total[i]),
+      };
+      return { topic, partition: 0, key: sparseModelDeltaKey(key, this.taskId), value: encodeSparseModelDelta(sparse) };
+    }
+    const dense = new Float32Array(length);
+    for (let k = 0; k < changed.length; k++) dense[changed[k]] = increment[k];
+    for (let i = 0; i < length; i++) published[i] = total[i];
+    unpublished.clear();
+    const delta: ModelDelta = { rowKey: key, taskId: this.taskId, weight, increment: dense, total: published.slice() };
+    return { topic, partition: 0, key: modelDeltaKey(key, this.taskId), value: encodeModelDelta(delta) };
   }
 
   /** Adds every peer record since the position into `shifts`; returns the next position. */
-  private async readPeers(shifts: Map<string, Float64Array>, report: ModelSyncReport): Promise<number> {
+  private async readPeers(shifts: Map<string, SyncShift>, report: ModelSyncReport): Promise<number> {
     const bootstrap = this.position === undefined;
     let end = this.position ?? 0;
-    // A first read takes each (row, incarnation)'s latest total: right whether or not compaction ran.
-    const latest = new Map<string, ModelDelta>();
+    // A first read takes each (row, incarnation)'s latest dense total overlaid with the latest sparse
+    // totals after it: right whether or not compaction ran.
+    const latest = new Map<string, { dense?: ModelDelta; sparse?: SparseModelDelta }>();
     for await (const chunk of this.log.readToEnd(this.topicPartition, end)) {
       for (const record of chunk) {
         end = record.offset + 1;
@@ -365,23 +416,41 @@ export class ModelSync {
           report.rejected++;
           continue;
         }
-        if (!this.accepts(delta)) {
+        const id = delta.rowKey.toString('latin1');
+        if (!this.accepts(id, delta)) {
           report.rejected++;
           continue;
         }
         this.peerLastSeen.set(delta.taskId, this.syncCount);
-        if (bootstrap) latest.set(`${delta.rowKey.toString('latin1')}|${delta.taskId}`, delta);
-        else addInto(shifts, delta.rowKey.toString('latin1'), delta.increment, report);
+        if (bootstrap) {
+          const key = `${id}|${delta.taskId}`;
+          if (isSparseModelDelta(delta)) latest.set(key, { ...latest.get(key), sparse: delta });
+          else latest.set(key, { dense: delta });
+        } else {
+          if (isSparseModelDelta(delta)) shiftOf(shifts, id, delta.length).addSparse(delta.changed, delta.increment);
+          else shiftOf(shifts, id, delta.increment.length).addDense(delta.increment);
+          report.received++;
+        }
       }
     }
-    for (const delta of latest.values()) addInto(shifts, delta.rowKey.toString('latin1'), delta.total, report);
+    for (const { dense, sparse } of latest.values()) {
+      const id = (dense ?? sparse)!.rowKey.toString('latin1');
+      report.received++;
+      const shift = shiftOf(shifts, id, dense ? dense.total.length : sparse!.length);
+      if (dense) shift.addDense(dense.total);
+      // The sparse totals replace the dense record's at their indices.
+      if (sparse)
+        for (let k = 0; k < sparse.totalAt.length; k++)
+          shift.add(sparse.totalAt[k], sparse.total[k] - (dense?.total[sparse.totalAt[k]] ?? 0));
+    }
     return end;
   }
 
-  private accepts(delta: ModelDelta): boolean {
-    const block = this.block(delta.rowKey.toString('latin1'));
-    if (block) return block.length === delta.increment.length;
-    return this.isSharedRow(delta.rowKey) && delta.increment.length === this.rows.rowLength;
+  private accepts(id: string, delta: ModelDelta | SparseModelDelta): boolean {
+    const length = isSparseModelDelta(delta) ? delta.length : delta.increment.length;
+    const block = this.block(id);
+    if (block) return lengthOf(block.parts) === length;
+    return this.isSharedRow(delta.rowKey) && length === this.rows.rowLength;
   }
 
   /**
@@ -398,10 +467,8 @@ export class ModelSync {
       if (!this.config.dense) return undefined;
       const values = id === DENSE_ID ? task.dense : withSlots ? task.history : task.history.subarray(0, task.history.length / 2);
       return {
-        length: values.length,
-        values: () => values,
-        add: (shift) => {
-          for (let i = 0; i < values.length; i++) values[i] = values[i] + shift[i];
+        parts: [values],
+        touched: () => {
           if (id === DENSE_ID) task.denseDirty = true;
           else task.historyDirty = true;
         },
@@ -411,22 +478,9 @@ export class ModelSync {
     const chunk = crosses?.chunkOfId(id);
     if (!crosses || chunk === undefined) return undefined;
     const weights = crosses.chunkWeights(chunk);
-    const accumulators = crosses.chunkAccumulators(chunk);
-    const n = weights.length;
     return {
-      length: withSlots ? 2 * n : n,
-      values: () => {
-        if (!withSlots) return weights;
-        const both = new Float32Array(2 * n);
-        both.set(weights);
-        both.set(accumulators, n);
-        return both;
-      },
-      add: (shift) => {
-        for (let i = 0; i < n; i++) weights[i] = weights[i] + shift[i];
-        if (withSlots) for (let i = 0; i < n; i++) accumulators[i] = accumulators[i] + shift[n + i];
-        crosses.touchChunk(chunk);
-      },
+      parts: withSlots ? [weights, crosses.chunkAccumulators(chunk)] : [weights],
+      touched: () => crosses.touchChunk(chunk),
     };
   }
 
@@ -445,35 +499,24 @@ export class ModelSync {
     return this.rows.synced(row.values, row.slots);
   }
 
-  /**
-   * This incarnation's running totals for `ids` (undefined = none yet). They live in the store,
-   * not in memory, because a task publishes to ever more distinct shared rows (feature crosses,
-   * text n-grams) and a total may never be dropped. One under another incarnation's tag is stale:
-   * the new incarnation starts from zero and overwrites it when it publishes that row.
-   */
-  private async readTotals(ids: string[]): Promise<(Float64Array | undefined)[]> {
-    if (!ids.length) return [];
-    const stored = await this.store.getMany(ids.map(totalKey));
-    return stored.map((bytes) => {
-      if (!bytes || bytes.length < TOTAL_TAG_BYTES || !this.totalsTag.equals(bytes.subarray(0, TOTAL_TAG_BYTES))) return undefined;
-      if ((bytes.length - TOTAL_TAG_BYTES) % 8 !== 0)
-        throw new StateError('STATE_CORRUPT', `model-sync total of ${bytes.length} bytes is not a tagged float64 array`);
-      const total = new Float64Array((bytes.length - TOTAL_TAG_BYTES) / 8);
-      new Uint8Array(total.buffer).set(bytes.subarray(TOTAL_TAG_BYTES));
-      return total;
-    });
-  }
-
-  private totalBytes(total: Float64Array): Buffer {
-    // Host byte order, as readTotals reads it: the bytes never leave this task's store.
-    const out = Buffer.alloc(TOTAL_TAG_BYTES + total.byteLength);
-    this.totalsTag.copy(out, 0);
-    out.set(new Uint8Array(total.buffer, total.byteOffset, total.byteLength), TOTAL_TAG_BYTES);
-    return out;
-  }
-
   private remember(id: string, values: Float32Array): void {
     this.bases.set(id, Float32Array.from(values));
+    this.unsavedBases.add(id);
+  }
+
+  /** Copies a block's current values into its base buffer, allocated once per block. */
+  private rememberBlock(id: string): void {
+    const block = this.block(id);
+    if (!block) return;
+    const length = lengthOf(block.parts);
+    let base = this.blockBases.get(id);
+    if (base?.length !== length) this.blockBases.set(id, (base = new Float32Array(length)));
+    let at = 0;
+    for (const part of block.parts) {
+      base.set(part, at);
+      at += part.length;
+    }
+    this.bases.set(id, base);
     this.unsavedBases.add(id);
   }
 
@@ -483,11 +526,20 @@ export class ModelSync {
   }
 }
 
-/** Parameters synced under one id: their length, their current values, and how a shift lands in the task. */
+/** Parameters synced under one id besides rows: their values in parts laid end to end, and what marks them changed. */
 interface ParameterBlock {
-  readonly length: number;
-  values(): Float32Array;
-  add(shift: Float64Array): void;
+  readonly parts: readonly Float32Array[];
+  touched(): void;
+}
+
+/** One id's change since its base: the indices that moved (ascending), by how much, and what peers add there. */
+interface Moved {
+  id: string;
+  length: number;
+  weight: number;
+  changed: Uint32Array;
+  delta: Float64Array;
+  increment: Float32Array;
 }
 
 /**
@@ -496,12 +548,12 @@ interface ParameterBlock {
  * held, so the log's retention decides what stays; Kafka readers get fresh buffers and never hit.
  * A decoded delta is shared: readers only read it.
  */
-const decodedDeltas = new WeakMap<Buffer, ModelDelta | Error>();
+const decodedDeltas = new WeakMap<Buffer, ModelDelta | SparseModelDelta | Error>();
 
-function decodeOnce(bytes: Buffer): ModelDelta | Error {
-  let delta: ModelDelta | Error;
+function decodeOnce(bytes: Buffer): ModelDelta | SparseModelDelta | Error {
+  let delta: ModelDelta | SparseModelDelta | Error;
   try {
-    delta = decodeModelDelta(bytes);
+    delta = decodeModelSyncRecord(bytes);
   } catch (err) {
     delta = err instanceof Error ? err : new Error(String(err));
   }
@@ -509,19 +561,43 @@ function decodeOnce(bytes: Buffer): ModelDelta | Error {
   return delta;
 }
 
-function addInto(shifts: Map<string, Float64Array>, id: string, values: Float32Array, report: ModelSyncReport): void {
+function shiftOf(shifts: Map<string, SyncShift>, id: string, length: number): SyncShift {
   let shift = shifts.get(id);
-  if (!shift) shifts.set(id, (shift = new Float64Array(values.length)));
-  for (let i = 0; i < values.length; i++) shift[i] += values[i];
-  report.received++;
+  if (!shift) shifts.set(id, (shift = new SyncShift(length)));
+  return shift;
+}
+
+function lengthOf(parts: readonly Float32Array[]): number {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  return length;
+}
+
+/** Where `parts` (laid end to end) differ from `base`, and by how much; undefined when nowhere. */
+function movedSince(id: string, parts: readonly Float32Array[], base: Float32Array, weight: number): Moved | undefined {
+  const at: number[] = [];
+  let offset = 0;
+  for (const part of parts) {
+    for (let i = 0; i < part.length; i++) if (part[i] !== base[offset + i]) at.push(offset + i);
+    offset += part.length;
+  }
+  if (!at.length) return undefined;
+  const changed = Uint32Array.from(at);
+  const delta = new Float64Array(changed.length);
+  const increment = new Float32Array(changed.length);
+  let part = 0;
+  let partStart = 0;
+  for (let k = 0; k < changed.length; k++) {
+    const i = changed[k];
+    while (i >= partStart + parts[part].length) partStart += parts[part++].length;
+    delta[k] = parts[part][i - partStart] - base[i];
+    increment[k] = weight * delta[k];
+  }
+  return { id, length: base.length, weight, changed, delta, increment };
 }
 
 function baseKey(id: string): Buffer {
   return Buffer.concat([BASE_PREFIX, Buffer.from(id, 'latin1')]);
-}
-
-function totalKey(id: string): Buffer {
-  return Buffer.concat([TOTAL_PREFIX, Buffer.from(id, 'latin1')]);
 }
 
 function floatsToBytes(values: Float32Array): Buffer {

@@ -88,6 +88,7 @@ export class SyncedTask {
     await this.task.saveDense();
     if (callSync) await this.sync.afterBatch(now);
     await this.sync.published(); // as a commit does before it flushes
+    await this.task.saveCrosses();
   }
 
   /** Row values by latin1 key, for rows of the given namespaces, as a commit would store them. */

@@ -3,7 +3,7 @@ import { ConfigError } from '../../../../src/errors.js';
 import { HISTORY_BUCKETS } from '../../../../src/recommender/features/action-history-state.js';
 import { ftrlUpdate } from '../../../../src/recommender/model/kernels/optimizers.js';
 import { modelSyncTopicSpec, modelTopicName, resolveModelSyncConfig } from '../../../../src/recommender/sync/model-sync-config.js';
-import { decodeModelDelta, encodeModelDelta } from '../../../../src/recommender/sync/model-sync-record.js';
+import { decodeModelDelta, decodeModelSyncRecord, encodeModelDelta } from '../../../../src/recommender/sync/model-sync-record.js';
 import type { ModelSyncLog } from '../../../../src/recommender/sync/model-sync.js';
 import { recommenderModel, type RecommenderModelOptions } from '../../../../src/recommender/model/recommender-model.js';
 import { CachingStore } from '../../../../src/state/caching-store.js';
@@ -144,7 +144,7 @@ describe('ModelSync', () => {
       // User rows: the final syncs wrote none of them, and no record on the topic ever named one.
       expect(await synced.a.bytes(['user'])).toEqual(synced.userBytesBeforeFinalSync[0]);
       expect(await synced.b.bytes(['user'])).toEqual(synced.userBytesBeforeFinalSync[1]);
-      const namespaces = new Set((await modelTopic(synced.log)).map((r) => parseRowKey(decodeModelDelta(r.value!).rowKey)!.namespace));
+      const namespaces = new Set((await modelTopic(synced.log)).map((r) => parseRowKey(decodeModelSyncRecord(r.value!).rowKey)!.namespace));
       expect([...namespaces].sort()).toEqual(['action', 'feature', 'model']);
 
       const unsynced = await run(0);
