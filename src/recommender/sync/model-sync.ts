@@ -366,35 +366,18 @@ export class ModelSync {
    */
   private async blockRecord({ id, changed, increment, length, weight }: Moved): Promise<OutputRecord> {
     const running = await this.totals.block(id, length);
-    const { total, published, unpublished } = running;
-    for (let k = 0; k < changed.length; k++) {
-      const i = changed[k];
-      total[i] += increment[k];
-      if (Math.fround(total[i]) !== published[i]) unpublished.add(i);
-      else unpublished.delete(i);
-    }
+    running.add(changed, increment);
     this.totals.markDirty(id);
     const key = Buffer.from(id, 'latin1');
     const topic = this.config.topic;
-    if (changed.length + unpublished.size <= length / 2) {
-      const totalAt = Uint32Array.from(unpublished).sort();
-      const sparse: SparseModelDelta = {
-        rowKey: key,
-        taskId: this.taskId,
-        weight,
-        length,
-        changed,
-        increment,
-        totalAt,
-        total: Float32Array.from(totalAt, (i) => total[i]),
-      };
+    if (changed.length + running.unpublishedCount <= length / 2) {
+      const { at, total } = running.unpublishedTotals();
+      const sparse: SparseModelDelta = { rowKey: key, taskId: this.taskId, weight, length, changed, increment, totalAt: at, total };
       return { topic, partition: 0, key: sparseModelDeltaKey(key, this.taskId), value: encodeSparseModelDelta(sparse) };
     }
     const dense = new Float32Array(length);
     for (let k = 0; k < changed.length; k++) dense[changed[k]] = increment[k];
-    for (let i = 0; i < length; i++) published[i] = total[i];
-    unpublished.clear();
-    const delta: ModelDelta = { rowKey: key, taskId: this.taskId, weight, increment: dense, total: published.slice() };
+    const delta: ModelDelta = { rowKey: key, taskId: this.taskId, weight, increment: dense, total: running.publish() };
     return { topic, partition: 0, key: modelDeltaKey(key, this.taskId), value: encodeModelDelta(delta) };
   }
 

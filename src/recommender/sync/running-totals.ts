@@ -6,12 +6,53 @@ const TAG_BYTES = 8;
 
 /**
  * A long block's running total (float64), the float32 total its latest dense record carried,
- * and the indices where the two differ: what its next sparse record lists.
+ * and where the two differ (a flag per index and their count): what its next sparse record lists.
  */
-export interface BlockTotal {
-  readonly total: Float64Array;
-  readonly published: Float32Array;
-  readonly unpublished: Set<number>;
+export class BlockTotal {
+  readonly unpublished: Uint8Array;
+  unpublishedCount = 0;
+
+  constructor(
+    readonly total: Float64Array,
+    readonly published: Float32Array,
+  ) {
+    this.unpublished = new Uint8Array(total.length);
+    for (let i = 0; i < total.length; i++) this.track(i);
+  }
+
+  /** Adds `amounts[k]` to the total at `indices[k]`. */
+  add(indices: Uint32Array, amounts: Float32Array): void {
+    for (let k = 0; k < indices.length; k++) {
+      this.total[indices[k]] += amounts[k];
+      this.track(indices[k]);
+    }
+  }
+
+  /** The indices whose total moved since the latest dense record (ascending), and those totals. */
+  unpublishedTotals(): { at: Uint32Array; total: Float32Array } {
+    const at = new Uint32Array(this.unpublishedCount);
+    const total = new Float32Array(this.unpublishedCount);
+    for (let i = 0, k = 0; k < at.length; i++) {
+      if (!this.unpublished[i]) continue;
+      at[k] = i;
+      total[k++] = this.total[i];
+    }
+    return { at, total };
+  }
+
+  /** The whole total as a dense record carries it, from now on the published one. */
+  publish(): Float32Array {
+    for (let i = 0; i < this.total.length; i++) this.published[i] = this.total[i];
+    this.unpublished.fill(0);
+    this.unpublishedCount = 0;
+    return this.published.slice();
+  }
+
+  private track(i: number): void {
+    const moved = Math.fround(this.total[i]) !== this.published[i] ? 1 : 0;
+    this.unpublishedCount += moved - this.unpublished[i];
+    this.unpublished[i] = moved;
+  }
 }
 
 /**
@@ -50,10 +91,7 @@ export class RunningTotals {
     const stored = this.decode(await this.store.get(totalKey(id)), length);
     const total = stored?.total ?? new Float64Array(length);
     // Written when every record was dense: the latest one carried the whole total.
-    const published = stored?.published ?? Float32Array.from(total);
-    const unpublished = new Set<number>();
-    for (let i = 0; i < length; i++) if (Math.fround(total[i]) !== published[i]) unpublished.add(i);
-    block = { total, published, unpublished };
+    block = new BlockTotal(total, stored?.published ?? Float32Array.from(total));
     this.blocks.set(id, block);
     return block;
   }
