@@ -200,10 +200,15 @@ async function main(argv: string[]): Promise<number> {
   if (!brokers && module.simulate) {
     const producer = transport.createProducer();
     const events = Number(values.events ?? 20_000);
+    // What the simulation wrote to the input: the run ends as soon as all of it was read.
+    let produced = 0;
     simulation = module
       .simulate({
         topology,
-        produce: (records) => producer.send(records),
+        produce: (records) => {
+          produced += records.filter((r) => r.topic === topology.source.topic).length;
+          return producer.send(records);
+        },
         events,
         rate: Number(values.rate ?? 0),
         signal: stop.signal,
@@ -212,7 +217,7 @@ async function main(argv: string[]): Promise<number> {
       })
       .then(async () => {
         // Let the pipeline drain what the simulation produced, then stop (unless endless).
-        if (events > 0 && !stop.signal.aborted) await progress.waitUntilIdle(stop.signal);
+        if (events > 0 && !stop.signal.aborted) await progress.waitUntilIdle(stop.signal, produced);
       });
   }
   const outcome = await Promise.race([

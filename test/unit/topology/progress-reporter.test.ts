@@ -111,3 +111,36 @@ it('sums count gauges across partitions and averages the others', async () => {
     await runner.stop();
   }
 });
+
+it('waits until the expected records have entered, not a whole quiet interval', async () => {
+  const t = topology('idle')
+    .from('in', { topic: 'idle.in', partitions: 2 })
+    .step(
+      batchStep<RawRecord, Buffer>('copy', 'copy', () => async (batch) => ({
+        partition: batch.partition,
+        records: batch.records.map((r) => ({ meta: r.meta, value: r.value.value ?? Buffer.alloc(0) })),
+      })),
+    )
+    .to('out', { topic: 'idle.out', serde: bytesSerde() });
+  const transport = createEmbeddedTransport();
+  const runner = new TopologyRunner(t, { transport, groupId: 'idle', stateBackend: 'memory', log: () => undefined });
+  await runner.start();
+  const producer = transport.createProducer();
+  const send = (n: number) =>
+    producer.send(Array.from({ length: n }, (_, i) => ({ topic: 'idle.in', partition: i % 2, key: null, value: Buffer.from('{}') })));
+  // An interval of a minute: only the expected count can end the wait within this test.
+  const reporter = new ProgressReporter(runner, () => undefined, 60_000);
+  try {
+    await send(5);
+    let idle = false;
+    const waiting = reporter.waitUntilIdle(new AbortController().signal, 6).then(() => (idle = true));
+    await new Promise((r) => setTimeout(r, 600));
+    expect(idle).toBe(false); // 5 of 6 entered, then nothing: still waiting
+    const sentAt = performance.now();
+    await send(1);
+    await waiting;
+    expect(performance.now() - sentAt).toBeLessThan(5_000);
+  } finally {
+    await runner.stop();
+  }
+});
