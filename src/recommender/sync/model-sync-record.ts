@@ -160,15 +160,16 @@ export function decodeModelDelta(bytes: Buffer): ModelDelta {
   const floatsAt = HEADER_BYTES + keyLength + taskIdLength;
   if (bytes.length !== floatsAt + count * 8)
     throw new BadRecordError('DECODE_FAILED', `model delta of ${count} floats has ${bytes.length} bytes`);
-  const increment = readFloats(bytes, floatsAt, count);
-  const total = readFloats(bytes, floatsAt + count * 4, count);
-  return {
+  const delta = {
     rowKey: Buffer.from(bytes.subarray(HEADER_BYTES, HEADER_BYTES + keyLength)),
     taskId: bytes.toString('utf8', HEADER_BYTES + keyLength, floatsAt),
     weight,
-    increment,
-    total,
-  };
+    increment: readFloats(bytes, floatsAt, count),
+  } as ModelDelta;
+  // Only a task's first read of the topic uses totals: the others never pay for copying them.
+  let total: Float32Array | undefined;
+  Object.defineProperty(delta, 'total', { enumerable: true, get: () => (total ??= readFloats(bytes, floatsAt + count * 4, count)) });
+  return delta;
 }
 
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;

@@ -35,13 +35,9 @@ export class ModelSyncRows {
     return this.withSlots ? this.dim * (1 + this.slotCount) : this.dim;
   }
 
-  /** What sync compares and moves: the values alone, or a copy of values then slots. */
-  synced(values: Float32Array, slots: Float32Array): Float32Array {
-    if (!this.withSlots) return values;
-    const out = new Float32Array(values.length + slots.length);
-    out.set(values);
-    out.set(slots, values.length);
-    return out;
+  /** What sync compares and moves, as parts laid end to end: the values, then the slots when shared. */
+  syncedParts(values: Float32Array, slots: Float32Array): readonly Float32Array[] {
+    return this.withSlots ? [values, slots] : [values];
   }
 
   /** The stored row, or undefined when the key holds nothing or only a held-back sighting. */

@@ -220,7 +220,7 @@ export class ModelSync {
     this.seenRows.add(row);
     if (!this.isSharedRow(row.key)) return;
     const id = row.key.toString('latin1');
-    if (!this.bases.has(id)) this.remember(id, this.rows.synced(row.values, row.slots));
+    if (!this.bases.has(id)) this.remember(id, this.rows.syncedParts(row.values, row.slots));
   }
 
   /**
@@ -280,10 +280,10 @@ export class ModelSync {
     const records: OutputRecord[] = [];
     for (const [id, base] of this.bases) {
       const block = this.block(id);
-      const parts = block ? block.parts : [await this.currentRow(id, current)];
+      const parts = block ? block.parts : await this.currentRow(id, current);
       // Expired or deleted since, or a base persisted under another optimizerState: nothing to reconcile.
-      if (!parts[0] || lengthOf(parts as Float32Array[]) !== base.length) continue;
-      const moved = movedSince(id, parts as Float32Array[], base, weight);
+      if (!parts || lengthOf(parts) !== base.length) continue;
+      const moved = movedSince(id, parts, base, weight);
       if (!moved) continue;
       if (weight !== 1) {
         const shift = shiftOf(shifts, id, base.length);
@@ -293,14 +293,19 @@ export class ModelSync {
       else movedRows.push(moved);
     }
     const totals = await this.totals.rows(movedRows.map(({ id, length }) => ({ id, length })));
+    // Rows share one length: their record's dense arrays are filled in place, encoding copies them.
+    let dense = new Float32Array(0);
+    let total32 = new Float32Array(0);
     for (const [at, { id, changed, increment, length }] of movedRows.entries()) {
       const total = totals[at];
       for (let k = 0; k < changed.length; k++) total[changed[k]] += increment[k];
       await this.totals.putRow(id, total);
-      const dense = new Float32Array(length);
+      if (dense.length !== length) [dense, total32] = [new Float32Array(length), new Float32Array(length)];
+      else dense.fill(0);
       for (let k = 0; k < changed.length; k++) dense[changed[k]] = increment[k];
+      total32.set(total);
       const key = Buffer.from(id, 'latin1');
-      const delta: ModelDelta = { rowKey: key, taskId: this.taskId, weight, increment: dense, total: Float32Array.from(total) };
+      const delta: ModelDelta = { rowKey: key, taskId: this.taskId, weight, increment: dense, total: total32 };
       records.push({ topic: this.config.topic, partition: 0, key: modelDeltaKey(key, this.taskId), value: encodeModelDelta(delta) });
     }
     // Acknowledged before any of this sync's state is flushed (published(), at commit), like the
@@ -393,13 +398,13 @@ export class ModelSync {
         end = record.offset + 1;
         if (!record.value) continue;
         const cached = decodedDeltas.get(record.value);
-        if ((cached && !(cached instanceof Error) ? cached.taskId : modelDeltaTaskId(record.value)) === this.taskId) continue;
-        const delta = cached ?? decodeOnce(record.value);
-        if (delta instanceof Error) {
+        if ((cached && !(cached instanceof Error) ? cached.delta.taskId : modelDeltaTaskId(record.value)) === this.taskId) continue;
+        const decoded = cached ?? decodeOnce(record.value);
+        if (decoded instanceof Error) {
           report.rejected++;
           continue;
         }
-        const id = delta.rowKey.toString('latin1');
+        const { delta, id } = decoded;
         if (!this.accepts(id, delta)) {
           report.rejected++;
           continue;
@@ -472,35 +477,34 @@ export class ModelSync {
     return namespace !== undefined && this.config.namespaces.has(namespace);
   }
 
-  private async currentRow(id: string, cache: Map<string, SyncedRow>): Promise<Float32Array | undefined> {
+  /** A shared row's synced floats, as parts laid end to end (values, then slots when shared), not copied. */
+  private async currentRow(id: string, cache: Map<string, SyncedRow>): Promise<readonly Float32Array[] | undefined> {
     const key = Buffer.from(id, 'latin1');
     const resident = this.task.rows.residentRow(key);
-    if (resident) return this.rows.synced(resident.values, resident.slots);
-    const row = await this.rows.read(key);
+    const row = resident ?? (await this.rows.read(key));
     if (!row) return undefined;
-    cache.set(id, row);
-    return this.rows.synced(row.values, row.slots);
+    if (!resident) cache.set(id, row);
+    return this.rows.syncedParts(row.values, row.slots);
   }
 
-  private remember(id: string, values: Float32Array): void {
-    this.bases.set(id, Float32Array.from(values));
-    this.unsavedBases.add(id);
-  }
-
-  /** Copies a block's current values into its base buffer, allocated once per block. */
-  private rememberBlock(id: string): void {
-    const block = this.block(id);
-    if (!block) return;
-    const length = lengthOf(block.parts);
-    let base = this.blockBases.get(id);
-    if (base?.length !== length) this.blockBases.set(id, (base = new Float32Array(length)));
+  /** Copies `parts` (laid end to end) as the base of `id`, into `into` when it has their length. */
+  private remember(id: string, parts: readonly Float32Array[], into?: Float32Array): Float32Array {
+    const length = lengthOf(parts);
+    const base = into?.length === length ? into : new Float32Array(length);
     let at = 0;
-    for (const part of block.parts) {
+    for (const part of parts) {
       base.set(part, at);
       at += part.length;
     }
     this.bases.set(id, base);
     this.unsavedBases.add(id);
+    return base;
+  }
+
+  /** Remembers a block's values in a base buffer kept per block across syncs. */
+  private rememberBlock(id: string): void {
+    const block = this.block(id);
+    if (block) this.blockBases.set(id, this.remember(id, block.parts, this.blockBases.get(id)));
   }
 
   private scheduleNext(): void {
@@ -531,17 +535,24 @@ interface Moved {
  * held, so the log's retention decides what stays; Kafka readers get fresh buffers and never hit.
  * A decoded delta is shared: readers only read it.
  */
-const decodedDeltas = new WeakMap<Buffer, ModelDelta | SparseModelDelta | Error>();
+const decodedDeltas = new WeakMap<Buffer, DecodedDelta | Error>();
 
-function decodeOnce(bytes: Buffer): ModelDelta | SparseModelDelta | Error {
-  let delta: ModelDelta | SparseModelDelta | Error;
+/** A decoded record and its row's id (the row key as latin1), converted once for every reader. */
+interface DecodedDelta {
+  delta: ModelDelta | SparseModelDelta;
+  id: string;
+}
+
+function decodeOnce(bytes: Buffer): DecodedDelta | Error {
+  let decoded: DecodedDelta | Error;
   try {
-    delta = decodeModelSyncRecord(bytes);
+    const delta = decodeModelSyncRecord(bytes);
+    decoded = { delta, id: delta.rowKey.toString('latin1') };
   } catch (err) {
-    delta = err instanceof Error ? err : new Error(String(err));
+    decoded = err instanceof Error ? err : new Error(String(err));
   }
-  decodedDeltas.set(bytes, delta);
-  return delta;
+  decodedDeltas.set(bytes, decoded);
+  return decoded;
 }
 
 function shiftOf(shifts: Map<string, SyncShift>, id: string, length: number): SyncShift {
