@@ -9,21 +9,26 @@ import { eventually } from '../../support/eventually.js';
 
 const until = (condition: () => boolean, what: string) => eventually(condition, what, { timeoutMs: 10_000, pollMs: 20 });
 
-it('names a partition held up by one batch on the progress line, and stops once it moves', async () => {
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  const t = topology('held')
-    .from('in', { topic: 'held.in', partitions: 2 })
+/** `<name>.in` (2 partitions) copied to `<name>.out` by a step named 'wait', each batch after `before` resolves. */
+function copyingTopology(name: string, before: () => Promise<void> = async () => undefined) {
+  return topology(name)
+    .from('in', { topic: `${name}.in`, partitions: 2 })
     .step(
       batchStep<RawRecord, Buffer>('wait', 'wait', () => async (batch) => {
-        await gate;
+        await before();
         return {
           partition: batch.partition,
           records: batch.records.map((r) => ({ meta: r.meta, value: r.value.value ?? Buffer.alloc(0) })),
         };
       }),
     )
-    .to('out', { topic: 'held.out', serde: bytesSerde() });
+    .to('out', { topic: `${name}.out`, serde: bytesSerde() });
+}
+
+it('names a partition held up by one batch on the progress line, and stops once it moves', async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const t = copyingTopology('held', () => gate);
   const transport = createEmbeddedTransport();
   const runner = new TopologyRunner(t, { transport, groupId: 'held', stateBackend: 'memory', log: () => undefined });
   await runner.start();
@@ -113,15 +118,7 @@ it('sums count gauges across partitions and averages the others', async () => {
 });
 
 it('waits until the expected records have entered, not a whole quiet interval', async () => {
-  const t = topology('idle')
-    .from('in', { topic: 'idle.in', partitions: 2 })
-    .step(
-      batchStep<RawRecord, Buffer>('copy', 'copy', () => async (batch) => ({
-        partition: batch.partition,
-        records: batch.records.map((r) => ({ meta: r.meta, value: r.value.value ?? Buffer.alloc(0) })),
-      })),
-    )
-    .to('out', { topic: 'idle.out', serde: bytesSerde() });
+  const t = copyingTopology('idle');
   const transport = createEmbeddedTransport();
   const runner = new TopologyRunner(t, { transport, groupId: 'idle', stateBackend: 'memory', log: () => undefined });
   await runner.start();
