@@ -397,9 +397,8 @@ export class ModelSync {
       for (const record of chunk) {
         end = record.offset + 1;
         if (!record.value) continue;
-        const cached = decodedDeltas.get(record.value);
-        if ((cached && !(cached instanceof Error) ? cached.delta.taskId : modelDeltaTaskId(record.value)) === this.taskId) continue;
-        const decoded = cached ?? decodeOnce(record.value);
+        if (modelDeltaTaskId(record.value) === this.taskId) continue;
+        const decoded = decode(record.value);
         if (decoded instanceof Error) {
           report.rejected++;
           continue;
@@ -530,29 +529,23 @@ interface Moved {
 }
 
 /**
- * Deltas decoded so far, by the record's value buffer: the embedded log hands every reader the same
- * buffers, so the tasks of one process decode each peer delta once, not once per reader. Weakly
- * held, so the log's retention decides what stays; Kafka readers get fresh buffers and never hit.
- * A decoded delta is shared: readers only read it.
+ * A decoded record and its row's id (the row key as latin1). Each reader decodes its own copy:
+ * a cache shared by the tasks of one process, by the embedded log's buffers, kept every decoded
+ * record alive as long as the log (forever): an endless `npm start` ran 30 % slower with it and
+ * grew 50 % faster, for no gain on a 20,000-event run.
  */
-const decodedDeltas = new WeakMap<Buffer, DecodedDelta | Error>();
-
-/** A decoded record and its row's id (the row key as latin1), converted once for every reader. */
 interface DecodedDelta {
   delta: ModelDelta | SparseModelDelta;
   id: string;
 }
 
-function decodeOnce(bytes: Buffer): DecodedDelta | Error {
-  let decoded: DecodedDelta | Error;
+function decode(bytes: Buffer): DecodedDelta | Error {
   try {
     const delta = decodeModelSyncRecord(bytes);
-    decoded = { delta, id: delta.rowKey.toString('latin1') };
+    return { delta, id: delta.rowKey.toString('latin1') };
   } catch (err) {
-    decoded = err instanceof Error ? err : new Error(String(err));
+    return err instanceof Error ? err : new Error(String(err));
   }
-  decodedDeltas.set(bytes, decoded);
-  return decoded;
 }
 
 function shiftOf(shifts: Map<string, SyncShift>, id: string, length: number): SyncShift {
