@@ -63,18 +63,9 @@ export function isSparseModelDelta(delta: ModelDelta | SparseModelDelta): delta 
 }
 
 export function encodeSparseModelDelta(delta: SparseModelDelta): Buffer {
-  const taskId = Buffer.from(delta.taskId, 'utf8');
   const changed = delta.changed.length;
   const totals = delta.totalAt.length;
-  const at = HEADER_BYTES + delta.rowKey.length + taskId.length;
-  const out = Buffer.alloc(at + 8 + (changed + totals) * 8);
-  out[0] = SPARSE_VERSION;
-  out.writeUInt32LE(delta.length, 4);
-  out.writeDoubleLE(delta.weight, 8);
-  out.writeUInt32LE(delta.rowKey.length, 16);
-  out.writeUInt32LE(taskId.length, 20);
-  delta.rowKey.copy(out, HEADER_BYTES);
-  taskId.copy(out, HEADER_BYTES + delta.rowKey.length);
+  const { out, at } = withHeader(SPARSE_VERSION, delta, delta.length, 8 + (changed + totals) * 8);
   out.writeUInt32LE(changed, at);
   out.writeUInt32LE(totals, at + 4);
   let offset = at + 8;
@@ -92,10 +83,7 @@ export function decodeModelSyncRecord(bytes: Buffer): ModelDelta | SparseModelDe
 }
 
 function decodeSparseModelDelta(bytes: Buffer): SparseModelDelta {
-  const length = bytes.readUInt32LE(4);
-  const weight = bytes.readDoubleLE(8);
-  const keyLength = bytes.readUInt32LE(16);
-  const at = HEADER_BYTES + keyLength + bytes.readUInt32LE(20);
+  const { count: length, weight, keyEnd, at } = readHeader(bytes);
   if (bytes.length < at + 8) throw new BadRecordError('DECODE_FAILED', `sparse model delta of ${bytes.length} bytes is cut short`);
   const changed = bytes.readUInt32LE(at);
   const totals = bytes.readUInt32LE(at + 4);
@@ -105,8 +93,7 @@ function decodeSparseModelDelta(bytes: Buffer): SparseModelDelta {
   const words = new Uint8Array(bytes.subarray(at + 8));
   if (!LITTLE_ENDIAN_HOST) swapWords(Buffer.from(words.buffer), 0, words.length);
   const delta: SparseModelDelta = {
-    rowKey: Buffer.from(bytes.subarray(HEADER_BYTES, HEADER_BYTES + keyLength)),
-    taskId: bytes.toString('utf8', HEADER_BYTES + keyLength, at),
+    ...headerIds(bytes, keyEnd, at),
     weight,
     length,
     changed: new Uint32Array(words.buffer, 0, changed),
@@ -124,18 +111,42 @@ function swapWords(bytes: Buffer, from: number, to: number): void {
   bytes.subarray(from, to).swap32();
 }
 
-export function encodeModelDelta(delta: ModelDelta): Buffer {
+/**
+ * A record of `bodyBytes` after the header both versions share (version, count, weight, the row
+ * key's and task id's lengths, then both), with the header written; `at` is where the body starts.
+ */
+function withHeader(
+  version: number,
+  delta: { rowKey: Buffer; taskId: string; weight: number },
+  count: number,
+  bodyBytes: number,
+): { out: Buffer; at: number } {
   const taskId = Buffer.from(delta.taskId, 'utf8');
-  const count = delta.increment.length;
-  const out = Buffer.alloc(HEADER_BYTES + delta.rowKey.length + taskId.length + count * 8);
-  out[0] = VERSION;
+  const at = HEADER_BYTES + delta.rowKey.length + taskId.length;
+  const out = Buffer.alloc(at + bodyBytes);
+  out[0] = version;
   out.writeUInt32LE(count, 4);
   out.writeDoubleLE(delta.weight, 8);
   out.writeUInt32LE(delta.rowKey.length, 16);
   out.writeUInt32LE(taskId.length, 20);
   delta.rowKey.copy(out, HEADER_BYTES);
   taskId.copy(out, HEADER_BYTES + delta.rowKey.length);
-  const at = HEADER_BYTES + delta.rowKey.length + taskId.length;
+  return { out, at };
+}
+
+/** The shared header's fields: `keyEnd` ends the row key (and starts the task id), `at` starts the body. */
+function readHeader(bytes: Buffer): { count: number; weight: number; keyEnd: number; at: number } {
+  const keyEnd = HEADER_BYTES + bytes.readUInt32LE(16);
+  return { count: bytes.readUInt32LE(4), weight: bytes.readDoubleLE(8), keyEnd, at: keyEnd + bytes.readUInt32LE(20) };
+}
+
+function headerIds(bytes: Buffer, keyEnd: number, at: number): { rowKey: Buffer; taskId: string } {
+  return { rowKey: Buffer.from(bytes.subarray(HEADER_BYTES, keyEnd)), taskId: bytes.toString('utf8', keyEnd, at) };
+}
+
+export function encodeModelDelta(delta: ModelDelta): Buffer {
+  const count = delta.increment.length;
+  const { out, at } = withHeader(VERSION, delta, count, count * 8);
   writeFloats(delta.increment, out, at);
   writeFloats(delta.total, out, at + count * 4);
   return out;
@@ -144,25 +155,19 @@ export function encodeModelDelta(delta: ModelDelta): Buffer {
 /** The publisher of a delta without decoding its floats (readers skip their own records), or undefined when malformed. */
 export function modelDeltaTaskId(bytes: Buffer): string | undefined {
   if (bytes.length < HEADER_BYTES || (bytes[0] !== VERSION && bytes[0] !== SPARSE_VERSION)) return undefined;
-  const keyLength = bytes.readUInt32LE(16);
-  const end = HEADER_BYTES + keyLength + bytes.readUInt32LE(20);
-  return end <= bytes.length ? bytes.toString('utf8', HEADER_BYTES + keyLength, end) : undefined;
+  const { keyEnd, at } = readHeader(bytes);
+  return at <= bytes.length ? bytes.toString('utf8', keyEnd, at) : undefined;
 }
 
 /** Throws BadRecordError for bytes that are not a version-1 model delta. */
 export function decodeModelDelta(bytes: Buffer): ModelDelta {
   if (bytes.length < HEADER_BYTES || bytes[0] !== VERSION)
     throw new BadRecordError('DECODE_FAILED', `not a version-${VERSION} model delta (${bytes.length} bytes)`);
-  const count = bytes.readUInt32LE(4);
-  const weight = bytes.readDoubleLE(8);
-  const keyLength = bytes.readUInt32LE(16);
-  const taskIdLength = bytes.readUInt32LE(20);
-  const floatsAt = HEADER_BYTES + keyLength + taskIdLength;
+  const { count, weight, keyEnd, at: floatsAt } = readHeader(bytes);
   if (bytes.length !== floatsAt + count * 8)
     throw new BadRecordError('DECODE_FAILED', `model delta of ${count} floats has ${bytes.length} bytes`);
   const delta = {
-    rowKey: Buffer.from(bytes.subarray(HEADER_BYTES, HEADER_BYTES + keyLength)),
-    taskId: bytes.toString('utf8', HEADER_BYTES + keyLength, floatsAt),
+    ...headerIds(bytes, keyEnd, floatsAt),
     weight,
     increment: readFloats(bytes, floatsAt, count),
   } as ModelDelta;

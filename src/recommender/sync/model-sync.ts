@@ -301,8 +301,7 @@ export class ModelSync {
       for (let k = 0; k < changed.length; k++) total[changed[k]] += increment[k];
       await this.totals.putRow(id, total);
       if (dense.length !== length) [dense, total32] = [new Float32Array(length), new Float32Array(length)];
-      else dense.fill(0);
-      for (let k = 0; k < changed.length; k++) dense[changed[k]] = increment[k];
+      scatter(changed, increment, dense);
       total32.set(total);
       const key = Buffer.from(id, 'latin1');
       const delta: ModelDelta = { rowKey: key, taskId: this.taskId, weight, increment: dense, total: total32 };
@@ -380,8 +379,7 @@ export class ModelSync {
       const sparse: SparseModelDelta = { rowKey: key, taskId: this.taskId, weight, length, changed, increment, totalAt: at, total };
       return { topic, partition: 0, key: sparseModelDeltaKey(key, this.taskId), value: encodeSparseModelDelta(sparse) };
     }
-    const dense = new Float32Array(length);
-    for (let k = 0; k < changed.length; k++) dense[changed[k]] = increment[k];
+    const dense = scatter(changed, increment, new Float32Array(length));
     const delta: ModelDelta = { rowKey: key, taskId: this.taskId, weight, increment: dense, total: running.publish() };
     return { topic, partition: 0, key: modelDeltaKey(key, this.taskId), value: encodeModelDelta(delta) };
   }
@@ -563,24 +561,26 @@ function lengthOf(parts: readonly Float32Array[]): number {
 /** Where `parts` (laid end to end) differ from `base`, and by how much; undefined when nowhere. */
 function movedSince(id: string, parts: readonly Float32Array[], base: Float32Array, weight: number): Moved | undefined {
   const at: number[] = [];
+  const by: number[] = [];
   let offset = 0;
   for (const part of parts) {
-    for (let i = 0; i < part.length; i++) if (part[i] !== base[offset + i]) at.push(offset + i);
+    for (let i = 0; i < part.length; i++) {
+      if (part[i] === base[offset + i]) continue;
+      at.push(offset + i);
+      by.push(part[i] - base[offset + i]);
+    }
     offset += part.length;
   }
   if (!at.length) return undefined;
-  const changed = Uint32Array.from(at);
-  const delta = new Float64Array(changed.length);
-  const increment = new Float32Array(changed.length);
-  let part = 0;
-  let partStart = 0;
-  for (let k = 0; k < changed.length; k++) {
-    const i = changed[k];
-    while (i >= partStart + parts[part].length) partStart += parts[part++].length;
-    delta[k] = parts[part][i - partStart] - base[i];
-    increment[k] = weight * delta[k];
-  }
-  return { id, length: base.length, weight, changed, delta, increment };
+  const delta = Float64Array.from(by);
+  return { id, length: base.length, weight, changed: Uint32Array.from(at), delta, increment: Float32Array.from(by, (d) => weight * d) };
+}
+
+/** `into` zeroed, then increment[k] at changed[k]: the increment of a dense record. */
+function scatter(changed: Uint32Array, increment: Float32Array, into: Float32Array): Float32Array {
+  into.fill(0);
+  for (let k = 0; k < changed.length; k++) into[changed[k]] = increment[k];
+  return into;
 }
 
 function baseKey(id: string): Buffer {

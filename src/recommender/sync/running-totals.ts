@@ -40,12 +40,12 @@ export class BlockTotal {
     return { at, total };
   }
 
-  /** The whole total as a dense record carries it, from now on the published one. */
+  /** The whole total as a dense record carries it, from now on the published one (read it, do not keep it). */
   publish(): Float32Array {
     for (let i = 0; i < this.total.length; i++) this.published[i] = this.total[i];
     this.unpublished.fill(0);
     this.unpublishedCount = 0;
-    return this.published.slice();
+    return this.published;
   }
 
   private track(i: number): void {
