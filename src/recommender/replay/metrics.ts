@@ -144,11 +144,17 @@ export function auc(scores: readonly number[], labels: readonly number[]): numbe
 
 /**
  * Rank (1 = best) of candidate `index` when candidates are ordered by descending score with ties
- * in candidate order — the order the recommender's score records use.
+ * in candidate order — the order the recommender's score records use. A NaN score ranks below
+ * every number (NaN compares false with everything, so a diverged model would otherwise rank its
+ * every choice first and read as perfect).
  */
 export function rankOf(scores: ArrayLike<number>, index: number): number {
   const own = scores[index];
   let rank = 1;
+  if (Number.isNaN(own)) {
+    for (let i = 0; i < scores.length; i++) if (!Number.isNaN(scores[i]) || i < index) rank++;
+    return rank;
+  }
   for (let i = 0; i < scores.length; i++) if (scores[i] > own || (scores[i] === own && i < index)) rank++;
   return rank;
 }

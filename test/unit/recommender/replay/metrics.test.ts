@@ -22,6 +22,14 @@ describe('prequential metrics', () => {
     expect(rankOf([0.5, 0.9, 0.5], 1)).toBe(1);
   });
 
+  it('ranks a NaN score below every number, ties among NaNs in candidate order', () => {
+    expect(rankOf([NaN, NaN, NaN], 0)).toBe(1);
+    expect(rankOf([NaN, NaN, NaN], 2)).toBe(3);
+    expect(rankOf([0.1, NaN, -Infinity], 1)).toBe(3);
+    expect(rankOf([0.1, NaN, -Infinity], 2)).toBe(2);
+    expect(rankOf([NaN, 0.2, 0.1], 2)).toBe(2);
+  });
+
   it('AUC as the Mann–Whitney statistic with ties counting half; log loss clipped', () => {
     expect(auc([0.9, 0.8, 0.3, 0.1], [1, 1, 0, 0])).toBe(1);
     expect(auc([0.9, 0.8, 0.3, 0.1], [0, 0, 1, 1])).toBe(0);
