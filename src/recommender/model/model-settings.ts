@@ -22,6 +22,7 @@ export const MODEL_SETTINGS = [
   'historyLearningRate',
   'userWeight',
   'ratingWeight',
+  'ratingCalibration',
   'candidateCrosses',
   'crossLearningRate',
   'crossBuckets',
@@ -35,14 +36,10 @@ export function modelOptionsFromSettings(settings: Readonly<Record<string, strin
     settings[key] === undefined ? undefined : numberIn(parse(settings[key], `${p}/${key}`), `${p}/${key}`, { min, max });
   const int = (key: string, min: number, max: number) =>
     settings[key] === undefined ? undefined : integerIn(parse(settings[key], `${p}/${key}`), `${p}/${key}`, { min, max });
+  const bool = (key: string) =>
+    settings[key] === undefined ? undefined : oneOf(settings[key], `${p}/${key}`, ['true', 'false']) === 'true';
   const dim = int('dim', 1, 1024);
   const center = settings.ratingCenter;
-  const learnUnseen =
-    settings.learnUnseenActions === undefined
-      ? undefined
-      : oneOf(settings.learnUnseenActions, `${p}/learnUnseenActions`, ['true', 'false']) === 'true';
-  const candidateTools =
-    settings.candidateTools === undefined ? undefined : oneOf(settings.candidateTools, `${p}/candidateTools`, ['true', 'false']) === 'true';
   return {
     dim,
     candidateCrosses: candidateCrossesFromSettings(settings, p),
@@ -62,9 +59,10 @@ export function modelOptionsFromSettings(settings: Readonly<Record<string, strin
       scale: num('ratingScale', 1e-6, 1e6),
       linearLearningRate: num('ratingLinearLearningRate', 1e-6, 10),
       weight: num('ratingWeight', 0, 100),
+      calibration: bool('ratingCalibration'),
     },
-    learnUnseenActions: learnUnseen,
-    candidateTools,
+    learnUnseenActions: bool('learnUnseenActions'),
+    candidateTools: bool('candidateTools'),
     history: { learningRate: num('historyLearningRate', 1e-6, 10) },
     maxCandidates: int('maxCandidates', 1, 65_536),
     acceptanceLearningRate: num('acceptanceLearningRate', 0, 10),

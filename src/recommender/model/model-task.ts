@@ -13,6 +13,7 @@ import type { RecommenderModel } from './recommender-model.js';
 import { RequestChunkStore } from '../requests/request-chunk-store.js';
 import { HISTORY_BUCKETS } from '../features/action-history-state.js';
 import { AcceptanceCalibration } from './acceptance-calibration.js';
+import { RatingCalibration } from './rating-calibration.js';
 import { CandidateCrosses } from './candidate-crosses.js';
 import type { LookedUpEvent, RequestSnapshot } from '../types.js';
 import type { FeedbackSignal } from '../records.js';
@@ -29,6 +30,8 @@ export interface RatingTally {
 const RATINGS_KEY = rowKey('model', 'ratings');
 /** The acceptance calibration's slope, intercept and accumulators (float64 each). */
 const ACCEPTANCE_KEY = rowKey('model', 'acceptance');
+/** The rating calibration's count, slope, intercept and accumulators (float64 each). */
+const RATING_CALIBRATION_KEY = rowKey('model', 'rating-calibration');
 const BINARY_LABEL: Partial<Record<FeedbackSignal, number>> = { ACCEPT: 1, LIKE: 1, REJECT: 0, DISLIKE: 0, CORRECTION: 0 };
 /** The history offsets and their accumulators (float32 each). */
 const HISTORY_KEY = rowKey('model', 'history');
@@ -117,6 +120,8 @@ export class ModelTask {
   private ratingsDirty = false;
   /** How scores read as acceptance probabilities, learned from this task's binary feedback; stored beside the dense weights. */
   readonly acceptance: AcceptanceCalibration;
+  /** How scores read as ratings beyond the running-mean centre, learned from this task's ratings; stored beside the dense weights. */
+  readonly ratingCalibration: RatingCalibration;
   /** Feedback updates applied by this task: part of the model version in score records. */
   updates = 0;
   private versionAt = -1;
@@ -143,6 +148,7 @@ export class ModelTask {
     this.denseGradient = new Float32Array(size);
     this.backend = createBackend(model, { values: this.dense, gradient: this.denseGradient });
     this.acceptance = new AcceptanceCalibration(model.acceptanceLearningRate);
+    this.ratingCalibration = new RatingCalibration(model.rating.calibration);
     if (model.candidateCrosses) this.crosses = new CandidateCrosses(model.candidateCrosses, `model '${model.name}' partition ${partition}`);
   }
 
@@ -212,6 +218,8 @@ export class ModelTask {
     }
     const acceptance = await this.store.get(ACCEPTANCE_KEY);
     if (acceptance) this.acceptance.load(acceptance, `model '${this.model.name}' partition ${this.partition}`);
+    const calibration = await this.store.get(RATING_CALIBRATION_KEY);
+    if (calibration) this.ratingCalibration.load(calibration, `model '${this.model.name}' partition ${this.partition}`);
     this.loaded = true;
   }
 
@@ -250,8 +258,19 @@ export class ModelTask {
   ratingOf(score: number): number | undefined {
     const stats = this.ratingStats;
     if (stats.count === 0) return undefined;
-    const rating = this.ratingCenter(0) + score / this.model.rating.scale;
+    const calibration = this.ratingCalibration;
+    const rating = this.ratingCenter(0) + calibration.intercept + (calibration.slope * score) / this.model.rating.scale;
     return rating < stats.min ? stats.min : rating > stats.max ? stats.max : rating;
+  }
+
+  /**
+   * A rating with the rated candidate's score before the model learned from it: one step of the
+   * rating calibration. Call before observeRating() counts it, so the centre is the one it was
+   * predicted with.
+   */
+  calibrateRating(value: number, score: number): void {
+    this.ratingCalibration.observe(score / this.model.rating.scale, this.ratingCenter(value), value);
+    this.versionAt = -1; // the version carries the readout
   }
 
   /** Counts a rating the model has just learned from. */
@@ -299,6 +318,10 @@ export class ModelTask {
       await this.store.put(ACCEPTANCE_KEY, this.acceptance.bytes());
       this.acceptance.dirty = false;
     }
+    if (this.ratingCalibration.dirty) {
+      await this.store.put(RATING_CALIBRATION_KEY, this.ratingCalibration.bytes());
+      this.ratingCalibration.dirty = false;
+    }
     if (this.historyDirty) {
       await this.store.put(HISTORY_KEY, Buffer.from(this.history.buffer.slice(0)));
       this.historyDirty = false;
@@ -318,9 +341,12 @@ export class ModelTask {
     // Asked once per scored request; it changes only with the update count.
     if (this.versionAt !== this.updates) {
       this.versionAt = this.updates;
-      // With ratings learned, how a score reads as a rating: /r<center>:<min>:<max> (ratingFromScore parses it).
+      // With ratings learned, how a score reads as a rating: /r<center>:<min>:<max>[:<slope>] (ratingFromScore parses it).
       const r = this.ratingStats;
-      const rating = r.count > 0 ? `/r${+this.ratingCenter(0).toPrecision(6)}:${r.min}:${r.max}` : '';
+      const calibration = this.ratingCalibration;
+      const center = +(this.ratingCenter(0) + calibration.intercept).toPrecision(6);
+      const slope = calibration.fitted ? `:${+calibration.slope.toPrecision(6)}` : '';
+      const rating = r.count > 0 ? `/r${center}:${r.min}:${r.max}${slope}` : '';
       // With binary feedback learned, how a score reads as an acceptance probability: /a<slope>:<intercept> (acceptanceReadout parses it).
       const acceptance = this.acceptance.versionPart();
       this.versionText = `${this.model.interaction}-d${this.model.dim}/p${this.partition}/u${this.updates}${acceptance}${rating}`;

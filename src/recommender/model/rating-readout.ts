@@ -1,28 +1,30 @@
-/** How a model version says scores read as ratings: center + score / scale, clipped to [min, max]. */
+/** How a model version says scores read as ratings: center + slope · score / scale, clipped to [min, max]. */
 export interface RatingReadout {
   center: number;
   min: number;
   max: number;
+  /** 1 where the version carries none (versions written before the rating calibration). */
+  slope: number;
 }
 
 /**
- * The rating readout a model version carries (`…/r<center>:<min>:<max>`, written once the model
- * has learned from ratings), or undefined when it carries none (the model has seen no rating yet).
+ * The rating readout a model version carries (`…/r<center>:<min>:<max>[:<slope>]`, written once
+ * the model has learned from ratings), or undefined when it carries none (the model has seen no rating yet).
  */
 export function ratingReadout(modelVersion: string): RatingReadout | undefined {
   const at = modelVersion.lastIndexOf('/r');
   if (at < 0) return undefined;
-  const [center, min, max] = modelVersion
+  const [center, min, max, slope = 1] = modelVersion
     .slice(at + 2)
     .split(':')
     .map(Number);
-  if (!Number.isFinite(center) || !(min <= max)) return undefined;
-  return { center, min, max };
+  if (!Number.isFinite(center) || !(min <= max) || !(slope >= 0)) return undefined;
+  return { center, min, max, slope };
 }
 
 /** A score read as a rating through a readout. */
 export function readRating(readout: RatingReadout, score: number, scale = 1): number {
-  const rating = readout.center + score / scale;
+  const rating = readout.center + (readout.slope * score) / scale;
   return rating < readout.min ? readout.min : rating > readout.max ? readout.max : rating;
 }
 

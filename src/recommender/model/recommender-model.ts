@@ -72,9 +72,12 @@ export interface RecommenderModelOptions {
    * `weight`: a rating's loss weight relative to the other feedback, default 0.1. A squared error
    * of a star or two outweighs a choice's softmax gradient and dragged the shared rows towards
    * the rating scale: at 1 the simulator's mixed feedback ranked worse, and ratings alone gained
-   * nothing (bench/README.md, "Rating weight and user weight").
+   * nothing (bench/README.md, "Rating weight and user weight"). `calibration` (default true):
+   * scores read as center + intercept + slope · s / scale, the two fitted online to the ratings
+   * whenever that predicts them better than the plain readout (rating-calibration.ts;
+   * bench/README.md, "Rating calibration"); false reads center + s / scale.
    */
-  rating?: { center?: number | 'auto'; scale?: number; linearLearningRate?: number; weight?: number };
+  rating?: { center?: number | 'auto'; scale?: number; linearLearningRate?: number; weight?: number; calibration?: boolean };
   /**
    * Feedback naming an action its request did not offer (a tool first seen when it was called):
    * true (default) adds the action to that request's candidates for this update, so its row is
@@ -153,7 +156,7 @@ export interface RecommenderModel {
   readonly sampleWeights: { real: number; simulated: number };
   readonly requestTtlMs: number;
   readonly maxStoredRequests: number;
-  readonly rating: { center: number | 'auto'; scale: number; linearLearningRate: number; weight: number };
+  readonly rating: { center: number | 'auto'; scale: number; linearLearningRate: number; weight: number; calibration: boolean };
   readonly learnUnseenActions: boolean;
   readonly candidateTools: boolean;
   /** The optimizer of the history offsets. */
@@ -290,6 +293,7 @@ export function recommenderModel(options: RecommenderModelOptions): RecommenderM
         max: 10,
       }),
       weight: numberIn(options.rating?.weight, `${p}/rating/weight`, { fallback: 0.1, min: 0, max: 100 }),
+      calibration: booleanOption(`${p}/rating/calibration`, options.rating?.calibration, true),
     },
     learnUnseenActions: booleanOption(`${p}/learnUnseenActions`, options.learnUnseenActions, true),
     candidateTools,

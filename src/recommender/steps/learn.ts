@@ -189,8 +189,12 @@ export function learn(name: string, options: LearnOptions): StepDefinition<Looke
           const positive = feedback.signal === 'CHOSEN' || feedback.signal === 'ACCEPT' || feedback.signal === 'LIKE';
           const top = argmax(scores, count);
           if (positive && count > 1) runningHit = smooth(runningHit, loss.index < 0 || top === loss.index ? 1 : 0);
-          if (feedback.signal === 'RATING') task.observeRating(feedback.value);
-          task.observeAcceptance(feedback.signal, scores[loss.index < 0 ? top : loss.index], loss.weight);
+          const judged = scores[loss.index < 0 ? top : loss.index];
+          if (feedback.signal === 'RATING') {
+            task.calibrateRating(feedback.value, judged);
+            task.observeRating(feedback.value);
+          }
+          task.observeAcceptance(feedback.signal, judged, loss.weight);
           if (loss.weight > 0) runningLoss = smooth(runningLoss, result.losses[k] / loss.weight);
         });
         return outcomes;
@@ -213,6 +217,7 @@ export function learn(name: string, options: LearnOptions): StepDefinition<Looke
         const index = loss.index < 0 ? top : loss.index;
         // Before learning changes the rows: the calibration learns from the score as it was.
         task.observeAcceptance(feedback.signal, scores[index], loss.weight);
+        if (feedback.signal === 'RATING') task.calibrateRating(feedback.value, scores[index]);
         const value = applyFeedbackLoss(loss, scores, index, dScores, count);
         const positive = feedback.signal === 'CHOSEN' || feedback.signal === 'ACCEPT' || feedback.signal === 'LIKE';
         if (positive && count > 1) runningHit = smooth(runningHit, top === index ? 1 : 0);

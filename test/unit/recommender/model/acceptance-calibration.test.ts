@@ -48,7 +48,7 @@ describe('acceptance calibration (online Platt scaling)', () => {
     expect(readout.slope).toBeCloseTo(calibration.readout.slope, 5);
     expect(readout.intercept).toBeCloseTo(calibration.readout.intercept, 5);
     expect(readout.slope).toBeLessThan(1); // a confident score that was rejected flattens the slope
-    expect(ratingReadout(version)).toEqual({ center: 3.5, min: 1, max: 5 });
+    expect(ratingReadout(version)).toEqual({ center: 3.5, min: 1, max: 5, slope: 1 });
     expect(acceptanceProbability(readout, 2)).toBeLessThan(acceptanceProbability(undefined, 2));
   });
 
