@@ -4,7 +4,8 @@
  * not npm start's 7) or the first half of the transcript fixture — and its progressive hit@1
  * after warm-up (the first two of ten event-time windows left out) is printed beside every
  * baseline's, replayed with `agentrec replay`'s defaults, then the model's accept/reject AUC and
- * log loss over the whole replay. Results and the chosen values: bench/README.md, "Defaults that learn".
+ * log loss over the whole replay, and the MAE of ratings where the stream has any (the model's
+ * and the rating baselines'). Results and the chosen values: bench/README.md, "Defaults that learn".
  *
  *   npx tsx bench/sweep-defaults.ts sim|chat '[{"partitions":"1"},{"partitions":"4","syncEveryEvents":"5"}]'
  *   SWEEP_SEED=7 npx tsx bench/sweep-defaults.ts sim '[{"partitions":"1"}]'   (the simulator on a held-out seed)
@@ -36,6 +37,9 @@ async function main(): Promise<void> {
     // Accept/reject, over the whole replay: the model's AUC and log loss (the acceptance calibration's sweep).
     const binary = result.overall[result.model].binary;
     if (binary) cells.push(`accept/reject AUC ${binary.auc?.toFixed(3) ?? '–'} log loss ${binary.logLoss.toFixed(3)}`);
+    // Ratings among the feedback (the simulator's tenth), whole replay: MAE of the model and the rating baselines.
+    const rated = Object.entries(result.overall).filter(([, metrics]) => metrics.rating);
+    if (rated.length) cells.push(`ratings MAE ${rated.map(([name, metrics]) => `${name} ${metrics.rating!.mae.toFixed(3)}`).join(' ')}`);
     console.log(`${which} ${JSON.stringify(settings)}  ${cells.join('  ')}`);
   }
 }

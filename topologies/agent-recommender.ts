@@ -16,6 +16,7 @@
  *   --set sessionContext=false   --set sessionFeatures=previousAction,previousTwo,lastOutcome,turn   --set sessionK=3
  *   --set timeFeatures=true (hour-of-day and day-of-week features)   --set ratingLinearLearningRate=0.4
  *   --set ratingWeight=0.1 (a rating's loss weight beside choices)   --set userWeight=1 (the user row's weight)
+ *   --set ratingCalibration=false (read ratings as centre + score / scale, not through the fitted readout)
  *   --set actionHistory=false (no per-user count of earlier takes per candidate)   --set historyLearningRate=0.3
  *   --set candidateTools=true (a candidate is its action row plus a row for its tool; TypeScript backend)
  *   --set candidateCrosses=none|prev_action,prev_outcome,taken (offsets per context feature × candidate)

@@ -44,8 +44,8 @@ function label(key: string): string {
 /** A `model` key's floats: the dense weights (values, then accumulators and an 8-byte tail), or a candidate-cross chunk (all of it). */
 function denseWeights(bytes: Buffer, key?: string): Float32Array | Float64Array {
   const id = key === undefined ? '' : describeKey(key).id;
-  // The acceptance calibration and the rating tallies are float64 throughout.
-  if (id === 'acceptance' || id === 'ratings')
+  // The acceptance and rating calibrations and the rating tallies are float64 throughout.
+  if (id === 'acceptance' || id === 'ratings' || id === 'rating-calibration')
     return new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
   const floats = id.startsWith('cross/') ? bytes.length / 4 : (bytes.length - 8) / 8;
   return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + floats * 4));
@@ -230,8 +230,16 @@ describe('optimizer and loss options', () => {
         const after = await snapshotStore(recorder.stores, 'rec');
         const request = await storedRequest(recorder, partition, 'f-0');
         const changed = [...changedKeys(before, after)].map(label).sort();
-        // model:ratings: the count, sum and range of the ratings learned from (the rating readout).
-        const expected = ['action:bad', 'action:good', 'action:other', 'model:dense', 'model:ratings', 'user:user-ftrl'];
+        // model:ratings: the count, sum and range of the ratings learned from; model:rating-calibration: the fitted readout.
+        const expected = [
+          'action:bad',
+          'action:good',
+          'action:other',
+          'model:dense',
+          'model:rating-calibration',
+          'model:ratings',
+          'user:user-ftrl',
+        ];
         expect(changed).toEqual([...expected, ...request.features.map((f) => `feature:${f.key}`)].sort());
         // Squared loss on one candidate: 'other' only gets its sighting count written back.
         const other = entryKey(partition, 'action', 'other');
