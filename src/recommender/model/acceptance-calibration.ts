@@ -1,4 +1,4 @@
-import { StateError } from '../../errors.js';
+import { float64StateBytes, loadFloat64State } from './float64-state.js';
 import { sigmoid } from './kernels/losses.js';
 
 /** How a model version says scores read as acceptance probabilities: σ(slope · score + intercept). */
@@ -57,16 +57,11 @@ export class AcceptanceCalibration {
   }
 
   bytes(): Buffer {
-    return Buffer.from(this.state.buffer.slice(0));
+    return float64StateBytes(this.state);
   }
 
   load(bytes: Buffer, describe: string): void {
-    if (bytes.length !== this.state.byteLength)
-      throw new StateError(
-        'STATE_CORRUPT',
-        `${describe}: stored acceptance calibration is ${bytes.length} bytes, not ${this.state.byteLength}`,
-      );
-    this.state.set(new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)));
+    loadFloat64State(this.state, bytes, 'acceptance calibration', describe);
   }
 }
 

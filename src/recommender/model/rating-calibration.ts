@@ -1,4 +1,4 @@
-import { StateError } from '../../errors.js';
+import { float64StateBytes, loadFloat64State } from './float64-state.js';
 
 /** Weight of the plain readout (slope 1, intercept 0) in the fit, as that many ratings at x = 1 would have. */
 const PRIOR_WEIGHT = 20;
@@ -70,15 +70,10 @@ export class RatingCalibration {
   }
 
   bytes(): Buffer {
-    return Buffer.from(this.state.buffer.slice(0));
+    return float64StateBytes(this.state);
   }
 
   load(bytes: Buffer, describe: string): void {
-    if (bytes.length !== this.state.byteLength)
-      throw new StateError(
-        'STATE_CORRUPT',
-        `${describe}: stored rating calibration is ${bytes.length} bytes, not ${this.state.byteLength}`,
-      );
-    this.state.set(new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)));
+    loadFloat64State(this.state, bytes, 'rating calibration', describe);
   }
 }
