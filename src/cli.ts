@@ -213,7 +213,7 @@ async function main(argv: string[]): Promise<number> {
         rate: Number(values.rate ?? 0),
         signal: stop.signal,
         log: (line) => process.stderr.write(line + '\n'),
-        reference: (metric, reference, value) => runner.metrics.setReference(metric, reference, value),
+        reference: (metric, reference, value, better) => runner.metrics.setReference(metric, reference, value, better),
       })
       .then(async () => {
         // Let the pipeline drain what the simulation produced, then stop (unless endless).

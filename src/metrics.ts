@@ -41,7 +41,7 @@ export class RuntimeMetrics {
   /** What stateMemory reports at each scrape: set by the runner, which knows the open stores. */
   stateMemorySource: () => StoreMemoryReport[] = () => [];
   /** The latest reference value per step gauge name (setReference), for the progress line. */
-  readonly references = new Map<string, { reference: string; value: number }>();
+  readonly references = new Map<string, { reference: string; value: number; better: 'higher' | 'lower' }>();
 
   /**
    * A counter summed over partitions (and codes): all series of one step, or every series when
@@ -182,12 +182,13 @@ export class RuntimeMetrics {
 
   /**
    * A reference for step gauge `metric`: what `reference` (say, the best baseline) scores on the
-   * same measure, shown beside the gauge on the progress line. A new reference name replaces the old.
+   * same measure, shown beside the gauge on the progress line; `better` says which way is ahead
+   * ('lower' for errors). A new reference name replaces the old.
    */
-  setReference(metric: string, reference: string, value: number): void {
+  setReference(metric: string, reference: string, value: number, better: 'higher' | 'lower' = 'higher'): void {
     const previous = this.references.get(metric);
     if (previous && previous.reference !== reference) this.referenceValue.remove({ metric, reference: previous.reference });
-    this.references.set(metric, { reference, value });
+    this.references.set(metric, { reference, value, better });
     this.referenceValue.set({ metric, reference }, value);
   }
 }

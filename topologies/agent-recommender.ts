@@ -152,7 +152,8 @@ export const SIMULATED_SCENARIO = { users: 500, actions: 200, candidates: 20, se
 /**
  * Zero-setup traffic: simulated users with hidden tastes and delayed feedback. The same events
  * feed the replay's baselines, and the best one's hit@1 is reported beside the learn step's
- * `hit_at_1` gauge (the learn step's smoothing, 0.01 per partition, spread over the whole stream).
+ * `hit_at_1` gauge (the learn step's smoothing, 0.01 per partition, spread over the whole stream),
+ * the best rating baseline's error beside `rating_mae`.
  */
 export async function simulate(sim: SimulationContext): Promise<void> {
   const users = new SimulatedUsers(SIMULATED_SCENARIO);
@@ -170,6 +171,8 @@ export async function simulate(sim: SimulationContext): Promise<void> {
     });
     const best = baselines?.best();
     if (best) sim.reference!('hit_at_1', `best baseline (${best.name})`, best.hitAt1);
+    const bestRating = baselines?.bestRating();
+    if (bestRating) sim.reference!('rating_mae', `best baseline (${bestRating.name})`, bestRating.mae, 'lower');
     await sim.produce(records);
     sent += n;
     if (sim.rate > 0) {

@@ -34,9 +34,10 @@ export interface SimulationContext {
   /**
    * Reports what a reference predictor the simulation runs (a baseline) scores on the measure a
    * step reports as gauge `metric`: the progress line shows the two side by side, and the last
-   * line says by how much the topology is ahead or behind. Absent where nothing shows it.
+   * line says by how much the topology is ahead or behind. `better`: which way is ahead, 'higher'
+   * (default: hit rates) or 'lower' (errors). Absent where nothing shows it.
    */
-  reference?(metric: string, reference: string, value: number): void;
+  reference?(metric: string, reference: string, value: number, better?: 'higher' | 'lower'): void;
 }
 
 export async function loadTopologyModule(file: string, env: TopologyEnv): Promise<{ topology: Topology; module: TopologyModule }> {

@@ -48,8 +48,8 @@ function chosen(id: string, time: number, actionId: string): TrajectoryEvent {
 }
 
 describe('agent-recommender defaults that learn', () => {
-  it("npm start's simulation reports the best baseline's hit@1 beside the learn step's", async () => {
-    const reported: [string, string, number][] = [];
+  it("npm start's simulation reports the best baselines' hit@1 and rating error beside the learn step's", async () => {
+    const reported: [string, string, number, string | undefined][] = [];
     await simulate({
       topology: agentRecommender({ transport: 'embedded', settings: {} }),
       produce: async () => undefined,
@@ -57,12 +57,18 @@ describe('agent-recommender defaults that learn', () => {
       rate: 0,
       signal: new AbortController().signal,
       log: () => undefined,
-      reference: (metric, reference, value) => void reported.push([metric, reference, value]),
+      reference: (metric, reference, value, better) => void reported.push([metric, reference, value, better]),
     });
-    const [metric, reference, value] = reported.at(-1)!;
-    expect(metric).toBe('hit_at_1');
+    const last = (name: string) => reported.filter(([metric]) => metric === name).at(-1)!;
+    const [, reference, value] = last('hit_at_1');
     expect(reference).toBe('best baseline (user-popularity)');
     expect(value).toBeGreaterThan(0.1);
+    // Ratings are an error: lower is ahead. The simulator's ratings spread over 1–5 stars.
+    const [, ratingReference, error, better] = last('rating_mae');
+    expect(ratingReference).toMatch(/^best baseline \((running-mean|user-item-bias)\)$/);
+    expect(better).toBe('lower');
+    expect(error).toBeGreaterThan(0.5);
+    expect(error).toBeLessThan(2);
   });
 
   it.each([

@@ -5,6 +5,7 @@ import type { Batch, StepContext, StepDefinition } from '../../topology/types.js
 import { argmax } from '../model/kernels/vector.js';
 import { ModelSync, type ModelSyncReport } from '../sync/model-sync.js';
 import { modelSyncTopicSpec, resolveModelSyncConfig, type ModelSyncOptions } from '../sync/model-sync-config.js';
+import { ExponentialAverage } from '../../evaluation/exponential-average.js';
 import { ModelTask } from '../model/model-task.js';
 import { modelProtocol } from '../model/model-protocol.js';
 import type { RecommenderModel } from '../model/recommender-model.js';
@@ -39,8 +40,9 @@ export interface LearnOptions {
  * user's own row, its feature rows, the candidate rows) plus the shared dense weights; no other
  * user's row moves. Scored requests are stored here, for feedback that arrives later.
  *
- * Progress gauges: `loss` and `hit_at_1` (was the chosen/accepted action ranked first before
- * this update — progressive validation).
+ * Progress gauges: `loss`, `hit_at_1` (was the chosen/accepted action ranked first before
+ * this update — progressive validation) and `rating_mae` (the rating's absolute error as the
+ * model read it before this update).
  *
  * On a batch backend (WebGPU) the batch's feedback is learned in one go on the device, with the
  * same per-event semantics (`device_batches`); a batch the device could not take is learned event
@@ -75,8 +77,9 @@ export function learn(name: string, options: LearnOptions): StepDefinition<Looke
       if (sync) task.beforeBatch = async (now) => countSync(await sync.beforeBatch(now));
       const scores = new Float32Array(model.maxCandidates);
       const dScores = new Float32Array(model.maxCandidates);
-      let runningLoss: number | undefined;
-      let runningHit: number | undefined;
+      const runningLoss = new ExponentialAverage(smoothing);
+      const runningHit = new ExponentialAverage(smoothing);
+      const runningRatingError = new ExponentialAverage(smoothing);
       // Requests past their TTL are purged at fixed event-time boundaries (multiples of TTL/4)
       // with the boundary as the cutoff, so what a purge deletes does not depend on batch
       // boundaries or on a restart resetting this state.
@@ -85,8 +88,12 @@ export function learn(name: string, options: LearnOptions): StepDefinition<Looke
       // multiples of a quarter of the row TTL: a row expired at the cutoff would be treated as
       // absent by any later read, so deleting it changes no result, only the bytes kept on disk.
       const sweepBoundary = boundaryCrossings(task.rows.expirySweepIntervalMs);
-      const smooth = (previous: number | undefined, value: number) =>
-        previous === undefined ? value : previous + smoothing * (value - previous);
+      /** A rating, with the rated candidate's score before learning: the rating_mae gauge judges the readout as it stands, then the readout learns. */
+      const judgeRating = (value: number, score: number) => {
+        const guess = task.ratingOf(score);
+        if (guess !== undefined) runningRatingError.add(Math.abs(guess - value));
+        task.calibrateRating(value, score);
+      };
 
       return async (batch: Batch<LookedUpEvent>) => {
         await task.ensureLoaded();
@@ -135,8 +142,13 @@ export function learn(name: string, options: LearnOptions): StepDefinition<Looke
         const sweepCutoff = sweepBoundary(latest);
         // Counted in the row store's `expired` total, which lookup reports as rows_expired.
         if (sweepCutoff !== undefined) await task.rows.expire(sweepCutoff);
-        if (runningLoss !== undefined) ctx.metrics.gauge('loss', runningLoss);
-        if (runningHit !== undefined) ctx.metrics.gauge('hit_at_1', runningHit);
+        for (const [gauge, average] of [
+          ['loss', runningLoss],
+          ['hit_at_1', runningHit],
+          ['rating_mae', runningRatingError],
+        ] as const) {
+          if (average.value !== undefined) ctx.metrics.gauge(gauge, average.value);
+        }
         ctx.metrics.gauge('updates', task.updates, 'sum');
         ctx.metrics.gauge('requests_stored', task.requests.size, 'sum');
         return { partition: batch.partition, records: kept };
@@ -188,14 +200,14 @@ export function learn(name: string, options: LearnOptions): StepDefinition<Looke
           const scores = result.scores.subarray(result.scoreOffsets[k], result.scoreOffsets[k] + count);
           const positive = feedback.signal === 'CHOSEN' || feedback.signal === 'ACCEPT' || feedback.signal === 'LIKE';
           const top = argmax(scores, count);
-          if (positive && count > 1) runningHit = smooth(runningHit, loss.index < 0 || top === loss.index ? 1 : 0);
+          if (positive && count > 1) runningHit.add(loss.index < 0 || top === loss.index ? 1 : 0);
           const judged = scores[loss.index < 0 ? top : loss.index];
           if (feedback.signal === 'RATING') {
-            task.calibrateRating(feedback.value, judged);
+            judgeRating(feedback.value, judged);
             task.observeRating(feedback.value);
           }
           task.observeAcceptance(feedback.signal, judged, loss.weight);
-          if (loss.weight > 0) runningLoss = smooth(runningLoss, result.losses[k] / loss.weight);
+          if (loss.weight > 0) runningLoss.add(result.losses[k] / loss.weight);
         });
         return outcomes;
       }
@@ -217,13 +229,13 @@ export function learn(name: string, options: LearnOptions): StepDefinition<Looke
         const index = loss.index < 0 ? top : loss.index;
         // Before learning changes the rows: the calibration learns from the score as it was.
         task.observeAcceptance(feedback.signal, scores[index], loss.weight);
-        if (feedback.signal === 'RATING') task.calibrateRating(feedback.value, scores[index]);
+        if (feedback.signal === 'RATING') judgeRating(feedback.value, scores[index]);
         const value = applyFeedbackLoss(loss, scores, index, dScores, count);
         const positive = feedback.signal === 'CHOSEN' || feedback.signal === 'ACCEPT' || feedback.signal === 'LIKE';
-        if (positive && count > 1) runningHit = smooth(runningHit, top === index ? 1 : 0);
+        if (positive && count > 1) runningHit.add(top === index ? 1 : 0);
         if (!task.learn(e, dScores)) return 'invalid';
         if (feedback.signal === 'RATING') task.observeRating(feedback.value);
-        if (loss.weight > 0) runningLoss = smooth(runningLoss, value / loss.weight);
+        if (loss.weight > 0) runningLoss.add(value / loss.weight);
         return 'applied';
       }
     },

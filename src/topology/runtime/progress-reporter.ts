@@ -14,6 +14,7 @@ interface Comparison {
   value: number;
   reference: string;
   referenceValue: number;
+  better: 'higher' | 'lower';
 }
 
 /** A task held this long by one operation (a batch, a commit) is named on the progress line. */
@@ -78,7 +79,8 @@ export class ProgressReporter {
     );
     for (const c of this.comparisons(s)) {
       const ratio = c.referenceValue > 0 ? c.value / c.referenceValue : undefined;
-      const verdict = ratio === undefined ? '' : `: ×${ratio.toFixed(2)} (${ratio >= 1 ? 'ahead' : 'behind'})`;
+      const ahead = ratio !== undefined && (c.better === 'higher' ? ratio >= 1 : ratio <= 1);
+      const verdict = ratio === undefined ? '' : `: ×${ratio.toFixed(2)} (${ahead ? 'ahead' : 'behind'})`;
       this.write(`${c.metric} ${c.value.toFixed(3)} vs ${c.reference} ${c.referenceValue.toFixed(3)}${verdict}`);
     }
   }
@@ -86,9 +88,9 @@ export class ProgressReporter {
   /** Step gauges that have a reference value, in the order the references were first set. */
   private comparisons(s: Snapshot): Comparison[] {
     const out: Comparison[] = [];
-    for (const [metric, { reference, value }] of this.runner.metrics.references) {
+    for (const [metric, { reference, value, better }] of this.runner.metrics.references) {
       const own = s.gauges.get(metric);
-      if (own !== undefined) out.push({ metric, value: own, reference, referenceValue: value });
+      if (own !== undefined) out.push({ metric, value: own, reference, referenceValue: value, better });
     }
     return out;
   }

@@ -108,6 +108,10 @@ it('sums count gauges across partitions and averages the others', async () => {
     expect(lines.at(-1)).toMatch(/ · share 0\.500 vs best baseline \(dice\) 0\.250$/);
     await reporter.summary();
     expect(lines.at(-1)).toBe('share 0.500 vs best baseline (dice) 0.250: ×2.00 (ahead)');
+    // An error measure: lower is ahead, so twice the reference's is behind.
+    runner.metrics.setReference('share', 'best baseline (dice)', 0.25, 'lower');
+    await reporter.summary();
+    expect(lines.at(-1)).toBe('share 0.500 vs best baseline (dice) 0.250: ×2.00 (behind)');
     // The replaced reference's series is gone from the metrics.
     const series = (await runner.metrics.referenceValue.get()).values.map((v) => v.labels.reference);
     expect(series.sort()).toEqual(['best baseline (dice)', 'nobody']);

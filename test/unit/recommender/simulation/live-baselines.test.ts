@@ -29,6 +29,10 @@ function request(user: string, id: string, candidates: string[]): TrajectoryEven
   };
 }
 
+function rated(user: string, id: string, actionId: string, stars: number): TrajectoryEvent {
+  return { ...chosen(user, id, actionId), feedback: { signal: 'RATING', value: stars, actionId } };
+}
+
 function chosen(user: string, id: string, actionId: string): TrajectoryEvent {
   return {
     ...base,
@@ -70,5 +74,24 @@ describe('LiveBaselines', () => {
     const rates = Object.fromEntries(live.hitRates().map((r) => [r.name, r.hitAt1]));
     expect(rates['user-popularity']).toBeGreaterThan(rates['global-popularity']);
     expect(live.best()!.name).toBe('user-popularity');
+  });
+
+  it('judges the rating baselines on each rating before learning from it, clipped to the ratings seen', () => {
+    const live = new LiveBaselines(1);
+    // Item 'good' always gets 5 stars and 'bad' 1: item biases predict them, the running mean cannot.
+    live.observe(request('u1', 'q0', ['good']));
+    live.observe(rated('u1', 'q0', 'good', 5));
+    // Nothing to clip to before the first rating: not judged yet.
+    expect(live.bestRating()).toBeUndefined();
+    for (let i = 1; i <= 40; i++) {
+      const [item, stars] = i % 2 ? ['bad', 1] : ['good', 5];
+      live.observe(request(`u${i % 3}`, `q${i}`, [item]));
+      live.observe(rated(`u${i % 3}`, `q${i}`, item, stars));
+    }
+    const errors = Object.fromEntries(live.ratingErrors().map((e) => [e.name, e.mae]));
+    // Smoothing 1: each error is the last rating's. The running mean sits near 3, two stars off.
+    expect(errors['running-mean']).toBeGreaterThan(1.5);
+    expect(errors['user-item-bias']).toBeLessThan(1);
+    expect(live.bestRating()!.name).toBe('user-item-bias');
   });
 });
