@@ -30,7 +30,7 @@ export interface RatingTally {
 const RATINGS_KEY = rowKey('model', 'ratings');
 /** The acceptance calibration's slope, intercept and accumulators (float64 each). */
 const ACCEPTANCE_KEY = rowKey('model', 'acceptance');
-/** The rating calibration's count, slope, intercept and accumulators (float64 each). */
+/** The rating calibration's count, fit, decayed sums and error tallies (float64 each). */
 const RATING_CALIBRATION_KEY = rowKey('model', 'rating-calibration');
 const BINARY_LABEL: Partial<Record<FeedbackSignal, number>> = { ACCEPT: 1, LIKE: 1, REJECT: 0, DISLIKE: 0, CORRECTION: 0 };
 /** The history offsets and their accumulators (float32 each). */
