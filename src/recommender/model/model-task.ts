@@ -14,6 +14,7 @@ import { RequestChunkStore } from '../requests/request-chunk-store.js';
 import { HISTORY_BUCKETS } from '../features/action-history-state.js';
 import { AcceptanceCalibration } from './acceptance-calibration.js';
 import { RatingCalibration } from './rating-calibration.js';
+import { readRating, type RatingReadout } from './rating-readout.js';
 import { CandidateCrosses } from './candidate-crosses.js';
 import type { LookedUpEvent, RequestSnapshot } from '../types.js';
 import type { FeedbackSignal } from '../records.js';
@@ -256,11 +257,16 @@ export class ModelTask {
 
   /** A score read back on the rating scale, clipped to the ratings seen; undefined before the first. */
   ratingOf(score: number): number | undefined {
-    const stats = this.ratingStats;
-    if (stats.count === 0) return undefined;
+    const readout = this.ratingReadout();
+    return readout && readRating(readout, score, this.model.rating.scale);
+  }
+
+  /** How scores read as ratings now, as the model version carries it; undefined before the first rating. */
+  private ratingReadout(): RatingReadout | undefined {
+    const { count, min, max } = this.ratingStats;
+    if (count === 0) return undefined;
     const calibration = this.ratingCalibration;
-    const rating = this.ratingCenter(0) + calibration.intercept + (calibration.slope * score) / this.model.rating.scale;
-    return rating < stats.min ? stats.min : rating > stats.max ? stats.max : rating;
+    return { center: this.ratingCenter(0) + calibration.intercept, min, max, slope: calibration.slope };
   }
 
   /**
@@ -342,11 +348,9 @@ export class ModelTask {
     if (this.versionAt !== this.updates) {
       this.versionAt = this.updates;
       // With ratings learned, how a score reads as a rating: /r<center>:<min>:<max>[:<slope>] (ratingFromScore parses it).
-      const r = this.ratingStats;
-      const calibration = this.ratingCalibration;
-      const center = +(this.ratingCenter(0) + calibration.intercept).toPrecision(6);
-      const slope = calibration.fitted ? `:${+calibration.slope.toPrecision(6)}` : '';
-      const rating = r.count > 0 ? `/r${center}:${r.min}:${r.max}${slope}` : '';
+      const r = this.ratingReadout();
+      const slope = r && this.ratingCalibration.fitted ? `:${+r.slope.toPrecision(6)}` : '';
+      const rating = r ? `/r${+r.center.toPrecision(6)}:${r.min}:${r.max}${slope}` : '';
       // With binary feedback learned, how a score reads as an acceptance probability: /a<slope>:<intercept> (acceptanceReadout parses it).
       const acceptance = this.acceptance.versionPart();
       this.versionText = `${this.model.interaction}-d${this.model.dim}/p${this.partition}/u${this.updates}${acceptance}${rating}`;

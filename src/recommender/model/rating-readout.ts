@@ -24,8 +24,12 @@ export function ratingReadout(modelVersion: string): RatingReadout | undefined {
 
 /** A score read as a rating through a readout. */
 export function readRating(readout: RatingReadout, score: number, scale = 1): number {
-  const rating = readout.center + (readout.slope * score) / scale;
-  return rating < readout.min ? readout.min : rating > readout.max ? readout.max : rating;
+  return clipRating(readout.center + (readout.slope * score) / scale, readout);
+}
+
+/** A predicted rating clipped to the range of ratings (NaN stays NaN). */
+export function clipRating(rating: number, range: { min: number; max: number }): number {
+  return rating < range.min ? range.min : rating > range.max ? range.max : rating;
 }
 
 /**

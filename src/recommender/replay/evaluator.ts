@@ -2,6 +2,7 @@ import type { EventSource, TrajectoryEvent } from '../records.js';
 import { binaryLabel, type CandidatePredictions } from './baselines/baseline.js';
 import { MetricSet, rankOf, type MetricSummary } from './metrics.js';
 import { argmax } from '../model/kernels/vector.js';
+import { clipRating } from '../model/rating-readout.js';
 
 /** The rating scale predictions are clipped to. */
 export interface RatingRange {
@@ -74,7 +75,7 @@ export class Evaluator {
         const at = index >= 0 ? index : 0;
         const rating = p.ratings?.[at];
         if (rating !== undefined) {
-          const clipped = Math.min(this.ratingRange.max, Math.max(this.ratingRange.min, rating));
+          const clipped = clipRating(rating, this.ratingRange);
           for (const s of slices) s.rating.add(clipped, f.value);
         }
       }

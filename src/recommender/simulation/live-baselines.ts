@@ -6,6 +6,7 @@ import { UserPopularity } from '../replay/baselines/user-popularity.js';
 import { RunningMean } from '../replay/baselines/running-mean.js';
 import { UserItemBias } from '../replay/baselines/user-item-bias.js';
 import { argmax } from '../model/kernels/vector.js';
+import { clipRating } from '../model/rating-readout.js';
 import { ExponentialAverage } from '../../evaluation/exponential-average.js';
 
 const RANKING: PredictionNeeds = { ranking: true, binary: false, rating: false };
@@ -88,7 +89,7 @@ export class LiveBaselines {
       for (let b = 0; b < this.ratingBaselines.length; b++) {
         const guess = this.ratingBaselines[b].predict(request, RATING).ratings?.[index];
         if (guess === undefined) continue;
-        const error = Math.abs(Math.min(range.max, Math.max(range.min, guess)) - value);
+        const error = Math.abs(clipRating(guess, range) - value);
         this.errors[b].add(error);
       }
     }
