@@ -560,20 +560,35 @@ function lengthOf(parts: readonly Float32Array[]): number {
 
 /** Where `parts` (laid end to end) differ from `base`, and by how much; undefined when nowhere. */
 function movedSince(id: string, parts: readonly Float32Array[], base: Float32Array, weight: number): Moved | undefined {
-  const at: number[] = [];
-  const by: number[] = [];
+  // Counted first, then filled into arrays of that size: growing plain arrays and converting them
+  // cost a sync more than the comparisons themselves.
+  let count = 0;
   let offset = 0;
   for (const part of parts) {
+    for (let i = 0; i < part.length; i++) if (part[i] !== base[offset + i]) count++;
+    offset += part.length;
+  }
+  if (count === 0) return undefined;
+  const changed = new Uint32Array(count);
+  const delta = new Float64Array(count);
+  const increment = new Float32Array(count);
+  let k = 0;
+  offset = 0;
+  for (const part of parts) {
     for (let i = 0; i < part.length; i++) {
-      if (part[i] === base[offset + i]) continue;
-      at.push(offset + i);
-      by.push(part[i] - base[offset + i]);
+      const value = part[i];
+      const was = base[offset + i];
+      if (value === was) continue;
+      // Float32 minus float32, as a double: exact, as before.
+      const by = value - was;
+      changed[k] = offset + i;
+      delta[k] = by;
+      increment[k] = weight * by;
+      k++;
     }
     offset += part.length;
   }
-  if (!at.length) return undefined;
-  const delta = Float64Array.from(by);
-  return { id, length: base.length, weight, changed: Uint32Array.from(at), delta, increment: Float32Array.from(by, (d) => weight * d) };
+  return { id, length: base.length, weight, changed, delta, increment };
 }
 
 /** `into` zeroed, then increment[k] at changed[k]: the increment of a dense record. */
