@@ -6,6 +6,7 @@ import { cleanBaseline } from '../support/clean-baseline.js';
 import { crashRunOptions } from '../support/crash-run-options.js';
 import { describeKafka, kafkaBrokers, uniqueName } from '../support/kafka.js';
 import { killAtRandomPoints } from '../support/kill-at-random-points.js';
+import { exitWithin } from '../support/exit-within.js';
 import type { RecommenderProcessOptions } from '../support/recommender-process.js';
 import { prefillTrajectories, recommenderSettings, scoredRequestIds } from '../support/recommender-topics.js';
 import { runOutcome, type RunOutcome } from '../support/run-outcome.js';
@@ -111,7 +112,7 @@ describeKafka('exactly-once survives kill -9 (real broker, real RocksDB)', () =>
     const b = { ...a, stateDir: await newDir() };
     const instanceA = await startWithProgress(a, input, EVENTS / 4);
     const instanceB = runUntilConsumed(b, input, 180_000);
-    const exitA = await instanceA.exited;
+    const exitA = await exitWithin(instanceA, 150_000);
     expect(exitA.code, instanceA.log).toBe(1);
     expect(instanceA.log).toMatch(/stopping after a fatal error: .*fenced/i);
     console.log(`fenced: A ${/stopping after a fatal error: .*/.exec(instanceA.log)![0]}`);
