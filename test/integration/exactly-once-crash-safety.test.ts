@@ -7,10 +7,10 @@ import { crashRunOptions } from '../support/crash-run-options.js';
 import { describeKafka, kafkaBrokers, uniqueName } from '../support/kafka.js';
 import { killAtRandomPoints } from '../support/kill-at-random-points.js';
 import { exitWithin } from '../support/exit-within.js';
-import type { RecommenderProcessOptions } from '../support/recommender-process.js';
+import { RecommenderProcess, type RecommenderProcessOptions } from '../support/recommender-process.js';
 import { prefillTrajectories, recommenderSettings, scoredRequestIds } from '../support/recommender-topics.js';
 import { runOutcome, type RunOutcome } from '../support/run-outcome.js';
-import { runUntilConsumed } from '../support/run-until-consumed.js';
+import { runUntilConsumed, stopWhenConsumed } from '../support/run-until-consumed.js';
 import { startWithProgress } from '../support/start-with-progress.js';
 import { diffSnapshots, entryCount } from '../support/state-snapshot.js';
 
@@ -105,21 +105,46 @@ describeKafka('exactly-once survives kill -9 (real broker, real RocksDB)', () =>
     expect(diffSnapshots(baseline.state, actual.state)).toEqual([]);
   }, 300_000);
 
-  it('fences a live instance when another starts with its transactional id, and the survivor scores each request once', async () => {
-    // Same group and --instance-id, hence the same transactional id: B's start fences A's producer,
-    // so A, a zombie from the group's point of view, can commit nothing more and stops.
-    const a = await runOptions('fenced');
+  /**
+   * Same group and --instance-id, hence the same transactional id and static membership: B's start
+   * fences A, which must stop with a fatal error (one matching `why`) once it has consumed
+   * `before` records; B then consumes the rest, and the outcome equals an uninterrupted run's.
+   * Run names stay clear of the words matched: topics and groups are named after them.
+   */
+  async function fencedRun(run: string, before: number, why: RegExp): Promise<void> {
+    const a = await runOptions(run);
     const b = { ...a, stateDir: await newDir() };
-    const instanceA = await startWithProgress(a, input, EVENTS / 4);
-    const instanceB = runUntilConsumed(b, input, 180_000);
-    const exitA = await exitWithin(instanceA, 150_000);
-    expect(exitA.code, instanceA.log).toBe(1);
-    expect(instanceA.log).toMatch(/stopping after a fatal error: .*fenced/i);
-    console.log(`fenced: A ${/stopping after a fatal error: .*/.exec(instanceA.log)![0]}`);
-    await instanceB;
+    const instanceA = await startWithProgress(a, input, before);
+    // B stays up until A is gone: stopped as soon as the input looked consumed, it could leave
+    // before fencing anything, and A would run on.
+    const instanceB = new RecommenderProcess(b);
+    try {
+      await instanceB.running();
+      const exitA = await exitWithin(instanceA, 150_000);
+      expect(exitA.code, instanceA.log).toBe(1);
+      const fatal = /(stopping after a fatal error|failed): .*/.exec(instanceA.log)?.[0];
+      expect(fatal, instanceA.log).toMatch(why);
+      console.log(`${run}: A ${fatal}`);
+      await stopWhenConsumed(instanceB, b, input, 180_000);
+    } finally {
+      // Gone already when all went well; otherwise it must not outlive the test.
+      await instanceB.kill();
+    }
     const actual = await outcome(b);
     expect(duplicated(actual.scored)).toEqual([]);
     expect(actual.scored.size).toBe(baseline.scored.size);
     expect(diffSnapshots(baseline.state, actual.state)).toEqual([]);
+  }
+
+  it('fences a live instance when another starts with its transactional id, and the survivor scores each request once', async () => {
+    // A has input left: its next produce or transaction is refused.
+    // librdkafka words it by where A stood: a purged or fatally failed delivery, a fenced transaction.
+    await fencedRun('replaced', EVENTS / 4, /Purged in queue|Fatal error|fenced/i);
+  }, 300_000);
+
+  it('fences an instance that has consumed everything, through its consumer', async () => {
+    // Nothing left to produce: only static membership can tell A, as ERR__FATAL from its next
+    // poll. Missed, A polled on forever (CI saw it when B happened to start late).
+    await fencedRun('caught-up', EVENTS, /fenced by a newer member with its group\.instance\.id/);
   }, 300_000);
 });

@@ -12,10 +12,24 @@ export async function runUntilConsumed(
   input: string,
   timeoutMs = 120_000,
 ): Promise<RecommenderProcess> {
+  const process = new RecommenderProcess(options);
+  await process.running();
+  await stopWhenConsumed(process, options, input, timeoutMs);
+  return process;
+}
+
+/**
+ * Waits until the running `process`'s group has committed the whole input topic, then stops it
+ * gracefully; past `timeoutMs` it prints where it stands, is killed, and this throws its log.
+ */
+export async function stopWhenConsumed(
+  process: RecommenderProcess,
+  options: RecommenderProcessOptions,
+  input: string,
+  timeoutMs = 120_000,
+): Promise<void> {
   const progress = new GroupProgress(options.brokers, options.group, input);
   try {
-    const process = new RecommenderProcess(options);
-    await process.running();
     for (const deadline = Date.now() + timeoutMs; !(await progress.caughtUp()); await sleep(100)) {
       if (Date.now() > deadline) {
         // A frozen event loop prints nothing here: that absence is a finding too.
@@ -27,7 +41,6 @@ export async function runUntilConsumed(
       }
     }
     await process.stop();
-    return process;
   } finally {
     await progress.close();
   }

@@ -13,6 +13,7 @@ export const LibrdkafkaCode = {
   UNKNOWN_TOPIC_OR_PART: 3,
   REQUEST_TIMED_OUT: 7,
   TOPIC_ALREADY_EXISTS: 36,
+  FATAL: -150,
   FENCED: -144,
   INVALID_PRODUCER_EPOCH: 47,
   PRODUCER_FENCED: 90,
@@ -32,6 +33,15 @@ export function librdkafkaCode(error: unknown): number | undefined {
 }
 
 /** Whether the error means "no broker answered" rather than "the broker said no". */
+/**
+ * An error the client will not recover from: flagged fatal, or librdkafka's ERR__FATAL itself,
+ * which a consumer's poll returns unflagged once, e.g. when a newer static member with the same
+ * group.instance.id fenced it.
+ */
+export function isFatalClientError(error: unknown): boolean {
+  return (error as { isFatal?: unknown } | null)?.isFatal === true || librdkafkaCode(error) === LibrdkafkaCode.FATAL;
+}
+
 export function isUnreachable(error: unknown): boolean {
   const code = librdkafkaCode(error);
   return code !== undefined && UNREACHABLE_CODES.has(code);

@@ -2,7 +2,7 @@ import type { RdKafka } from '@confluentinc/kafka-javascript';
 import { AgentrecError, errorMessage } from '../../errors.js';
 import { createClient, groupConsumerConfig } from './kafka-client-config.js';
 import type { BrokerConnectionMonitor, LibrdkafkaStats } from './kafka-connection-monitor.js';
-import { LibrdkafkaCode, isUnreachable, kafkaUnavailable, librdkafkaCode } from './kafka-errors.js';
+import { LibrdkafkaCode, isFatalClientError, isUnreachable, kafkaUnavailable, librdkafkaCode } from './kafka-errors.js';
 import { type NativeConsumer, connectClient, consumeBatch, createNativeConsumer, disconnectClient } from './kafka-native.js';
 import type { ResolvedKafkaOptions } from './kafka-options.js';
 import type {
@@ -194,6 +194,18 @@ export class KafkaGroupConsumer implements GroupConsumer {
     }
   }
 
+  /**
+   * A consumer librdkafka gave up on. A static member replaced by a newer one with its
+   * group.instance.id gets ERR__FATAL from its next poll and nothing else: said here, since
+   * otherwise an instance with nothing left to consume, fenced, would poll on unnoticed.
+   */
+  private fatal(error: unknown): AgentrecError {
+    const message = `consumer for group '${this.groupId}' failed for good (${errorMessage(error)})`;
+    const why =
+      librdkafkaCode(error) === LibrdkafkaCode.FATAL ? ': fenced by a newer member with its group.instance.id (--instance-id)?' : '';
+    return new AgentrecError('KAFKA_UNAVAILABLE', message + why, { cause: error });
+  }
+
   private failure(action: string, error: unknown): AgentrecError {
     if (isUnreachable(error)) return kafkaUnavailable(this.options.brokers, action, error);
     return new AgentrecError('KAFKA_UNAVAILABLE', `cannot ${action}: ${errorMessage(error)}`, { cause: error });
@@ -213,8 +225,8 @@ export class KafkaGroupConsumer implements GroupConsumer {
         messages = await consumeBatch(this.client, maxRecords);
       } catch (error) {
         if (this.state !== 'running') return;
-        if ((error as RdKafka.LibrdKafkaError).isFatal) {
-          this.fail(this.failure(`consume for group '${this.groupId}'`, error));
+        if (isFatalClientError(error)) {
+          this.fail(this.fatal(error));
           return;
         }
         this.setPollActivity(`backing off after: ${errorMessage(error)}`);
