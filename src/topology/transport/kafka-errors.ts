@@ -32,7 +32,6 @@ export function librdkafkaCode(error: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
-/** Whether the error means "no broker answered" rather than "the broker said no". */
 /**
  * An error the client will not recover from: flagged fatal, or librdkafka's ERR__FATAL itself,
  * which a consumer's poll returns unflagged once, e.g. when a newer static member with the same
@@ -42,6 +41,7 @@ export function isFatalClientError(error: unknown): boolean {
   return (error as { isFatal?: unknown } | null)?.isFatal === true || librdkafkaCode(error) === LibrdkafkaCode.FATAL;
 }
 
+/** Whether the error means "no broker answered" rather than "the broker said no". */
 export function isUnreachable(error: unknown): boolean {
   const code = librdkafkaCode(error);
   return code !== undefined && UNREACHABLE_CODES.has(code);

@@ -196,14 +196,15 @@ export class KafkaGroupConsumer implements GroupConsumer {
 
   /**
    * A consumer librdkafka gave up on. A static member replaced by a newer one with its
-   * group.instance.id gets ERR__FATAL from its next poll and nothing else: said here, since
-   * otherwise an instance with nothing left to consume, fenced, would poll on unnoticed.
+   * group.instance.id gets a bare ERR__FATAL from its next poll and nothing else, so that one
+   * names the likely cause; any other fatal error reads as every consumer failure does.
    */
   private fatal(error: unknown): AgentrecError {
-    const message = `consumer for group '${this.groupId}' failed for good (${errorMessage(error)})`;
-    const why =
-      librdkafkaCode(error) === LibrdkafkaCode.FATAL ? ': fenced by a newer member with its group.instance.id (--instance-id)?' : '';
-    return new AgentrecError('KAFKA_UNAVAILABLE', message + why, { cause: error });
+    if (librdkafkaCode(error) !== LibrdkafkaCode.FATAL) return this.failure(`consume for group '${this.groupId}'`, error);
+    const why = 'fenced by a newer member with its group.instance.id (--instance-id)?';
+    return new AgentrecError('KAFKA_UNAVAILABLE', `consumer for group '${this.groupId}' failed for good (${errorMessage(error)}): ${why}`, {
+      cause: error,
+    });
   }
 
   private failure(action: string, error: unknown): AgentrecError {
