@@ -7,12 +7,14 @@ import type { OutputRecord, SourceRecord, TopicPartition } from '../../topology/
 import { resolveModelSyncConfig, type ModelSyncOptions, type ResolvedModelSyncConfig } from './model-sync-config.js';
 import {
   decodeModelSyncRecord,
+  denseDeltaLength,
   encodeModelDelta,
   encodeSparseModelDelta,
   isSparseModelDelta,
   modelDeltaKey,
   modelDeltaTaskId,
   readFloats,
+  readIncrement,
   sparseModelDeltaKey,
   writeFloats,
   type ModelDelta,
@@ -141,6 +143,8 @@ export class ModelSync {
   private readonly blockBases = new Map<string, Float32Array>();
   private readonly totals: RunningTotals;
   private readonly scratch = new SyncScratch();
+  /** Where a peer's dense increment is copied while it is added to a shift (rows: a few dozen floats). */
+  private readonly incrementScratch = new Float32Array(1024);
   private readonly unsavedBases = new Set<string>();
   /** Bases in the store (persisted by an earlier batch or loaded at start): what a sync deletes. */
   private readonly storedBases = new Set<string>();
@@ -413,7 +417,7 @@ export class ModelSync {
           else latest.set(key, { dense: delta });
         } else {
           if (isSparseModelDelta(delta)) shiftOf(shifts, id, delta.length).addSparse(delta.changed, delta.increment);
-          else shiftOf(shifts, id, delta.increment.length).addDense(delta.increment);
+          else shiftOf(shifts, id, denseDeltaLength(delta)).addDense(readIncrement(delta, this.incrementScratch));
           report.received++;
         }
       }
@@ -432,7 +436,7 @@ export class ModelSync {
   }
 
   private accepts(id: string, delta: ModelDelta | SparseModelDelta): boolean {
-    const length = isSparseModelDelta(delta) ? delta.length : delta.increment.length;
+    const length = isSparseModelDelta(delta) ? delta.length : denseDeltaLength(delta);
     const block = this.block(id);
     if (block) return lengthOf(block.parts) === length;
     return this.isSharedRow(delta.rowKey) && length === this.rows.rowLength;
