@@ -78,11 +78,30 @@ export function encodeSparseModelDelta(delta: SparseModelDelta): Buffer {
 }
 
 /** A dense (version 1) or sparse (version 2) model-topic record; throws BadRecordError for anything else. */
-export function decodeModelSyncRecord(bytes: Buffer): ModelDelta | SparseModelDelta {
-  return bytes.length >= HEADER_BYTES && bytes[0] === SPARSE_VERSION ? decodeSparseModelDelta(bytes) : decodeModelDelta(bytes);
+/**
+ * A dense (version 1) or sparse (version 2) model-topic record; throws BadRecordError for anything
+ * else. With a `scratch`, the record's values (a dense record's increment, all of a sparse
+ * record's arrays) are copied into it and valid only until its next use: for a reader that
+ * applies each record at once. A buffer of its own per record was most of decoding's cost.
+ */
+export function decodeModelSyncRecord(bytes: Buffer, scratch?: DecodeScratch): ModelDelta | SparseModelDelta {
+  return bytes.length >= HEADER_BYTES && bytes[0] === SPARSE_VERSION
+    ? decodeSparseModelDelta(bytes, scratch)
+    : decodeModelDelta(bytes, scratch);
 }
 
-function decodeSparseModelDelta(bytes: Buffer): SparseModelDelta {
+/** Memory a reader decodes records into, one record at a time (decodeModelSyncRecord). */
+export class DecodeScratch {
+  private buffer = new ArrayBuffer(0);
+
+  /** At least `bytes` bytes, 4-aligned; what the last call returned is overwritten. */
+  take(bytes: number): ArrayBuffer {
+    if (this.buffer.byteLength < bytes) this.buffer = new ArrayBuffer(Math.max(bytes, 2 * this.buffer.byteLength));
+    return this.buffer;
+  }
+}
+
+function decodeSparseModelDelta(bytes: Buffer, scratch?: DecodeScratch): SparseModelDelta {
   const { count: length, weight, keyEnd, at } = readHeader(bytes);
   if (bytes.length < at + 8) throw new BadRecordError('DECODE_FAILED', `sparse model delta of ${bytes.length} bytes is cut short`);
   const changed = bytes.readUInt32LE(at);
@@ -90,8 +109,10 @@ function decodeSparseModelDelta(bytes: Buffer): SparseModelDelta {
   if (bytes.length !== at + 8 + (changed + totals) * 8 || changed > length || totals > length)
     throw new BadRecordError('DECODE_FAILED', `sparse model delta of ${changed} changes and ${totals} totals has ${bytes.length} bytes`);
   // One aligned copy of the four arrays, viewed in place.
-  const words = new Uint8Array(bytes.subarray(at + 8));
-  if (!LITTLE_ENDIAN_HOST) swapWords(Buffer.from(words.buffer), 0, words.length);
+  const body = bytes.subarray(at + 8);
+  const words = scratch ? new Uint8Array(scratch.take(body.length), 0, body.length) : new Uint8Array(body.length);
+  words.set(body);
+  if (!LITTLE_ENDIAN_HOST) swapWords(Buffer.from(words.buffer, 0, words.length), 0, words.length);
   const delta: SparseModelDelta = {
     rowKey: rowKeyOf(bytes, keyEnd),
     taskId: bytes.toString('utf8', keyEnd, at),
@@ -103,8 +124,9 @@ function decodeSparseModelDelta(bytes: Buffer): SparseModelDelta {
     total: new Float32Array(words.buffer, changed * 8 + totals * 4, totals),
   };
   for (const indices of [delta.changed, delta.totalAt])
-    for (const index of indices)
-      if (index >= length) throw new BadRecordError('DECODE_FAILED', `sparse model delta index ${index} is outside its ${length} values`);
+    for (let k = 0; k < indices.length; k++)
+      if (indices[k] >= length)
+        throw new BadRecordError('DECODE_FAILED', `sparse model delta index ${indices[k]} is outside its ${length} values`);
   return delta;
 }
 
@@ -164,59 +186,47 @@ export function modelDeltaTaskId(bytes: Buffer): string | undefined {
 }
 
 /** Throws BadRecordError for bytes that are not a version-1 model delta. */
-export function decodeModelDelta(bytes: Buffer): ModelDelta {
+export function decodeModelDelta(bytes: Buffer, scratch?: DecodeScratch): ModelDelta {
   if (bytes.length < HEADER_BYTES || bytes[0] !== VERSION)
     throw new BadRecordError('DECODE_FAILED', `not a version-${VERSION} model delta (${bytes.length} bytes)`);
   const { count, weight, keyEnd, at: floatsAt } = readHeader(bytes);
   if (bytes.length !== floatsAt + count * 8)
     throw new BadRecordError('DECODE_FAILED', `model delta of ${count} floats has ${bytes.length} bytes`);
-  return new DecodedModelDelta(rowKeyOf(bytes, keyEnd), bytes.toString('utf8', keyEnd, floatsAt), weight, count, bytes, floatsAt);
+  const increment = copyFloats(
+    bytes,
+    floatsAt,
+    count,
+    scratch ? new Float32Array(scratch.take(count * 4), 0, count) : new Float32Array(count),
+  );
+  return new DecodedModelDelta(
+    rowKeyOf(bytes, keyEnd),
+    bytes.toString('utf8', keyEnd, floatsAt),
+    weight,
+    increment,
+    bytes,
+    floatsAt + count * 4,
+  );
 }
 
 /**
- * A dense record as read: its floats are copied out on first use. A reader applies the increment
- * at once (`readIncrement`, into a scratch array of its own) and only a task's first read of the
- * topic uses totals. A class rather than a per-object getter, which made decoding 7× dearer.
+ * A dense record as read. Only a task's first read of the topic uses totals, so they are copied
+ * out on first use; a class rather than a per-object getter, which made decoding 7× dearer.
  */
 class DecodedModelDelta implements ModelDelta {
-  private incrementValues: Float32Array | undefined;
   private totalValues: Float32Array | undefined;
 
   constructor(
     readonly rowKey: Buffer,
     readonly taskId: string,
     readonly weight: number,
-    readonly count: number,
+    readonly increment: Float32Array,
     private readonly bytes: Buffer,
-    private readonly floatsAt: number,
+    private readonly totalsAt: number,
   ) {}
 
-  get increment(): Float32Array {
-    return (this.incrementValues ??= readFloats(this.bytes, this.floatsAt, this.count));
-  }
-
   get total(): Float32Array {
-    return (this.totalValues ??= readFloats(this.bytes, this.floatsAt + this.count * 4, this.count));
+    return (this.totalValues ??= readFloats(this.bytes, this.totalsAt, this.increment.length));
   }
-
-  /** The increment copied into `scratch` (a view of it) when it is long enough. */
-  incrementInto(scratch: Float32Array): Float32Array {
-    if (scratch.length < this.count) return this.increment;
-    return copyFloats(this.bytes, this.floatsAt, this.count, scratch).subarray(0, this.count);
-  }
-}
-
-/** A dense delta's length in floats, without copying a decoded record's values out. */
-export function denseDeltaLength(delta: ModelDelta): number {
-  return delta instanceof DecodedModelDelta ? delta.count : delta.increment.length;
-}
-
-/**
- * A dense delta's increment for immediate use: a decoded record's is copied into `scratch`
- * (valid until the next call with it) rather than into an array of its own.
- */
-export function readIncrement(delta: ModelDelta, scratch: Float32Array): Float32Array {
-  return delta instanceof DecodedModelDelta ? delta.incrementInto(scratch) : delta.increment;
 }
 
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;

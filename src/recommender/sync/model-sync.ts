@@ -7,14 +7,13 @@ import type { OutputRecord, SourceRecord, TopicPartition } from '../../topology/
 import { resolveModelSyncConfig, type ModelSyncOptions, type ResolvedModelSyncConfig } from './model-sync-config.js';
 import {
   decodeModelSyncRecord,
-  denseDeltaLength,
+  DecodeScratch,
   encodeModelDelta,
   encodeSparseModelDelta,
   isSparseModelDelta,
   modelDeltaKey,
   modelDeltaTaskId,
   readFloats,
-  readIncrement,
   sparseModelDeltaKey,
   writeFloats,
   type ModelDelta,
@@ -143,8 +142,8 @@ export class ModelSync {
   private readonly blockBases = new Map<string, Float32Array>();
   private readonly totals: RunningTotals;
   private readonly scratch = new SyncScratch();
-  /** Where a peer's dense increment is copied while it is added to a shift (rows: a few dozen floats). */
-  private readonly incrementScratch = new Float32Array(1024);
+  /** What peers' records are decoded into, one at a time, once this task has read the topic before. */
+  private readonly decodeScratch = new DecodeScratch();
   private readonly unsavedBases = new Set<string>();
   /** Bases in the store (persisted by an earlier batch or loaded at start): what a sync deletes. */
   private readonly storedBases = new Set<string>();
@@ -400,7 +399,8 @@ export class ModelSync {
         end = record.offset + 1;
         if (!record.value) continue;
         if (modelDeltaTaskId(record.value) === this.taskId) continue;
-        const decoded = decode(record.value);
+        // A first read keeps records until the end (latest per row); later reads apply each at once.
+        const decoded = decode(record.value, bootstrap ? undefined : this.decodeScratch);
         if (decoded instanceof Error) {
           report.rejected++;
           continue;
@@ -417,7 +417,7 @@ export class ModelSync {
           else latest.set(key, { dense: delta });
         } else {
           if (isSparseModelDelta(delta)) shiftOf(shifts, id, delta.length).addSparse(delta.changed, delta.increment);
-          else shiftOf(shifts, id, denseDeltaLength(delta)).addDense(readIncrement(delta, this.incrementScratch));
+          else shiftOf(shifts, id, delta.increment.length).addDense(delta.increment);
           report.received++;
         }
       }
@@ -436,7 +436,7 @@ export class ModelSync {
   }
 
   private accepts(id: string, delta: ModelDelta | SparseModelDelta): boolean {
-    const length = isSparseModelDelta(delta) ? delta.length : denseDeltaLength(delta);
+    const length = isSparseModelDelta(delta) ? delta.length : delta.increment.length;
     const block = this.block(id);
     if (block) return lengthOf(block.parts) === length;
     return this.isSharedRow(delta.rowKey) && length === this.rows.rowLength;
@@ -541,9 +541,9 @@ interface DecodedDelta {
   id: string;
 }
 
-function decode(bytes: Buffer): DecodedDelta | Error {
+function decode(bytes: Buffer, scratch?: DecodeScratch): DecodedDelta | Error {
   try {
-    const delta = decodeModelSyncRecord(bytes);
+    const delta = decodeModelSyncRecord(bytes, scratch);
     return { delta, id: delta.rowKey.toString('latin1') };
   } catch (err) {
     return err instanceof Error ? err : new Error(String(err));

@@ -3,7 +3,14 @@ import { ConfigError } from '../../../../src/errors.js';
 import { HISTORY_BUCKETS } from '../../../../src/recommender/features/action-history-state.js';
 import { ftrlUpdate } from '../../../../src/recommender/model/kernels/optimizers.js';
 import { modelSyncTopicSpec, modelTopicName, resolveModelSyncConfig } from '../../../../src/recommender/sync/model-sync-config.js';
-import { decodeModelDelta, decodeModelSyncRecord, encodeModelDelta } from '../../../../src/recommender/sync/model-sync-record.js';
+import {
+  DecodeScratch,
+  decodeModelDelta,
+  decodeModelSyncRecord,
+  encodeModelDelta,
+  encodeSparseModelDelta,
+  type SparseModelDelta,
+} from '../../../../src/recommender/sync/model-sync-record.js';
 import type { ModelSyncLog } from '../../../../src/recommender/sync/model-sync.js';
 import { recommenderModel, type RecommenderModelOptions } from '../../../../src/recommender/model/recommender-model.js';
 import { CachingStore } from '../../../../src/state/caching-store.js';
@@ -76,6 +83,30 @@ describe('model sync configuration', () => {
     // Totals are copied out lazily, through the accessor readers use.
     expect([back.taskId, back.weight, back.increment, back.total]).toEqual([delta.taskId, delta.weight, delta.increment, delta.total]);
     expect(() => decodeModelDelta(encodeModelDelta(delta).subarray(0, 30))).toThrow(/model delta/);
+  });
+
+  it('decodes into a scratch the values it decodes without one, until the scratch is used again', () => {
+    const sparse = (at: number[], by: number[]): SparseModelDelta => ({
+      rowKey: FEATURE,
+      taskId: 'i-1/p3',
+      weight: 1,
+      length: 8,
+      changed: Uint32Array.from(at),
+      increment: Float32Array.from(by),
+      totalAt: Uint32Array.from(at),
+      total: Float32Array.from(by.map((v) => 2 * v)),
+    });
+    const scratch = new DecodeScratch();
+    const first = decodeModelSyncRecord(encodeSparseModelDelta(sparse([1, 6], [0.5, -2])), scratch) as SparseModelDelta;
+    expect([...first.changed, ...first.increment, ...first.totalAt, ...first.total]).toEqual([1, 6, 0.5, -2, 1, 6, 1, -4]);
+    const dense = { rowKey: FEATURE, taskId: 'i-1/p3', weight: 1, increment: Float32Array.of(3, 4), total: Float32Array.of(5, 6) };
+    const second = decodeModelSyncRecord(encodeModelDelta(dense), scratch);
+    expect([...second.increment, ...second.total]).toEqual([3, 4, 5, 6]);
+    // The first record's arrays were views of the scratch: the second one wrote over them.
+    expect(first.changed[0]).not.toBe(1);
+    const outside = sparse([7], [1]);
+    outside.changed[0] = 8;
+    expect(() => decodeModelSyncRecord(encodeSparseModelDelta(outside), scratch)).toThrow(/index 8 is outside its 8 values/);
   });
 });
 
