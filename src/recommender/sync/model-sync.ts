@@ -226,22 +226,12 @@ export class ModelSync {
     if (!this.bases.has(id)) this.remember(id, this.rows.syncedParts(row.values, row.slots));
   }
 
-  /**
-   * Call once per batch after its rows were put: persists new bases (flushed with those rows)
-   * and syncs when `everyEvents` more updates were applied since the last sync.
-   */
+  /** Call once per batch after its rows were put: syncs when `everyEvents` more updates were applied since the last sync. */
   async afterBatch(now: number): Promise<ModelSyncReport | undefined> {
     if (!this.enabled) return undefined;
     await this.ensureLoaded();
     const due = this.task.updates >= this.nextSyncAt && !this.heldBack();
-    // A sync now consumes every base before the next flush: storing them first would only be undone.
-    if (due) return this.sync(now);
-    for (const id of this.unsavedBases) {
-      await this.store.put(baseKey(id), floatsToBytes(this.bases.get(id)!));
-      this.storedBases.add(id);
-    }
-    this.unsavedBases.clear();
-    return undefined;
+    return due ? this.sync(now) : undefined;
   }
 
   /**
@@ -358,13 +348,28 @@ export class ModelSync {
   }
 
   /**
-   * Resolves once every delta published so far is acknowledged; rejects with the first failure.
-   * Call before the task's state is flushed (the learn step does, before each commit).
+   * Resolves once every delta published so far is acknowledged and what is flushed with the
+   * rows (the blocks' running totals, the bases remembered since) is in the store; rejects with
+   * the first failure. Call before the task's state is flushed (the learn step does, before each commit).
    */
   async published(): Promise<void> {
     const pending = this.publishing.splice(0);
     await Promise.all(pending);
     await this.totals.persist();
+    await this.persistBases();
+  }
+
+  /**
+   * Stores the bases remembered since the last flush, to be flushed with the rows they are the
+   * bases of. Here rather than after every batch: most bases are consumed by a sync before the
+   * next commit, and stored each one cost a put and then a delete in the changelog.
+   */
+  private async persistBases(): Promise<void> {
+    for (const id of this.unsavedBases) {
+      await this.store.put(baseKey(id), floatsToBytes(this.bases.get(id)!));
+      this.storedBases.add(id);
+    }
+    this.unsavedBases.clear();
   }
 
   /**

@@ -29,6 +29,9 @@ async function modelTopic(log: ModelSyncLog): Promise<SourceRecord[]> {
 }
 
 /** Adds `amount` to float 0 of one shared row, as a learning step would (base captured first). */
+const BASES = Buffer.from('\u0000model-sync\u0000base\u0000', 'latin1');
+const BASES_END = Buffer.from('\u0000model-sync\u0000base\u0001', 'latin1');
+
 async function nudge(t: SyncedTask, key: Buffer, amount: number): Promise<void> {
   await t.load();
   const [row] = await t.task.rows.getRows([key], T0);
@@ -327,6 +330,15 @@ describe('ModelSync', () => {
     await first.load();
     const init = await valueOf(first, FEATURE);
     await nudge(first, FEATURE, 0.75);
+    // A batch leaves its bases in memory; a commit stores them before it flushes.
+    const bases = async () => {
+      let count = 0;
+      for await (const entry of first.store.range({ gte: BASES, lt: BASES_END })) if (entry) count++;
+      return count;
+    };
+    expect(await bases()).toBe(0);
+    await first.sync.published();
+    expect(await bases()).toBe(1);
     await first.store.flush(3);
     const restarted = new SyncedTask(model(), new CachingStore(durable, { maxBytes: 1 << 20 }), log, {
       partition: 0,
