@@ -77,7 +77,6 @@ export function encodeSparseModelDelta(delta: SparseModelDelta): Buffer {
   return out;
 }
 
-/** A dense (version 1) or sparse (version 2) model-topic record; throws BadRecordError for anything else. */
 /**
  * A dense (version 1) or sparse (version 2) model-topic record; throws BadRecordError for anything
  * else. With a `scratch`, the record's values (a dense record's increment, all of a sparse
