@@ -28,10 +28,11 @@ async function modelTopic(log: ModelSyncLog): Promise<SourceRecord[]> {
   return out;
 }
 
-/** Adds `amount` to float 0 of one shared row, as a learning step would (base captured first). */
+/** Where model sync stores its bases, as in model-sync.ts: the test looks at the store itself. */
 const BASES = Buffer.from('\u0000model-sync\u0000base\u0000', 'latin1');
 const BASES_END = Buffer.from('\u0000model-sync\u0000base\u0001', 'latin1');
 
+/** Adds `amount` to float 0 of one shared row, as a learning step would (base captured first). */
 async function nudge(t: SyncedTask, key: Buffer, amount: number): Promise<void> {
   await t.load();
   const [row] = await t.task.rows.getRows([key], T0);
