@@ -69,7 +69,7 @@ export class MemoryStore implements KeyValueStore {
   async flush(appliedOffset: number, publish?: (changes: ChangedEntry[]) => Promise<void>): Promise<void> {
     this.assertOpen();
     const flushing = [...this.changedSinceFlush.entries()];
-    if (publish && flushing.length > 0) await publish(flushing.map(([, entry]) => entry));
+    if (publish) await publish(flushing.map(([, entry]) => entry));
     // Only entries unchanged since the snapshot are settled; a write that raced the publish
     // stays pending for the next flush.
     for (const [id, entry] of flushing) {

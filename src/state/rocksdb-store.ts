@@ -197,7 +197,7 @@ export class RocksDbStore implements KeyValueStore {
     // Buffered writes first, then `writes` (newer): in the batch and the changelog alike the
     // later of two writes to one key wins.
     const changes: ChangedEntry[] = flushing.length === 0 ? (writes as ChangedEntry[]) : flushing.map(([, entry]) => entry).concat(writes);
-    if (publish && changes.length > 0) await publish(changes);
+    if (publish) await publish(changes);
     await this.writeBatch(changes, appliedOffset);
     // A write that raced the publish replaced its entry object and stays for the next flush.
     for (const [id, entry] of flushing) {

@@ -16,8 +16,10 @@ export interface KeyValueStore {
    * Makes every write so far durable in one atomic batch together with `appliedOffset`, the last
    * input offset whose effects those writes contain. Before that batch is written, `publish`
    * (when given) is awaited with what changed since the previous flush (value undefined =
-   * deleted): the runtime sends it to the changelog topic first, so the changelog is never
-   * behind local state and a partition that moves loses nothing.
+   * deleted; empty when nothing did): the runtime sends it to the changelog topic first, so the
+   * changelog is never behind local state and a partition that moves loses nothing. The writes
+   * flushed are those made before the call, taken synchronously: writes made while `publish` is
+   * awaited stay for the next flush, so a task may go on processing while its commit waits.
    */
   flush(appliedOffset: number, publish?: (changes: ChangedEntry[]) => Promise<void>): Promise<void>;
   /**

@@ -24,7 +24,8 @@ export class SelfKillingStore extends ForwardingStore {
     if (!publish) return this.inner.flush(appliedOffset);
     return this.inner.flush(appliedOffset, async (changes) => {
       await publish(changes);
-      if (++this.publishingFlushes !== this.killOnFlush) return;
+      // A flush with nothing to publish still calls publish (for the marker); it does not count.
+      if (changes.length === 0 || ++this.publishingFlushes !== this.killOnFlush) return;
       await new Promise((resolve) => setTimeout(resolve, OTHERS_WRITE_MS));
       process.stderr.write(
         `self-kill before writing flush ${this.publishingFlushes} of '${this.name}' (applied offset ${appliedOffset})\n`,

@@ -3,7 +3,6 @@ import type { KeyValueStore, StoreMemory } from '../../state/store.js';
 import type { Topology } from '../topology.js';
 import type { Producer, SourceRecord, Transport } from '../transport/types.js';
 import type { Batch, Serde } from '../types.js';
-import { ChangeTrackingStore } from './change-tracking-store.js';
 import { ChangelogRestorer } from './changelog-restorer.js';
 import type { DeadLetterRecord } from './dead-letter.js';
 import { sourceBatch, TaskPipeline } from './pipeline.js';
@@ -35,6 +34,13 @@ export interface PartitionTaskDeps {
   deadLetterLog?: DeadLetterLog;
 }
 
+/** A commit that took its snapshot: the input offset to commit and when it may be (see startCommit). */
+export interface StartedCommit {
+  offset: number | undefined;
+  /** Settles once the outputs are acknowledged and the stores durable; rejects when they cannot be. */
+  durable: Promise<void>;
+}
+
 /**
  * Everything one partition owns: the live operator chain, its stores, the outputs in flight and
  * the offsets. Its life: init (open the stores, restore them: ChangelogRestorer) → process batches
@@ -49,7 +55,7 @@ export interface PartitionTaskDeps {
  */
 export class PartitionTask {
   readonly lifecycle: TaskLifecycle;
-  private readonly stores = new Map<string, ChangeTrackingStore>();
+  private readonly stores = new Map<string, KeyValueStore>();
   private readonly collector: RecordCollector;
   private readonly contexts: StepContextFactory;
   private readonly flusher: StoreFlusher;
@@ -59,6 +65,8 @@ export class PartitionTask {
   private lastFlushed = -1;
   private lastCommitted = -1;
   private readonly operations = new SerialOperations();
+  /** The durable part of the last commit started (settles, never rejects: a failure fails the task). */
+  private durable: Promise<void> = Promise.resolve();
   private readonly labels: { topology: string; partition: string };
 
   constructor(private readonly deps: PartitionTaskDeps) {
@@ -104,7 +112,7 @@ export class PartitionTask {
     return this.operations.run('init', async () => {
       this.lifecycle.transition(TaskState.Restoring);
       for (const spec of this.deps.topology.stores) {
-        this.stores.set(spec.name, new ChangeTrackingStore(await this.deps.openStore(spec.name, this.deps.partition)));
+        this.stores.set(spec.name, await this.deps.openStore(spec.name, this.deps.partition));
       }
       await new ChangelogRestorer(this.deps).restore(this.stores, committedOffset);
       const applied: number[] = [];
@@ -149,21 +157,64 @@ export class PartitionTask {
    * read), whether or not it advanced since the last commit (the runner repeats it: see
    * TopologyRunner.commitAllNow), or undefined when nothing was processed yet. With a `barrier`
    * (exactly-once) the task arrives there once its outputs and changelog records are sent and
-   * writes its stores only after the transaction holding them committed.
+   * writes its stores only after the transaction holding them committed; it processes nothing
+   * until then, so no later record slips into the transaction.
    */
-  commit(barrier?: TaskCommitBarrier): Promise<number | undefined> {
+  async commit(barrier?: TaskCommitBarrier): Promise<number | undefined> {
+    if (barrier) return this.commitHeld(barrier);
+    const started = await this.startCommit();
+    await started.durable;
+    return started.offset;
+  }
+
+  /**
+   * Starts a commit of everything processed so far and resolves once it has taken its snapshot:
+   * the outputs sent so far and each store's writes so far. The task then processes on while
+   * `durable` waits for acknowledgements — outputs, then changelogs — and the stores write; what
+   * it processes meanwhile goes to the next commit. The order of a commit stays the one kill -9
+   * relies on (class comment). A failure of `durable` fails the task.
+   */
+  startCommit(): Promise<StartedCommit> {
+    return this.operations.run('commit', async () => {
+      if (this.failed) throw this.operations.failure;
+      // Commits write in order: the runner never overlaps them, other callers might.
+      await this.durable;
+      if (this.failed) throw this.operations.failure;
+      const offset = this.lastProcessed >= 0 ? this.lastProcessed + 1 : undefined;
+      let durable: Promise<void>;
+      if (this.lastProcessed > this.lastFlushed) {
+        await this.contexts.beforeCommit();
+        this.contexts.flushCounts();
+        const through = this.lastProcessed;
+        // Both calls take their snapshot synchronously, before another batch can run.
+        const outputs = this.collector.flush();
+        durable = this.flusher.flush(through, { beforePublish: outputs }).then(() => {
+          this.lastFlushed = Math.max(this.lastFlushed, through);
+        });
+      } else {
+        durable = this.collector.flush();
+      }
+      this.durable = durable.catch((error: unknown) => {
+        this.operations.failure ??= error;
+      });
+      return { offset, durable };
+    });
+  }
+
+  /** The exactly-once commit: the task is held from its snapshot until its stores are written. */
+  private commitHeld(barrier: TaskCommitBarrier): Promise<number | undefined> {
     return this.operations.run('commit', async () => {
       if (this.failed) throw this.operations.failure;
       await this.collector.flush();
       const offset = this.lastProcessed >= 0 ? this.lastProcessed + 1 : undefined;
-      const arrive = barrier && (() => barrier.arrive(offset));
+      const arrive = () => barrier.arrive(offset);
       if (this.lastProcessed > this.lastFlushed) {
         await this.contexts.beforeCommit();
         this.contexts.flushCounts();
-        await this.flusher.flush(this.lastProcessed, arrive);
+        await this.flusher.flush(this.lastProcessed, { beforeWrite: arrive });
         this.lastFlushed = this.lastProcessed;
       } else {
-        await arrive?.();
+        await arrive();
       }
       return offset;
     });
@@ -196,6 +247,7 @@ export class PartitionTask {
   close(): Promise<void> {
     return this.operations.run('close', async () => {
       if (this.lifecycle.state === TaskState.Closed) return;
+      await this.durable;
       this.lifecycle.transition(TaskState.Closed);
       this.pipeline?.close();
       this.contexts.flushCounts();
@@ -211,7 +263,7 @@ export class PartitionTask {
 
   /** Memory each open store holds now, by part (StoreMemory). */
   storeMemory(): { store: string; memory: StoreMemory }[] {
-    return [...this.stores].map(([store, opened]) => ({ store, memory: opened.memoryUsage() }));
+    return [...this.stores].map(([store, opened]) => ({ store, memory: opened.memoryUsage?.() ?? {} }));
   }
 
   /**

@@ -1,8 +1,7 @@
 import { AgentrecError, StateError, errorMessage } from '../../errors.js';
-import type { ChangedEntry } from '../../state/store.js';
+import type { ChangedEntry, KeyValueStore } from '../../state/store.js';
 import type { Topology } from '../topology.js';
 import type { Producer } from '../transport/types.js';
-import type { ChangeTrackingStore } from './change-tracking-store.js';
 import { changelogTopic } from '../topic-names.js';
 import { changelogRecords } from './changelog.js';
 
@@ -12,7 +11,7 @@ export interface StoreFlusherDeps {
   groupId: string;
   partition: number;
   producer: Producer;
-  stores: ReadonlyMap<string, ChangeTrackingStore>;
+  stores: ReadonlyMap<string, KeyValueStore>;
 }
 
 /** A store as the topology lists it, with the step that owns it. */
@@ -20,64 +19,74 @@ type TopologyStore = Topology['stores'][number];
 
 /** A store flush started with a publish step, held between its publish and its write. */
 interface HeldFlush {
-  /** Settles when the store's changes are published (or it turned out to have none). */
+  /** Settles when the store's changes are published (a store without a changelog: at once). */
   published: Promise<void>;
   /** Settles when the store wrote its batch, which it does only once the gate opens. */
   written: Promise<void>;
 }
 
+/** What a flush waits for besides the changelogs: see StoreFlusher.flush. */
+export interface FlushWaits {
+  /** Awaited before any changelog is published: the outputs of the input being committed. */
+  beforePublish?: Promise<void>;
+  /**
+   * Runs between the phases: under exactly-once it waits for the transaction that holds the
+   * changelog records to commit, so RocksDB never holds state of an aborted one.
+   */
+  beforeWrite?: () => Promise<void>;
+}
+
 /**
  * Makes one task's stores durable at an input offset, in two phases. Phase 1 publishes every
  * logged store's changelog: its changes and the applied-offset marker, or only the marker when
- * it has none. Phase 2 lets the stores write their batches. Because no store writes before every
- * changelog holds the commit, whichever stores a crash leaves behind can be brought forward from
- * their changelogs. A failed publish stops every write.
+ * it has none. Phase 2 lets the stores write their batches, the logged ones before those without
+ * a changelog. Because no store writes before every changelog holds the commit, whichever stores
+ * a crash leaves behind can be brought forward from their changelogs. A failed publish stops
+ * every write.
+ *
+ * Every store's flush starts at once, so each takes its writes as of the call: the task may
+ * process on while the flush waits for acknowledgements, and what it writes meanwhile belongs
+ * to the next commit.
  */
 export class StoreFlusher {
   constructor(private readonly deps: StoreFlusherDeps) {}
 
-  /**
-   * `beforeWrite` runs between the phases: under exactly-once it waits for the transaction that
-   * holds the changelog records to commit, so RocksDB never holds state of an aborted one.
-   */
-  async flush(offset: number, beforeWrite?: () => Promise<void>): Promise<void> {
-    const { topology, stores } = this.deps;
-    const logged = topology.stores.filter((spec) => spec.changelog !== false);
-    const dirty = logged.filter((spec) => stores.get(spec.name)!.changed);
-    const clean = logged.filter((spec) => !dirty.includes(spec));
-    const later = topology.stores.filter((spec) => !dirty.includes(spec));
-
-    // Phase 1: publish. A store only knows its changes inside its own flush, so a dirty store
-    // publishes from there and is held at the gate until every changelog has this commit.
+  /** Resolves once every store wrote its batch at `offset`; see FlushWaits for what it waits on. */
+  async flush(offset: number, waits: FlushWaits = {}): Promise<void> {
+    const { topology } = this.deps;
     const gate = new Gate();
-    const markers = clean.map((spec) => this.publish(spec.name, [], offset));
-    const held = dirty.map((spec) => this.holdFlush(spec, offset, gate.opened));
+    const logged = topology.stores.filter((spec) => spec.changelog !== false);
+    const unlogged = topology.stores.filter((spec) => spec.changelog === false);
+    const ready = waits.beforePublish ?? Promise.resolve();
+    const held = logged.map((spec) => this.holdFlush(spec, offset, ready, gate.opened));
+    // A store without a changelog cannot be brought forward, so it writes after the others.
+    const loggedWritten = gate.opened.then(() => Promise.all(held.map((h) => h.written)));
+    // Nobody waits on it when every store has a changelog.
+    loggedWritten.catch(() => undefined);
+    const last = unlogged.map((spec) => this.holdFlush(spec, offset, Promise.resolve(), loggedWritten, false));
     try {
-      await Promise.all([...markers, ...held.map((h) => h.published)]);
-      await beforeWrite?.();
+      await Promise.all([ready, ...held.map((h) => h.published)]);
+      await waits.beforeWrite?.();
     } catch (error) {
       gate.fail(error);
-      await Promise.allSettled(held.map((h) => h.written));
+      await Promise.allSettled([...held, ...last].map((h) => h.written));
       throw error;
     }
-
-    // Phase 2: write. The held stores first, then those that had nothing to publish from a flush.
     gate.open();
-    await Promise.all(held.map((h) => h.written));
-    for (const spec of later) await this.write(spec, stores.get(spec.name)!.flush(offset));
+    await Promise.all([...held, ...last].map((h) => h.written));
   }
 
-  private holdFlush(spec: TopologyStore, offset: number, gate: Promise<void>): HeldFlush {
+  private holdFlush(spec: TopologyStore, offset: number, ready: Promise<void>, gate: Promise<unknown>, logged = true): HeldFlush {
     let published!: () => void;
     const publishedPromise = new Promise<void>((resolve) => (published = resolve));
     const flushed = this.deps.stores.get(spec.name)!.flush(offset, async (changes) => {
-      await this.publish(spec.name, changes, offset);
+      await ready;
+      if (logged) await this.publish(spec.name, changes, offset);
       published();
       await gate;
     });
     const written = this.write(spec, flushed);
-    // A store that turned out to have nothing to publish writes at once and must not hold the
-    // others back; one whose flush failed before publishing fails phase 1.
+    // One whose flush failed before publishing fails phase 1.
     return { published: Promise.race([publishedPromise, written]), written };
   }
 

@@ -334,16 +334,22 @@ export class TopologyRunner {
     const started = performance.now();
     const offsets: { topic: string; partition: number; offset: number }[] = [];
     const advanced = new Set<number>();
+    const durable: Promise<void>[] = [];
+    // Each task takes its snapshot and processes on; their acknowledgements are awaited together.
     for (const task of this.tasks.values()) {
+      const started = await task.startCommit();
+      // Awaited below; handled now in case a later task's start throws first.
+      started.durable.catch(() => undefined);
+      durable.push(started.durable);
       // Every task's offset goes out, advanced or not: the Kafka binding reports a commit done
       // once librdkafka has queued it, so one the group then failed to store would otherwise
       // never be sent again, leaving the group behind for good. Repeating an offset costs one
       // small request per interval.
-      const offset = await task.commit();
-      if (offset === undefined) continue;
-      offsets.push({ topic: this.topology.source.topic, partition: task.partition, offset });
-      if (offset - 1 > task.committedThrough) advanced.add(task.partition);
+      if (started.offset === undefined) continue;
+      offsets.push({ topic: this.topology.source.topic, partition: task.partition, offset: started.offset });
+      if (started.offset - 1 > task.committedThrough) advanced.add(task.partition);
     }
+    await Promise.all(durable);
     if (offsets.length === 0) return;
     try {
       await this.consumer!.commit(offsets);
