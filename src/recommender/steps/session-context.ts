@@ -33,6 +33,19 @@ const SESSION_CACHE_BYTES = 2 * 1024 * 1024;
 export const SESSION_FEATURES = ['previousAction', 'previousTwo', 'lastOutcome', 'previousOutcome', 'turn'] as const;
 export type SessionFeature = (typeof SESSION_FEATURES)[number];
 
+/**
+ * `previousTwo` is left out: its action pairs (n² of them) gave no hit@1 a sweep could tell from
+ * noise on the simulator, the transcripts or the tool loops, and cost ~40 % of the recommender's
+ * throughput on Kafka and ~300 MiB (bench/README.md, "Previous two actions, off by default").
+ */
+export const DEFAULT_SESSION_FEATURES: Readonly<Record<SessionFeature, boolean>> = Object.freeze({
+  previousAction: true,
+  previousTwo: false,
+  lastOutcome: true,
+  previousOutcome: true,
+  turn: true,
+});
+
 export interface SessionContextOptions {
   /** false: the step passes events through untouched and keeps no store. Default true. */
   enabled?: boolean;
@@ -43,7 +56,8 @@ export interface SessionContextOptions {
   /**
    * Features added to each REQUEST: `prev_action=<a>`, `prev2=<a>|<b>` (older first),
    * `last_outcome=ok|error:<type>` (once the latest action has a result) and `turn=<bucket>`
-   * (0, 1, 2, 3-4, 5-8, 9+). A list enables those named; an object switches each. Default all.
+   * (0, 1, 2, 3-4, 5-8, 9+). A list enables those named; an object switches each. Default all
+   * but previousTwo (DEFAULT_SESSION_FEATURES).
    */
   features?: readonly SessionFeature[] | Partial<Record<SessionFeature, boolean>>;
   /**
@@ -214,7 +228,7 @@ export function sessionKey(userId: string, sessionId: string): Buffer {
 }
 
 function resolveFeatures(path: string, value: SessionContextOptions['features']): Record<SessionFeature, boolean> {
-  if (value === undefined) return { previousAction: true, previousTwo: true, lastOutcome: true, previousOutcome: true, turn: true };
+  if (value === undefined) return { ...DEFAULT_SESSION_FEATURES };
   const out: Record<SessionFeature, boolean> = {
     previousAction: false,
     previousTwo: false,

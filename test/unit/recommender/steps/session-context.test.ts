@@ -1,6 +1,11 @@
 import { firstValueFrom, of } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { sessionContext, sessionKey, type SessionContextOptions } from '../../../../src/recommender/steps/session-context.js';
+import {
+  SESSION_FEATURES,
+  sessionContext,
+  sessionKey,
+  type SessionContextOptions,
+} from '../../../../src/recommender/steps/session-context.js';
 import type { TrajectoryEvent } from '../../../../src/recommender/records.js';
 import type { EncodedEvent } from '../../../../src/recommender/types.js';
 import { MemoryStore } from '../../../../src/state/memory-store.js';
@@ -45,6 +50,8 @@ async function run(options: SessionContextOptions, batches: TrajectoryEvent[][],
   return { features, entries, counts };
 }
 
+const ALL_FEATURES = [...SESSION_FEATURES];
+
 const SESSION = [
   request(),
   call('git'),
@@ -58,11 +65,19 @@ const SESSION = [
 
 describe('sessionContext', () => {
   it('turns what the session did into features of its next request, placed first', async () => {
-    const { features } = await run({}, [SESSION]);
+    const { features } = await run({ features: ALL_FEATURES }, [SESSION]);
     expect(features).toEqual([
       ['turn=0', 'domain=web'],
       ['prev_action=git', 'prev_outcome=git|error', 'last_outcome=error:Timeout', 'turn=1', 'domain=web'],
       ['prev_action=bash', 'prev2=git|bash', 'prev_outcome=bash|ok', 'last_outcome=ok', 'turn=2', 'domain=web'],
+    ]);
+    // By default every feature but the pair of the previous two actions.
+    expect((await run({}, [SESSION])).features.at(-1)).toEqual([
+      'prev_action=bash',
+      'prev_outcome=bash|ok',
+      'last_outcome=ok',
+      'turn=2',
+      'domain=web',
     ]);
   });
 
@@ -81,7 +96,7 @@ describe('sessionContext', () => {
     const only = async (features: SessionContextOptions['features']) => (await run({ features }, [SESSION])).features.at(-1);
     expect(await only(['previousAction'])).toEqual(['prev_action=bash', 'domain=web']);
     expect(await only(['previousTwo', 'turn'])).toEqual(['prev2=git|bash', 'turn=2', 'domain=web']);
-    expect(await only({ turn: false, lastOutcome: false })).toEqual([
+    expect(await only({ turn: false, lastOutcome: false, previousTwo: true })).toEqual([
       'prev_action=bash',
       'prev2=git|bash',
       'prev_outcome=bash|ok',
@@ -105,10 +120,10 @@ describe('sessionContext', () => {
 
   it("counts CHOSEN feedback as the action until the session makes tool calls ('auto')", async () => {
     // Requests and feedback only, as the simulator emits: the chosen actions are the history.
-    const simulated = await run({}, [[request(), chosen('action-3'), request(), chosen('action-5'), request()]]);
+    const simulated = await run({ features: ALL_FEATURES }, [[request(), chosen('action-3'), request(), chosen('action-5'), request()]]);
     expect(simulated.features.at(-1)!.slice(0, 2)).toEqual(['prev_action=action-5', 'prev2=action-3|action-5']);
     // CHOSEN then the call it led to: one action, named by the call; CHOSEN after calls: ignored.
-    const transcript = await run({}, [
+    const transcript = await run({ features: ALL_FEATURES }, [
       [request(), chosen('git'), call('git'), request(), chosen('bash'), call('bash'), chosen('late'), request()],
     ]);
     expect(transcript.features.at(-1)!.slice(0, 2)).toEqual(['prev_action=bash', 'prev2=git|bash']);
@@ -146,14 +161,14 @@ describe('sessionContext', () => {
     expect(sessionContext('session').options).toMatchObject({
       k: 2,
       ttlMs: 24 * HOUR,
-      features: ['previousAction', 'previousTwo', 'lastOutcome', 'previousOutcome', 'turn'],
+      features: ['previousAction', 'lastOutcome', 'previousOutcome', 'turn'],
       chosenIsAction: 'auto',
     });
   });
 
   it.each([
     [{ k: 0 }, '/steps/session/k'],
-    [{ k: 1 }, '/steps/session/k: must be at least 2 for the previousTwo feature'],
+    [{ k: 1, features: ['previousTwo'] }, '/steps/session/k: must be at least 2 for the previousTwo feature'],
     [{ k: 2.5 }, '/steps/session/k'],
     [{ ttlMs: -1 }, '/steps/session/ttlMs'],
     [{ ttlMs: Infinity }, '/steps/session/ttlMs'],
