@@ -2,17 +2,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { bytesSerde } from '../../../src/serde/bytes-serde.js';
 import { APPLIED_OFFSET_MARKER } from '../../../src/topology/runtime/changelog.js';
 import { TopologyRunner } from '../../../src/topology/runtime/topology-runner.js';
-import { batchStep } from '../../../src/topology/step.js';
 import { changelogTopic } from '../../../src/topology/topic-names.js';
-import { topology, type RawRecord } from '../../../src/topology/topology.js';
 import { createEmbeddedTransport } from '../../../src/topology/transport/embedded-transport.js';
 import type { Producer, SourceRecord, Transport } from '../../../src/topology/transport/types.js';
+import { countingTopology } from '../../support/counting-topology.js';
 import { eventually } from '../../support/eventually.js';
-
-const SEEN = Buffer.from('seen');
 
 /** An embedded log whose changelog sends are held (neither appended nor acknowledged) while `hold` is set. */
 function transportHoldingChangelogs() {
@@ -59,28 +55,7 @@ function transportHoldingChangelogs() {
 it.each(['memory', 'rocksdb'] as const)(
   'processes while a commit waits for acknowledgements, and keeps later writes out of that commit (%s)',
   async (stateBackend) => {
-    const t = topology('overlap')
-      .from('in', { topic: 'overlap.in', partitions: 1 })
-      .step(
-        batchStep<RawRecord, Buffer>(
-          'count',
-          'count',
-          (ctx) => {
-            const store = ctx.store('counts');
-            let seen = 0;
-            return async (batch) => {
-              seen += batch.records.length;
-              await store.put(SEEN, Buffer.from(String(seen)));
-              return {
-                partition: batch.partition,
-                records: batch.records.map((r) => ({ meta: r.meta, value: Buffer.from(String(seen)) })),
-              };
-            };
-          },
-          { stores: [{ name: 'counts' }] },
-        ),
-      )
-      .to('out', { topic: 'overlap.out', serde: bytesSerde() });
+    const t = countingTopology('overlap');
     const log = transportHoldingChangelogs();
     const stateDir = await mkdtemp(join(tmpdir(), 'agentrec-overlap-'));
     const runner = new TopologyRunner(t, {

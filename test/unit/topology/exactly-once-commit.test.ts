@@ -7,7 +7,7 @@ import { CommitBarrier } from '../../../src/topology/runtime/commit-barrier.js';
 import { openTaskStore } from '../../../src/topology/runtime/open-task-store.js';
 import { resolveRunnerConfig } from '../../../src/topology/runtime/runner-config.js';
 import { TopologyRunner } from '../../../src/topology/runtime/topology-runner.js';
-import { batchStep, recordStep } from '../../../src/topology/step.js';
+import { recordStep } from '../../../src/topology/step.js';
 import { topology, type RawRecord } from '../../../src/topology/topology.js';
 import { changelogTopic } from '../../../src/topology/topic-names.js';
 import { createEmbeddedTransport } from '../../../src/topology/transport/embedded-transport.js';
@@ -19,6 +19,7 @@ import type {
   TransactionalProducer,
   Transport,
 } from '../../../src/topology/transport/types.js';
+import { countingTopology } from '../../support/counting-topology.js';
 import { eventually } from '../../support/eventually.js';
 
 /**
@@ -84,25 +85,7 @@ class NotingStore extends ForwardingStore {
 /** A one-partition counting topology on the embedded log with HeldBackTransactions. */
 async function exactlyOnceRunner(name: string) {
   const events: string[] = [];
-  const t = topology(name)
-    .from('in', { topic: `${name}.in`, partitions: 1 })
-    .step(
-      batchStep<RawRecord, Buffer>(
-        'count',
-        'count',
-        (ctx) => {
-          const store = ctx.store('counts');
-          let seen = 0;
-          return async (batch) => {
-            seen += batch.records.length;
-            await store.put(Buffer.from('seen'), Buffer.from(String(seen)));
-            return { partition: batch.partition, records: batch.records.map((r) => ({ meta: r.meta, value: Buffer.from(String(seen)) })) };
-          };
-        },
-        { stores: [{ name: 'counts' }] },
-      ),
-    )
-    .to('out', { topic: `${name}.out`, serde: bytesSerde() });
+  const t = countingTopology(name);
   const embedded = createEmbeddedTransport();
   let transactions: HeldBackTransactions | undefined;
   const transport: Transport = Object.assign(Object.create(embedded) as Transport, {
