@@ -80,6 +80,13 @@ export interface StepContext {
    */
   beforeCommit(fn: () => Promise<void>): void;
   /**
+   * Makes this task's next commit wait for `delivered` (sends through `log` whose records the
+   * state being committed assumes delivered, e.g. model sync's) before any changelog goes out,
+   * without holding the task meanwhile; call it from a beforeCommit hook. If it rejects, the
+   * commit fails and nothing is flushed.
+   */
+  commitAfter(delivered: Promise<void>): void;
+  /**
    * Direct access to the log for steps that exchange data with other tasks (model sync).
    * Records produced here are not tied to the batch's commit: use only for idempotent data.
    */

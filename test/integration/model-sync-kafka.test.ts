@@ -33,7 +33,9 @@ describeKafka('model sync on Kafka', () => {
       // Every delta read by every task; each sync's deltas acknowledged before the next task reads, as a commit ensures.
       for (const t of [a, b, a]) {
         await t.sync.sync(Date.now());
-        await t.sync.published();
+        await (
+          await t.sync.published()
+        ).delivered;
       }
 
       const rowsA = await a.values(['feature', 'action']);

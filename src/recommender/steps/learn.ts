@@ -65,7 +65,7 @@ export function learn(name: string, options: LearnOptions): StepDefinition<Looke
       const syncing = syncConfig !== undefined && syncConfig.everyEvents > 0;
       const sync = syncing ? new ModelSync(task, ctx.store(model.rowsStore), requireLog(ctx.log), options.sync!, '/learn/sync') : undefined;
       // A sync's deltas must be acknowledged before the state that reflects them is flushed.
-      if (sync) ctx.beforeCommit(() => sync.published());
+      if (sync) ctx.beforeCommit(async () => ctx.commitAfter((await sync.published()).delivered));
       const countSync = (synced: ModelSyncReport | undefined) => {
         if (!synced) return;
         ctx.metrics.count('model_syncs');

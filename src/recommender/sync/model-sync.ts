@@ -348,15 +348,18 @@ export class ModelSync {
   }
 
   /**
-   * Resolves once every delta published so far is acknowledged and what is flushed with the
-   * rows (the blocks' running totals, the bases remembered since) is in the store; rejects with
-   * the first failure. Call before the task's state is flushed (the learn step does, before each commit).
+   * Puts what is flushed with the rows into the store (the blocks' running totals, the bases
+   * remembered since) and returns, as `delivered`, the acknowledgement of every delta published
+   * so far (rejecting with the first failure). A commit must not publish the task's state before
+   * `delivered` settles (the learn step hands it to ctx.commitAfter); the task need not wait.
    */
-  async published(): Promise<void> {
-    const pending = this.publishing.splice(0);
-    await Promise.all(pending);
+  async published(): Promise<{ delivered: Promise<void> }> {
+    const delivered = Promise.all(this.publishing.splice(0)).then(() => undefined);
+    // Awaited by whoever commits; handled here too, as it may reject while the store is written.
+    delivered.catch(() => undefined);
     await this.totals.persist();
     await this.persistBases();
+    return { delivered };
   }
 
   /**

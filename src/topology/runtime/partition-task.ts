@@ -183,12 +183,12 @@ export class PartitionTask {
       const offset = this.lastProcessed >= 0 ? this.lastProcessed + 1 : undefined;
       let durable: Promise<void>;
       if (this.lastProcessed > this.lastFlushed) {
-        await this.contexts.beforeCommit();
+        const delivered = await this.contexts.beforeCommit();
         this.contexts.flushCounts();
         const through = this.lastProcessed;
         // Both calls take their snapshot synchronously, before another batch can run.
         const outputs = this.collector.flush();
-        durable = this.flusher.flush(through, { beforePublish: outputs }).then(() => {
+        durable = this.flusher.flush(through, { beforePublish: Promise.all([outputs, ...delivered]).then(() => undefined) }).then(() => {
           this.lastFlushed = Math.max(this.lastFlushed, through);
         });
       } else {
@@ -209,7 +209,7 @@ export class PartitionTask {
       const offset = this.lastProcessed >= 0 ? this.lastProcessed + 1 : undefined;
       const arrive = () => barrier.arrive(offset);
       if (this.lastProcessed > this.lastFlushed) {
-        await this.contexts.beforeCommit();
+        await Promise.all(await this.contexts.beforeCommit());
         this.contexts.flushCounts();
         await this.flusher.flush(this.lastProcessed, { beforeWrite: arrive });
         this.lastFlushed = this.lastProcessed;

@@ -27,6 +27,8 @@ export class StepContextFactory {
   private readonly countFlushes: (() => void)[] = [];
   /** Registered by steps through ctx.beforeCommit: in-memory writes put into stores at commit. */
   private readonly beforeCommitHooks: (() => Promise<void>)[] = [];
+  /** Registered through ctx.commitAfter since the last commit: what its changelogs wait for. */
+  private commitWaits: Promise<void>[] = [];
 
   constructor(private readonly deps: StepContextDeps) {}
 
@@ -35,9 +37,15 @@ export class StepContextFactory {
     for (const flush of this.countFlushes) flush();
   }
 
-  /** Runs the steps' beforeCommit hooks in registration order. */
-  async beforeCommit(): Promise<void> {
+  /**
+   * Runs the steps' beforeCommit hooks in registration order and returns what the commit's
+   * changelogs must wait for (ctx.commitAfter).
+   */
+  async beforeCommit(): Promise<Promise<void>[]> {
     for (const hook of this.beforeCommitHooks) await hook();
+    const waits = this.commitWaits;
+    this.commitWaits = [];
+    return waits;
   }
 
   contextFor(step: StepDefinition<unknown, unknown>): StepContext {
@@ -83,6 +91,11 @@ export class StepContextFactory {
       },
       scoped: (key) => this.scope.get(key, ctx),
       beforeCommit: (fn) => void this.beforeCommitHooks.push(fn),
+      commitAfter: (delivered) => {
+        // Awaited by the commit; handled here too, since it may reject before the commit gets to it.
+        delivered.catch(() => undefined);
+        this.commitWaits.push(delivered);
+      },
       log: {
         produce: (records) => producer.send(records),
         readToEnd: (tp, from) => (transport.readToEndReused ? transport.readToEndReused(tp, from) : transport.readToEnd(tp, from)),

@@ -87,7 +87,9 @@ export class SyncedTask {
     await this.task.rows.writeBack(); // as a commit does, so the store holds what the tests read
     await this.task.saveDense();
     if (callSync) await this.sync.afterBatch(now);
-    await this.sync.published(); // as a commit does before it flushes
+    await (
+      await this.sync.published()
+    ).delivered; // as a commit does before it flushes
     await this.task.saveCrosses();
   }
 

@@ -136,7 +136,9 @@ describe('sparse model-sync records', () => {
     const first = incarnation();
     for (let at = 0; at < 48; at += 8) await first.learnBatch(data.slice(at, at + 8));
     await first.sync.sync(T0);
-    await first.sync.published(); // as a commit does before it flushes
+    await (
+      await first.sync.published()
+    ).delivered; // as a commit does before it flushes
     await first.task.saveCrosses();
     await first.store.flush(1);
     const restarted = incarnation();

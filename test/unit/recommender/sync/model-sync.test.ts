@@ -338,7 +338,9 @@ describe('ModelSync', () => {
       return count;
     };
     expect(await bases()).toBe(0);
-    await first.sync.published();
+    await (
+      await first.sync.published()
+    ).delivered;
     expect(await bases()).toBe(1);
     await first.store.flush(3);
     const restarted = new SyncedTask(model(), new CachingStore(durable, { maxBytes: 1 << 20 }), log, {
