@@ -2,12 +2,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
+import { bytesSerde } from '../../../src/serde/bytes-serde.js';
 import { APPLIED_OFFSET_MARKER } from '../../../src/topology/runtime/changelog.js';
 import { TopologyRunner } from '../../../src/topology/runtime/topology-runner.js';
+import { batchStep } from '../../../src/topology/step.js';
 import { changelogTopic } from '../../../src/topology/topic-names.js';
+import { topology, type RawRecord } from '../../../src/topology/topology.js';
 import { createEmbeddedTransport } from '../../../src/topology/transport/embedded-transport.js';
 import type { Producer, SourceRecord, Transport } from '../../../src/topology/transport/types.js';
-import { countingTopology } from '../../support/counting-topology.js';
+import { countingTopology, SEEN_KEY } from '../../support/counting-topology.js';
 import { eventually } from '../../support/eventually.js';
 
 /** An embedded log whose changelog sends are held (neither appended nor acknowledged) while `hold` is set. */
@@ -109,3 +112,73 @@ it.each(['memory', 'rocksdb'] as const)(
     }
   },
 );
+
+/**
+ * A step's sends that the committed state assumes delivered (ctx.commitAfter, as model sync's
+ * records): the commit publishes no changelog before they are acknowledged, and the task keeps
+ * processing while it waits.
+ */
+it('publishes no changelog before what a step handed to ctx.commitAfter is delivered, and processes meanwhile', async () => {
+  let deliver!: () => void;
+  const delivered = new Promise<void>((resolve) => (deliver = resolve));
+  let handed = false;
+  const t = topology('after')
+    .from('in', { topic: 'after.in', partitions: 1 })
+    .step(
+      batchStep<RawRecord, Buffer>(
+        'count',
+        'count',
+        (ctx) => {
+          const store = ctx.store('counts');
+          let seen = 0;
+          ctx.beforeCommit(async () => {
+            await store.put(SEEN_KEY, Buffer.from(String(seen)));
+            // Only the first commit waits.
+            if (!handed) ctx.commitAfter(delivered);
+            handed = true;
+          });
+          return (batch) => {
+            seen += batch.records.length;
+            return { partition: batch.partition, records: batch.records.map((r) => ({ meta: r.meta, value: Buffer.from('x') })) };
+          };
+        },
+        { stores: [{ name: 'counts' }] },
+      ),
+    )
+    .to('out', { topic: 'after.out', serde: bytesSerde() });
+  const transport = createEmbeddedTransport();
+  const runner = new TopologyRunner(t, {
+    transport,
+    groupId: 'after',
+    stateBackend: 'memory',
+    commitIntervalMs: 3_600_000,
+    log: () => undefined,
+  });
+  await runner.start();
+  const input = transport.createProducer();
+  const send = (count: number) =>
+    input.send(Array.from({ length: count }, () => ({ topic: 'after.in', partition: 0, key: null, value: Buffer.from('x') })));
+  const changelogLength = async () => {
+    let length = 0;
+    for await (const chunk of transport.readToEnd({ topic: changelogTopic('after', 'counts'), partition: 0 })) length += chunk.length;
+    return length;
+  };
+  const task = () => runner.describe().tasks[0];
+  try {
+    await send(3);
+    await eventually(() => task().lastProcessed === 2, '3 records processed', { timeoutMs: 10_000, pollMs: 5 });
+    const commit = runner.commitAll();
+    await send(3);
+    await eventually(() => task().lastProcessed === 5, '3 more records processed while the commit waits', { timeoutMs: 10_000, pollMs: 5 });
+    expect(await changelogLength()).toBe(0);
+    expect(task().lastFlushed).toBe(-1);
+
+    deliver();
+    await commit;
+    expect(task().lastFlushed).toBe(2);
+    expect(await changelogLength()).toBe(2);
+  } finally {
+    deliver();
+    await runner.stop();
+  }
+});
