@@ -63,7 +63,7 @@ export class StoreFlusher {
     const loggedWritten = gate.opened.then(() => Promise.all(held.map((h) => h.written)));
     // Nobody waits on it when every store has a changelog.
     loggedWritten.catch(() => undefined);
-    const last = unlogged.map((spec) => this.holdFlush(spec, offset, Promise.resolve(), loggedWritten, false));
+    const last = unlogged.map((spec) => this.holdFlush(spec, offset, Promise.resolve(), loggedWritten));
     try {
       await Promise.all([ready, ...held.map((h) => h.published)]);
       await waits.beforeWrite?.();
@@ -76,12 +76,12 @@ export class StoreFlusher {
     await Promise.all([...held, ...last].map((h) => h.written));
   }
 
-  private holdFlush(spec: TopologyStore, offset: number, ready: Promise<void>, gate: Promise<unknown>, logged = true): HeldFlush {
+  private holdFlush(spec: TopologyStore, offset: number, ready: Promise<void>, gate: Promise<unknown>): HeldFlush {
     let published!: () => void;
     const publishedPromise = new Promise<void>((resolve) => (published = resolve));
     const flushed = this.deps.stores.get(spec.name)!.flush(offset, async (changes) => {
       await ready;
-      if (logged) await this.publish(spec.name, changes, offset);
+      if (spec.changelog !== false) await this.publish(spec.name, changes, offset);
       published();
       await gate;
     });

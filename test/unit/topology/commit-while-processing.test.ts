@@ -2,15 +2,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { bytesSerde } from '../../../src/serde/bytes-serde.js';
 import { APPLIED_OFFSET_MARKER } from '../../../src/topology/runtime/changelog.js';
 import { TopologyRunner } from '../../../src/topology/runtime/topology-runner.js';
-import { batchStep } from '../../../src/topology/step.js';
 import { changelogTopic } from '../../../src/topology/topic-names.js';
-import { topology, type RawRecord } from '../../../src/topology/topology.js';
 import { createEmbeddedTransport } from '../../../src/topology/transport/embedded-transport.js';
 import type { Producer, SourceRecord, Transport } from '../../../src/topology/transport/types.js';
-import { countingTopology, SEEN_KEY } from '../../support/counting-topology.js';
+import { countingTopology } from '../../support/counting-topology.js';
 import { eventually } from '../../support/eventually.js';
 
 /** An embedded log whose changelog sends are held (neither appended nor acknowledged) while `hold` is set. */
@@ -122,30 +119,11 @@ it('publishes no changelog before what a step handed to ctx.commitAfter is deliv
   let deliver!: () => void;
   const delivered = new Promise<void>((resolve) => (deliver = resolve));
   let handed = false;
-  const t = topology('after')
-    .from('in', { topic: 'after.in', partitions: 1 })
-    .step(
-      batchStep<RawRecord, Buffer>(
-        'count',
-        'count',
-        (ctx) => {
-          const store = ctx.store('counts');
-          let seen = 0;
-          ctx.beforeCommit(async () => {
-            await store.put(SEEN_KEY, Buffer.from(String(seen)));
-            // Only the first commit waits.
-            if (!handed) ctx.commitAfter(delivered);
-            handed = true;
-          });
-          return (batch) => {
-            seen += batch.records.length;
-            return { partition: batch.partition, records: batch.records.map((r) => ({ meta: r.meta, value: Buffer.from('x') })) };
-          };
-        },
-        { stores: [{ name: 'counts' }] },
-      ),
-    )
-    .to('out', { topic: 'after.out', serde: bytesSerde() });
+  const t = countingTopology('after', async (ctx) => {
+    // Only the first commit waits.
+    if (!handed) ctx.commitAfter(delivered);
+    handed = true;
+  });
   const transport = createEmbeddedTransport();
   const runner = new TopologyRunner(t, {
     transport,
